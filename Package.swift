@@ -1,0 +1,109 @@
+// swift-tools-version: 6.2
+// FieldSync: an offline-first sync backend for field sales and field service.
+// The module map is DESIGN.md §2; README.md explains each target in one line.
+
+import PackageDescription
+
+/// Settings every FieldSync target shares: Swift 6 mode, the upcoming features the house
+/// style asks for, and warnings as errors so that `main` never carries one.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "FieldSync",
+    platforms: [.macOS(.v15), .iOS(.v18)],
+    products: [
+        .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "FieldModel", targets: ["FieldModel"]),
+        .library(name: "SyncWire", targets: ["SyncWire"]),
+        .library(name: "DeviceStore", targets: ["DeviceStore"]),
+        .library(name: "SyncClient", targets: ["SyncClient"]),
+        .library(name: "ServerStore", targets: ["ServerStore"]),
+        .library(name: "SyncServer", targets: ["SyncServer"]),
+        .library(name: "SyncTesting", targets: ["SyncTesting"]),
+        .executable(name: "fieldsync-server", targets: ["fieldsync-server"]),
+        .executable(name: "fieldsim", targets: ["fieldsim"]),
+        .executable(name: "fieldsync-bench", targets: ["fieldsync-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries, reached through pkg-config. Each folder holds module.modulemap + shim.h.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Shared, pure: what a phone app embeds.
+        .target(name: "SyncCore", swiftSettings: strict),
+        .target(name: "FieldModel", dependencies: ["SyncCore"], swiftSettings: strict),
+        .target(name: "SyncWire", dependencies: ["SyncCore", "CZlib"], swiftSettings: strict),
+
+        // Device side: never links libpq.
+        .target(name: "DeviceStore", dependencies: ["FieldModel", "CSQLite"], swiftSettings: strict),
+        .target(name: "SyncClient", dependencies: ["DeviceStore", "SyncWire"], swiftSettings: strict),
+
+        // Server side: never links SQLite.
+        .target(
+            name: "ServerStore",
+            dependencies: ["FieldModel", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SyncServer",
+            dependencies: [
+                "ServerStore", "SyncWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Test support, shipped as a module: generators, fleet, faults, convergence checks.
+        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel"], swiftSettings: strict),
+
+        // Executables.
+        .executableTarget(
+            name: "fieldsync-server",
+            dependencies: [
+                "SyncServer", "ServerStore", "SyncTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "fieldsim",
+            dependencies: ["SyncTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "fieldsync-bench",
+            dependencies: ["ServerStore", "DeviceStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+
+        // Tests mirror Sources/.
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
+        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire"], swiftSettings: strict),
+        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore"], swiftSettings: strict),
+        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SyncServerTests",
+            dependencies: [
+                "SyncServer", "ServerStore", "SyncTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,178 @@
+internal import CSQLite
+import SyncCore
+
+/// One connection to a SQLite database file, in WAL mode.
+///
+/// The actor owns the `sqlite3*` handle and runs every call on its own ``DedicatedExecutor``, so
+/// blocking SQLite calls never occupy Swift's cooperative threads and the handle is never used
+/// by two threads at once. Code that needs several statements in a row runs inside
+/// ``transaction(_:)``, whose closure is isolated to the actor and so calls the synchronous API
+/// without `await`.
+///
+/// Cancelling the task that awaits ``transaction(_:)`` calls `sqlite3_interrupt`: the running
+/// statement stops with ``SQLiteError/Code/cancelled`` and the transaction rolls back.
+public actor SQLiteDatabase {
+    /// How a connection is opened.
+    public struct Options: Sendable {
+        /// How long a statement waits for another connection's lock before failing with
+        /// ``SQLiteError/Code/busy``.
+        public var busyTimeout: Duration = .seconds(5)
+        /// Open read-only; the file must exist.
+        public var readOnly = false
+        /// The most prepared statements kept for reuse.
+        public var statementCacheMax = 64
+
+        /// The defaults: read-write, 5 s busy timeout.
+        public init() {}
+    }
+
+    /// The C handle, shared with the nonisolated cancellation path.
+    struct Handle: @unchecked Sendable {
+        // Safe: outside the actor only sqlite3_interrupt touches the pointer, which SQLite
+        // documents as callable from any thread while another thread runs a statement.
+        let pointer: OpaquePointer
+    }
+
+    private let executor: DedicatedExecutor
+    private let handle: Handle
+    private var statements: [String: SQLiteStatement] = [:]
+    private var transactionDepth = 0
+
+    /// The path the database was opened at.
+    public nonisolated let path: String
+
+    /// The executor every call of this connection runs on.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
+
+    /// Opens (creating if needed) the database at `path` in WAL mode, with foreign keys on.
+    ///
+    /// - Parameter path: A file path, or `":memory:"` for a private in-memory database.
+    /// - Throws: ``SQLiteError/Code/cannotOpen`` when the file cannot be opened or created,
+    ///   ``SQLiteError/Code/corrupt`` when it is not a SQLite database.
+    public init(path: String, options: Options = Options()) throws(SQLiteError) {
+        var pointer: OpaquePointer?
+        let flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let status = sqlite3_open_v2(path, &pointer, flags, nil)
+        guard status == SQLITE_OK, let pointer else {
+            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(pointer)
+            throw SQLiteError(.cannotOpen, resultCode: status, message: message)
+        }
+        do {
+            try Self.configure(pointer, path: path, options: options)
+        } catch {
+            sqlite3_close_v2(pointer)
+            throw error
+        }
+        // Only now, with nothing left to fail, does the actor take ownership: a throw after
+        // this point would run the deinit and close the handle a second time.
+        self.handle = Handle(pointer: pointer)
+        self.path = path
+        self.executor = DedicatedExecutor(label: "fieldsync.sqlite")
+        self.statementCacheMax = options.statementCacheMax
+    }
+
+    private static func configure(_ pointer: OpaquePointer, path: String, options: Options) throws(SQLiteError) {
+        let timeout = options.busyTimeout.components
+        sqlite3_busy_timeout(pointer, Int32(clamping: timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000))
+        // WAL: readers never block the writer; NORMAL is durable against process crashes in
+        // WAL mode (only an OS crash can lose the last commits).
+        if !options.readOnly && path != ":memory:" {
+            try exec(pointer, "PRAGMA journal_mode = WAL")
+        }
+        try exec(pointer, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
+        // Reading the schema fails on a file that is not a database.
+        try exec(pointer, "SELECT count(*) FROM sqlite_schema")
+    }
+
+    private let statementCacheMax: Int
+
+    isolated deinit {
+        statements.removeAll()  // finalizes every cached statement before the close
+        sqlite3_close_v2(handle.pointer)
+    }
+
+    /// Runs one or more SQL statements separated by semicolons, without parameters or results
+    /// (schema changes, pragmas).
+    public func execute(_ sql: String) throws(SQLiteError) {
+        try Self.exec(handle.pointer, sql)
+    }
+
+    /// A prepared statement for `sql`, from the cache when it was prepared before.
+    public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let cached = statements[sql] { return cached }
+        let statement = try SQLiteStatement(database: handle.pointer, sql: sql)
+        if statements.count >= statementCacheMax { statements.removeAll(keepingCapacity: true) }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement that returns no rows.
+    /// - Returns: How many rows it inserted, updated or deleted.
+    @discardableResult
+    public func run(_ sql: String, _ values: [any SQLiteBindable] = []) throws(SQLiteError) -> Int {
+        try prepare(sql).run(values)
+    }
+
+    /// Runs a query and returns all its rows.
+    public func query(_ sql: String, _ values: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
+        try prepare(sql).rows(values)
+    }
+
+    /// The rowid of the last row inserted through this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle.pointer) }
+
+    /// Whether a transaction (of any depth) is open.
+    public var isInTransaction: Bool { transactionDepth > 0 }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// Nested calls (from inside `body`) become savepoints, so an inner failure rolls back only
+    /// the inner work when the outer body catches it. The outermost level takes the write lock
+    /// at once (`BEGIN IMMEDIATE`), which avoids the deadlock of two readers both upgrading.
+    /// Cancelling the awaiting task interrupts the running statement and rolls back.
+    @discardableResult
+    public func transaction<T: Sendable>(
+        _ body: @Sendable (isolated SQLiteDatabase) throws -> T
+    ) async throws -> T {
+        let handle = self.handle
+        return try await withTaskCancellationHandler {
+            try self.inTransaction(body)
+        } onCancel: {
+            sqlite3_interrupt(handle.pointer)
+        }
+    }
+
+    /// The synchronous form of ``transaction(_:)``, for code already running on the actor.
+    @discardableResult
+    public func inTransaction<T>(_ body: (isolated SQLiteDatabase) throws -> T) throws -> T {
+        if Task.isCancelled {
+            throw SQLiteError(.cancelled, message: "the task was cancelled before the transaction began")
+        }
+        let depth = transactionDepth
+        try execute(depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT fieldsync_\(depth)")
+        transactionDepth += 1
+        do {
+            let result = try body(self)
+            transactionDepth -= 1
+            try execute(depth == 0 ? "COMMIT" : "RELEASE fieldsync_\(depth)")
+            return result
+        } catch {
+            transactionDepth = depth
+            if depth == 0 {
+                try? execute("ROLLBACK")
+            } else {
+                try? execute("ROLLBACK TO fieldsync_\(depth); RELEASE fieldsync_\(depth)")
+            }
+            throw error
+        }
+    }
+
+    private static func exec(_ pointer: OpaquePointer, _ sql: String) throws(SQLiteError) {
+        let status = sqlite3_exec(pointer, sql, nil, nil, nil)
+        guard status == SQLITE_OK else { throw SQLiteError.from(status: status, database: pointer) }
+    }
+}

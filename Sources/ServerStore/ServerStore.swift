@@ -1,0 +1,1 @@
+// ServerStore — placeholder while the foundation lands.

@@ -1,0 +1,1 @@
+// SyncServer — placeholder while the foundation lands.

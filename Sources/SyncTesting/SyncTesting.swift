@@ -1,0 +1,1 @@
+// SyncTesting — placeholder while the foundation lands.
