@@ -68,7 +68,7 @@ let package = Package(
         ),
 
         // Test support, shipped as a module: generators, fleet, faults, convergence checks.
-        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel"], swiftSettings: strict),
+        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel", "ServerStore"], swiftSettings: strict),
 
         // Executables.
         .executableTarget(

@@ -29,6 +29,21 @@ public final class DedicatedExecutor: SerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
 
+    /// Runs blocking `work` on this executor's queue and returns its result, for work that must
+    /// happen on the queue before an actor that uses the executor exists (opening a connection).
+    public func run<T: Sendable, E: Error>(_ work: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        let result: Result<T, E> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(E) {
+                    continuation.resume(returning: .success(try work()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
     /// Traps unless the caller runs on this executor's queue.
     public func checkIsolated() {
         dispatchPrecondition(condition: .onQueue(queue))

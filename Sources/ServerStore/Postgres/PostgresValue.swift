@@ -1,0 +1,126 @@
+/// A query parameter as it travels to PostgreSQL: text, or bytes sent in binary format.
+///
+/// FieldSync sends parameters in PostgreSQL's text format (the server parses them into the
+/// column's type) and byte strings in binary format (so `bytea` needs no escaping), and reads
+/// results in text format. That keeps the wrapper small and exact: integers and `numeric` money
+/// never pass through a floating-point type.
+public enum PostgresValue: Hashable, Sendable {
+    /// SQL NULL.
+    case null
+    /// A value in PostgreSQL's text format.
+    case text(String)
+    /// Raw bytes, sent as a binary `bytea` parameter.
+    case bytes([UInt8])
+}
+
+/// A Swift value that can be sent as a query parameter.
+public protocol PostgresBindable: Sendable {
+    /// The value as it is sent to the server.
+    var postgresValue: PostgresValue { get }
+}
+
+/// A Swift value that can be read from a result column in text format.
+public protocol PostgresReadable: Sendable {
+    /// Parses the column's text; throws ``PostgresError/Code/typeMismatch`` when it does not fit.
+    init(postgresText text: String) throws(PostgresError)
+}
+
+extension PostgresValue: PostgresBindable {
+    public var postgresValue: PostgresValue { self }
+}
+
+extension String: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue { .text(self) }
+    public init(postgresText text: String) { self = text }
+}
+
+extension Int: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws(PostgresError) {
+        guard let value = Int(text) else { throw .mismatch("Int") }
+        self = value
+    }
+}
+
+extension Int64: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws(PostgresError) {
+        guard let value = Int64(text) else { throw .mismatch("Int64") }
+        self = value
+    }
+}
+
+extension Int32: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue { .text(String(self)) }
+    public init(postgresText text: String) throws(PostgresError) {
+        guard let value = Int32(text) else { throw .mismatch("Int32") }
+        self = value
+    }
+}
+
+extension Bool: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue { .text(self ? "t" : "f") }
+    public init(postgresText text: String) throws(PostgresError) {
+        switch text {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: throw .mismatch("Bool")
+        }
+    }
+}
+
+extension Double: PostgresBindable, PostgresReadable {
+    public var postgresValue: PostgresValue {
+        if isNaN { return .text("NaN") }
+        if isInfinite { return .text(self < 0 ? "-Infinity" : "Infinity") }
+        return .text(String(self))  // the shortest text that reads back to the same Double
+    }
+    public init(postgresText text: String) throws(PostgresError) {
+        switch text {
+        case "NaN": self = .nan
+        case "Infinity": self = .infinity
+        case "-Infinity": self = -.infinity
+        default:
+            guard let value = Double(text) else { throw .mismatch("Double") }
+            self = value
+        }
+    }
+}
+
+extension Array: PostgresBindable, PostgresReadable where Element == UInt8 {
+    public var postgresValue: PostgresValue { .bytes(self) }
+    /// Reads `bytea` in its text output format, `\x` followed by hex digits.
+    public init(postgresText text: String) throws(PostgresError) {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0, digits.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "x")]) else {
+            throw .mismatch("[UInt8] (bytea in hex format)")
+        }
+        func nibble(_ digit: UInt8) throws(PostgresError) -> UInt8 {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+            default: throw .mismatch("[UInt8] (bytea in hex format)")
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2 - 1)
+        var index = 2
+        while index < digits.count {
+            bytes.append(try nibble(digits[index]) << 4 | nibble(digits[index + 1]))
+            index += 2
+        }
+        self = bytes
+    }
+}
+
+extension Optional: PostgresBindable where Wrapped: PostgresBindable {
+    public var postgresValue: PostgresValue { self?.postgresValue ?? .null }
+}
+
+extension PostgresError {
+    /// A column that does not parse as `type`; the column's text is not repeated.
+    static func mismatch(_ type: String) -> PostgresError {
+        PostgresError(.typeMismatch, message: "a column's text does not parse as \(type)")
+    }
+}

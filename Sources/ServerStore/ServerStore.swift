@@ -1,1 +1,0 @@
-// ServerStore — placeholder while the foundation lands.

@@ -1,1 +1,0 @@
-// SyncTesting — placeholder while the foundation lands.

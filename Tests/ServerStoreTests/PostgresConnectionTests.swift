@@ -1,0 +1,187 @@
+import Foundation
+import SyncTesting
+import Testing
+
+@testable import ServerStore
+
+@Suite("PostgresConnection")
+struct PostgresConnectionTests {
+    @Test("every bound type reads back as it was written")
+    func roundTrips() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("roundtrip"))
+        func echo<T: PostgresBindable & PostgresReadable & Equatable>(_ value: T, as type: String) async throws {
+            let rows = try await connection.query("SELECT $1::\(type)", [value])
+            #expect(try rows[0].read(0, as: T.self) == value, "\(type)")
+        }
+        for text in ["", "plain", "Straße 5, 上海 🚚", "tab\there\nnewline\\backslash", "'quoted' \"double\""] {
+            try await echo(text, as: "text")
+        }
+        for integer in [0, 1, -1, Int.max, Int.min] { try await echo(integer, as: "bigint") }
+        for integer: Int64 in [0, .max, .min] { try await echo(integer, as: "int8") }
+        for integer: Int32 in [0, .max, .min] { try await echo(integer, as: "int4") }
+        for flag in [true, false] { try await echo(flag, as: "boolean") }
+        for real in [0.0, -0.5, 1e300, .pi, .infinity, -.infinity, .leastNonzeroMagnitude] { try await echo(real, as: "float8") }
+        for bytes: [UInt8] in [[], [0], [0, 1, 2, 255], Array(repeating: 0xAB, count: 100_000)] {
+            try await echo(bytes, as: "bytea")
+        }
+        let nan = try await connection.query("SELECT $1::float8", [Double.nan])[0].read(0, as: Double.self)
+        #expect(nan.isNaN)
+        let null = try await connection.query("SELECT $1::text", [String?.none])[0]
+        #expect(try null.read(0, as: String?.self) == nil)
+        #expect(throws: PostgresError.self) { try null.read(0, as: String.self) }
+    }
+
+    @Test("a transaction that throws leaves nothing behind; nested ones are savepoints")
+    func transactions() async throws {
+        struct Boom: Error {}
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("tx"))
+        try await connection.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)")
+        await #expect(throws: Boom.self) {
+            try await connection.transaction { db in
+                try await db.query("INSERT INTO t VALUES (1, 'a')")
+                throw Boom()
+            }
+        }
+        let error = await #expect(throws: PostgresError.self) {
+            try await connection.transaction { db in
+                try await db.query("INSERT INTO t VALUES (2, 'b')")
+                try await db.query("INSERT INTO t VALUES (2, 'c')")  // duplicate key
+            }
+        }
+        #expect(error?.code == .sql)
+        #expect(error?.sqlState == "23505")
+        #expect(error?.constraint == "t_pkey")
+        try await connection.transaction { db in
+            try await db.query("INSERT INTO t VALUES (3, 'outer')")
+            do {
+                try await db.transaction { inner in
+                    try await inner.query("INSERT INTO t VALUES (4, 'inner')")
+                    throw Boom()
+                }
+            } catch is Boom {}
+        }
+        let ids = try await connection.query("SELECT id FROM t ORDER BY id").map { try $0.read(0, as: Int.self) }
+        #expect(ids == [3])
+        #expect(await connection.isReusable)
+    }
+
+    @Test("SQL errors carry the SQLSTATE and never the values")
+    func errorsHideValues() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("errors"))
+        let bad = await #expect(throws: PostgresError.self) { try await connection.query("SELECT $1::int", ["secret-value"]) }
+        #expect(bad?.sqlState == "22P02")
+        #expect(bad?.description.contains("secret") == false)
+        #expect(bad?.serverMessage?.contains("secret") == true)
+        let missing = await #expect(throws: PostgresError.self) { try await connection.query("SELECT * FROM no_such_table") }
+        #expect(missing?.sqlState == "42P01")
+        #expect(missing?.description.contains("no_such_table") == true)
+    }
+
+    @Test("COPY loads many rows, escaping what the text format needs")
+    func copy() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("copy"))
+        try await connection.execute("CREATE TABLE c (id int, name text, photo bytea)")
+        let awkward = "tab\tnewline\nreturn\rbackslash\\N end"
+        var rows: [[PostgresValue]] = (0..<50_000).map { [.text(String($0)), .text("row \($0)"), .null] }
+        rows.append([.text("50000"), .text(awkward), .bytes([0, 9, 10, 92, 255])])
+        rows.append([.text("50001"), .null, .bytes([])])
+        let copied = try await connection.copy(into: "c", columns: ["id", "name", "photo"], rows: rows)
+        #expect(copied == 50_002)
+        let row = try await connection.query("SELECT name, photo FROM c WHERE id = 50000")[0]
+        #expect(try row.read(0, as: String.self) == awkward)
+        #expect(try row.read(1, as: [UInt8].self) == [0, 9, 10, 92, 255])
+        let empty = try await connection.query("SELECT name, photo FROM c WHERE id = 50001")[0]
+        #expect(try empty.read(0, as: String?.self) == nil)
+        #expect(try empty.read(1, as: [UInt8].self) == [])
+        // A row the table refuses fails the whole copy and leaves the connection usable.
+        await #expect(throws: PostgresError.self) {
+            try await connection.copy(into: "c", columns: ["id", "name", "photo"], rows: [[.text("not a number"), .null, .null]])
+        }
+        #expect(try await connection.query("SELECT count(*) FROM c")[0].read(0, as: Int.self) == 50_002)
+        #expect(await connection.isReusable)
+    }
+
+    @Test("cancelling the awaiting task stops a running statement")
+    func cancellation() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("cancel"))
+        let started = ContinuousClock.now
+        let task = Task { try await connection.query("SELECT pg_sleep(30)") }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await task.value }
+        #expect(error?.code == .cancelled)
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(try await connection.query("SELECT 1")[0].read(0, as: Int.self) == 1)
+    }
+
+    @Test("a bad connection string and a refused connection give clear errors")
+    func connectionErrors() async throws {
+        for bad in ["postgresql://host:notaport/db?x", "host=/tmp user", "postgres://[::1"] {
+            let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(bad) }
+            #expect(error?.code == .badConnectionString, "\(bad)")
+        }
+        #expect(throws: PostgresError.self) { try PostgresPool(.init(connectionString: "user")) }
+        let refused = await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect("host=/nonexistent-fieldsync-dir user=x dbname=y")
+        }
+        #expect(refused?.code == .connectionRefused)
+        let tcp = await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect("postgresql://x@127.0.0.1:1/db")
+        }
+        #expect(tcp?.code == .connectionRefused)
+    }
+}
+
+@Suite("PostgresPool")
+struct PostgresPoolTests {
+    @Test("the pool replaces a backend that was terminated")
+    func survivesTerminatedBackend() async throws {
+        let url = try await TestPostgres.makeDatabase("pool")
+        let pool = try PostgresPool(.init(connectionString: url, connectionsMax: 1))
+        let victim = try await pool.query("SELECT pg_backend_pid()")[0].read(0, as: Int32.self)
+        let admin = try await PostgresConnection.connect(url)
+        try await admin.query("SELECT pg_terminate_backend($1)", [victim])
+        // Wait until the backend process is gone (it leaves pg_stat_activity a little before it
+        // exits and its socket closes). The cluster runs on this machine, so /proc shows it.
+        while FileManager.default.fileExists(atPath: "/proc/\(victim)") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let replacement = try await pool.query("SELECT pg_backend_pid()")[0].read(0, as: Int32.self)
+        #expect(replacement != victim)
+        #expect(await pool.openConnections == 1)
+    }
+
+    @Test("a statement on a terminated backend fails as connection_lost, and the pool recovers")
+    func lostMidStatement() async throws {
+        let url = try await TestPostgres.makeDatabase("lost")
+        let pool = try PostgresPool(.init(connectionString: url, connectionsMax: 1))
+        let admin = try await PostgresConnection.connect(url)
+        let sleeper = Task { try await pool.query("SELECT pg_sleep(30)") }
+        var victim: Int32?
+        while victim == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            victim = try await admin.query("SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND datname = current_database()").first?.read(0, as: Int32.self)
+        }
+        try await admin.query("SELECT pg_terminate_backend($1)", [victim!])
+        let error = await #expect(throws: PostgresError.self) { try await sleeper.value }
+        #expect(error?.code == .connectionLost)
+        #expect(try await pool.query("SELECT 42")[0].read(0, as: Int.self) == 42)
+    }
+
+    @Test("callers beyond the limit wait their turn; the limit is never passed")
+    func limit() async throws {
+        let url = try await TestPostgres.makeDatabase("limit")
+        let pool = try PostgresPool(.init(connectionString: url, connectionsMax: 3))
+        let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await pool.query("SELECT pg_backend_pid() FROM pg_sleep(0.05)")[0].read(0, as: Int32.self) }
+            }
+            return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+        }
+        #expect(pids.count <= 3)
+        #expect(await pool.openConnections <= 3)
+        await pool.close()
+        let closed = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(closed?.code == .poolClosed)
+    }
+}
