@@ -1,0 +1,71 @@
+/// The id of a record: a UUIDv7 (RFC 9562), made by whichever replica creates the record.
+///
+/// Why UUIDv7: a phone creates orders and check-ins offline, so ids cannot come from the server;
+/// 74 random bits make collisions practically impossible, and the leading 48-bit millisecond
+/// timestamp keeps ids of records created close together close in B-tree indexes. The server
+/// never rewrites an id. Ids compare by their bytes, which orders them by creation time.
+public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The 16 bytes, big-endian as in the UUID's text form.
+    public let high: UInt64
+    /// See ``high``.
+    public let low: UInt64
+
+    /// Creates an id from its two 64-bit halves.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Makes a new UUIDv7 for `milliseconds` since the Unix epoch, with random bits from `generator`.
+    public static func make(milliseconds: UInt64, using generator: inout some RandomNumberGenerator) -> RecordID {
+        precondition(milliseconds < 1 << 48, "UUIDv7 holds 48 bits of milliseconds")
+        let randomA = generator.next() & 0x0FFF  // 12 bits
+        let randomB = generator.next() & 0x3FFF_FFFF_FFFF_FFFF  // 62 bits
+        return RecordID(
+            high: milliseconds << 16 | 0x7000 | randomA,
+            low: 0x8000_0000_0000_0000 | randomB
+        )
+    }
+
+    /// The creation time the id carries, in milliseconds since the Unix epoch.
+    public var milliseconds: UInt64 { high >> 16 }
+
+    /// The lower-case text form, `xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx`.
+    public var uuidString: String {
+        let hex = Self.hex(high, digits: 16) + Self.hex(low, digits: 16)
+        let characters = Array(hex)
+        return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16])
+            + "-" + String(characters[16..<20]) + "-" + String(characters[20..<32])
+    }
+
+    public var description: String { uuidString }
+
+    /// Parses the text form (either case); `nil` for anything else.
+    public init?(_ text: some StringProtocol) {
+        let digits = text.utf8.filter { $0 != UInt8(ascii: "-") }
+        guard text.utf8.count == 36, digits.count == 32,
+              [8, 13, 18, 23].allSatisfy({ text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: $0)] == UInt8(ascii: "-") })
+        else { return nil }
+        var halves: [UInt64] = [0, 0]
+        for (index, digit) in digits.enumerated() {
+            let value: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            halves[index / 16] = halves[index / 16] << 4 | UInt64(value)
+        }
+        self.init(high: halves[0], low: halves[1])
+    }
+
+    public static func < (lhs: RecordID, rhs: RecordID) -> Bool {
+        (lhs.high, lhs.low) < (rhs.high, rhs.low)
+    }
+
+    private static func hex(_ value: UInt64, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: digits - text.count) + text
+    }
+}
