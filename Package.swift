@@ -85,11 +85,7 @@ let package = Package(
             dependencies: ["SyncTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "fieldsync-bench",
-            dependencies: ["ServerStore", "DeviceStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict
-        ),
+        .executableTarget(name: "fieldsync-bench", swiftSettings: strict),
 
         // Tests mirror Sources/.
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
@@ -100,7 +96,9 @@ let package = Package(
             name: "SyncServerTests",
             dependencies: [
                 "SyncServer", "ServerStore", "SyncTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -136,7 +136,10 @@ public actor PostgresCluster {
         // The watchdog first, so that the server never runs without one: it waits for our end
         // of the pipe to close, then stops the server (retrying once, in case a start was still
         // under way) and removes a throwaway directory.
+        // It ignores the terminal's Ctrl-C (sent to the whole process group) and SIGTERM: it must
+        // outlive this process to do its job, and the end of the pipe is its only signal.
         let script = """
+            trap '' INT TERM HUP
             read -r line || true
             for attempt in 1 2 3; do "$0" stop -D "$1" -m fast -w -t 60 && break; sleep 1; done
             if [ -n "$2" ]; then rm -rf "$2"; fi

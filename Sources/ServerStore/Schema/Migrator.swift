@@ -1,0 +1,76 @@
+public import Logging
+
+/// One forward step of the server's PostgreSQL schema.
+public struct Migration: Sendable {
+    /// The schema revision this migration brings the database to; revisions count up from 1.
+    public let revision: Int
+    /// What it does, in a few words.
+    public let name: String
+    /// The SQL, run in one transaction.
+    public let sql: String
+}
+
+/// Brings a database's schema to the latest revision.
+///
+/// Each migration runs in its own transaction together with the row that records it in
+/// `schema_revisions`, and the whole run holds an advisory lock, so two servers starting at once
+/// on one database apply each migration exactly once, and running `migrate` twice is harmless.
+public enum Migrator {
+    /// Every migration, in revision order.
+    public static let migrations: [Migration] = [
+        Migration(revision: 1, name: "organisation, catalogue, customers, visits, field service", sql: Revision001.sql),
+    ]
+
+    /// The latest revision this build knows.
+    public static var latestRevision: Int { migrations.last?.revision ?? 0 }
+
+    /// The advisory lock key migrations hold ("fieldsync" in ASCII).
+    static let lockKey: Int64 = 0x6669_656C_6473_796E
+
+    /// Applies every migration the database has not seen.
+    /// - Returns: The revisions applied now (empty when the schema was already current).
+    @discardableResult
+    public static func migrate(_ pool: PostgresPool, logger: Logger = Logger(label: "fieldsync.migrate")) async throws -> [Int] {
+        try await pool.withConnection { connection in
+            // A session lock for the whole run: even creating the bookkeeping table races when
+            // two servers start at once. A lost connection releases it by itself.
+            try await connection.query("SELECT pg_advisory_lock($1)", [lockKey])
+            do {
+                let applied = try await applyMissing(on: connection, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock($1)", [lockKey])
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock($1)", [lockKey])
+                throw error
+            }
+        }
+    }
+
+    private static func applyMissing(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        try await connection.execute("""
+            CREATE TABLE IF NOT EXISTS schema_revisions (
+                revision integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """)
+        let seen = Set(try await connection.query("SELECT revision FROM schema_revisions").map { try $0.read(0, as: Int.self) })
+        var applied: [Int] = []
+        for migration in migrations where !seen.contains(migration.revision) {
+            try await connection.transaction { connection in
+                try await connection.execute(migration.sql)
+                try await connection.query("INSERT INTO schema_revisions (revision, name) VALUES ($1, $2)", [migration.revision, migration.name])
+            }
+            logger.info("applied schema revision", metadata: ["revision": "\(migration.revision)", "name": "\(migration.name)"])
+            applied.append(migration.revision)
+        }
+        return applied
+    }
+
+    /// The database's current revision (0 for an empty database).
+    public static func currentRevision(_ pool: PostgresPool) async throws -> Int {
+        let exists = try await pool.query("SELECT to_regclass('schema_revisions') IS NOT NULL")[0].read(0, as: Bool.self)
+        guard exists else { return 0 }
+        return try await pool.query("SELECT coalesce(max(revision), 0) FROM schema_revisions")[0].read(0, as: Int.self)
+    }
+}

@@ -1,0 +1,55 @@
+public import Hummingbird
+public import Logging
+public import ServerStore
+
+/// The FieldSync HTTP server: routes over a PostgreSQL pool.
+///
+/// The process that runs it (`fieldsync-server`) owns the pool and, in development, the embedded
+/// cluster; this type only wires routes to them, so tests build the same application around a
+/// test database.
+public enum FieldSyncServer {
+    /// This server's version, reported by `GET /health`.
+    public static let version = "0.1.0"
+
+    /// Where the server listens.
+    public struct Configuration: Sendable {
+        /// The address to bind, `127.0.0.1` by default (`0.0.0.0` to serve other machines).
+        public var host: String
+        /// The TCP port; 0 lets the system choose one (the chosen port is passed to `onRunning`).
+        public var port: Int
+
+        /// Creates a configuration.
+        public init(host: String = "127.0.0.1", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The router with every route, for tests that drive it without a socket.
+    public static func makeRouter(pool: PostgresPool) -> Router<BasicRequestContext> {
+        let router = Router()
+        HealthRoutes(pool: pool).register(on: router)
+        return router
+    }
+
+    /// The application: the router behind an HTTP/1.1 server, stopped gracefully (in-flight
+    /// requests finish) on SIGINT or SIGTERM by `runService()`.
+    ///
+    /// - Parameter onRunning: Called with the bound port once the server accepts connections.
+    public static func makeApplication(
+        pool: PostgresPool,
+        configuration: Configuration,
+        logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(pool: pool),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "fieldsync/\(version)"
+            ),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+}

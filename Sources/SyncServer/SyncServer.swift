@@ -1,1 +1,0 @@
-// SyncServer — placeholder while the foundation lands.

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `fieldsync-server dev`, run as the operator runs it: a separate process, real signals.
+@Suite("fieldsync-server dev", .serialized)
+struct ServerCommandTests {
+    /// The built executable, beside the test bundle in the build folder.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldsync-server")
+    }
+
+    /// Starts `fieldsync-server dev --port 0` in `directory` and returns it with the URL it printed.
+    static func startDev(in directory: URL) async throws -> (Process, URL) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["dev", "--port", "0", "--log-level", "warning"]
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(90)
+        while !text.contains("Press Ctrl-C"), ContinuousClock.now < deadline, process.isRunning {
+            let chunk = output.fileHandleForReading.availableData
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let address = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map { String($0.prefix { !$0.isNewline }) })
+        return (process, try #require(URL(string: address)))
+    }
+
+    /// Whether any PostgreSQL server runs on a cluster under `directory`.
+    static func postgresRunning(under directory: URL) throws -> Bool {
+        let processes = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)
+        return processes.contains { pid in
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return command.contains("postgres") && command.contains(directory.path)
+        }
+    }
+
+    static func waitUntilStopped(under directory: URL) async throws -> Bool {
+        for _ in 0..<200 where try postgresRunning(under: directory) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try !postgresRunning(under: directory)
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let directory = URL(fileURLWithPath: "/tmp/fieldsync-dev-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test("serves /health, and Ctrl-C stops the server and its PostgreSQL")
+    func interrupt() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (process, url) = try await Self.startDev(in: directory)
+        let (body, response) = try await URLSession.shared.data(from: url.appendingPathComponent("health"))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self).contains("\"status\":\"ok\""))
+        #expect(try Self.postgresRunning(under: directory))
+
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try await Self.waitUntilStopped(under: directory))
+    }
+
+    @Test("a killed server leaves no PostgreSQL behind, and the next start reuses the cluster")
+    func killed() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (first, _) = try await Self.startDev(in: directory)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(try await Self.waitUntilStopped(under: directory))
+
+        let (second, url) = try await Self.startDev(in: directory)
+        let (_, response) = try await URLSession.shared.data(from: url.appendingPathComponent("health"))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        second.terminate()
+        second.waitUntilExit()
+        #expect(try await Self.waitUntilStopped(under: directory))
+    }
+}
