@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // C libraries, reached through pkg-config. Each folder holds module.modulemap + shim.h.
@@ -88,7 +89,11 @@ let package = Package(
         .executableTarget(name: "fieldsync-bench", swiftSettings: strict),
 
         // Tests mirror Sources/.
-        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SyncCoreTests",
+            dependencies: ["SyncCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),

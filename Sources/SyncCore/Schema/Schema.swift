@@ -1,0 +1,173 @@
+/// The description of every table that syncs: its fields, each field's type and merge policy,
+/// who may write it, the table's tombstone policy and how a row's buckets follow from its fields.
+///
+/// One place declares a table (`FieldModel`); the SQLite and PostgreSQL schemas, the merge, the
+/// wire validation and the authorization all read this description.
+public struct Schema: Sendable {
+    /// The schema's revision, bumped with every change to the description.
+    public let revision: Int
+    /// The tables, in an order in which references point to earlier tables.
+    public let tables: [TableSchema]
+    private let index: [String: Int]
+
+    /// Creates a schema and checks it is consistent.
+    /// - Throws: ``SchemaError`` naming the first inconsistency.
+    public init(revision: Int, tables: [TableSchema]) throws(SchemaError) {
+        self.revision = revision
+        self.tables = tables
+        var index: [String: Int] = [:]
+        for (position, table) in tables.enumerated() {
+            guard index.updateValue(position, forKey: table.name) == nil else {
+                throw SchemaError("table \(table.name) is declared twice")
+            }
+        }
+        self.index = index
+        for table in tables { try table.validate(in: self) }
+    }
+
+    /// The table called `name`.
+    public func table(_ name: String) -> TableSchema? { index[name].map { tables[$0] } }
+}
+
+/// One table.
+public struct TableSchema: Sendable {
+    /// The table's name, `snake_case`, plural.
+    public let name: String
+    /// Whether rows are mutable records or append-only facts.
+    public let kind: Kind
+    /// What a delete does against concurrent updates.
+    public let tombstones: TombstonePolicy
+    /// The fields, in declaration order (`id` is implicit and not listed).
+    public let fields: [FieldSchema]
+    /// How the row's buckets follow from its fields.
+    public let buckets: [BucketRule]
+    private let fieldIndex: [String: Int]
+
+    /// Mutable records, or facts that are only ever inserted.
+    public enum Kind: Hashable, Sendable {
+        /// Fields change over time and merge by their policies.
+        case record
+        /// Inserted once, keyed by id; a duplicate insert is a no-op; never updated or deleted.
+        case appendOnly
+    }
+
+    /// Creates a table description.
+    public init(name: String, kind: Kind = .record, tombstones: TombstonePolicy = .deleteWins, fields: [FieldSchema], buckets: [BucketRule]) {
+        self.name = name
+        self.kind = kind
+        self.tombstones = kind == .appendOnly ? .none : tombstones
+        self.fields = fields
+        self.buckets = buckets
+        self.fieldIndex = Dictionary(fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The field called `name`.
+    public func field(_ name: String) -> FieldSchema? { fieldIndex[name].map { fields[$0] } }
+
+    func validate(in schema: Schema) throws(SchemaError) {
+        guard fieldIndex.count == fields.count else { throw SchemaError("\(name) declares a field twice") }
+        guard field("id") == nil else { throw SchemaError("\(name) declares id, which every table has implicitly") }
+        for field in fields {
+            switch (field.type, field.policy) {
+            case (.state(let typeOrder), .forwardOnly(let policyOrder)) where typeOrder == policyOrder: break
+            case (.state, _), (_, .forwardOnly):
+                throw SchemaError("\(name).\(field.name): a state field merges forward-only over its own order")
+            case (.counter, .counter): break
+            case (.counter, _), (_, .counter):
+                throw SchemaError("\(name).\(field.name): a counter field merges as a counter")
+            default: break
+            }
+            if kind == .appendOnly, field.policy != .insertOnce {
+                throw SchemaError("\(name).\(field.name): every field of an append-only table is insert-once")
+            }
+            if case .reference(let target) = field.type, schema.table(target) == nil {
+                throw SchemaError("\(name).\(field.name) refers to unknown table \(target)")
+            }
+        }
+        for rule in buckets {
+            for fieldName in rule.fieldsRead where field(fieldName) == nil {
+                throw SchemaError("\(name): a bucket rule reads unknown field \(fieldName)")
+            }
+        }
+    }
+}
+
+/// One field.
+public struct FieldSchema: Hashable, Sendable {
+    /// The field's name, `snake_case`.
+    public let name: String
+    /// What values it holds.
+    public let type: FieldType
+    /// Whether it may be null.
+    public let optional: Bool
+    /// How concurrent writes merge.
+    public let policy: MergePolicy
+    /// Who may write it.
+    public let access: WriteAccess
+
+    /// Creates a field description.
+    public init(_ name: String, _ type: FieldType, optional: Bool = false, policy: MergePolicy = .lastWriterWins, access: WriteAccess) {
+        self.name = name
+        self.type = type
+        self.optional = optional
+        self.policy = policy
+        self.access = access
+    }
+}
+
+/// The kinds of values a field holds.
+public enum FieldType: Hashable, Sendable {
+    /// True or false.
+    case bool
+    /// A 64-bit integer.
+    case integer
+    /// Money: an integer number of minor units (cents) of the record's currency.
+    case money
+    /// Text of at most `maxLength` UTF-8 bytes.
+    case text(maxLength: Int)
+    /// A reference to a row of the named table.
+    case reference(String)
+    /// A point in time.
+    case timestamp
+    /// A forward-only state of the given order.
+    case state(StateOrder)
+    /// A counter.
+    case counter
+}
+
+/// What a delete does when an update to the same row happens concurrently.
+public enum TombstonePolicy: Hashable, Sendable {
+    /// Once deleted, the row stays deleted, whatever updates arrive (later updates still merge
+    /// into the hidden fields, so nothing is lost).
+    case deleteWins
+    /// An update newer than the delete brings the row back.
+    case updateWins
+    /// Rows are never deleted (append-only tables).
+    case none
+}
+
+/// How one of a row's buckets follows from its fields.
+public enum BucketRule: Hashable, Sendable {
+    /// Every row is in this bucket (`catalog`).
+    case constant(String)
+    /// The bucket `prefix:value` for the value of `field` (`territory:<territory_id>`); none when null.
+    case field(String, prefix: String)
+    /// The bucket `prefix:value` where value is `targetField` of the row that `field` refers to
+    /// (a visit is in its customer's territory).
+    case lookup(field: String, table: String, targetField: String, prefix: String)
+
+    var fieldsRead: [String] {
+        switch self {
+        case .constant: []
+        case .field(let field, _): [field]
+        case .lookup(let field, _, _, _): [field]
+        }
+    }
+}
+
+/// A schema description that contradicts itself.
+public struct SchemaError: Error, Sendable, CustomStringConvertible {
+    /// What is inconsistent.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
