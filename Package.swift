@@ -94,6 +94,7 @@ let package = Package(
             dependencies: ["SyncCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
+        .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),

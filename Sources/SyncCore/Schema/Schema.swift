@@ -77,16 +77,21 @@ public struct TableSchema: Sendable {
                 throw SchemaError("\(name).\(field.name): a counter field merges as a counter")
             default: break
             }
-            if kind == .appendOnly, field.policy != .insertOnce {
-                throw SchemaError("\(name).\(field.name): every field of an append-only table is insert-once")
+            // An append-only fact is written once by its author; only the server may add to it
+            // afterwards (the distance and verification of a check-in).
+            if kind == .appendOnly, field.policy != .insertOnce, field.access != .serverOnly {
+                throw SchemaError("\(name).\(field.name): a field of an append-only table is insert-once unless only the server writes it")
             }
             if case .reference(let target) = field.type, schema.table(target) == nil {
                 throw SchemaError("\(name).\(field.name) refers to unknown table \(target)")
             }
         }
         for rule in buckets {
-            for fieldName in rule.fieldsRead where field(fieldName) == nil {
+            for fieldName in rule.fieldsRead where fieldName != "id" && field(fieldName) == nil {
                 throw SchemaError("\(name): a bucket rule reads unknown field \(fieldName)")
+            }
+            if case .parent(_, let parent) = rule, schema.table(parent) == nil {
+                throw SchemaError("\(name): a bucket rule follows unknown table \(parent)")
             }
         }
     }
@@ -123,6 +128,9 @@ public enum FieldType: Hashable, Sendable {
     case integer
     /// Money: an integer number of minor units (cents) of the record's currency.
     case money
+    /// An exact decimal held as an integer count of 10^-scale units (a tax rate of 8.875 % with
+    /// scale 3 is 8875).
+    case decimal(scale: Int)
     /// Text of at most `maxLength` UTF-8 bytes.
     case text(maxLength: Int)
     /// A reference to a row of the named table.
@@ -150,17 +158,18 @@ public enum TombstonePolicy: Hashable, Sendable {
 public enum BucketRule: Hashable, Sendable {
     /// Every row is in this bucket (`catalog`).
     case constant(String)
-    /// The bucket `prefix:value` for the value of `field` (`territory:<territory_id>`); none when null.
+    /// The bucket `prefix:value` for the value of `field` (`territory:<territory_id>`); none when
+    /// null. `id` names the row's own id (`user:<id>` for a user).
     case field(String, prefix: String)
-    /// The bucket `prefix:value` where value is `targetField` of the row that `field` refers to
-    /// (a visit is in its customer's territory).
-    case lookup(field: String, table: String, targetField: String, prefix: String)
+    /// Every bucket of the row of `table` that `field` refers to (a visit is in its customer's
+    /// buckets; an order line in its order's).
+    case parent(String, table: String)
 
     var fieldsRead: [String] {
         switch self {
         case .constant: []
         case .field(let field, _): [field]
-        case .lookup(let field, _, _, _): [field]
+        case .parent(let field, _): [field]
         }
     }
 }

@@ -1,0 +1,63 @@
+/// A rule that fired on arrival: what it found and whether it blocks the change.
+///
+/// Device facts (time, place, photo, signature) are judged as of device time, money and stock as
+/// of arrival; most rules flag (`applied_with_exception`) rather than reject, because a fact
+/// captured in the field must never be lost.
+public struct RuleFinding: Hashable, Sendable, CustomStringConvertible {
+    /// Which rule fired; stable names listed in `SyncProtocol/`.
+    public struct Rule: Hashable, Sendable, CustomStringConvertible {
+        /// The rule's stable name.
+        public let name: String
+        /// Creates a rule name.
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// §4.1: the check-in is farther from the store than the radius plus the GPS accuracy.
+        public static let outsideGeofence = Rule("outside_geofence")
+        /// §4.2: mock location, impossible travel speed, or the same coordinates at another store.
+        public static let suspiciousLocation = Rule("suspicious_location")
+        /// §4.3: a second visit was checked into while one was in progress.
+        public static let secondVisitInProgress = Rule("second_visit_in_progress")
+        /// §4.4: an order, audit or collection inside a visit without a check-in.
+        public static let noCheckIn = Rule("no_check_in")
+        /// §4.5: completion without a check-out or with required tasks open.
+        public static let incompleteVisit = Rule("incomplete_visit")
+        /// §4.5: a visit shorter than the minimum.
+        public static let visitTooShort = Rule("visit_too_short")
+        /// §4.6: a check-out before its check-in.
+        public static let eventsOutOfOrder = Rule("events_out_of_order")
+        /// §4.7: the device's total differs from the server's beyond the tolerance.
+        public static let totalMismatch = Rule("total_mismatch")
+        /// §4.8: a discount over the role's maximum.
+        public static let discountOverPolicy = Rule("discount_over_policy")
+        /// §4.9: the order takes the customer over the credit limit.
+        public static let creditLimitExceeded = Rule("credit_limit_exceeded")
+        /// §4.10: not enough stock to reserve.
+        public static let insufficientStock = Rule("insufficient_stock")
+        /// §4.10: a van's stock went negative.
+        public static let vanStockNegative = Rule("van_stock_negative")
+        /// §4.11: a completion without the signature its type requires.
+        public static let signatureMissing = Rule("signature_missing")
+        /// §4.11: a completion without an arrival on site.
+        public static let noArrival = Rule("no_arrival")
+        /// §4.13: payments sum past the order's total.
+        public static let paymentsOverTotal = Rule("payments_over_total")
+        /// §4.13: a receipt number already recorded.
+        public static let duplicateReceipt = Rule("duplicate_receipt")
+        /// §3: an edit to an order line after the order was submitted.
+        public static let orderLocked = Rule("order_locked")
+    }
+
+    /// Which rule fired.
+    public var rule: Rule
+    /// What it found, without customer data.
+    public var message: String
+
+    /// Creates a finding.
+    public init(_ rule: Rule, _ message: String) {
+        self.rule = rule
+        self.message = message
+    }
+
+    public var description: String { "\(rule): \(message)" }
+}

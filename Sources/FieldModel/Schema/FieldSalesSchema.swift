@@ -1,0 +1,294 @@
+public import SyncCore
+
+/// The field-sales schema: every record of DOMAIN.md §1, each field with its merge policy and
+/// who may write it (DOMAIN.md §3), and each table's buckets.
+///
+/// This is the one place a table is declared. The device's SQLite tables, the server's
+/// PostgreSQL tables, the merge, the wire validation and the authorization read it.
+///
+/// Conventions: ids are UUIDv7 (the `id` field is implicit); references end in `_id`; money is
+/// `.money` (integer minor units) and ends in `_minor`; basis points end in `_bp`; coordinates are
+/// integers in micro-degrees (`latitude_e6`); times are timestamps.
+public enum FieldSalesSchema {
+    /// The schema's revision.
+    public static let revision = 1
+
+    /// The schema.
+    public static let schema: Schema = {
+        do {
+            return try Schema(revision: revision, tables: tables)
+        } catch {
+            fatalError("the field-sales schema is inconsistent: \(error)")
+        }
+    }()
+
+    private static let shortText = FieldType.text(maxLength: 200)
+    private static let longText = FieldType.text(maxLength: 4_000)
+    private static func ref(_ table: String) -> FieldType { .reference(table) }
+    private static func state(_ machine: StateMachine) -> FieldType { .state(machine.order) }
+
+    /// Every table, in an order in which references point to earlier tables.
+    static let tables: [TableSchema] = organisation + catalogue + customers + visits + orders + fieldService
+
+    // MARK: Organisation and access
+
+    static let organisation: [TableSchema] = [
+        TableSchema(name: "tenants", fields: [
+            FieldSchema("name", shortText, access: .serverOnly),
+            FieldSchema("time_zone", shortText, access: .serverOnly),
+            FieldSchema("currency", .text(maxLength: 3), access: .serverOnly),
+            FieldSchema("geofence_radius_m", .integer, access: .serverOnly),
+        ], buckets: [.constant("catalog")]),
+        TableSchema(name: "users", fields: [
+            FieldSchema("role", .text(maxLength: 20), access: .serverOnly),
+            FieldSchema("name", shortText, access: .serverOnly),
+            FieldSchema("email", shortText, access: .serverOnly),
+            FieldSchema("phone", .text(maxLength: 40), optional: true, access: .serverOnly),
+            FieldSchema("manager_id", ref("users"), optional: true, access: .serverOnly),
+        ], buckets: [.field("id", prefix: "user"), .field("manager_id", prefix: "team")]),
+        TableSchema(name: "territories", fields: [
+            FieldSchema("name", shortText, access: .managers),
+        ], buckets: [.constant("catalog")]),
+        TableSchema(name: "territory_owners", fields: [
+            FieldSchema("territory_id", ref("territories"), access: .managers),
+            FieldSchema("user_id", ref("users"), access: .managers),
+            FieldSchema("valid_from", .timestamp, access: .managers),
+            FieldSchema("valid_to", .timestamp, optional: true, access: .managers),
+        ], buckets: [.field("user_id", prefix: "user")]),
+    ]
+
+    // MARK: Catalogue
+
+    static let catalogue: [TableSchema] = [
+        TableSchema(name: "products", fields: [
+            FieldSchema("sku", .text(maxLength: 64), access: .managers),
+            FieldSchema("name", shortText, access: .managers),
+            FieldSchema("category", .text(maxLength: 64), access: .managers),
+            FieldSchema("unit", .text(maxLength: 64), access: .managers),
+            FieldSchema("tax_rate_percent", .decimal(scale: 3), access: .managers),
+            FieldSchema("active", .bool, access: .managers),
+        ], buckets: [.constant("catalog")]),
+        TableSchema(name: "price_lists", fields: [
+            FieldSchema("name", shortText, access: .managers),
+            FieldSchema("currency", .text(maxLength: 3), access: .managers),
+            FieldSchema("tax_inclusive", .bool, access: .managers),
+            FieldSchema("customer_group", .text(maxLength: 64), access: .managers),
+            FieldSchema("valid_from", .timestamp, access: .managers),
+        ], buckets: [.constant("catalog")]),
+        TableSchema(name: "price_list_entries", fields: [
+            FieldSchema("price_list_id", ref("price_lists"), access: .managers),
+            FieldSchema("product_id", ref("products"), access: .managers),
+            FieldSchema("unit_price_minor", .money, access: .managers),
+        ], buckets: [.constant("catalog")]),
+        TableSchema(name: "discount_policies", fields: [
+            FieldSchema("role", .text(maxLength: 20), access: .managers),
+            FieldSchema("discount_max_bp", .integer, access: .managers),
+        ], buckets: [.constant("catalog")]),
+    ]
+
+    // MARK: Customers
+
+    static let customers: [TableSchema] = [
+        TableSchema(name: "customers", tombstones: .updateWins, fields: [
+            FieldSchema("territory_id", ref("territories"), access: .managers),
+            FieldSchema("name", shortText, access: .everyone),
+            FieldSchema("normalized_name", shortText, access: .serverOnly),
+            FieldSchema("phone", .text(maxLength: 40), optional: true, access: .everyone),
+            FieldSchema("tax_number", .text(maxLength: 40), optional: true, access: .everyone),
+            FieldSchema("street_address", shortText, optional: true, access: .everyone),
+            FieldSchema("city", .text(maxLength: 100), optional: true, access: .everyone),
+            FieldSchema("postal_code", .text(maxLength: 20), optional: true, access: .everyone),
+            FieldSchema("latitude_e6", .integer, optional: true, access: .everyone),
+            FieldSchema("longitude_e6", .integer, optional: true, access: .everyone),
+            FieldSchema("geofence_radius_m", .integer, optional: true, access: .office),
+            FieldSchema("customer_group", .text(maxLength: 64), access: .managers),
+            FieldSchema("price_list_id", ref("price_lists"), optional: true, access: .managers),
+            FieldSchema("credit_limit_minor", .money, access: .managers),
+            FieldSchema("payment_terms_days", .integer, access: .managers),
+            FieldSchema("status", .text(maxLength: 20), access: .managers),
+            FieldSchema("merged_into", ref("customers"), optional: true, access: .serverOnly),
+            FieldSchema("outstanding_minor", .money, access: .serverOnly),
+        ], buckets: [.field("territory_id", prefix: "territory")]),
+        TableSchema(name: "contacts", tombstones: .updateWins, fields: [
+            FieldSchema("customer_id", ref("customers"), access: .everyone),
+            FieldSchema("name", shortText, access: .everyone),
+            FieldSchema("title", .text(maxLength: 100), optional: true, access: .everyone),
+            FieldSchema("phone", .text(maxLength: 40), optional: true, access: .everyone),
+            FieldSchema("email", shortText, optional: true, access: .everyone),
+        ], buckets: [.parent("customer_id", table: "customers")]),
+        TableSchema(name: "last_prices", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .serverOnly),
+            FieldSchema("product_id", ref("products"), access: .serverOnly),
+            FieldSchema("unit_price_minor", .money, access: .serverOnly),
+            FieldSchema("ordered_at", .timestamp, access: .serverOnly),
+        ], buckets: [.parent("customer_id", table: "customers")]),
+        TableSchema(name: "attachments", kind: .appendOnly, fields: [
+            FieldSchema("sha256", .text(maxLength: 64), policy: .insertOnce, access: .everyone),
+            FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone),
+            FieldSchema("media_type", .text(maxLength: 100), policy: .insertOnce, access: .everyone),
+            FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
+            FieldSchema("uploaded_by", ref("users"), policy: .insertOnce, access: .everyone),
+            FieldSchema("upload_state", .text(maxLength: 20), access: .serverOnly),
+        ], buckets: [.field("uploaded_by", prefix: "user")]),
+    ]
+
+    // MARK: Visits
+
+    static let visits: [TableSchema] = [
+        TableSchema(name: "visit_plans", fields: [
+            FieldSchema("rep_id", ref("users"), access: .dispatch),
+            FieldSchema("name", shortText, access: .dispatch),
+            FieldSchema("period_start", .timestamp, access: .dispatch),
+            FieldSchema("period_end", .timestamp, access: .dispatch),
+        ], buckets: [.field("rep_id", prefix: "user")]),
+        TableSchema(name: "visits", fields: [
+            FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
+            FieldSchema("customer_id", ref("customers"), access: .everyone),
+            FieldSchema("assignee_id", ref("users"), access: .dispatch),
+            FieldSchema("visit_type", .text(maxLength: 40), access: .everyone),
+            FieldSchema("sequence", .integer, optional: true, access: .dispatch),
+            FieldSchema("planned_start", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("planned_end", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("instructions", longText, optional: true, access: .dispatch),
+            FieldSchema("status", state(Lifecycles.visit), policy: Lifecycles.visit.policy, access: .everyone),
+            FieldSchema("actual_start", .timestamp, optional: true, access: .fieldWorkers),
+            FieldSchema("actual_end", .timestamp, optional: true, access: .fieldWorkers),
+            FieldSchema("abandon_reason", longText, optional: true, access: .fieldWorkers),
+            FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
+            FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers),
+        ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
+        TableSchema(name: "visit_tasks", fields: [
+            FieldSchema("visit_id", ref("visits"), access: .everyone),
+            FieldSchema("task_type", .text(maxLength: 40), access: .everyone),
+            FieldSchema("required", .bool, access: .dispatch),
+            FieldSchema("status", state(Lifecycles.visitTask), policy: Lifecycles.visitTask.policy, access: .fieldWorkers),
+            FieldSchema("result", longText, optional: true, access: .fieldWorkers),
+        ], buckets: [.parent("visit_id", table: "visits")]),
+        TableSchema(name: "geo_events", kind: .appendOnly, fields: [
+            FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("user_id", ref("users"), policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("device_time", .timestamp, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("latitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("longitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("accuracy_m", .integer, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("provider", .text(maxLength: 20), policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("mock_location", .bool, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("photo_ids", longText, optional: true, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("received_at", .timestamp, optional: true, access: .serverOnly),
+            FieldSchema("distance_m", .integer, optional: true, access: .serverOnly),
+            FieldSchema("verification", .text(maxLength: 20), optional: true, access: .serverOnly),
+        ], buckets: [.parent("visit_id", table: "visits")]),
+        TableSchema(name: "shelf_stock_counts", kind: .appendOnly, fields: [
+            FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .reps),
+            FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .reps),
+            FieldSchema("quantity", .integer, policy: .insertOnce, access: .reps),
+            FieldSchema("counted_at", .timestamp, policy: .insertOnce, access: .reps),
+        ], buckets: [.parent("visit_id", table: "visits")]),
+        TableSchema(name: "contact_records", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .everyone),
+            FieldSchema("visit_id", ref("visits"), optional: true, access: .everyone),
+            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .everyone),
+            FieldSchema("channel", .text(maxLength: 20), access: .everyone),
+            FieldSchema("notes", longText, access: .everyone),
+            FieldSchema("next_action", longText, optional: true, access: .everyone),
+            FieldSchema("next_action_at", .timestamp, optional: true, access: .everyone),
+        ], buckets: [.parent("customer_id", table: "customers")]),
+        TableSchema(name: "manager_comments", kind: .appendOnly, fields: [
+            FieldSchema("contact_record_id", ref("contact_records"), policy: .insertOnce, access: .managers),
+            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .managers),
+            FieldSchema("body", longText, policy: .insertOnce, access: .managers),
+        ], buckets: [.parent("contact_record_id", table: "contact_records")]),
+    ]
+
+    // MARK: Orders
+
+    static let orders: [TableSchema] = [
+        TableSchema(name: "sales_orders", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .reps),
+            FieldSchema("visit_id", ref("visits"), optional: true, access: .reps),
+            FieldSchema("created_by", ref("users"), policy: .insertOnce, access: .reps),
+            FieldSchema("price_list_id", ref("price_lists"), access: .reps),
+            FieldSchema("currency", .text(maxLength: 3), access: .reps),
+            FieldSchema("tax_inclusive", .bool, access: .reps),
+            FieldSchema("order_date", .timestamp, access: .reps),
+            FieldSchema("status", state(Lifecycles.salesOrder), policy: Lifecycles.salesOrder.policy, access: .everyone),
+            FieldSchema("approval_state", .text(maxLength: 20), optional: true, access: .managers),
+            FieldSchema("credit_state", .text(maxLength: 20), optional: true, access: .serverOnly),
+            FieldSchema("device_total_minor", .money, optional: true, access: .reps),
+            FieldSchema("subtotal_minor", .money, optional: true, access: .serverOnly),
+            FieldSchema("tax_minor", .money, optional: true, access: .serverOnly),
+            FieldSchema("total_minor", .money, optional: true, access: .serverOnly),
+            FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
+        ], buckets: [.field("created_by", prefix: "user"), .parent("customer_id", table: "customers")]),
+        TableSchema(name: "order_lines", fields: [
+            FieldSchema("order_id", ref("sales_orders"), access: .reps),
+            FieldSchema("product_id", ref("products"), access: .reps),
+            FieldSchema("quantity", .integer, access: .reps),
+            FieldSchema("discount_bp", .integer, access: .reps),
+            FieldSchema("list_price_minor", .money, optional: true, access: .serverOnly),
+            FieldSchema("unit_price_minor", .money, optional: true, access: .serverOnly),
+            FieldSchema("tax_rate_percent", .decimal(scale: 3), optional: true, access: .serverOnly),
+            FieldSchema("line_total_minor", .money, optional: true, access: .serverOnly),
+        ], buckets: [.parent("order_id", table: "sales_orders")]),
+        TableSchema(name: "payments", kind: .appendOnly, fields: [
+            FieldSchema("order_id", ref("sales_orders"), policy: .insertOnce, access: .reps),
+            FieldSchema("amount_minor", .money, policy: .insertOnce, access: .reps),
+            FieldSchema("method", .text(maxLength: 20), policy: .insertOnce, access: .reps),
+            FieldSchema("receipt_number", .text(maxLength: 64), policy: .insertOnce, access: .reps),
+            FieldSchema("collected_by", ref("users"), policy: .insertOnce, access: .reps),
+            FieldSchema("collected_at", .timestamp, policy: .insertOnce, access: .reps),
+        ], buckets: [.parent("order_id", table: "sales_orders")]),
+    ]
+
+    // MARK: Field service
+
+    static let fieldService: [TableSchema] = [
+        TableSchema(name: "assets", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .office),
+            FieldSchema("serial", .text(maxLength: 64), access: .office),
+            FieldSchema("model", shortText, access: .office),
+            FieldSchema("maintenance_plan", .text(maxLength: 40), optional: true, access: .office),
+        ], buckets: [.parent("customer_id", table: "customers")]),
+        TableSchema(name: "work_orders", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .dispatch),
+            FieldSchema("asset_id", ref("assets"), optional: true, access: .dispatch),
+            FieldSchema("work_type", .text(maxLength: 40), access: .dispatch),
+            FieldSchema("priority", .text(maxLength: 20), access: .dispatch),
+            FieldSchema("description", longText, optional: true, access: .dispatch),
+            FieldSchema("window_start", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("window_end", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("assignee_id", ref("users"), optional: true, access: .dispatch),
+            FieldSchema("status", state(Lifecycles.workOrder), policy: Lifecycles.workOrder.policy, access: .everyone),
+            FieldSchema("actual_start", .timestamp, optional: true, access: .technicians),
+            FieldSchema("actual_end", .timestamp, optional: true, access: .technicians),
+            FieldSchema("resolution", longText, optional: true, access: .technicians),
+            FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
+            FieldSchema("rating", .integer, optional: true, access: .technicians),
+        ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
+        TableSchema(name: "stock_locations", fields: [
+            FieldSchema("kind", .text(maxLength: 20), access: .managers),
+            FieldSchema("name", shortText, access: .managers),
+            FieldSchema("owner_id", ref("users"), optional: true, access: .managers),
+        ], buckets: [.field("owner_id", prefix: "user")]),
+        TableSchema(name: "stock_levels", fields: [
+            FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .everyone),
+            FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .everyone),
+            FieldSchema("quantity", .counter, policy: .counter, access: .everyone),
+        ], buckets: [.parent("stock_location_id", table: "stock_locations")]),
+        TableSchema(name: "stock_ledger", kind: .appendOnly, fields: [
+            FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .everyone),
+            FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .everyone),
+            FieldSchema("delta", .integer, policy: .insertOnce, access: .everyone),
+            FieldSchema("reason", .text(maxLength: 40), policy: .insertOnce, access: .everyone),
+            FieldSchema("reference_id", .text(maxLength: 36), optional: true, policy: .insertOnce, access: .everyone),
+        ], buckets: [.parent("stock_location_id", table: "stock_locations")]),
+        TableSchema(name: "parts_used", kind: .appendOnly, fields: [
+            FieldSchema("work_order_id", ref("work_orders"), policy: .insertOnce, access: .technicians),
+            FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .technicians),
+            FieldSchema("quantity", .integer, policy: .insertOnce, access: .technicians),
+            FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .technicians),
+            FieldSchema("used_at", .timestamp, policy: .insertOnce, access: .technicians),
+        ], buckets: [.parent("work_order_id", table: "work_orders")]),
+    ]
+}
