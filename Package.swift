@@ -69,7 +69,7 @@ let package = Package(
         ),
 
         // Test support, shipped as a module: generators, fleet, faults, convergence checks.
-        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel", "ServerStore"], swiftSettings: strict),
+        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore"], swiftSettings: strict),
 
         // Executables.
         .executableTarget(
@@ -95,7 +95,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
-        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire"], swiftSettings: strict),
+        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),
         .testTarget(

@@ -22,6 +22,17 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let compressedTooLarge = Code("compressed_too_large")
         /// zlib could not allocate memory or reported an internal error.
         public static let compressionFailed = Code("compression_failed")
+        /// The bytes or the JSON do not form a valid message (truncated, a bad tag, invalid UTF-8,
+        /// a value out of range, trailing bytes).
+        public static let malformed = Code("malformed")
+        /// A count, a length or the nesting is over its named limit (see ``WireLimits``).
+        public static let limitExceeded = Code("limit_exceeded")
+        /// The JSON form has a key the message does not define.
+        public static let unknownField = Code("unknown_field")
+        /// The frame names a message type this version does not know.
+        public static let unknownMessageType = Code("unknown_message_type")
+        /// The frame is of a protocol version this build does not speak.
+        public static let unsupportedVersion = Code("unsupported_version")
 
         public var description: String { name }
     }

@@ -17,8 +17,23 @@ struct FieldSim: AsyncParsableCommand {
     struct Fixtures: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate fixtures.",
-            subcommands: [Demo.self]
+            subcommands: [Demo.self, ProtocolMessages.self]
         )
+    }
+
+    struct ProtocolMessages: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "protocol",
+            abstract: "Write the golden protocol messages (binary frames and their JSON form)."
+        )
+
+        @Option(help: "The folder to write <name>.bin and <name>.json into.")
+        var output: String = SyncTesting.Fixtures.protocolMessages.path
+
+        func run() throws {
+            try ProtocolExamples.write(to: URL(fileURLWithPath: output))
+            print("wrote \(ProtocolExamples.all.count) messages to \(output)")
+        }
     }
 
     struct Demo: AsyncParsableCommand {

@@ -1,0 +1,64 @@
+public import SyncCore
+
+/// `POST /v1/register`: a device install introduces itself and gets its replica number.
+public struct RegisterRequest: WireCodable, Hashable {
+    /// The install's own id, made once on first start; registering again with it is idempotent.
+    public var installation: RecordID
+    /// The app's version (`1.4.2`); a version older than the server supports is refused with `stale_app_version`.
+    public var appVersion: String
+    /// The platform (`ios`, `android`, `fieldsim`).
+    public var platform: String
+    /// The schema revision the app was built with.
+    public var schemaRevision: UInt64
+
+    /// Creates a request.
+    public init(installation: RecordID, appVersion: String, platform: String, schemaRevision: UInt64) {
+        self.installation = installation
+        self.appVersion = appVersion
+        self.platform = platform
+        self.schemaRevision = schemaRevision
+    }
+
+    public func encode(to encoder: inout some WireEncoder) {
+        encoder.id("installation", installation)
+        encoder.string("app_version", appVersion)
+        encoder.string("platform", platform)
+        encoder.unsigned("schema_revision", schemaRevision)
+    }
+
+    public init(from decoder: inout some WireDecoder) throws(WireError) {
+        installation = try decoder.id("installation")
+        appVersion = try decoder.string("app_version", maxBytes: WireLimits.tokenBytesMax)
+        platform = try decoder.string("platform", maxBytes: WireLimits.tokenBytesMax)
+        schemaRevision = try decoder.unsigned("schema_revision")
+    }
+}
+
+/// The answer to a ``RegisterRequest``.
+public struct RegisterResponse: WireCodable, Hashable {
+    /// The compact number this install stamps its writes with.
+    public var replica: ReplicaID
+    /// The server's clock, which the device receives (its clock moves past it).
+    public var serverClock: HLC
+    /// The buckets the user may sync now.
+    public var buckets: [String]
+
+    /// Creates a response.
+    public init(replica: ReplicaID, serverClock: HLC, buckets: [String]) {
+        self.replica = replica
+        self.serverClock = serverClock
+        self.buckets = buckets
+    }
+
+    public func encode(to encoder: inout some WireEncoder) {
+        encoder.unsigned("replica", UInt64(replica.rawValue))
+        encoder.clock("server_clock", serverClock)
+        encoder.strings("buckets", buckets)
+    }
+
+    public init(from decoder: inout some WireDecoder) throws(WireError) {
+        replica = ReplicaID(try decoder.unsigned("replica", as: UInt32.self))
+        serverClock = try decoder.clock("server_clock")
+        buckets = try decoder.strings("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+    }
+}
