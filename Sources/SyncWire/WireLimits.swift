@@ -1,3 +1,5 @@
+import SyncCore
+
 /// Every limit of protocol v1, by name. A message over a limit is refused with
 /// ``WireError/Code/limitExceeded`` naming the limit (HTTP: 400, or 413 for the body size).
 public enum WireLimits {
@@ -21,8 +23,8 @@ public enum WireLimits {
     public static let bucketBytesMax = 128
     /// Buckets in one request or response.
     public static let bucketsMax = 256
-    /// A blob reference (a SHA-256 in hex).
-    public static let blobReferenceBytesMax = 64
+    /// A blob reference (a SHA-256 in hex); the schema checks each one exactly.
+    public static let blobReferenceBytesMax = Schema.blobReferenceLength
     /// Replicas contributing to one counter.
     public static let counterContributionsMax = 4_096
     /// Change sets, snapshots or removes in one page.

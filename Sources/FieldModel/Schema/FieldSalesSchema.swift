@@ -123,7 +123,7 @@ public enum FieldSalesSchema {
             FieldSchema("ordered_at", .timestamp, access: .serverOnly),
         ], buckets: [.parent("customer_id", table: "customers")]),
         TableSchema(name: "attachments", kind: .appendOnly, fields: [
-            FieldSchema("sha256", .text(maxLength: 64), policy: .insertOnce, access: .everyone),
+            FieldSchema("sha256", .blobReference, policy: .insertOnce, access: .everyone),
             FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone),
             FieldSchema("media_type", .text(maxLength: 100), policy: .insertOnce, access: .everyone),
             FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .everyone),

@@ -137,6 +137,8 @@ public enum FieldType: Hashable, Sendable {
     case reference(String)
     /// A point in time.
     case timestamp
+    /// A blob (photo, signature) by its SHA-256 in lower-case hex; the bytes are uploaded apart.
+    case blobReference
     /// A forward-only state of the given order.
     case state(StateOrder)
     /// A counter.
