@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "SyncWire", dependencies: ["SyncCore", "CZlib"], swiftSettings: strict),
 
         // Device side: never links libpq.
-        .target(name: "DeviceStore", dependencies: ["FieldModel", "CSQLite"], swiftSettings: strict),
+        .target(name: "DeviceStore", dependencies: ["FieldModel", "SyncWire", "CSQLite"], swiftSettings: strict),
         .target(name: "SyncClient", dependencies: ["DeviceStore", "SyncWire"], swiftSettings: strict),
 
         // Server side: never links SQLite.
@@ -96,7 +96,7 @@ let package = Package(
         ),
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting"], swiftSettings: strict),
-        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore"], swiftSettings: strict),
+        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "SyncTesting"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",

@@ -90,7 +90,9 @@ public enum FieldSalesSchema {
 
     static let customers: [TableSchema] = [
         TableSchema(name: "customers", tombstones: .updateWins, fields: [
-            FieldSchema("territory_id", ref("territories"), access: .managers),
+            // A rep places a new customer in their own territory (checked on arrival); moving a
+            // customer to another territory is the office's.
+            FieldSchema("territory_id", ref("territories"), access: .everyone),
             FieldSchema("name", shortText, access: .everyone),
             FieldSchema("normalized_name", shortText, access: .serverOnly),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .everyone),

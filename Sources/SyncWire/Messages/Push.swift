@@ -68,6 +68,9 @@ public struct ChangeOutcome: WireCodable, Hashable {
         case rejected
 
         static let labels = ["applied", "applied_with_exception", "rejected"]
+
+        /// The outcome's wire name (`applied_with_exception`).
+        public var name: String { Self.labels[Int(rawValue)] }
     }
 
     /// The change.

@@ -1,0 +1,122 @@
+public import FieldModel
+public import SyncCore
+
+extension DeviceStore {
+    /// Moves a work order along its lifecycle as the technician (en route, on site, completed,
+    /// cannot complete); completing warns without an arrival or a required signature.
+    public func moveWorkOrder(_ workOrder: RecordID, to status: String, at time: Int64) async throws -> ActionReport {
+        let (warnings, changeSet) = try await act { session, identity, db in
+            let state = try session.existing("work_orders", workOrder, in: db)
+            var also: [(String, FieldValue)] = []
+            var warnings: [RuleFinding] = []
+            switch status {
+            case "on_site": also = [("actual_start", .timestamp(time))]
+            case "completed", "cannot_complete":
+                also = [("actual_end", .timestamp(time))]
+                if status == "completed" {
+                    warnings = ExecutionRules.completeWorkOrder(
+                        workType: state.text("work_type") ?? "", arrivedOnSite: state.state()?.name == "on_site",
+                        hasSignature: state.id("signature_attachment_id") != nil)
+                }
+            default: break
+            }
+            try session.move("work_orders", workOrder, to: status, machine: Lifecycles.workOrder, role: identity.role, also: also, in: db)
+            return warnings
+        }
+        return ActionReport(record: workOrder, changeSet: changeSet, warnings: warnings)
+    }
+
+    /// Records parts used on a work order from a stock location (the technician's van): the part
+    /// is logged, and the van's stock goes down — below zero with a warning, never refused.
+    public func recordPartUsed(workOrder: RecordID, product: RecordID, quantity: Int64, from location: RecordID, at time: Int64) async throws -> ActionReport {
+        guard quantity > 0 else { throw StoreError(.invalidArgument, "a quantity used must be positive") }
+        let ((part, warnings), changeSet) = try await act { session, _, db in
+            _ = try session.existing("work_orders", workOrder, in: db)
+            _ = try session.existing("products", product, in: db)
+            _ = try session.existing("stock_locations", location, in: db)
+            let part = session.newID()
+            try session.write("parts_used", part, [("work_order_id", .id(workOrder)), ("product_id", .id(product)),
+                                                  ("quantity", .integer(quantity)), ("stock_location_id", .id(location)), ("used_at", .timestamp(time))], in: db)
+            let level = try db.query("SELECT id, quantity FROM stock_levels WHERE stock_location_id = ? AND product_id = ? AND _deleted = 0 LIMIT 1",
+                                     [location.bytes, product.bytes]).first
+            let levelID: RecordID
+            let onHand: Int64
+            if let level {
+                levelID = RecordID(bytes: try level.read(0, as: [UInt8].self))!
+                onHand = try level.read(1, as: Int64?.self) ?? 0
+            } else {
+                levelID = session.newID()
+                onHand = 0
+                try session.write("stock_levels", levelID, [("stock_location_id", .id(location)), ("product_id", .id(product))], in: db)
+            }
+            try session.add(-quantity, to: "quantity", of: "stock_levels", levelID, in: db)
+            let finding = CommercialRules.consume(fromVan: onHand, used: quantity).finding
+            return (part, finding.map { [$0] } ?? [])
+        }
+        return ActionReport(record: part, changeSet: changeSet, warnings: warnings)
+    }
+
+    /// Sets a work order's resolution text.
+    public func setResolution(workOrder: RecordID, resolution: String) async throws -> ActionReport {
+        let (_, changeSet) = try await act { session, _, db in
+            _ = try session.existing("work_orders", workOrder, in: db)
+            try session.write("work_orders", workOrder, [("resolution", .text(resolution))], in: db)
+        }
+        return ActionReport(record: workOrder, changeSet: changeSet, warnings: [])
+    }
+
+    /// Attaches the customer's signature (an attachment already referenced) to a work order.
+    public func attachSignature(workOrder: RecordID, attachment: RecordID) async throws -> ActionReport {
+        let (_, changeSet) = try await act { session, _, db in
+            _ = try session.existing("work_orders", workOrder, in: db)
+            _ = try session.existing("attachments", attachment, in: db)
+            try session.write("work_orders", workOrder, [("signature_attachment_id", .id(attachment))], in: db)
+        }
+        return ActionReport(record: workOrder, changeSet: changeSet, warnings: [])
+    }
+
+    /// References a photo or signature by its SHA-256 before its bytes are uploaded.
+    public func referenceAttachment(sha256: String, sizeBytes: Int64, mediaType: String, kind: String) async throws -> ActionReport {
+        guard sizeBytes > 0 else { throw StoreError(.invalidArgument, "an attachment has at least one byte") }
+        let (id, changeSet) = try await act { session, identity, db in
+            guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
+            let id = session.newID()
+            try session.write("attachments", id, [("sha256", .text(sha256)), ("size_bytes", .integer(sizeBytes)),
+                                                 ("media_type", .text(mediaType)), ("kind", .text(kind)), ("uploaded_by", .id(user))], in: db)
+            return id
+        }
+        return ActionReport(record: id, changeSet: changeSet, warnings: [])
+    }
+
+    /// Adds a new customer in one of the rep's territories. The server gives it its commercial
+    /// terms and the status `unverified`, and checks it against existing customers for duplicates.
+    public func createCustomer(name: String, territory: RecordID, phone: String? = nil,
+                               streetAddress: String? = nil, city: String? = nil, location: Coordinate? = nil) async throws -> ActionReport {
+        guard !name.trimmingSpaces.isEmpty else { throw StoreError(.invalidArgument, "a customer needs a name") }
+        let (id, changeSet) = try await act { session, _, db in
+            let id = session.newID()
+            try session.write("customers", id, [
+                ("territory_id", .id(territory)), ("name", .text(name)), ("phone", phone.map(FieldValue.text) ?? .null),
+                ("street_address", streetAddress.map(FieldValue.text) ?? .null), ("city", city.map(FieldValue.text) ?? .null),
+                ("latitude_e6", location.map { .integer($0.latitudeE6) } ?? .null), ("longitude_e6", location.map { .integer($0.longitudeE6) } ?? .null),
+            ], in: db)
+            return id
+        }
+        return ActionReport(record: id, changeSet: changeSet, warnings: [])
+    }
+
+    /// Corrects a customer's contact fields (`name`, `phone`, `tax_number`, `street_address`,
+    /// `city`, `postal_code`, `latitude_e6`, `longitude_e6`); other fields belong to the office.
+    public func correctCustomer(_ customer: RecordID, _ corrections: [String: FieldValue]) async throws -> ActionReport {
+        let editable: Set<String> = ["name", "phone", "tax_number", "street_address", "city", "postal_code", "latitude_e6", "longitude_e6"]
+        guard !corrections.isEmpty else { throw StoreError(.invalidArgument, "nothing to correct") }
+        if let field = corrections.keys.sorted().first(where: { !editable.contains($0) }) {
+            throw StoreError(.invalidArgument, "a rep does not edit customers.\(field)")
+        }
+        let (_, changeSet) = try await act { session, _, db in
+            _ = try session.existing("customers", customer, in: db)
+            try session.write("customers", customer, corrections.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, in: db)
+        }
+        return ActionReport(record: customer, changeSet: changeSet, warnings: [])
+    }
+}

@@ -1,0 +1,137 @@
+import FieldModel
+import SyncCore
+
+/// The device's SQLite tables, derived from the field model's schema: one table per record type,
+/// and the store's own bookkeeping.
+///
+/// A record table has `id` (16 bytes), then per field a value column named after the field and
+/// the field's version in `<field>__clock` and `<field>__replica` (NULL while never written); a
+/// state field adds `<field>__epoch`; a counter keeps its sum in the value column and every
+/// replica's contribution in `counter_contributions`. `_tombstone_clock`/`_tombstone_replica` hold
+/// the newest delete and `_deleted` whether the row reads as deleted.
+struct DeviceSchema: Sendable {
+    /// The store's own schema version; each step in ``migrations`` raises it by one.
+    static let version = 1
+
+    let schema: Schema
+    let tables: [String: TableLayout]
+
+    init(_ schema: Schema) {
+        self.schema = schema
+        tables = Dictionary(uniqueKeysWithValues: schema.tables.map { ($0.name, TableLayout($0)) })
+    }
+
+    /// The SQL that creates everything at ``version``, for a new store.
+    var creationSQL: String {
+        var sql = Self.bookkeeping
+        for table in schema.tables { sql += tables[table.name]!.createSQL }
+        for index in Self.indexes { sql += index + ";\n" }
+        return sql
+    }
+
+    /// Forward migrations: the SQL that takes a store from version `n` to `n + 1`, at index `n - 1`.
+    /// A store written by an older release opens by running the steps it has not seen, each in the
+    /// same transaction as the version bump.
+    static let migrations: [String] = []
+
+    /// The store's bookkeeping tables.
+    static let bookkeeping = """
+        CREATE TABLE store_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            change_set_id BLOB NOT NULL UNIQUE,
+            body BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE outbox_rows (seq INTEGER NOT NULL REFERENCES outbox ON DELETE CASCADE, tbl TEXT NOT NULL, id BLOB NOT NULL,
+                                  PRIMARY KEY (tbl, id, seq)) WITHOUT ROWID;
+        CREATE INDEX outbox_rows_by_seq ON outbox_rows (seq);
+        CREATE TABLE outcomes (
+            change_id BLOB PRIMARY KEY,
+            change_set_id BLOB NOT NULL,
+            tbl TEXT NOT NULL,
+            record BLOB NOT NULL,
+            result TEXT NOT NULL,
+            reason TEXT,
+            findings TEXT NOT NULL,
+            server_state BLOB,
+            received_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX outcomes_by_result ON outcomes (result, received_at);
+        CREATE TABLE bucket_cursors (bucket TEXT PRIMARY KEY, sequence INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE row_buckets (bucket TEXT NOT NULL, tbl TEXT NOT NULL, id BLOB NOT NULL, PRIMARY KEY (bucket, tbl, id)) WITHOUT ROWID;
+        CREATE INDEX row_buckets_by_row ON row_buckets (tbl, id);
+        CREATE TABLE counter_contributions (
+            tbl TEXT NOT NULL, id BLOB NOT NULL, field TEXT NOT NULL, replica INTEGER NOT NULL,
+            total INTEGER NOT NULL, clock INTEGER NOT NULL,
+            PRIMARY KEY (tbl, id, field, replica)
+        ) WITHOUT ROWID;
+        CREATE TABLE conflicts (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            tbl TEXT NOT NULL, record BLOB NOT NULL, field TEXT NOT NULL,
+            winner BLOB NOT NULL, loser BLOB NOT NULL,
+            seen_at INTEGER NOT NULL
+        );
+
+        """
+
+    /// The indexes behind the device's everyday queries (checked by a query-plan test).
+    static let indexes = [
+        "CREATE INDEX visits_by_assignee_and_start ON visits (assignee_id, planned_start)",
+        "CREATE INDEX visits_by_customer ON visits (customer_id, planned_start)",
+        "CREATE INDEX sales_orders_by_customer ON sales_orders (customer_id, order_date)",
+        "CREATE INDEX order_lines_by_order ON order_lines (order_id)",
+        "CREATE INDEX payments_by_order ON payments (order_id)",
+        "CREATE INDEX geo_events_by_visit ON geo_events (visit_id, device_time)",
+        "CREATE INDEX visit_tasks_by_visit ON visit_tasks (visit_id)",
+        "CREATE INDEX work_orders_by_assignee ON work_orders (assignee_id, window_start)",
+        "CREATE INDEX price_list_entries_by_list ON price_list_entries (price_list_id, product_id)",
+        "CREATE INDEX customers_by_territory ON customers (territory_id, name)",
+        "CREATE INDEX stock_levels_by_location ON stock_levels (stock_location_id, product_id)",
+        "CREATE INDEX parts_used_by_work_order ON parts_used (work_order_id)",
+        "CREATE INDEX contact_records_by_customer ON contact_records (customer_id)",
+    ]
+}
+
+/// How one record table maps to SQLite columns.
+struct TableLayout: Sendable {
+    let table: TableSchema
+    /// Every column after `id`, in order.
+    let columns: [String]
+    let upsertSQL: String
+    let selectSQL: String
+
+    init(_ table: TableSchema) {
+        self.table = table
+        var columns: [String] = []
+        for field in table.fields {
+            columns.append(field.name)
+            if case .state = field.type { columns.append("\(field.name)__epoch") }
+            columns += ["\(field.name)__clock", "\(field.name)__replica"]
+        }
+        columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
+        self.columns = columns
+        let all = ["id"] + columns
+        upsertSQL = "INSERT OR REPLACE INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))"
+        selectSQL = "SELECT \(all.joined(separator: ", ")) FROM \(table.name) WHERE id = ?"
+    }
+
+    var createSQL: String {
+        var definitions = ["id BLOB PRIMARY KEY"]
+        for field in table.fields {
+            definitions.append("\(field.name) \(Self.sqlType(field.type))")
+            if case .state = field.type { definitions.append("\(field.name)__epoch INTEGER") }
+            definitions += ["\(field.name)__clock INTEGER", "\(field.name)__replica INTEGER"]
+        }
+        definitions += ["_tombstone_clock INTEGER", "_tombstone_replica INTEGER", "_deleted INTEGER NOT NULL DEFAULT 0"]
+        return "CREATE TABLE \(table.name) (\n    \(definitions.joined(separator: ",\n    "))\n);\n"
+    }
+
+    static func sqlType(_ type: FieldType) -> String {
+        switch type {
+        case .bool, .integer, .money, .decimal, .timestamp, .counter: "INTEGER"
+        case .text, .blobReference, .state: "TEXT"
+        case .reference: "BLOB"
+        }
+    }
+}

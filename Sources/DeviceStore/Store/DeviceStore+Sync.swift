@@ -1,0 +1,208 @@
+public import SyncCore
+public import SyncWire
+
+extension DeviceStore {
+    /// The oldest change sets not yet answered by the server, at most `limit`.
+    public func pendingChangeSets(limit: Int = WireLimits.changeSetsPerPushMax) async throws -> [ChangeSet] {
+        try await database.transaction { db in
+            try db.query("SELECT body FROM outbox ORDER BY seq LIMIT ?", [limit]).map { row in
+                try BinaryDecoder.decode(ChangeSet.self, from: try row.read(0, as: [UInt8].self))
+            }
+        }
+    }
+
+    /// How many change sets wait in the outbox.
+    public func outboxCount() async throws -> Int {
+        try await database.query("SELECT count(*) FROM outbox")[0].read(0, as: Int.self)
+    }
+
+    /// Keeps the server's answer to a push: every outcome is stored (rejected ones are the
+    /// quarantine, shown with their reason and the server's state), change sets whose every change
+    /// is answered leave the outbox, and a rejected write is replaced by the server's value, so the
+    /// device converges with the server instead of holding an edit nobody else will see.
+    public func recordOutcomes(_ response: PushResponse) async throws {
+        let wall = Int64(wallClock.now())
+        let schema = self.schema
+        try await database.transaction { db in
+            var clock = try Self.clock(in: db)
+            clock.receive(response.serverClock, wallMilliseconds: UInt64(wall))
+            try Self.save(clock, in: db)
+            var answered: [ChangeID: ChangeOutcome] = [:]
+            for outcome in response.outcomes { answered[outcome.change] = outcome }
+            for row in try db.query("SELECT seq, body FROM outbox ORDER BY seq") {
+                let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: try row.read(1, as: [UInt8].self))
+                guard changeSet.changes.allSatisfy({ answered[$0.id] != nil }) else { continue }
+                for change in changeSet.changes {
+                    let outcome = answered[change.id]!
+                    try db.run("""
+                        INSERT OR REPLACE INTO outcomes (change_id, change_set_id, tbl, record, result, reason, findings, server_state, received_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, [change.id.uuid.bytes, changeSet.id.uuid.bytes, change.table, change.record.bytes,
+                              outcome.result.name, outcome.reason,
+                              outcome.findings.map { "\($0.rule): \($0.message)" }.joined(separator: "\n"),
+                              outcome.serverState.map { BinaryEncoder.encode($0) }, wall])
+                    if outcome.result == .rejected {
+                        try schema.revert(change, to: outcome.serverState, in: db)
+                    }
+                }
+                try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
+            }
+            try schema.collectEvicted(in: db)
+        }
+    }
+
+    /// Applies one page of a pull — its change sets, snapshots, removes and the new cursor — in one
+    /// transaction: after a crash the store holds the page entirely or not at all.
+    public func apply(_ page: BucketPage, serverClock: HLC) async throws {
+        let wall = Int64(wallClock.now())
+        let schema = self.schema
+        try await database.transaction { db in
+            var clock = try Self.clock(in: db)
+            clock.receive(serverClock, wallMilliseconds: UInt64(wall))
+            for changeSet in page.changeSets {
+                for change in changeSet.changes {
+                    let table = try schema.layout(change.table).table
+                    clock.receive(change.version.clock, wallMilliseconds: UInt64(wall))
+                    let outcome = Merge.apply(change, to: try schema.read(change.table, change.record, in: db), table: table)
+                    if outcome.changedAnything { try schema.write(change.table, change.record, outcome.state, in: db) }
+                    for conflict in outcome.conflicts {
+                        try db.run("INSERT INTO conflicts (tbl, record, field, winner, loser, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                   [conflict.table, conflict.record.bytes, conflict.field,
+                                    BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser), wall])
+                    }
+                    try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, change.table, change.record.bytes])
+                }
+            }
+            for snapshot in page.snapshots {
+                let table = try schema.layout(snapshot.ref.table).table
+                let current = try schema.read(table.name, snapshot.ref.record, in: db)
+                let merged = current?.merged(with: snapshot.state, table: table) ?? snapshot.state
+                for field in snapshot.state.fields.values { clock.receive(field.version.clock, wallMilliseconds: UInt64(wall)) }
+                if merged != current { try schema.write(table.name, snapshot.ref.record, merged, in: db) }
+                try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, table.name, snapshot.ref.record.bytes])
+            }
+            for remove in page.removes {
+                try db.run("DELETE FROM row_buckets WHERE bucket = ? AND tbl = ? AND id = ?", [page.bucket, remove.table, remove.record.bytes])
+                try schema.collectIfOrphaned(remove.table, remove.record, in: db)
+            }
+            try db.run("INSERT OR REPLACE INTO bucket_cursors (bucket, sequence) VALUES (?, ?)", [page.bucket, Int64(bitPattern: page.cursor)])
+            try Self.save(clock, in: db)
+        }
+    }
+
+    /// The cursor of every bucket the device holds.
+    public func cursors() async throws -> [BucketCursor] {
+        try await database.query("SELECT bucket, sequence FROM bucket_cursors ORDER BY bucket").map {
+            BucketCursor(bucket: try $0.read(0, as: String.self), sequence: UInt64(bitPattern: try $0.read(1, as: Int64.self)))
+        }
+    }
+
+    /// Sets the buckets the user may sync: new ones start at cursor 0 (primed from a snapshot on
+    /// the next pull); lost ones are evicted (see ``evict(bucket:)``).
+    public func setBuckets(_ buckets: [String]) async throws {
+        let schema = self.schema
+        try await database.transaction { db in
+            let held = Set(try db.query("SELECT bucket FROM bucket_cursors").map { try $0.read(0, as: String.self) })
+            for bucket in buckets where !held.contains(bucket) {
+                try db.run("INSERT INTO bucket_cursors (bucket, sequence) VALUES (?, 0)", [bucket])
+            }
+            for bucket in held.subtracting(buckets) {
+                try db.run("DELETE FROM bucket_cursors WHERE bucket = ?", [bucket])
+            }
+            try schema.collectEvicted(in: db)
+        }
+    }
+
+    /// Stops syncing `bucket` and deletes its rows — except rows another held bucket still has and
+    /// rows with changes the server has not answered yet, which stay until it has (their outcome
+    /// arrives with a later push, and they are collected then).
+    public func evict(bucket: String) async throws {
+        let schema = self.schema
+        try await database.transaction { db in
+            try db.run("DELETE FROM bucket_cursors WHERE bucket = ?", [bucket])
+            try schema.collectEvicted(in: db)
+        }
+    }
+
+    /// A change's stored outcome.
+    public struct StoredOutcome: Sendable, Hashable {
+        /// The change.
+        public var change: ChangeID
+        /// Its record.
+        public var table: String
+        /// See ``table``.
+        public var record: RecordID
+        /// `applied`, `applied_with_exception` or `rejected`.
+        public var result: String
+        /// Why it was rejected.
+        public var reason: String?
+        /// The rules that fired, one per line.
+        public var findings: String
+        /// The server's state of the record, for rejections.
+        public var serverState: RecordState?
+    }
+
+    /// Every stored outcome, newest first; `result` filters (`rejected` is the quarantine).
+    public func outcomes(result: String? = nil) async throws -> [StoredOutcome] {
+        let rows = try await database.query("""
+            SELECT change_id, tbl, record, result, reason, findings, server_state FROM outcomes
+            WHERE ?1 IS NULL OR result = ?1 ORDER BY received_at DESC, change_id
+            """, [result])
+        return try rows.map { row in
+            StoredOutcome(
+                change: ChangeID(RecordID(bytes: try row.read(0, as: [UInt8].self))!), table: try row.read(1, as: String.self),
+                record: RecordID(bytes: try row.read(2, as: [UInt8].self))!, result: try row.read(3, as: String.self),
+                reason: try row.read(4, as: String?.self), findings: try row.read(5, as: String.self),
+                serverState: try row.read(6, as: [UInt8]?.self).map { try BinaryDecoder.decode(RecordState.self, from: $0) }
+            )
+        }
+    }
+
+    /// The conflicts merges on this device met, newest first.
+    public func conflicts() async throws -> [Conflict] {
+        try await database.query("SELECT tbl, record, field, winner, loser FROM conflicts ORDER BY seq DESC").map { row in
+            Conflict(table: try row.read(0, as: String.self), record: RecordID(bytes: try row.read(1, as: [UInt8].self))!,
+                     field: try row.read(2, as: String.self),
+                     winner: try BinaryDecoder.decode(FieldState.self, from: try row.read(3, as: [UInt8].self)),
+                     loser: try BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self)))
+        }
+    }
+}
+
+extension DeviceSchema {
+    /// Undoes a rejected write locally: each field it set (and still holds) takes the server's
+    /// value instead, and the server's state is merged in.
+    func revert(_ change: Change, to serverState: RecordState?, in db: isolated SQLiteDatabase) throws {
+        guard let layout = tables[change.table], var state = try read(change.table, change.record, in: db) else { return }
+        switch change.operation {
+        case .write(let writes):
+            for write in writes where state.fields[write.field]?.version == change.version {
+                state.fields[write.field] = serverState?.fields[write.field]
+            }
+        case .delete:
+            if state.tombstone == change.version { state.tombstone = serverState?.tombstone }
+        }
+        if let serverState { state = state.merged(with: serverState, table: layout.table) }
+        try write(change.table, change.record, state, in: db)
+    }
+
+    /// Deletes rows that no held bucket has any more and that have no unanswered change.
+    func collectEvicted(in db: isolated SQLiteDatabase) throws {
+        let candidates = try db.query("""
+            SELECT DISTINCT tbl, id FROM row_buckets WHERE bucket NOT IN (SELECT bucket FROM bucket_cursors)
+            """)
+        for row in candidates {
+            try collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
+        }
+    }
+
+    func collectIfOrphaned(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws {
+        let held = try db.query("""
+            SELECT 1 FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket WHERE r.tbl = ? AND r.id = ? LIMIT 1
+            """, [table, id.bytes])
+        guard held.isEmpty else { return }
+        guard try db.query("SELECT 1 FROM outbox_rows WHERE tbl = ? AND id = ? LIMIT 1", [table, id.bytes]).isEmpty else { return }
+        try db.run("DELETE FROM row_buckets WHERE tbl = ? AND id = ?", [table, id.bytes])
+        try remove(table, id, in: db)
+    }
+}

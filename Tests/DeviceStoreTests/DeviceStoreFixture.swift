@@ -1,0 +1,51 @@
+import FieldModel
+import Foundation
+import SyncCore
+import SyncTesting
+import SyncWire
+import Testing
+
+@testable import DeviceStore
+
+/// A device store primed with the demo data set, signed in as the first demo rep.
+struct DeviceStoreFixture {
+    let store: DeviceStore
+    let directory: URL
+    let path: String
+    let clock: ManualWallClock
+    let rep: RecordID
+    let data: DemoDataSet
+    static let serverClock = HLC(milliseconds: UInt64(monday - 86_400_000))
+    /// Monday 2026-11-30 00:00 in New York, in UTC milliseconds.
+    static let monday: Int64 = 1_796_014_800_000
+
+    static func make(prime: Bool = true, role: Role = .rep) async throws -> DeviceStoreFixture {
+        let directory = URL(fileURLWithPath: "/tmp/fieldsync-device-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("store.sqlite").path
+        let clock = ManualWallClock(UInt64(monday) + 14 * 3_600_000)  // 09:00 in New York
+        let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock, seed: 42))
+        let data = DemoGenerator().generate()
+        let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == role.name }![0]!)!
+        try await store.register(replica: ReplicaID(21), user: rep, role: role, serverClock: serverClock)
+        try await store.setBuckets(["demo"])
+        if prime {
+            let snapshots = try data.snapshots(for: FieldSalesSchema.schema, clock: serverClock)
+            var cursor: UInt64 = 0
+            for page in stride(from: 0, to: snapshots.count, by: 2_000) {
+                cursor += 1
+                try await store.apply(BucketPage(bucket: "demo", kind: .snapshot, snapshots: Array(snapshots[page..<min(page + 2_000, snapshots.count)]),
+                                                 cursor: cursor, hasMore: page + 2_000 < snapshots.count), serverClock: serverClock)
+            }
+        }
+        return DeviceStoreFixture(store: store, directory: directory, path: path, clock: clock, rep: rep, data: data)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: directory) }
+
+    /// The rep's first planned visit on Monday, with its customer's location.
+    func firstVisit() async throws -> DeviceStore.VisitSummary {
+        let visits = try await store.visits(from: Self.monday, to: Self.monday + 86_400_000)
+        return try #require(visits.first)
+    }
+}
