@@ -83,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fieldsim",
-            dependencies: ["SyncTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SyncTesting", "DeviceStore", "FieldModel", "SyncWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(name: "fieldsync-bench", swiftSettings: strict),

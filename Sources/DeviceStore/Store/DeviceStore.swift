@@ -166,3 +166,11 @@ public final class DeviceStore: Sendable {
         return try await database.transaction { db in try schema.read(table, id, in: db) }
     }
 }
+
+extension DeviceStore {
+    /// Folds the write-ahead log into the database file, so that the file alone is the whole
+    /// store (before copying it, or when the app goes to the background).
+    public func checkpoint() async throws {
+        try await database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}
