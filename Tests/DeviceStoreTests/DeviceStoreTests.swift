@@ -204,6 +204,52 @@ struct DeviceStoreTests {
         #expect(conflicts.first?.loser.value == .text("office's number"))
     }
 
+    @Test("the rest of a rep's day: an ad hoc visit, a shelf count, a contact record, a new customer, a cancelled order")
+    func otherActions() async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visit = try await fixture.firstVisit()
+        let here = Geofence.Fix(coordinate: try #require(visit.location), accuracyMeters: 5, deviceTime: DeviceStoreFixture.monday + 10 * 3_600_000)
+        let adHoc = try await fixture.store.startAdHocVisit(customer: visit.customerID, fix: here)
+        let adHocState = try #require(try await fixture.store.record("visits", adHoc.record))
+        #expect(adHocState.fields["status"]?.value == .state(StateValue("in_progress")))
+        #expect(adHocState.fields["creation_mode"]?.value == .text("ad_hoc"))
+        #expect(adHoc.changeSet?.changes.map(\.table) == ["visits", "geo_events"])
+
+        let product = RecordID(try #require(fixture.data["products"]).rows[0][0]!)!
+        _ = try await fixture.store.recordShelfCount(visit: adHoc.record, product: product, quantity: 14, countedAt: here.deviceTime)
+        let negative = await #expect(throws: StoreError.self) { try await fixture.store.recordShelfCount(visit: adHoc.record, product: product, quantity: -1, countedAt: 0) }
+        #expect(negative?.code == .invalidArgument)
+        _ = try await fixture.store.addContactRecord(customer: visit.customerID, visit: adHoc.record, channel: "visit", notes: "Wants the winter promotion.")
+
+        let territory = RecordID(try #require(fixture.data["territories"]).rows[0][0]!)!
+        let newCustomer = try await fixture.store.createCustomer(name: "Brand New Deli", territory: territory, phone: "+1-212-555-0111",
+                                                                location: Coordinate(latitude: 40.75, longitude: -73.99))
+        let customerState = try #require(try await fixture.store.record("customers", newCustomer.record))
+        #expect(customerState.fields["name"]?.value == .text("Brand New Deli"))
+        let order = try await fixture.store.createOrder(customer: visit.customerID)
+        _ = try await fixture.store.cancelOrder(order.record)
+        #expect(try await fixture.store.record("sales_orders", order.record)?.fields["status"]?.value == .state(StateValue("cancelled")))
+        // Six actions, six change sets, in order.
+        #expect(try await fixture.store.outboxCount() == 6)
+    }
+
+    @Test("a technician's signature and resolution on a work order; a bad blob reference is refused")
+    func attachments() async throws {
+        let fixture = try await DeviceStoreFixture.make(role: .technician)
+        defer { fixture.remove() }
+        let workOrder = RecordID(try #require(fixture.data["work_orders"]).rows[0][0]!)!
+        let signature = try await fixture.store.referenceAttachment(sha256: String(repeating: "0f", count: 32), sizeBytes: 48_213, mediaType: "image/png", kind: "signature")
+        _ = try await fixture.store.attachSignature(workOrder: workOrder, attachment: signature.record)
+        _ = try await fixture.store.setResolution(workOrder: workOrder, resolution: "Replaced the door seal.")
+        let state = try #require(try await fixture.store.record("work_orders", workOrder))
+        #expect(state.fields["signature_attachment_id"]?.value == .id(signature.record))
+        let bad = await #expect(throws: StoreError.self) {
+            try await fixture.store.referenceAttachment(sha256: "not-a-hash", sizeBytes: 1, mediaType: "image/png", kind: "photo")
+        }
+        #expect(bad?.code == .invalidArgument)
+    }
+
     @Test("everyday queries use indexes, not table scans")
     func queryPlans() async throws {
         let fixture = try await DeviceStoreFixture.make(prime: false)

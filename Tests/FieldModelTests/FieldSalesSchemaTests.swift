@@ -38,6 +38,8 @@ struct FieldSalesSchemaTests {
     func access() throws {
         func access(_ table: String, _ field: String) throws -> WriteAccess { try #require(schema.table(table)?.field(field)).access }
         #expect(try !access("visits", "assignee_id").allows(.rep), "dispatcher-owned")
+        #expect(try access("visits", "assignee_id").allows(.rep, creating: true), "an ad hoc visit is created assigned to its rep")
+        #expect(try !access("customers", "territory_id").allows(.rep) && access("customers", "territory_id").allows(.rep, creating: true))
         #expect(try access("visits", "assignee_id").allows(.dispatcher))
         #expect(try access("visits", "status").allows(.rep) && access("visits", "status").allows(.dispatcher))
         #expect(try access("customers", "phone").allows(.rep), "a rep corrects contact data")

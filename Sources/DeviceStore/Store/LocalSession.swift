@@ -66,7 +66,7 @@ struct LocalSession {
         }
         let table = try schema.layout(change.table).table
         if let role, case .write(let writes) = change.operation {
-            for write in writes where table.field(write.field)?.access.allows(role) == false {
+            for write in writes where table.field(write.field)?.access.allows(role, creating: current == nil) == false {
                 throw StoreError(.invalidArgument, "a \(role) may not write \(table.name).\(write.field)")
             }
         }

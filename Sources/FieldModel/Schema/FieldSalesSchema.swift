@@ -91,8 +91,8 @@ public enum FieldSalesSchema {
     static let customers: [TableSchema] = [
         TableSchema(name: "customers", tombstones: .updateWins, fields: [
             // A rep places a new customer in their own territory (checked on arrival); moving a
-            // customer to another territory is the office's.
-            FieldSchema("territory_id", ref("territories"), access: .everyone),
+            // customer to another territory is the managers'.
+            FieldSchema("territory_id", ref("territories"), access: WriteAccess.managers.onCreate([.rep, .technician])),
             FieldSchema("name", shortText, access: .everyone),
             FieldSchema("normalized_name", shortText, access: .serverOnly),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .everyone),
@@ -146,7 +146,8 @@ public enum FieldSalesSchema {
         TableSchema(name: "visits", fields: [
             FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
             FieldSchema("customer_id", ref("customers"), access: .everyone),
-            FieldSchema("assignee_id", ref("users"), access: .dispatch),
+            // Dispatchers assign; a rep's ad hoc visit is created assigned to the rep (checked on arrival).
+            FieldSchema("assignee_id", ref("users"), access: WriteAccess.dispatch.onCreate([.rep, .technician])),
             FieldSchema("visit_type", .text(maxLength: 40), access: .everyone),
             FieldSchema("sequence", .integer, optional: true, access: .dispatch),
             FieldSchema("planned_start", .timestamp, optional: true, access: .dispatch),

@@ -44,15 +44,26 @@ public struct StateOrder: Hashable, Sendable {
 public struct WriteAccess: Hashable, Sendable {
     /// The roles that may write the field (besides the server itself, which may write anything).
     public var roles: Set<Role>
+    /// Further roles that may set the field only when they create the record: a rep creating an
+    /// ad hoc visit assigns it to themselves, although reassigning visits is the dispatcher's.
+    public var creators: Set<Role>
 
     /// Creates an access rule.
-    public init(roles: Set<Role>) { self.roles = roles }
+    public init(roles: Set<Role>, creators: Set<Role> = []) {
+        self.roles = roles
+        self.creators = creators
+    }
 
     /// Only the server writes it: computed totals, verifications, credit state.
     public static let serverOnly = WriteAccess(roles: [])
 
-    /// Whether `role` may write the field.
-    public func allows(_ role: Role) -> Bool { roles.contains(role) }
+    /// The same rule, letting `roles` also set the field when they create the record.
+    public func onCreate(_ roles: Set<Role>) -> WriteAccess { WriteAccess(roles: self.roles, creators: creators.union(roles)) }
+
+    /// Whether `role` may write the field; `creating` when the write creates the record.
+    public func allows(_ role: Role, creating: Bool = false) -> Bool {
+        roles.contains(role) || (creating && creators.contains(role))
+    }
 }
 
 /// A user's role. The roles themselves are the field model's (`FieldModel` declares rep,
