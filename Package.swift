@@ -54,7 +54,7 @@ let package = Package(
         // Server side: never links SQLite.
         .target(
             name: "ServerStore",
-            dependencies: ["FieldModel", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FieldModel", "SyncWire", "CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-server",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting",
+                "SyncServer", "ServerStore", "SyncTesting", "FieldModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "SyncTesting"], swiftSettings: strict),
-        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting"], swiftSettings: strict),
+        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldModel
 import Foundation
 import Hummingbird
 import Logging
@@ -12,7 +13,7 @@ struct FieldSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsync-server",
         abstract: "The FieldSync sync server.",
-        subcommands: [Dev.self, Serve.self, Migrate.self]
+        subcommands: [Dev.self, Serve.self, Migrate.self, SchemaSQL.self]
     )
 }
 
@@ -90,6 +91,17 @@ extension FieldSyncServerCommand {
             try await prepare(pool, loadDemo: loadDemo, logger: logger)
             try await serve(pool, listen: listen, logger: logger, banner: nil)
             await pool.close()
+        }
+    }
+
+    struct SchemaSQL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schema-sql",
+            abstract: "Print the SQL the current field model derives (the starting point of a new migration)."
+        )
+
+        func run() {
+            print(ServerSchema(FieldSalesSchema.schema).creationSQL, terminator: "")
         }
     }
 

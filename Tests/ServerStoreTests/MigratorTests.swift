@@ -1,3 +1,4 @@
+import FieldModel
 import SyncTesting
 import Testing
 
@@ -19,21 +20,33 @@ struct MigratorTests {
         #expect(rows == Migrator.migrations.count)
     }
 
-    @Test("the demo data set loads once, with every row, and references intact")
+    @Test("the migrated database has exactly the columns the current field model derives")
+    func schemaMatchesFieldModel() async throws {
+        let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase("derived")))
+        try await Migrator.migrate(pool)
+        let expected = ServerSchema(FieldSalesSchema.schema).expectedColumns
+        for table in Set(expected.map(\.table)).sorted() {
+            let actual = try await pool.query("""
+                SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position
+                """, [table]).map { "\(try $0.read(0, as: String.self)) \(try $0.read(1, as: String.self))" }
+            let wanted = expected.filter { $0.table == table }.map { "\($0.column) \($0.type)" }
+            #expect(actual == wanted, "\(table): a change to the field model needs a migration (fieldsync-server schema-sql)")
+        }
+    }
+
+    @Test("the demo data set loads once, every record with its buckets")
     func demoLoads() async throws {
         let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase("demo")))
         try await Migrator.migrate(pool)
         let data = try DemoDataSet(contentsOf: Fixtures.demo)
         #expect(try await data.load(into: pool))
         #expect(try await !data.load(into: pool))  // a second start keeps the state
-        for table in data.tables {
-            let count = try await pool.query("SELECT count(*) FROM \(table.name)")[0].read(0, as: Int.self)
-            #expect(count == table.rows.count, "\(table.name)")
+        let records = try data.records(for: FieldSalesSchema.schema)
+        for (table, count) in Dictionary(grouping: records, by: \.table).mapValues(\.count) {
+            #expect(try await pool.query("SELECT count(*) FROM \(table)")[0].read(0, as: Int.self) == count, "\(table)")
         }
-        let keyAccountPrice = try await pool.query("""
-            SELECT e.unit_price_minor FROM price_list_entries e JOIN price_lists l ON l.id = e.price_list_id
-            WHERE l.tax_inclusive ORDER BY e.product_id LIMIT 1
-            """)[0].read(0, as: Int.self)
-        #expect(keyAccountPrice > 0)
+        // Every visit is in its rep's bucket and its customer's territory.
+        let buckets = try await pool.query("SELECT count(DISTINCT bucket) FROM row_buckets WHERE tbl = 'visits'")[0].read(0, as: Int.self)
+        #expect(buckets == 6 + 3)
     }
 }

@@ -18,7 +18,7 @@ public struct Migration: Sendable {
 public enum Migrator {
     /// Every migration, in revision order.
     public static let migrations: [Migration] = [
-        Migration(revision: 1, name: "organisation, catalogue, customers, visits, field service", sql: Revision001.sql),
+        Migration(revision: 1, name: "field model records and sync bookkeeping", sql: Revision001.sql),
     ]
 
     /// The latest revision this build knows.

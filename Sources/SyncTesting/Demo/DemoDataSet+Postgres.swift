@@ -1,21 +1,24 @@
 public import ServerStore
+import FieldModel
+public import SyncCore
+import SyncWire
 
 extension DemoDataSet {
-    /// Loads the data set into a database at the current schema revision, in one transaction,
-    /// each table with one `COPY`. Does nothing when the database already holds tenants, so
-    /// that a development server restarted on the same database keeps its state.
+    /// The demo tenant's id.
+    public var tenant: RecordID? { self["tenants"]?.rows.first.flatMap { $0[0] }.flatMap { RecordID($0) } }
+
+    /// Loads the data set into a database at the current schema revision as the server's own
+    /// records, in one transaction. Does nothing when the tenant is already there, so that a
+    /// development server restarted on the same database keeps its state.
     /// - Returns: Whether anything was loaded.
     @discardableResult
-    public func load(into pool: PostgresPool) async throws -> Bool {
-        let tables = self.tables
-        return try await pool.transaction { connection in
-            let existing = try await connection.query("SELECT count(*) FROM tenants")[0].read(0, as: Int.self)
-            guard existing == 0 else { return false }
-            for table in tables {
-                let rows = table.rows.map { row in row.map { $0.map(PostgresValue.text) ?? .null } }
-                try await connection.copy(into: table.name, columns: table.columns, rows: rows)
-            }
-            return true
-        }
+    public func load(into pool: PostgresPool, clock: HLC = HLC(milliseconds: 1_796_000_000_000)) async throws -> Bool {
+        guard let tenant else { throw DemoDataError("the data set has no tenant") }
+        let existing = try await pool.query("SELECT count(*) FROM tenants WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int.self)
+        guard existing == 0 else { return false }
+        let snapshots = try snapshots(for: FieldSalesSchema.schema, clock: clock)
+        try await SyncStore(pool: pool, schema: FieldSalesSchema.schema)
+            .seed(snapshots.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: tenant)
+        return true
     }
 }

@@ -1,0 +1,168 @@
+import Foundation
+import SyncCore
+
+/// Reads and writes records' merged states in PostgreSQL, a table at a time: one query reads every
+/// record a change set touches in a table, one statement writes them back.
+struct RecordTables: Sendable {
+    let schema: ServerSchema
+
+    func table(_ name: String) throws -> TableSchema {
+        guard let table = schema.schema.table(name) else { throw SyncStoreError(.invalid, "no table \(name)") }
+        return table
+    }
+
+    /// The states of `ids` in `table` (absent ids are not in the result).
+    func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        guard !ids.isEmpty else { return [:] }
+        let list = "{" + ids.map(\.uuidString).joined(separator: ",") + "}"
+        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [tenant.uuidString, list])
+        var counters: [RecordID: [String: CounterValue]] = [:]
+        if table.fields.contains(where: { $0.type == .counter }) {
+            for row in try await db.query("SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                          [tenant.uuidString, table.name, list]) {
+                let id = RecordID(try row.read(0, as: String.self))!
+                let field = try row.read(1, as: String.self)
+                var counter = counters[id, default: [:]][field, default: CounterValue()]
+                counter.contributions[ReplicaID(UInt32(try row.read(2, as: Int64.self)))] =
+                    .init(total: try row.read(3, as: Int64.self), clock: HLC(rawValue: UInt64(bitPattern: try row.read(4, as: Int64.self))))
+                counters[id, default: [:]][field] = counter
+            }
+        }
+        var states: [RecordID: RecordState] = [:]
+        for row in rows {
+            let id = RecordID(try row.read("id", as: String.self))!
+            var state = RecordState()
+            for field in table.fields {
+                guard let clock = try row.read("\(field.name)__clock", as: Int64?.self),
+                      let replica = try row.read("\(field.name)__replica", as: Int32?.self) else { continue }
+                let value: FieldValue
+                if field.type == .counter {
+                    value = .counter(counters[id]?[field.name] ?? CounterValue())
+                } else {
+                    let epoch = field.type.isState ? try row.read("\(field.name)__epoch", as: Int32?.self) ?? 0 : 0
+                    value = try Self.decode(try row.read(field.name, as: String?.self), as: field.type, epoch: UInt32(epoch))
+                }
+                state.fields[field.name] = FieldState(value: value, version: Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica))))
+            }
+            if let clock = try row.read("_tombstone_clock", as: Int64?.self), let replica = try row.read("_tombstone_replica", as: Int32?.self) {
+                state.tombstone = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica)))
+            }
+            states[id] = state
+        }
+        return states
+    }
+
+    /// Writes `states` into `table`, replacing the rows, in statements of at most 200 rows.
+    func write(_ table: TableSchema, _ states: [(RecordID, RecordState)], tenant: RecordID, on db: isolated PostgresConnection) async throws {
+        guard !states.isEmpty else { return }
+        var columns = ["tenant_id", "id"]
+        for field in table.fields {
+            columns.append(field.name)
+            if field.type.isState { columns.append("\(field.name)__epoch") }
+            columns += ["\(field.name)__clock", "\(field.name)__replica"]
+        }
+        columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
+        let updates = columns.dropFirst(2).map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        for chunk in stride(from: 0, to: states.count, by: 200).map({ Array(states[$0..<min($0 + 200, states.count)]) }) {
+            var values: [PostgresValue] = []
+            var tuples: [String] = []
+            var contributions: [[PostgresValue]] = []
+            for (id, state) in chunk {
+                let start = values.count
+                values += [.text(tenant.uuidString), .text(id.uuidString)]
+                for field in table.fields {
+                    let fieldState = state.fields[field.name]
+                    values.append(fieldState.map { Self.encode($0.value) } ?? .null)
+                    if field.type.isState {
+                        if case .state(let value)? = fieldState?.value { values.append(.text(String(value.epoch))) } else { values.append(.null) }
+                    }
+                    values.append(fieldState.map { .text(String(Int64(bitPattern: $0.version.clock.rawValue))) } ?? .null)
+                    values.append(fieldState.map { .text(String($0.version.replica.rawValue)) } ?? .null)
+                    if case .counter(let counter)? = fieldState?.value {
+                        for (replica, contribution) in counter.contributions {
+                            contributions.append([.text(tenant.uuidString), .text(table.name), .text(id.uuidString), .text(field.name),
+                                                  .text(String(replica.rawValue)), .text(String(contribution.total)),
+                                                  .text(String(Int64(bitPattern: contribution.clock.rawValue)))])
+                        }
+                    }
+                }
+                values.append(state.tombstone.map { .text(String(Int64(bitPattern: $0.clock.rawValue))) } ?? .null)
+                values.append(state.tombstone.map { .text(String($0.replica.rawValue)) } ?? .null)
+                values.append(.text(state.isDeleted(under: table.tombstones) ? "t" : "f"))
+                tuples.append("(" + (start..<values.count).map { "$\($0 + 1)" }.joined(separator: ", ") + ")")
+            }
+            try await db.query("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)", values)
+            for batch in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
+                let placeholders = batch.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
+                try await db.query("""
+                    INSERT INTO counter_contributions (tenant_id, tbl, id, field, replica, total, clock) VALUES \(placeholders.joined(separator: ", "))
+                    ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock
+                    """, batch.flatMap { $0 })
+            }
+        }
+    }
+
+    static func encode(_ value: FieldValue) -> PostgresValue {
+        switch value {
+        case .null: .null
+        case .bool(let value): .text(value ? "t" : "f")
+        case .integer(let value), .timestamp(let value): .text(String(value))
+        case .text(let value): .text(value)
+        case .id(let value): .text(value.uuidString)
+        case .state(let value): .text(value.name)
+        case .counter(let value): .text(String(value.sum))
+        }
+    }
+
+    static func decode(_ text: String?, as type: FieldType, epoch: UInt32) throws -> FieldValue {
+        guard let text else { return .null }
+        switch type {
+        case .bool: return .bool(text == "t")
+        case .integer, .money, .decimal, .counter:
+            guard let value = Int64(text) else { break }
+            return .integer(value)
+        case .timestamp:
+            guard let value = Int64(text) else { break }
+            return .timestamp(value)
+        case .text, .blobReference: return .text(text)
+        case .reference:
+            guard let id = RecordID(text) else { break }
+            return .id(id)
+        case .state: return .state(StateValue(text, epoch: epoch))
+        }
+        throw SyncStoreError(.invalid, "a stored value does not match its field's type")
+    }
+}
+
+extension FieldType {
+    var isState: Bool {
+        if case .state = self { return true }
+        return false
+    }
+}
+
+/// An error from the sync store.
+public struct SyncStoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of error.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The stable name.
+        public let name: String
+        /// Creates a code.
+        public init(_ name: String) { self.name = name }
+        /// A request the store cannot carry out as asked.
+        public static let invalid = Code("invalid")
+        public var description: String { name }
+    }
+
+    /// What kind of error.
+    public var code: Code
+    /// What went wrong, without customer data.
+    public var message: String
+
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

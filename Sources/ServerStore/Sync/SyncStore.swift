@@ -1,0 +1,217 @@
+public import Logging
+public import SyncCore
+public import SyncWire
+
+/// The server's side of sync on PostgreSQL: merging pushed change sets and serving the change feed.
+///
+/// A pushed change set is applied in one PostgreSQL transaction: every change not seen before is
+/// validated against the schema, merged with the same merge devices run (the records of a table are
+/// read and written with one statement each), its conflicts recorded, and the change set appended
+/// to the change feed of every bucket its rows are in. A change seen before gets its stored
+/// outcome again and applies nothing.
+///
+/// The feed is exact: a pull serves only rows of transactions below
+/// `pg_snapshot_xmin(pg_current_snapshot())` — older than every transaction still running — in
+/// transaction order, and the cursor it returns is the last transaction served. A transaction that
+/// commits late cannot be overtaken, so no change is skipped and none is served twice.
+public struct SyncStore: Sendable {
+    /// The pool the store uses.
+    public let pool: PostgresPool
+    let tables: RecordTables
+    let logger: Logger
+
+    /// Creates a store over `pool` for `schema`.
+    public init(pool: PostgresPool, schema: Schema, logger: Logger = Logger(label: "fieldsync.sync")) {
+        self.pool = pool
+        self.tables = RecordTables(schema: ServerSchema(schema))
+        self.logger = logger
+    }
+
+    /// What a push did with one change set.
+    public struct Applied: Sendable {
+        /// One outcome per change, in order.
+        public var outcomes: [ChangeOutcome]
+        /// The conflicts met.
+        public var conflicts: [Conflict]
+    }
+
+    /// Applies one change set from `replica` in one transaction.
+    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, tenant: RecordID) async throws -> Applied {
+        try await pool.transaction { db in
+            try await self.apply(changeSet, batch: batch, replica: replica, tenant: tenant, on: db)
+        }
+    }
+
+    /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:tenant:)``
+    /// opens one; the HTTP layer and tests may wrap more around it).
+    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
+        let tables = self.tables
+        do {
+            var outcomes: [ChangeID: ChangeOutcome] = [:]
+            let ids = "{" + changeSet.changes.map(\.id.uuid.uuidString).joined(separator: ",") + "}"
+            for row in try await db.query("SELECT change_id, outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
+                                          [tenant.uuidString, ids]) {
+                let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))
+                outcomes[outcome.change] = outcome
+            }
+            var fresh: [Change] = []
+            for change in changeSet.changes where outcomes[change.id] == nil {
+                do throws(ChangeViolation) {
+                    try tables.schema.schema.validate(change)
+                    fresh.append(change)
+                } catch {
+                    outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected, reason: error.code.name)
+                }
+            }
+
+            // Read every touched record once per table, merge in order, write once per table.
+            var states: [String: [RecordID: RecordState]] = [:]
+            for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
+                states[tableName] = try await tables.read(try tables.table(tableName), Array(Set(changes.map(\.record))), tenant: tenant, on: db)
+            }
+            var conflicts: [Conflict] = []
+            var touched: [String: Set<RecordID>] = [:]
+            for change in fresh {
+                let table = try tables.table(change.table)
+                let result = Merge.apply(change, to: states[change.table]?[change.record], table: table)
+                states[change.table, default: [:]][change.record] = result.state
+                conflicts += result.conflicts
+                touched[change.table, default: []].insert(change.record)
+                outcomes[change.id] = ChangeOutcome(change: change.id, result: .applied)
+            }
+            for (tableName, ids) in touched {
+                try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)
+            }
+
+            // Bucket membership and the feed: the change set, filtered to each bucket's rows.
+            var bucketsOf: [String: Set<String>] = [:]  // "table/id" → buckets
+            for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
+                let table = try tables.table(tableName)
+                for id in ids.sorted() {
+                    let buckets = try await Self.buckets(of: table, id, states[tableName]![id]!, tenant: tenant, on: db)
+                    bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
+                    for bucket in buckets {
+                        try await db.query("INSERT INTO row_buckets (tenant_id, bucket, tbl, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                                           [tenant.uuidString, bucket, tableName, id.uuidString])
+                    }
+                }
+            }
+            var perBucket: [String: [Change]] = [:]
+            for change in fresh {
+                for bucket in bucketsOf["\(change.table)/\(change.record.uuidString)"] ?? [] { perBucket[bucket, default: []].append(change) }
+            }
+            for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
+                try await db.query("INSERT INTO change_log (tenant_id, bucket, change_set) VALUES ($1, $2, $3)",
+                                   [tenant.uuidString, bucket, BinaryEncoder.encode(ChangeSet(id: changeSet.id, changes: changes))])
+            }
+            for conflict in conflicts {
+                try await db.query("""
+                    INSERT INTO conflicts (tenant_id, tbl, record, field, winner, loser, winner_replica, loser_replica)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    """, [tenant.uuidString, conflict.table, conflict.record.uuidString, conflict.field,
+                          BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser),
+                          Int64(conflict.winner.version.replica.rawValue), Int64(conflict.loser.version.replica.rawValue)])
+            }
+            for change in fresh {
+                try await db.query("INSERT INTO applied_changes (tenant_id, change_id, batch_id, replica, outcome) VALUES ($1, $2, $3, $4, $5)",
+                                   [tenant.uuidString, change.id.uuid.uuidString, batch.uuidString, Int64(replica.rawValue), BinaryEncoder.encode(outcomes[change.id]!)])
+            }
+            return Applied(outcomes: changeSet.changes.map { outcomes[$0.id]! }, conflicts: conflicts)
+        }
+    }
+
+    /// The next page of `bucket` after `cursor` (a transaction id; 0 from the start): whole change
+    /// sets, at most about `limit` of them, all from transactions older than every one still running.
+    ///
+    /// The watermark is cluster-wide, so a long transaction anywhere delays the feed (never breaks
+    /// it): keep transactions short.
+    public func changes(bucket: String, after cursor: UInt64, limit: Int, tenant: RecordID) async throws -> BucketPage {
+        try await pool.withConnection { db in
+            let rows = try await db.query("""
+                SELECT change_log.xid::text AS xid_text, change_set FROM change_log
+                WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid > $3::text::xid8 AND change_log.xid < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY change_log.xid, seq LIMIT $4
+                """, [tenant.uuidString, bucket, String(cursor), limit + 1])
+            var entries = try rows.map { (xid: UInt64(try $0.read(0, as: String.self))!, changeSet: try BinaryDecoder.decode(ChangeSet.self, from: try $0.read(1, as: [UInt8].self))) }
+            var hasMore = false
+            if entries.count > limit {
+                hasMore = true
+                // Serve only whole transactions: drop the last one's rows unless it is all there is.
+                let last = entries[entries.count - 1].xid
+                let kept = entries.dropLast().filter { $0.xid != last }
+                entries = kept.isEmpty ? Array(entries.filter { $0.xid == last }) : Array(kept)
+            }
+            return BucketPage(bucket: bucket, kind: .changes, changeSets: entries.map(\.changeSet), cursor: entries.last?.xid ?? cursor, hasMore: hasMore)
+        }
+    }
+
+    /// Every row of `bucket` as of one consistent moment, and the cursor from which its changes follow.
+    public func snapshot(bucket: String, tenant: RecordID) async throws -> BucketPage {
+        let tables = self.tables
+        return try await pool.withConnection { db in
+            try await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                // Transactions below xmin are in this snapshot; later ones are served as changes.
+                let xmin = UInt64(try await db.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].read(0, as: String.self))! - 1
+                var snapshots: [RecordSnapshot] = []
+                for row in try await db.query("SELECT tbl, array_agg(id)::text[] FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 GROUP BY tbl ORDER BY tbl",
+                                              [tenant.uuidString, bucket]) {
+                    let table = try tables.table(try row.read(0, as: String.self))
+                    let ids = try row.read(1, as: String.self).dropFirst().dropLast().split(separator: ",").compactMap { RecordID($0) }
+                    for (id, state) in try await tables.read(table, ids, tenant: tenant, on: db).sorted(by: { $0.key < $1.key }) {
+                        snapshots.append(RecordSnapshot(ref: RecordRef(table: table.name, record: id), state: state))
+                    }
+                }
+                try await db.execute("COMMIT")
+                return BucketPage(bucket: bucket, kind: .snapshot, snapshots: snapshots, cursor: xmin, hasMore: false)
+            } catch {
+                _ = try? await db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// The buckets a row is in, following parent rules through `row_buckets`.
+    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
+        var parents: [String: Set<String>] = [:]
+        for rule in table.buckets {
+            guard case .parent(let field, let parentTable) = rule, case .id(let parent)? = state.fields[field]?.value else { continue }
+            let rows = try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
+                                          [tenant.uuidString, parentTable, parent.uuidString])
+            parents["\(parentTable)/\(parent.uuidString)"] = Set(try rows.map { try $0.read(0, as: String.self) })
+        }
+        return table.buckets(of: id, state: state) { parentTable, parent in parents["\(parentTable)/\(parent.uuidString)"] ?? [] }
+    }
+}
+
+extension SyncStore {
+    /// Writes records as the server's own (initial data: a tenant's import, the demo set), in one
+    /// transaction, with their bucket membership. `records` must list parents before children.
+    /// Seeded rows reach devices through snapshots, not through the change feed.
+    public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID) async throws {
+        let tables = self.tables
+        try await pool.transaction { db in
+            var bucketsOf: [String: Set<String>] = [:]
+            var memberships: [[PostgresValue]] = []
+            var order: [String] = []
+            var grouped: [String: [(RecordID, RecordState)]] = [:]
+            for record in records {
+                if grouped[record.table] == nil { order.append(record.table) }
+                grouped[record.table, default: []].append((record.id, record.state))
+            }
+            for tableName in order {
+                let table = try tables.table(tableName)
+                let rows = grouped[tableName]!
+                try await tables.write(table, rows, tenant: tenant, on: db)
+                for (id, state) in rows {
+                    let buckets = table.buckets(of: id, state: state) { parentTable, parent in bucketsOf["\(parentTable)/\(parent.uuidString)"] ?? [] }
+                    bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
+                    for bucket in buckets.sorted() {
+                        memberships.append([.text(tenant.uuidString), .text(bucket), .text(tableName), .text(id.uuidString)])
+                    }
+                }
+            }
+            try await db.copy(into: "row_buckets", columns: ["tenant_id", "bucket", "tbl", "id"], rows: memberships)
+        }
+    }
+}

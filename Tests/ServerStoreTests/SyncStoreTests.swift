@@ -1,0 +1,142 @@
+import FieldModel
+import Foundation
+import SyncCore
+import SyncTesting
+import SyncWire
+import Testing
+
+@testable import ServerStore
+
+@Suite("SyncStore")
+struct SyncStoreTests {
+    struct Setup {
+        let pool: PostgresPool
+        let store: SyncStore
+        let data: DemoDataSet
+        let tenant: RecordID
+    }
+
+    static func setup(_ name: String) async throws -> Setup {
+        let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase(name), connectionsMax: 12))
+        try await Migrator.migrate(pool)
+        let data = DemoGenerator().generate()
+        try await data.load(into: pool)
+        return Setup(pool: pool, store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), data: data, tenant: data.tenant!)
+    }
+
+    static func id(_ n: UInt64) -> RecordID { RecordID(high: 0x019B_0000_0000_7000 | n << 16, low: 0x8000_0000_0000_0000 | n) }
+
+    @Test("a pushed change set merges, reaches the buckets of its rows, and a replay applies nothing twice")
+    func pushAndPull() async throws {
+        let setup = try await Self.setup("push")
+        let customers = try #require(setup.data["customers"])
+        let customer = RecordID(customers.rows[0][0]!)!
+        let territory = customers.rows[0][customers.columns.firstIndex(of: "territory_id")!]!
+        let rep = Version(clock: HLC(milliseconds: 1_796_100_000_000), replica: ReplicaID(21))
+        let changeSet = ChangeSet(id: ChangeID(Self.id(1)), changes: [
+            Change(id: ChangeID(Self.id(2)), table: "customers", record: customer, operation: .write([FieldWrite("phone", .text("+1-212-555-0100"))]), version: rep),
+            Change(id: ChangeID(Self.id(3)), table: "customers", record: customer, operation: .write([FieldWrite("favourite_colour", .text("teal"))]), version: rep),
+        ])
+        let first = try await setup.store.push(changeSet, batch: Self.id(4), replica: ReplicaID(21), tenant: setup.tenant)
+        #expect(first.outcomes.map(\.result) == [.applied, .rejected])
+        #expect(first.outcomes[1].reason == "unknown_field")
+
+        // The feed serves a transaction once every older one, anywhere in the cluster, has ended.
+        var page = try await setup.store.changes(bucket: "territory:\(territory)", after: 0, limit: 100, tenant: setup.tenant)
+        for _ in 0..<500 where page.changeSets.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            page = try await setup.store.changes(bucket: "territory:\(territory)", after: 0, limit: 100, tenant: setup.tenant)
+        }
+        #expect(page.changeSets.map(\.id) == [changeSet.id])
+        #expect(page.changeSets.first?.changes.map(\.id) == [ChangeID(Self.id(2))], "only the applied change travels")
+        let again = try await setup.store.changes(bucket: "territory:\(territory)", after: page.cursor, limit: 100, tenant: setup.tenant)
+        #expect(again.changeSets.isEmpty)
+
+        let replay = try await setup.store.push(changeSet, batch: Self.id(4), replica: ReplicaID(21), tenant: setup.tenant)
+        #expect(replay.outcomes == first.outcomes)
+        #expect(try await setup.pool.query("SELECT count(*) FROM change_log")[0].read(0, as: Int.self) == 1)
+        let snapshot = try await setup.store.snapshot(bucket: "territory:\(territory)", tenant: setup.tenant)
+        let row = try #require(snapshot.snapshots.first { $0.ref.record == customer })
+        #expect(row.state.fields["phone"]?.value == .text("+1-212-555-0100"))
+        #expect(snapshot.snapshots.count > 200, "the territory's customers, visits, orders and the rest")
+    }
+
+    @Test("concurrent different values are recorded as conflicts; the forward state wins")
+    func conflicts() async throws {
+        let setup = try await Self.setup("conflicts")
+        let visit = RecordID(try #require(setup.data["visits"]).rows[0][0]!)!
+        let seed = Version(clock: HLC(milliseconds: 1_796_000_000_000), replica: .server)
+        let cancel = ChangeSet(id: ChangeID(Self.id(10)), changes: [Change(id: ChangeID(Self.id(11)), table: "visits", record: visit,
+            operation: .write([FieldWrite("status", .state(StateValue("cancelled")), base: seed)]), version: Version(clock: HLC(milliseconds: 1_796_200_000_000), replica: .server))])
+        let complete = ChangeSet(id: ChangeID(Self.id(12)), changes: [Change(id: ChangeID(Self.id(13)), table: "visits", record: visit,
+            operation: .write([FieldWrite("status", .state(StateValue("completed")), base: seed)]), version: Version(clock: HLC(milliseconds: 1_796_100_000_000), replica: ReplicaID(21)))])
+        _ = try await setup.store.push(cancel, batch: Self.id(14), replica: .server, tenant: setup.tenant)
+        let late = try await setup.store.push(complete, batch: Self.id(15), replica: ReplicaID(21), tenant: setup.tenant)
+        #expect(late.conflicts.count == 1)
+        let stored = try await setup.pool.query("SELECT field, winner_replica, loser_replica FROM conflicts")[0]
+        #expect(try stored.read(0, as: String.self) == "status")
+        #expect(try stored.read(1, as: Int.self) == 21)
+        #expect(try stored.read(2, as: Int.self) == 0)
+    }
+
+    @Test("the feed never skips and never repeats, with 8 writers committing out of order and 10,000 changes")
+    func exactFeed() async throws {
+        let setup = try await Self.setup("feed")
+        let writers = 8
+        let changeSetsPerWriter = 125
+        let changesPerSet = 10
+        let store = setup.store
+        let tenant = setup.tenant
+        let done = ManualWallClock(0)  // 1 once every writer has committed
+
+        async let served: [ChangeID] = {
+            var served: [ChangeID] = []
+            var cursor: UInt64 = 0
+            while true {
+                let finished = done.now() == 1
+                let page = try await store.changes(bucket: "catalog", after: cursor, limit: 50, tenant: tenant)
+                served += page.changeSets.map(\.id)
+                cursor = page.cursor
+                if page.changeSets.isEmpty {
+                    if finished { return served }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+        }()
+
+        var pushed: [ChangeID] = []
+        try await withThrowingTaskGroup(of: [ChangeID].self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var random = SplitMix64(seed: UInt64(writer))
+                    var ids: [ChangeID] = []
+                    for set in 0..<changeSetsPerWriter {
+                        let base = UInt64(writer * 1_000_000 + set * 100)
+                        let version = Version(clock: HLC(milliseconds: 1_796_300_000_000 + base), replica: ReplicaID(UInt32(100 + writer)))
+                        let changes = (0..<changesPerSet).map { index in
+                            Change(id: ChangeID(Self.id(base + UInt64(index) + 1)), table: "products", record: Self.id(base + UInt64(index) + 50),
+                                   operation: .write([FieldWrite("name", .text("product \(writer)/\(set)/\(index)"))]), version: version)
+                        }
+                        let changeSet = ChangeSet(id: ChangeID(Self.id(base + 99)), changes: changes)
+                        // Hold some transactions open after writing the feed, so commits come out of order.
+                        let delay = random.next() % 4 == 0 ? Double(random.next() % 30) / 1000 : 0
+                        try await store.pool.transaction { db in
+                            _ = try await store.apply(changeSet, batch: Self.id(base + 98), replica: version.replica, tenant: tenant, on: db)
+                            if delay > 0 { try await db.query("SELECT pg_sleep($1)", [delay]) }
+                        }
+                        ids.append(changeSet.id)
+                    }
+                    return ids
+                }
+            }
+            for try await ids in group { pushed += ids }
+        }
+        done.set(1)
+        let all = try await served
+        #expect(all.count == writers * changeSetsPerWriter, "served \(all.count) change sets")
+        #expect(Set(all).count == all.count, "nothing served twice")
+        let skipped = Set(pushed).subtracting(all)
+        #expect(skipped.isEmpty, "\(skipped.count) change sets skipped")
+        #expect(writers * changeSetsPerWriter * changesPerSet >= 10_000)
+    }
+}
