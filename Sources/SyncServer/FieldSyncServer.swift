@@ -1,6 +1,8 @@
 public import Hummingbird
 public import Logging
 public import ServerStore
+public import SyncCore
+import FieldModel
 
 /// The FieldSync HTTP server: routes over a PostgreSQL pool.
 ///
@@ -26,9 +28,14 @@ public enum FieldSyncServer {
     }
 
     /// The router with every route, for tests that drive it without a socket.
-    public static func makeRouter(pool: PostgresPool) -> Router<BasicRequestContext> {
+    ///
+    /// - Parameter tokens: Verifies bearer tokens; without it only `GET /health` is served.
+    public static func makeRouter(pool: PostgresPool, tokens: TokenAuthority? = nil, wallClock: any WallClock = SystemWallClock()) -> Router<BasicRequestContext> {
         let router = Router()
         HealthRoutes(pool: pool).register(on: router)
+        if let tokens {
+            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock).register(on: router)
+        }
         return router
     }
 
@@ -38,12 +45,13 @@ public enum FieldSyncServer {
     /// - Parameter onRunning: Called with the bound port once the server accepts connections.
     public static func makeApplication(
         pool: PostgresPool,
+        tokens: TokenAuthority? = nil,
         configuration: Configuration,
         logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: makeRouter(pool: pool),
+            router: makeRouter(pool: pool, tokens: tokens),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "fieldsync/\(version)"

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServerStore
+import SyncCore
 import SyncServer
 import SyncTesting
 
@@ -13,7 +14,7 @@ struct FieldSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsync-server",
         abstract: "The FieldSync sync server.",
-        subcommands: [Dev.self, Serve.self, Migrate.self, SchemaSQL.self]
+        subcommands: [Dev.self, Serve.self, Migrate.self, Token.self, SchemaSQL.self]
     )
 }
 
@@ -60,11 +61,13 @@ extension FieldSyncServerCommand {
         func run() async throws {
             let logger = try listen.logger("fieldsync.server")
             let directory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("postgres").standardizedFileURL
+            let tokens = try await TokenAuthority(secret: try developmentSecret(in: URL(fileURLWithPath: stateDirectory)))
             let cluster = try await PostgresCluster.start(in: directory, logger: logger)
             do {
                 let pool = try PostgresPool(.init(connectionString: cluster.connectionString()), logger: logger)
                 try await prepare(pool, loadDemo: fixtures, logger: logger)
-                try await serve(pool, listen: listen, logger: logger, banner: "PostgreSQL: \(cluster.connectionString())")
+                let banner = ["PostgreSQL: \(cluster.connectionString())"] + (try await demoTokens(pool, tokens))
+                try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: banner.joined(separator: "\n"))
                 await pool.close()
             } catch {
                 await cluster.stop()
@@ -85,12 +88,53 @@ extension FieldSyncServerCommand {
         @Option(help: "Load this demo data set into an empty database before serving.")
         var loadDemo: String?
 
+        @Option(help: "The secret tokens are signed with, at least 32 bytes (or set FIELDSYNC_TOKEN_SECRET).")
+        var tokenSecret: String?
+
         func run() async throws {
             let logger = try listen.logger("fieldsync.server")
+            let tokens = try await TokenAuthority(secret: try resolveSecret(tokenSecret))
             let pool = try PostgresPool(.init(connectionString: try resolveDatabaseURL(databaseURL)), logger: logger)
             try await prepare(pool, loadDemo: loadDemo, logger: logger)
-            try await serve(pool, listen: listen, logger: logger, banner: nil)
+            try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: nil)
             await pool.close()
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue bearer tokens.", subcommands: [Issue.self])
+
+        struct Issue: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print a signed token for a user.")
+
+            @Option(help: "The user's id.")
+            var user: String
+
+            @Option(help: "The user's role: rep, technician, dispatcher, manager or admin.")
+            var role: String
+
+            @Option(help: "The user's tenant id (default: the demo tenant).")
+            var tenant: String?
+
+            @Option(help: "How long the token is valid, in hours.")
+            var ttl: Int = 12
+
+            @Option(help: "The signing secret (or FIELDSYNC_TOKEN_SECRET; default: the development server's).")
+            var tokenSecret: String?
+
+            @Option(help: "The development server's state directory, for its secret.")
+            var stateDirectory = ".fieldsync"
+
+            func run() async throws {
+                guard let user = RecordID(user) else { throw ValidationError("--user must be a UUID") }
+                guard Role.all.contains(Role(role)) else { throw ValidationError("--role must be rep, technician, dispatcher, manager or admin") }
+                guard let tenant = RecordID(tenant ?? DemoGenerator().generate().tenant!.uuidString) else { throw ValidationError("--tenant must be a UUID") }
+                guard (1...24 * 30).contains(ttl) else { throw ValidationError("--ttl runs from 1 to 720 hours") }
+                let secret = try tokenSecret ?? ProcessInfo.processInfo.environment["FIELDSYNC_TOKEN_SECRET"]
+                    ?? developmentSecret(in: URL(fileURLWithPath: stateDirectory), create: false)
+                let tokens = try await TokenAuthority(secret: secret)
+                print(try await tokens.issue(user: user, tenant: tenant, role: Role(role), lifetime: .seconds(ttl * 3600)))
+            }
         }
     }
 
@@ -141,10 +185,44 @@ func prepare(_ pool: PostgresPool, loadDemo fixtures: String?, logger: Logger) a
     }
 }
 
+/// The secret from the option or the environment.
+func resolveSecret(_ option: String?) throws -> String {
+    guard let secret = option ?? ProcessInfo.processInfo.environment["FIELDSYNC_TOKEN_SECRET"], secret.utf8.count >= 32 else {
+        throw ValidationError("give --token-secret or set FIELDSYNC_TOKEN_SECRET: at least 32 bytes")
+    }
+    return secret
+}
+
+/// The development server's token secret, made on first start and kept in the state directory.
+func developmentSecret(in directory: URL, create: Bool = true) throws -> String {
+    let file = directory.appendingPathComponent("token-secret")
+    if let secret = try? String(contentsOf: file, encoding: .utf8), secret.utf8.count >= 32 { return secret }
+    guard create else { throw ValidationError("no development token secret in \(directory.path): start `fieldsync-server dev` first, or give --token-secret") }
+    var random = SystemRandomNumberGenerator()
+    let secret = (0..<32).map { _ in String(random.next() % 36, radix: 36) }.joined()
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    guard FileManager.default.createFile(atPath: file.path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+        throw ValidationError("could not write \(file.path)")
+    }
+    return secret
+}
+
+/// Tokens for the demo's first rep, technician and dispatcher, to paste into `fieldsim`.
+func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> [String] {
+    let data = DemoGenerator().generate()
+    guard let tenant = data.tenant, let users = data["users"] else { return [] }
+    var lines: [String] = []
+    for role in ["rep", "technician", "dispatcher"] {
+        guard let row = users.rows.first(where: { $0[2] == role }), let id = row[0].flatMap({ RecordID($0) }) else { continue }
+        lines.append("Token for \(row[3] ?? role) (\(role)): \(try await tokens.issue(user: id, tenant: tenant, role: Role(role)))")
+    }
+    return lines
+}
+
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-func serve(_ pool: PostgresPool, listen: ListenOptions, logger: Logger, banner: String?) async throws {
+func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?) async throws {
     let app = FieldSyncServer.makeApplication(
-        pool: pool, configuration: .init(host: listen.host, port: listen.port), logger: logger
+        pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port), logger: logger
     ) { port in
         print("FieldSync \(FieldSyncServer.version) is serving at http://\(listen.host):\(port)")
         if let banner { print(banner) }

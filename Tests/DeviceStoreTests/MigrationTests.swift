@@ -1,6 +1,7 @@
 import Foundation
 import SyncCore
 import SyncTesting
+import SyncWire
 import Testing
 
 @testable import DeviceStore
@@ -17,6 +18,9 @@ struct MigrationTests {
 
         let store = try await DeviceStore.open(path: copy.path)
         #expect(try await store.version() == DeviceSchema.version)
+        #expect(DeviceSchema.version > 1, "the file really goes through migrations")
+        // Version 2 added snapshot resumption to cursors; the old cursor reads as before.
+        #expect(try await store.cursors() == [BucketCursor(bucket: "demo", sequence: 1)])
         #expect(try await store.identity().replica == ReplicaID(21))
         #expect(try await store.database.query("PRAGMA integrity_check")[0].read(0, as: String.self) == "ok")
         #expect(try await store.database.query("SELECT count(*) FROM customers")[0].read(0, as: Int.self) == 56)

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 1
+    static let version = 2
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -32,7 +32,10 @@ struct DeviceSchema: Sendable {
     /// Forward migrations: the SQL that takes a store from version `n` to `n + 1`, at index `n - 1`.
     /// A store written by an older release opens by running the steps it has not seen, each in the
     /// same transaction as the version bump.
-    static let migrations: [String] = []
+    static let migrations: [String] = [
+        // 1 → 2: a snapshot arrives in several pages; the cursor remembers the last row received.
+        "ALTER TABLE bucket_cursors ADD COLUMN resume_tbl TEXT; ALTER TABLE bucket_cursors ADD COLUMN resume_id BLOB",
+    ]
 
     /// The store's bookkeeping tables.
     static let bookkeeping = """
@@ -58,7 +61,7 @@ struct DeviceSchema: Sendable {
             received_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX outcomes_by_result ON outcomes (result, received_at);
-        CREATE TABLE bucket_cursors (bucket TEXT PRIMARY KEY, sequence INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE bucket_cursors (bucket TEXT PRIMARY KEY, sequence INTEGER NOT NULL, resume_tbl TEXT, resume_id BLOB) WITHOUT ROWID;
         CREATE TABLE row_buckets (bucket TEXT NOT NULL, tbl TEXT NOT NULL, id BLOB NOT NULL, PRIMARY KEY (bucket, tbl, id)) WITHOUT ROWID;
         CREATE INDEX row_buckets_by_row ON row_buckets (tbl, id);
         CREATE TABLE counter_contributions (

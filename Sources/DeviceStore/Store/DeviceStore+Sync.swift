@@ -85,15 +85,19 @@ extension DeviceStore {
                 try db.run("DELETE FROM row_buckets WHERE bucket = ? AND tbl = ? AND id = ?", [page.bucket, remove.table, remove.record.bytes])
                 try schema.collectIfOrphaned(remove.table, remove.record, in: db)
             }
-            try db.run("INSERT OR REPLACE INTO bucket_cursors (bucket, sequence) VALUES (?, ?)", [page.bucket, Int64(bitPattern: page.cursor)])
+            try db.run("INSERT OR REPLACE INTO bucket_cursors (bucket, sequence, resume_tbl, resume_id) VALUES (?, ?, ?, ?)",
+                       [page.bucket, Int64(bitPattern: page.cursor), page.resume?.table, page.resume?.record.bytes])
             try Self.save(clock, in: db)
         }
     }
 
     /// The cursor of every bucket the device holds.
     public func cursors() async throws -> [BucketCursor] {
-        try await database.query("SELECT bucket, sequence FROM bucket_cursors ORDER BY bucket").map {
-            BucketCursor(bucket: try $0.read(0, as: String.self), sequence: UInt64(bitPattern: try $0.read(1, as: Int64.self)))
+        try await database.query("SELECT bucket, sequence, resume_tbl, resume_id FROM bucket_cursors ORDER BY bucket").map { row in
+            let resume = try row.read(2, as: String?.self).flatMap { table in
+                try row.read(3, as: [UInt8]?.self).flatMap(RecordID.init(bytes:)).map { RecordRef(table: table, record: $0) }
+            }
+            return BucketCursor(bucket: try row.read(0, as: String.self), sequence: UInt64(bitPattern: try row.read(1, as: Int64.self)), resume: resume)
         }
     }
 

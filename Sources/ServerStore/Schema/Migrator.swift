@@ -19,6 +19,7 @@ public enum Migrator {
     /// Every migration, in revision order.
     public static let migrations: [Migration] = [
         Migration(revision: 1, name: "field model records and sync bookkeeping", sql: Revision001.sql),
+        Migration(revision: 2, name: "devices", sql: Revision002.sql),
     ]
 
     /// The latest revision this build knows.

@@ -36,15 +36,18 @@ public struct SyncStore: Sendable {
     }
 
     /// Applies one change set from `replica` in one transaction.
-    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, tenant: RecordID) async throws -> Applied {
+    ///
+    /// - Parameter role: The author's role, whose write access each field is checked against
+    ///   (`nil` for the server itself, which may write anything).
+    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil, tenant: RecordID) async throws -> Applied {
         try await pool.transaction { db in
-            try await self.apply(changeSet, batch: batch, replica: replica, tenant: tenant, on: db)
+            try await self.apply(changeSet, batch: batch, replica: replica, role: role, tenant: tenant, on: db)
         }
     }
 
     /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:tenant:)``
     /// opens one; the HTTP layer and tests may wrap more around it).
-    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
+    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
         let tables = self.tables
         do {
             var outcomes: [ChangeID: ChangeOutcome] = [:]
@@ -54,6 +57,7 @@ public struct SyncStore: Sendable {
                 let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))
                 outcomes[outcome.change] = outcome
             }
+            let answeredBefore = Set(outcomes.keys)
             var fresh: [Change] = []
             for change in changeSet.changes where outcomes[change.id] == nil {
                 do throws(ChangeViolation) {
@@ -68,6 +72,20 @@ public struct SyncStore: Sendable {
             var states: [String: [RecordID: RecordState]] = [:]
             for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
                 states[tableName] = try await tables.read(try tables.table(tableName), Array(Set(changes.map(\.record))), tenant: tenant, on: db)
+            }
+            if let role {
+                fresh = try fresh.filter { change in
+                    let table = try tables.table(change.table)
+                    guard case .write(let writes) = change.operation else { return true }
+                    let creating = states[change.table]?[change.record] == nil
+                    if let field = writes.first(where: { table.field($0.field)?.access.allows(role, creating: creating) == false }) {
+                        outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
+                                                            findings: [Finding(rule: "forbidden_field", message: "a \(role) may not write \(table.name).\(field.field)")],
+                                                            reason: "forbidden_field", serverState: states[change.table]?[change.record])
+                        return false
+                    }
+                    return true
+                }
             }
             var conflicts: [Conflict] = []
             var touched: [String: Set<RecordID>] = [:]
@@ -112,7 +130,8 @@ public struct SyncStore: Sendable {
                           BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser),
                           Int64(conflict.winner.version.replica.rawValue), Int64(conflict.loser.version.replica.rawValue)])
             }
-            for change in fresh {
+            // Every answer is kept, rejections included, so that a replay gets exactly the same answer.
+            for change in changeSet.changes where !answeredBefore.contains(change.id) {
                 try await db.query("INSERT INTO applied_changes (tenant_id, change_id, batch_id, replica, outcome) VALUES ($1, $2, $3, $4, $5)",
                                    [tenant.uuidString, change.id.uuid.uuidString, batch.uuidString, Int64(replica.rawValue), BinaryEncoder.encode(outcomes[change.id]!)])
             }
@@ -145,29 +164,38 @@ public struct SyncStore: Sendable {
         }
     }
 
-    /// Every row of `bucket` as of one consistent moment, and the cursor from which its changes follow.
-    public func snapshot(bucket: String, tenant: RecordID) async throws -> BucketPage {
+    /// A page of `bucket`'s rows, in (table, id) order, for a device priming the bucket.
+    ///
+    /// The first page (`cursor.sequence == 0`) fixes the cursor: the transaction watermark at that
+    /// moment, which every later page keeps. Pages after it continue after `cursor.resume`. Rows
+    /// that change while the pages are fetched arrive newer (which the merge takes in its stride)
+    /// and again through the change feed from the watermark, so nothing is missed.
+    public func snapshot(bucket: String, cursor: BucketCursor, limit: Int, tenant: RecordID) async throws -> BucketPage {
         let tables = self.tables
         return try await pool.withConnection { db in
-            try await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                // Transactions below xmin are in this snapshot; later ones are served as changes.
-                let xmin = UInt64(try await db.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].read(0, as: String.self))! - 1
-                var snapshots: [RecordSnapshot] = []
-                for row in try await db.query("SELECT tbl, array_agg(id)::text[] FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 GROUP BY tbl ORDER BY tbl",
-                                              [tenant.uuidString, bucket]) {
-                    let table = try tables.table(try row.read(0, as: String.self))
-                    let ids = try row.read(1, as: String.self).dropFirst().dropLast().split(separator: ",").compactMap { RecordID($0) }
-                    for (id, state) in try await tables.read(table, ids, tenant: tenant, on: db).sorted(by: { $0.key < $1.key }) {
-                        snapshots.append(RecordSnapshot(ref: RecordRef(table: table.name, record: id), state: state))
-                    }
-                }
-                try await db.execute("COMMIT")
-                return BucketPage(bucket: bucket, kind: .snapshot, snapshots: snapshots, cursor: xmin, hasMore: false)
-            } catch {
-                _ = try? await db.execute("ROLLBACK")
-                throw error
+            let watermark = cursor.sequence == 0
+                ? UInt64(try await db.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].read(0, as: String.self))! - 1
+                : cursor.sequence
+            let after = cursor.resume ?? RecordRef(table: "", record: RecordID(high: 0, low: 0))
+            let members = try await db.query("""
+                SELECT tbl, id::text FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND (tbl, id) > ($3, $4::uuid)
+                ORDER BY tbl, id LIMIT $5
+                """, [tenant.uuidString, bucket, after.table, after.record.uuidString, limit + 1])
+            let page = members.prefix(limit)
+            var snapshots: [RecordSnapshot] = []
+            var byTable: [(String, [RecordID])] = []
+            for row in page {
+                let table = try row.read(0, as: String.self)
+                let id = RecordID(try row.read(1, as: String.self))!
+                if byTable.last?.0 == table { byTable[byTable.count - 1].1.append(id) } else { byTable.append((table, [id])) }
             }
+            for (tableName, ids) in byTable {
+                let states = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
+                for id in ids { if let state = states[id] { snapshots.append(RecordSnapshot(ref: RecordRef(table: tableName, record: id), state: state)) } }
+            }
+            let more = members.count > limit
+            let last = byTable.last.map { RecordRef(table: $0.0, record: $0.1.last!) }
+            return BucketPage(bucket: bucket, kind: .snapshot, snapshots: snapshots, cursor: watermark, hasMore: more, resume: more ? last : nil)
         }
     }
 

@@ -1,27 +1,33 @@
 public import SyncCore
 
-/// How far a device has read one bucket: the sequence of the last change it applied
-/// (0 for a bucket it has never seen, which is primed from a snapshot).
+/// How far a device has read one bucket: the sequence of the last change it applied (0 for a
+/// bucket it has never seen, which is primed from a snapshot), and, while a snapshot arrives in
+/// several pages, the last row it received.
 public struct BucketCursor: WireCodable, Hashable {
     /// The bucket (`territory:<uuid>`, `user:<uuid>`, `catalog`).
     public var bucket: String
     /// The last applied sequence.
     public var sequence: UInt64
+    /// While a snapshot is incomplete: the last row received, after which it continues.
+    public var resume: RecordRef?
 
     /// Creates a cursor.
-    public init(bucket: String, sequence: UInt64) {
+    public init(bucket: String, sequence: UInt64, resume: RecordRef? = nil) {
         self.bucket = bucket
         self.sequence = sequence
+        self.resume = resume
     }
 
     public func encode(to encoder: inout some WireEncoder) {
         encoder.string("bucket", bucket)
         encoder.unsigned("sequence", sequence)
+        encoder.optionalObject("resume", resume)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         bucket = try decoder.string("bucket", maxBytes: WireLimits.bucketBytesMax)
         sequence = try decoder.unsigned("sequence")
+        resume = try decoder.optionalObject("resume", as: RecordRef.self)
     }
 }
 
@@ -123,9 +129,11 @@ public struct BucketPage: WireCodable, Hashable {
     public var cursor: UInt64
     /// Whether more is waiting in this bucket.
     public var hasMore: Bool
+    /// For a snapshot with more to come: the last row of this page, to send back in the cursor.
+    public var resume: RecordRef?
 
     /// Creates a page.
-    public init(bucket: String, kind: Kind, changeSets: [ChangeSet] = [], snapshots: [RecordSnapshot] = [], removes: [RecordRef] = [], cursor: UInt64, hasMore: Bool) {
+    public init(bucket: String, kind: Kind, changeSets: [ChangeSet] = [], snapshots: [RecordSnapshot] = [], removes: [RecordRef] = [], cursor: UInt64, hasMore: Bool, resume: RecordRef? = nil) {
         self.bucket = bucket
         self.kind = kind
         self.changeSets = changeSets
@@ -133,6 +141,7 @@ public struct BucketPage: WireCodable, Hashable {
         self.removes = removes
         self.cursor = cursor
         self.hasMore = hasMore
+        self.resume = resume
     }
 
     public func encode(to encoder: inout some WireEncoder) {
@@ -143,6 +152,7 @@ public struct BucketPage: WireCodable, Hashable {
         encoder.objects("removes", removes)
         encoder.unsigned("cursor", cursor)
         encoder.bool("has_more", hasMore)
+        encoder.optionalObject("resume", resume)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
@@ -153,6 +163,7 @@ public struct BucketPage: WireCodable, Hashable {
         removes = try decoder.objects("removes", as: RecordRef.self, max: WireLimits.recordsPerPageMax)
         cursor = try decoder.unsigned("cursor")
         hasMore = try decoder.bool("has_more")
+        resume = try decoder.optionalObject("resume", as: RecordRef.self)
     }
 }
 

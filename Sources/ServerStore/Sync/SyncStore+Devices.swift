@@ -1,0 +1,39 @@
+public import SyncCore
+
+extension SyncStore {
+    /// Registers a device install for `user` (again: the same replica number) and returns its
+    /// replica number.
+    public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID {
+        let rows = try await pool.query("""
+            INSERT INTO devices (tenant_id, installation, user_id, platform, app_version) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (tenant_id, installation) DO UPDATE SET user_id = EXCLUDED.user_id, app_version = EXCLUDED.app_version
+            RETURNING replica
+            """, [tenant.uuidString, installation.uuidString, user.uuidString, platform, appVersion])
+        return ReplicaID(UInt32(try rows[0].read(0, as: Int64.self)))
+    }
+
+    /// Whether `replica` is a device registered to `user`.
+    public func replica(_ replica: ReplicaID, belongsTo user: RecordID, tenant: RecordID) async throws -> Bool {
+        try await !pool.query("SELECT 1 FROM devices WHERE replica = $1 AND tenant_id = $2 AND user_id = $3",
+                              [Int64(replica.rawValue), tenant.uuidString, user.uuidString]).isEmpty
+    }
+
+    /// The buckets `user` may sync at `milliseconds` (since the epoch): `catalog`, `user:<id>`, and
+    /// the territories the user owns then (reps, technicians) or all of them (the office).
+    public func buckets(user: RecordID, role: Role, tenant: RecordID, at milliseconds: Int64) async throws -> [String] {
+        var buckets = ["catalog", "user:\(user.uuidString)"]
+        let territories: PostgresRows
+        if role == Role("rep") || role == Role("technician") {
+            territories = try await pool.query("""
+                SELECT DISTINCT territory_id::text FROM territory_owners
+                WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted AND valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3)
+                ORDER BY 1
+                """, [tenant.uuidString, user.uuidString, milliseconds])
+        } else {
+            territories = try await pool.query("SELECT id::text FROM territories WHERE tenant_id = $1 AND NOT _deleted ORDER BY 1", [tenant.uuidString])
+            buckets.append("team:\(user.uuidString)")
+        }
+        buckets += try territories.map { "territory:\(try $0.read(0, as: String.self))" }
+        return buckets
+    }
+}

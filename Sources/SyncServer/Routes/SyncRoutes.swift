@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServerStore
+import SyncCore
+import SyncWire
+import Synchronization
+
+/// `POST /v1/register`, `/v1/push` and `/v1/pull`: the sync protocol over HTTP.
+///
+/// A body is a binary frame (`application/vnd.fieldsync.frame`) or the JSON form
+/// (`application/json`); the answer comes in the same form. Every failure is an ``ErrorResponse``
+/// with the status `SyncProtocol/errors.md` gives it.
+final class SyncRoutes: Sendable {
+    let store: SyncStore
+    let tokens: TokenAuthority
+    let wallClock: any WallClock
+    let clock = Mutex(HybridClock())
+    /// How far ahead of the server's clock a pushed change may be.
+    static let clockDriftMax: Duration = .seconds(300)
+
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock) {
+        self.store = store
+        self.tokens = tokens
+        self.wallClock = wallClock
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/register") { request, context in try await self.handle(request, context) { claims, message in
+            guard case .registerRequest(let body) = message else { throw Self.wrongMessage("register_request") }
+            let replica = try await self.store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
+                                                        platform: body.platform, appVersion: body.appVersion)
+            let buckets = try await self.store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(self.wallClock.now()))
+            return .registerResponse(RegisterResponse(replica: replica, serverClock: self.now(), buckets: buckets))
+        } }
+        router.post("/v1/push") { request, context in try await self.handle(request, context) { claims, message in
+            guard case .pushRequest(let body) = message else { throw Self.wrongMessage("push_request") }
+            return .pushResponse(try await self.push(body, claims: claims))
+        } }
+        router.post("/v1/pull") { request, context in try await self.handle(request, context) { claims, message in
+            guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
+            return .pullResponse(try await self.pull(body, claims: claims))
+        } }
+    }
+
+    func push(_ request: PushRequest, claims: TokenAuthority.Claims) async throws -> PushResponse {
+        let wall = wallClock.now()
+        var checked = Set<ReplicaID>()
+        for change in request.changeSets.flatMap(\.changes) {
+            if HybridClock.isAhead(change.version.clock, of: wall, by: Self.clockDriftMax) {
+                throw HTTPFailure(.conflict, ErrorResponse(
+                    code: ErrorResponse.Code.clockAhead,
+                    message: "the device's clock is ahead of the server's: rewind to server_clock, re-stamp unacknowledged changes and push again",
+                    serverClock: now()))
+            }
+            if checked.insert(change.version.replica).inserted,
+               try await !store.replica(change.version.replica, belongsTo: claims.user, tenant: claims.tenant) {
+                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the changes carry a replica that is not this user's device"))
+            }
+        }
+        var outcomes: [ChangeOutcome] = []
+        for changeSet in request.changeSets {
+            clock.withLock { clock in for change in changeSet.changes { clock.receive(change.version.clock, wallMilliseconds: wall) } }
+            let replica = changeSet.changes.first?.version.replica ?? .server
+            outcomes += try await store.push(changeSet, batch: request.batch, replica: replica, role: claims.role, tenant: claims.tenant).outcomes
+        }
+        return PushResponse(batch: request.batch, serverClock: now(), outcomes: outcomes)
+    }
+
+    func pull(_ request: PullRequest, claims: TokenAuthority.Claims) async throws -> PullResponse {
+        let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
+        let limit = Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
+        var pages: [BucketPage] = []
+        for cursor in request.cursors where allowed.contains(cursor.bucket) {
+            let page = cursor.sequence == 0 || cursor.resume != nil
+                ? try await store.snapshot(bucket: cursor.bucket, cursor: cursor, limit: limit, tenant: claims.tenant)
+                : try await store.changes(bucket: cursor.bucket, after: cursor.sequence, limit: limit, tenant: claims.tenant)
+            if page.kind == .snapshot || !page.changeSets.isEmpty { pages.append(page) }
+        }
+        return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed))
+    }
+
+    func now() -> HLC {
+        let wall = wallClock.now()
+        return clock.withLock { $0.tick(wallMilliseconds: wall) }
+    }
+
+    // MARK: - Plumbing
+
+    struct HTTPFailure: Error {
+        var status: HTTPResponse.Status
+        var error: ErrorResponse
+        init(_ status: HTTPResponse.Status, _ error: ErrorResponse) {
+            self.status = status
+            self.error = error
+        }
+    }
+
+    static func wrongMessage(_ expected: String) -> HTTPFailure {
+        HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: "this route takes a \(expected)"))
+    }
+
+    private func handle(_ request: Request, _ context: BasicRequestContext,
+                        _ body: @Sendable (TokenAuthority.Claims, Message) async throws -> Message) async throws -> Response {
+        let json = request.headers[.contentType]?.hasPrefix("application/json") == true
+        do {
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+                throw HTTPFailure(.unauthorized, ErrorResponse(code: ErrorResponse.Code.unauthorized, message: "send a bearer token"))
+            }
+            let claims: TokenAuthority.Claims
+            do {
+                claims = try await tokens.verify(String(header.dropFirst(7)))
+            } catch {
+                throw HTTPFailure(.unauthorized, ErrorResponse(code: error.code == .expired ? ErrorResponse.Code.tokenExpired : ErrorResponse.Code.unauthorized,
+                                                                message: error.message))
+            }
+            let collected = request.body
+            let buffer: ByteBuffer
+            do {
+                buffer = try await collected.collect(upTo: WireLimits.bodyBytesMax)
+            } catch {
+                throw HTTPFailure(.contentTooLarge, ErrorResponse(code: ErrorResponse.Code.bodyTooLarge, message: "the body is over \(WireLimits.bodyBytesMax) bytes"))
+            }
+            let bytes = Array(buffer.readableBytesView)
+            let message: Message
+            do {
+                message = json ? try Frame.decode(json: bytes) : try Frame.decode(bytes)
+            } catch {
+                throw Self.failure(for: error)
+            }
+            return try Self.response(await body(claims, message), status: .ok, json: json)
+        } catch let failure as HTTPFailure {
+            return try Self.response(.error(failure.error), status: failure.status, json: json)
+        } catch {
+            context.logger.error("a sync request failed", metadata: ["error": "\(error)"])
+            return try Self.response(.error(ErrorResponse(code: ErrorResponse.Code.unavailable, message: "the server could not complete the request; retry later",
+                                                          retryAfterMilliseconds: 1_000)), status: .serviceUnavailable, json: json)
+        }
+    }
+
+    static func failure(for error: WireError) -> HTTPFailure {
+        switch error.code {
+        case .inflatedTooLarge, .compressedTooLarge:
+            return HTTPFailure(.contentTooLarge, ErrorResponse(code: ErrorResponse.Code.bodyTooLarge, message: error.message))
+        case .unknownField:
+            return HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.unknownField, message: error.message))
+        case .limitExceeded:
+            return HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.limitExceeded, message: error.message))
+        case .unsupportedVersion:
+            return HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.unsupportedVersion, message: error.message))
+        default:
+            return HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: error.message))
+        }
+    }
+
+    static func response(_ message: Message, status: HTTPResponse.Status, json: Bool) throws -> Response {
+        let bytes = json ? Array(Frame.json(message).printed.utf8) : try Frame.encode(message, compress: true)
+        return Response(status: status, headers: [.contentType: json ? "application/json" : "application/vnd.fieldsync.frame"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
