@@ -73,6 +73,32 @@ struct SyncStoreTests {
         #expect(rows.count > 200, "the territory's customers, visits, orders and the rest")
     }
 
+    @Test("a rep's writes are judged by ownership at the change's time: kept and flagged when the territory has since moved, refused after")
+    func ownershipAtChangeTime() async throws {
+        let setup = try await Self.setup("ownership")
+        let rep = RecordID(try #require(setup.data["users"]).rows.first { $0[2] == "rep" }![0]!)!
+        let handedOver: Int64 = 1_796_200_000_000
+        let owner = try #require(try await setup.pool.query("SELECT id::text, territory_id::text FROM territory_owners WHERE user_id = $1", [rep.uuidString]).first)
+        let ownership = RecordID(try owner.read(0, as: String.self))!
+        let territory = try owner.read(1, as: String.self)
+        let server = Version(clock: HLC(milliseconds: UInt64(handedOver)), replica: .server)
+        _ = try await setup.store.push(ChangeSet(id: ChangeID(Self.id(20)), changes: [
+            Change(id: ChangeID(Self.id(21)), table: "territory_owners", record: ownership, operation: .write([FieldWrite("valid_to", .timestamp(handedOver))]), version: server),
+        ]), batch: Self.id(22), replica: .server, tenant: setup.tenant)
+        let customers = try #require(setup.data["customers"])
+        let customer = RecordID(try #require(customers.rows.first { $0[customers.columns.firstIndex(of: "territory_id")!] == territory })[0]!)!
+        let author = SyncStore.Author(role: Role("rep"), user: rep, now: UInt64(handedOver) + 86_400_000)
+        func edit(_ n: UInt64, at milliseconds: Int64) -> ChangeSet {
+            ChangeSet(id: ChangeID(Self.id(n)), changes: [Change(id: ChangeID(Self.id(n + 1)), table: "customers", record: customer,
+                operation: .write([FieldWrite("phone", .text("+1-212-555-01\(n)"))]), version: Version(clock: HLC(milliseconds: UInt64(milliseconds)), replica: ReplicaID(21)))])
+        }
+        let before = try await setup.store.push(edit(30, at: handedOver - 3_600_000), batch: Self.id(40), replica: ReplicaID(21), author: author, tenant: setup.tenant)
+        #expect(before.outcomes.map(\.result) == [.appliedWithException])
+        #expect(before.outcomes.first?.findings.map(\.rule) == ["no_longer_owned"])
+        let after = try await setup.store.push(edit(32, at: handedOver + 3_600_000), batch: Self.id(41), replica: ReplicaID(21), author: author, tenant: setup.tenant)
+        #expect(after.outcomes.map(\.reason) == ["forbidden_record"])
+    }
+
     @Test("concurrent different values are recorded as conflicts; the forward state wins")
     func conflicts() async throws {
         let setup = try await Self.setup("conflicts")

@@ -145,6 +145,18 @@ struct SyncRoutesTests {
             let replayed = try await Self.post(client, "/v1/push", .pushRequest(PushRequest(batch: RecordID(high: 8, low: 4), changeSets: [forbidden])), token: token)
             #expect(replayed.message == .pushResponse(PushResponse(batch: RecordID(high: 8, low: 4), serverClock: (replayed.message.flatMap { if case .pushResponse(let r) = $0 { r.serverClock } else { nil } })!, outcomes: outcomes.outcomes)))
 
+            // Another territory's customer cannot be written by guessing its id.
+            let customers = try #require(data["customers"])
+            let territoryColumn = customers.columns.firstIndex(of: "territory_id")!
+            let mine = try #require(customers.rows.first { RecordID($0[0]!) == visit.customerID })[territoryColumn]
+            let theirs = RecordID(try #require(customers.rows.first { $0[territoryColumn] != mine })[0]!)!
+            let guessed = ChangeSet(id: ChangeID(RecordID(high: 8, low: 5)), changes: [
+                Change(id: ChangeID(RecordID(high: 8, low: 6)), table: "customers", record: theirs, operation: .write([FieldWrite("phone", .text("guessed"))]), version: version),
+            ])
+            let guessAnswer = try await Self.post(client, "/v1/push", .pushRequest(PushRequest(batch: RecordID(high: 8, low: 7), changeSets: [guessed])), token: token)
+            guard case .pushResponse(let guessOutcomes)? = guessAnswer.message else { throw TestFailure("push: \(guessAnswer.status)") }
+            #expect(guessOutcomes.outcomes.map(\.reason) == ["forbidden_record"])
+
             // Another territory's bucket is not served.
             let territories = try #require(data["territories"]).rows.map { $0[0]! }
             let foreign = try await Self.post(client, "/v1/pull", .pullRequest(PullRequest(cursors: territories.map { BucketCursor(bucket: "territory:\($0)", sequence: 0) })), token: token)

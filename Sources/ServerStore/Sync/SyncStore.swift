@@ -27,6 +27,27 @@ public struct SyncStore: Sendable {
         self.logger = logger
     }
 
+    /// Who wrote a pushed change set, for authorization.
+    public struct Author: Sendable {
+        /// The author's role, whose write access each field is checked against.
+        public var role: Role
+        /// The author.
+        public var user: RecordID
+        /// Whether the author's writes are confined to the buckets the author may see (reps and
+        /// technicians): a row outside them is refused, whatever its id.
+        public var confined: Bool
+        /// The time of the request, in milliseconds since the epoch (from the server's injected clock).
+        public var now: UInt64
+
+        /// Creates an author.
+        public init(role: Role, user: RecordID, now: UInt64) {
+            self.role = role
+            self.user = user
+            self.confined = role == Role("rep") || role == Role("technician")
+            self.now = now
+        }
+    }
+
     /// What a push did with one change set.
     public struct Applied: Sendable {
         /// One outcome per change, in order.
@@ -37,17 +58,31 @@ public struct SyncStore: Sendable {
 
     /// Applies one change set from `replica` in one transaction.
     ///
-    /// - Parameter role: The author's role, whose write access each field is checked against
-    ///   (`nil` for the server itself, which may write anything).
-    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil, tenant: RecordID) async throws -> Applied {
-        try await pool.transaction { db in
-            try await self.apply(changeSet, batch: batch, replica: replica, role: role, tenant: tenant, on: db)
+    /// - Parameter author: Who wrote it (`nil` for the server itself, which may write anything).
+    ///   Each field is checked against the author's role, and a confined author's rows must lie in
+    ///   buckets the author could see at the change's time; work done while the author still had
+    ///   the row, but no longer has it, is applied and flagged.
+    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil, tenant: RecordID) async throws -> Applied {
+        var scope: (atChange: Set<String>, now: Set<String>)?
+        if let author, author.confined, let first = changeSet.changes.first {
+            let atChange = try await buckets(user: author.user, role: author.role, tenant: tenant, at: Int64(first.version.clock.milliseconds))
+            let now = try await buckets(user: author.user, role: author.role, tenant: tenant, at: Int64(author.now))
+            scope = (Set(atChange), Set(now))
+        }
+        let confinedTo = scope
+        return try await pool.transaction { db in
+            try await self.apply(changeSet, batch: batch, replica: replica, role: author?.role, scope: confinedTo, tenant: tenant, on: db)
         }
     }
 
+
     /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:tenant:)``
     /// opens one; the HTTP layer and tests may wrap more around it).
-    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
+    ///
+    /// - Parameter scope: For a confined author, the buckets the author could see at the change's
+    ///   time and can see now (see ``push(_:batch:replica:author:tenant:)``).
+    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil,
+                      scope: (atChange: Set<String>, now: Set<String>)? = nil, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
         let tables = self.tables
         do {
             var outcomes: [ChangeID: ChangeOutcome] = [:]
@@ -87,6 +122,30 @@ public struct SyncStore: Sendable {
                     return true
                 }
             }
+            var flagged: [ChangeID: Finding] = [:]
+            if let scope {
+                var kept: [Change] = []
+                for change in fresh {
+                    let table = try tables.table(change.table)
+                    let current = states[change.table]?[change.record]
+                    // An existing row is judged by its buckets; a new one by the buckets it would have.
+                    let rowBuckets = current != nil
+                        ? Set(try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
+                                                 [tenant.uuidString, change.table, change.record.uuidString]).map { try $0.read(0, as: String.self) })
+                        : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tenant: tenant, on: db)
+                    if rowBuckets.isDisjoint(with: scope.atChange) {
+                        outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
+                                                            findings: [Finding(rule: "forbidden_record", message: "the record is outside the author's territories and assignments")],
+                                                            reason: "forbidden_record")
+                        continue
+                    }
+                    if rowBuckets.isDisjoint(with: scope.now) {
+                        flagged[change.id] = Finding(rule: "no_longer_owned", message: "written while the author still had the record; flagged for review")
+                    }
+                    kept.append(change)
+                }
+                fresh = kept
+            }
             var conflicts: [Conflict] = []
             var touched: [String: Set<RecordID>] = [:]
             for change in fresh {
@@ -95,7 +154,8 @@ public struct SyncStore: Sendable {
                 states[change.table, default: [:]][change.record] = result.state
                 conflicts += result.conflicts
                 touched[change.table, default: []].insert(change.record)
-                outcomes[change.id] = ChangeOutcome(change: change.id, result: .applied)
+                outcomes[change.id] = flagged[change.id].map { ChangeOutcome(change: change.id, result: .appliedWithException, findings: [$0]) }
+                    ?? ChangeOutcome(change: change.id, result: .applied)
             }
             for (tableName, ids) in touched {
                 try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)

@@ -63,7 +63,8 @@ final class SyncRoutes: Sendable {
         for changeSet in request.changeSets {
             clock.withLock { clock in for change in changeSet.changes { clock.receive(change.version.clock, wallMilliseconds: wall) } }
             let replica = changeSet.changes.first?.version.replica ?? .server
-            outcomes += try await store.push(changeSet, batch: request.batch, replica: replica, role: claims.role, tenant: claims.tenant).outcomes
+            outcomes += try await store.push(changeSet, batch: request.batch, replica: replica,
+                                             author: SyncStore.Author(role: claims.role, user: claims.user, now: wall), tenant: claims.tenant).outcomes
         }
         return PushResponse(batch: request.batch, serverClock: now(), outcomes: outcomes)
     }
