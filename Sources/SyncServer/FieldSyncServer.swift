@@ -30,11 +30,15 @@ public enum FieldSyncServer {
     /// The router with every route, for tests that drive it without a socket.
     ///
     /// - Parameter tokens: Verifies bearer tokens; without it only `GET /health` is served.
-    public static func makeRouter(pool: PostgresPool, tokens: TokenAuthority? = nil, wallClock: any WallClock = SystemWallClock()) -> Router<BasicRequestContext> {
+    /// - Parameter requestsPerSecond: Each user's sustained request rate (bursts of ten times
+    ///   as many are allowed); beyond it requests are answered 429.
+    public static func makeRouter(pool: PostgresPool, tokens: TokenAuthority? = nil, wallClock: any WallClock = SystemWallClock(),
+                                  requestsPerSecond: Double = 20) -> Router<BasicRequestContext> {
         let router = Router()
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
-            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock).register(on: router)
+            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock,
+                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10)).register(on: router)
         }
         return router
     }

@@ -24,7 +24,36 @@ struct HealthRoutes: Sendable {
         }
     }
 
+    /// The body of `GET /ready`.
+    struct Readiness: ResponseEncodable {
+        /// `ready`, or `not_ready`.
+        var status: String
+        /// Why not, when not ready.
+        var reason: String?
+        var schemaRevision: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case status, reason
+            case schemaRevision = "schema_revision"
+        }
+    }
+
     func register(on router: Router<BasicRequestContext>) {
+        // Ready: the database answers and its schema is the revision this build expects, so a load
+        // balancer sends no traffic to an instance that would fail every sync request.
+        router.get("/ready") { _, _ in
+            do {
+                let revision = try await Migrator.currentRevision(pool)
+                guard revision == Migrator.latestRevision else {
+                    return EditedResponse(status: .serviceUnavailable, response: Readiness(
+                        status: "not_ready", reason: "the database is at schema revision \(revision); this build needs \(Migrator.latestRevision): run fieldsync-server migrate",
+                        schemaRevision: revision))
+                }
+                return EditedResponse(status: .ok, response: Readiness(status: "ready", schemaRevision: revision))
+            } catch {
+                return EditedResponse(status: .serviceUnavailable, response: Readiness(status: "not_ready", reason: "the database cannot be reached"))
+            }
+        }
         router.get("/health") { _, context in
             do {
                 let version = try await pool.query("SHOW server_version")[0].read(0, as: String.self)

@@ -20,10 +20,13 @@ final class SyncRoutes: Sendable {
     /// How far ahead of the server's clock a pushed change may be.
     static let clockDriftMax: Duration = .seconds(300)
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock) {
+    let limiter: RateLimiter
+
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits()) {
         self.store = store
         self.tokens = tokens
         self.wallClock = wallClock
+        self.limiter = RateLimiter(limits: limits, wallClock: wallClock)
     }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -115,6 +118,10 @@ final class SyncRoutes: Sendable {
             } catch {
                 throw HTTPFailure(.unauthorized, ErrorResponse(code: error.code == .expired ? ErrorResponse.Code.tokenExpired : ErrorResponse.Code.unauthorized,
                                                                 message: error.message))
+            }
+            if let wait = limiter.take(for: claims.user) {
+                throw HTTPFailure(.tooManyRequests, ErrorResponse(code: ErrorResponse.Code.rateLimited, message: "too many requests: retry later",
+                                                                  retryAfterMilliseconds: wait))
             }
             let collected = request.body
             let buffer: ByteBuffer
