@@ -34,6 +34,47 @@ struct ServerSurfaceTests {
         #expect(registered == documented, "registered but undocumented: \(registered.subtracting(documented)); documented but missing: \(documented.subtracting(registered))")
     }
 
+    @Test("two server instances on one database: a push through one is pulled through the other")
+    func twoInstances() async throws {
+        let url = try await TestPostgres.makeDatabase("instances")
+        let first = try PostgresPool(.init(connectionString: url))
+        let second = try PostgresPool(.init(connectionString: url))  // another process would have its own pool
+        try await Migrator.migrate(first)
+        let data = DemoGenerator().generate()
+        try await data.load(into: first)
+        let tenant = try #require(data.tenant)
+        let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == "rep" }![0]!)!
+        let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
+        let token = try await tokens.issue(user: rep, tenant: tenant, role: .init("rep"))
+        let clock = ManualWallClock(1_796_065_200_000)
+        let appA = Application(router: FieldSyncServer.makeRouter(pool: first, tokens: tokens, wallClock: clock))
+        let appB = Application(router: FieldSyncServer.makeRouter(pool: second, tokens: tokens, wallClock: clock))
+        try await appA.test(.router) { a in
+            try await appB.test(.router) { b in
+                let registered = try await SyncRoutesTests.post(a, "/v1/register", .registerRequest(RegisterRequest(installation: RecordID(high: 3, low: 3), appVersion: "1", platform: "t", schemaRevision: 1)), token: token)
+                guard case .registerResponse(let registration)? = registered.message else { throw SyncRoutesTests.TestFailure("register") }
+                let territory = try #require(registration.buckets.first { $0.hasPrefix("territory:") })
+                let customers = try #require(data["customers"])
+                let customer = RecordID(try #require(customers.rows.first { "territory:\($0[customers.columns.firstIndex(of: "territory_id")!]!)" == territory })[0]!)!
+                // Prime through B, push through A, pull the change through B.
+                let primed = try await SyncRoutesTests.post(b, "/v1/pull", .pullRequest(PullRequest(cursors: [BucketCursor(bucket: territory, sequence: 0)], recordsMax: 5_000)), token: token)
+                guard case .pullResponse(let snapshot)? = primed.message, let page = snapshot.pages.first else { throw SyncRoutesTests.TestFailure("prime") }
+                let change = Change(id: ChangeID(RecordID(high: 4, low: 1)), table: "customers", record: customer, operation: .write([FieldWrite("phone", .text("+1-212-555-0123"))]),
+                                    version: Version(clock: HLC(milliseconds: clock.now()), replica: registration.replica))
+                let pushed = try await SyncRoutesTests.post(a, "/v1/push", .pushRequest(PushRequest(batch: RecordID(high: 4, low: 2), changeSets: [ChangeSet(id: ChangeID(RecordID(high: 4, low: 3)), changes: [change])])), token: token)
+                guard case .pushResponse(let outcomes)? = pushed.message else { throw SyncRoutesTests.TestFailure("push") }
+                #expect(outcomes.outcomes.map(\.result) == [.applied])
+                var served: [ChangeSet] = []
+                for _ in 0..<200 where served.isEmpty {
+                    let pulled = try await SyncRoutesTests.post(b, "/v1/pull", .pullRequest(PullRequest(cursors: [BucketCursor(bucket: territory, sequence: page.cursor)])), token: token)
+                    if case .pullResponse(let answer)? = pulled.message { served = answer.pages.flatMap(\.changeSets) }
+                    if served.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                #expect(served.flatMap(\.changes).map(\.id) == [change.id])
+            }
+        }
+    }
+
     @Test("GET /ready: ready only on a reachable database at this build's schema revision")
     func ready() async throws {
         let url = try await TestPostgres.makeDatabase("ready")
