@@ -75,6 +75,7 @@ public struct ServerSchema: Sendable {
             xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
             seq bigserial NOT NULL,
             change_set bytea NOT NULL,
+            kind smallint NOT NULL DEFAULT 0,  -- 0: a change set; 1: a row left (a record reference); 2: a row entered (a record snapshot)
             created_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (tenant_id, bucket, xid, seq)
         );

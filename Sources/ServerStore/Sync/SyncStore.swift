@@ -161,16 +161,31 @@ public struct SyncStore: Sendable {
                 try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)
             }
 
-            // Bucket membership and the feed: the change set, filtered to each bucket's rows.
+            // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
+            // that left a bucket is a remove there, and a row that entered one arrives whole.
             var bucketsOf: [String: Set<String>] = [:]  // "table/id" → buckets
             for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
                 let table = try tables.table(tableName)
                 for id in ids.sorted() {
-                    let buckets = try await Self.buckets(of: table, id, states[tableName]![id]!, tenant: tenant, on: db)
+                    let state = states[tableName]![id]!
+                    let buckets = try await Self.buckets(of: table, id, state, tenant: tenant, on: db)
                     bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
-                    for bucket in buckets {
+                    let before = Set(try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
+                                                        [tenant.uuidString, tableName, id.uuidString]).map { try $0.read(0, as: String.self) })
+                    let ref = RecordRef(table: tableName, record: id)
+                    for bucket in before.subtracting(buckets).sorted() {
+                        try await db.query("DELETE FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = $3 AND id = $4",
+                                           [tenant.uuidString, bucket, tableName, id.uuidString])
+                        try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
+                                           [tenant.uuidString, bucket, BinaryEncoder.encode(ref)])
+                    }
+                    for bucket in buckets.subtracting(before).sorted() {
                         try await db.query("INSERT INTO row_buckets (tenant_id, bucket, tbl, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                                            [tenant.uuidString, bucket, tableName, id.uuidString])
+                        if !before.isEmpty {
+                            try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 2, $3)",
+                                               [tenant.uuidString, bucket, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))])
+                        }
                     }
                 }
             }
@@ -207,11 +222,11 @@ public struct SyncStore: Sendable {
     public func changes(bucket: String, after cursor: UInt64, limit: Int, tenant: RecordID) async throws -> BucketPage {
         try await pool.withConnection { db in
             let rows = try await db.query("""
-                SELECT change_log.xid::text AS xid_text, change_set FROM change_log
+                SELECT change_log.xid::text AS xid_text, kind, change_set FROM change_log
                 WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid > $3::text::xid8 AND change_log.xid < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY change_log.xid, seq LIMIT $4
                 """, [tenant.uuidString, bucket, String(cursor), limit + 1])
-            var entries = try rows.map { (xid: UInt64(try $0.read(0, as: String.self))!, changeSet: try BinaryDecoder.decode(ChangeSet.self, from: try $0.read(1, as: [UInt8].self))) }
+            var entries = try rows.map { (xid: UInt64(try $0.read(0, as: String.self))!, kind: try $0.read(1, as: Int.self), body: try $0.read(2, as: [UInt8].self)) }
             var hasMore = false
             if entries.count > limit {
                 hasMore = true
@@ -220,7 +235,18 @@ public struct SyncStore: Sendable {
                 let kept = entries.dropLast().filter { $0.xid != last }
                 entries = kept.isEmpty ? Array(entries.filter { $0.xid == last }) : Array(kept)
             }
-            return BucketPage(bucket: bucket, kind: .changes, changeSets: entries.map(\.changeSet), cursor: entries.last?.xid ?? cursor, hasMore: hasMore)
+            var changeSets: [ChangeSet] = []
+            var removes: [RecordRef] = []
+            var entered: [RecordSnapshot] = []
+            for entry in entries {
+                switch entry.kind {
+                case 1: removes.append(try BinaryDecoder.decode(RecordRef.self, from: entry.body))
+                case 2: entered.append(try BinaryDecoder.decode(RecordSnapshot.self, from: entry.body))
+                default: changeSets.append(try BinaryDecoder.decode(ChangeSet.self, from: entry.body))
+                }
+            }
+            return BucketPage(bucket: bucket, kind: .changes, changeSets: changeSets, snapshots: entered, removes: removes,
+                              cursor: entries.last?.xid ?? cursor, hasMore: hasMore)
         }
     }
 
