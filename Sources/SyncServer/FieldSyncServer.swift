@@ -37,8 +37,10 @@ public enum FieldSyncServer {
         let router = Router()
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
+            let metrics = SyncMetrics()
+            metrics.register(on: router)
             SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock,
-                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10)).register(on: router)
+                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics).register(on: router)
         }
         return router
     }

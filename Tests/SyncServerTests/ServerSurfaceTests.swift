@@ -71,6 +71,14 @@ struct ServerSurfaceTests {
                     if served.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
                 }
                 #expect(served.flatMap(\.changes).map(\.id) == [change.id])
+                // Instance A counted the push; instance B did not.
+                let metricsA = try await a.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                #expect(metricsA.contains("fieldsync_changes_total{outcome=\"applied\"} 1"))
+                #expect(metricsA.contains("fieldsync_push_requests_total 1"))
+                #expect(metricsA.contains("fieldsync_request_duration_seconds_bucket{route=\"push\""))
+                let metricsB = try await b.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                #expect(metricsB.contains("fieldsync_pull_requests_total"))
+                #expect(!metricsB.contains("fieldsync_push_requests_total 1"))
             }
         }
     }

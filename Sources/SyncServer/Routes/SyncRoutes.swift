@@ -21,27 +21,29 @@ final class SyncRoutes: Sendable {
     static let clockDriftMax: Duration = .seconds(300)
 
     let limiter: RateLimiter
+    let metrics: SyncMetrics
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits()) {
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits(), metrics: SyncMetrics) {
         self.store = store
         self.tokens = tokens
         self.wallClock = wallClock
         self.limiter = RateLimiter(limits: limits, wallClock: wallClock)
+        self.metrics = metrics
     }
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/register") { request, context in try await self.handle(request, context) { claims, message in
+        router.post("/v1/register") { request, context in try await self.handle("register", request, context) { claims, message in
             guard case .registerRequest(let body) = message else { throw Self.wrongMessage("register_request") }
             let replica = try await self.store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
                                                         platform: body.platform, appVersion: body.appVersion)
             let buckets = try await self.store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(self.wallClock.now()))
             return .registerResponse(RegisterResponse(replica: replica, serverClock: self.now(), buckets: buckets))
         } }
-        router.post("/v1/push") { request, context in try await self.handle(request, context) { claims, message in
+        router.post("/v1/push") { request, context in try await self.handle("push", request, context) { claims, message in
             guard case .pushRequest(let body) = message else { throw Self.wrongMessage("push_request") }
             return .pushResponse(try await self.push(body, claims: claims))
         } }
-        router.post("/v1/pull") { request, context in try await self.handle(request, context) { claims, message in
+        router.post("/v1/pull") { request, context in try await self.handle("pull", request, context) { claims, message in
             guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
             return .pullResponse(try await self.pull(body, claims: claims))
         } }
@@ -63,16 +65,21 @@ final class SyncRoutes: Sendable {
             }
         }
         var outcomes: [ChangeOutcome] = []
+        var conflicts = 0
+        defer { metrics.pushed(outcomes: outcomes.map(\.result.name), conflicts: conflicts) }
         for changeSet in request.changeSets {
             clock.withLock { clock in for change in changeSet.changes { clock.receive(change.version.clock, wallMilliseconds: wall) } }
             let replica = changeSet.changes.first?.version.replica ?? .server
-            outcomes += try await store.push(changeSet, batch: request.batch, replica: replica,
-                                             author: SyncStore.Author(role: claims.role, user: claims.user, now: wall), tenant: claims.tenant).outcomes
+            let applied = try await store.push(changeSet, batch: request.batch, replica: replica,
+                                               author: SyncStore.Author(role: claims.role, user: claims.user, now: wall), tenant: claims.tenant)
+            outcomes += applied.outcomes
+            conflicts += applied.conflicts.count
         }
         return PushResponse(batch: request.batch, serverClock: now(), outcomes: outcomes)
     }
 
     func pull(_ request: PullRequest, claims: TokenAuthority.Claims) async throws -> PullResponse {
+        metrics.pulled()
         let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
         let limit = Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
         var pages: [BucketPage] = []
@@ -105,9 +112,11 @@ final class SyncRoutes: Sendable {
         HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: "this route takes a \(expected)"))
     }
 
-    private func handle(_ request: Request, _ context: BasicRequestContext,
+    private func handle(_ route: String, _ request: Request, _ context: BasicRequestContext,
                         _ body: @Sendable (TokenAuthority.Claims, Message) async throws -> Message) async throws -> Response {
         let json = request.headers[.contentType]?.hasPrefix("application/json") == true
+        let started = ContinuousClock.now
+        defer { metrics.observe(route, ContinuousClock.now - started) }
         do {
             guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
                 throw HTTPFailure(.unauthorized, ErrorResponse(code: ErrorResponse.Code.unauthorized, message: "send a bearer token"))
@@ -139,6 +148,7 @@ final class SyncRoutes: Sendable {
             }
             return try Self.response(await body(claims, message), status: .ok, json: json)
         } catch let failure as HTTPFailure {
+            metrics.error(failure.error.code)
             return try Self.response(.error(failure.error), status: failure.status, json: json)
         } catch {
             context.logger.error("a sync request failed", metadata: ["error": "\(error)"])
