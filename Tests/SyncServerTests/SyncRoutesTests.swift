@@ -39,8 +39,8 @@ struct SyncRoutesTests {
     }
 
     /// Registers a new install of `user` and primes its store through the routes.
-    static func device(_ client: some TestClientProtocol, token: String, user: RecordID, clock: ManualWallClock) async throws -> DeviceStore {
-        let path = "/tmp/fieldsync-route-device-\(UUID().uuidString.prefix(8)).sqlite"
+    static func device(_ client: some TestClientProtocol, token: String, user: RecordID, clock: ManualWallClock, in directory: URL) async throws -> DeviceStore {
+        let path = directory.appendingPathComponent("\(UUID().uuidString.prefix(8)).sqlite").path
         let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock))
         let installation = try await store.identity().installation
         let registered = try await post(client, "/v1/register", .registerRequest(RegisterRequest(installation: installation, appVersion: "1.0.0", platform: "test", schemaRevision: 1)), token: token)
@@ -86,8 +86,11 @@ struct SyncRoutesTests {
         let clock = ManualWallClock(1_796_065_200_000)  // Monday 2026-11-30, 09:00 in New York
         let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: clock))
 
+        let directory = URL(fileURLWithPath: "/tmp/fieldsync-route-devices-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         try await app.test(.router) { client in
-            let phone = try await Self.device(client, token: token, user: reps[0], clock: clock)
+            let phone = try await Self.device(client, token: token, user: reps[0], clock: clock, in: directory)
             let monday: Int64 = 1_796_014_800_000
             let visits = try await phone.visits(from: monday, to: monday + 86_400_000)
             #expect(visits.count == 20, "primed from snapshots of the rep's buckets")
@@ -97,7 +100,7 @@ struct SyncRoutesTests {
             #expect(try await phone.outboxCount() == 0)
             #expect(try await phone.outcomes().allSatisfy { $0.result == "applied" })
 
-            let tablet = try await Self.device(client, token: token, user: reps[0], clock: clock)
+            let tablet = try await Self.device(client, token: token, user: reps[0], clock: clock, in: directory)
             #expect(try await tablet.record("visits", visit.id)?.fields["status"]?.value == .state(StateValue("in_progress")))
             clock.advance(by: 900_000)
             _ = try await phone.checkOut(visit: visit.id, fix: Geofence.Fix(coordinate: visit.location!, accuracyMeters: 10, deviceTime: Int64(clock.now())))
