@@ -1,3 +1,5 @@
+import SyncCore
+
 /// PostgreSQL's COPY text format: one line per row, columns separated by tabs, `\N` for NULL,
 /// and backslash escapes for the characters that would break the line.
 enum CopyText {
@@ -12,11 +14,7 @@ enum CopyText {
             case .bytes(let bytes):
                 // bytea's hex input format, whose backslash COPY itself needs escaped: \\x0a1b…
                 buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")])
-                let digits = Array("0123456789abcdef".utf8)
-                for byte in bytes {
-                    buffer.append(digits[Int(byte >> 4)])
-                    buffer.append(digits[Int(byte & 0x0F)])
-                }
+                buffer.append(contentsOf: Hex.encode(bytes))
             }
         }
         buffer.append(UInt8(ascii: "\n"))

@@ -1,3 +1,5 @@
+import SyncCore
+
 /// A query parameter as it travels to PostgreSQL: text, or bytes sent in binary format.
 ///
 /// FieldSync sends parameters in PostgreSQL's text format (the server parses them into the
@@ -92,24 +94,9 @@ extension Array: PostgresBindable, PostgresReadable where Element == UInt8 {
     /// Reads `bytea` in its text output format, `\x` followed by hex digits.
     public init(postgresText text: String) throws(PostgresError) {
         let digits = Array(text.utf8)
-        guard digits.count % 2 == 0, digits.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "x")]) else {
-            throw .mismatch("[UInt8] (bytea in hex format)")
-        }
-        func nibble(_ digit: UInt8) throws(PostgresError) -> UInt8 {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-            default: throw .mismatch("[UInt8] (bytea in hex format)")
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2 - 1)
-        var index = 2
-        while index < digits.count {
-            bytes.append(try nibble(digits[index]) << 4 | nibble(digits[index + 1]))
-            index += 2
-        }
+        guard digits.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "x")]),
+              let bytes = Hex.decode(digits.dropFirst(2), allowingUppercase: true)
+        else { throw .mismatch("[UInt8] (bytea in hex format)") }
         self = bytes
     }
 }

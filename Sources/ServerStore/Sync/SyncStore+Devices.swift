@@ -1,3 +1,4 @@
+import FieldModel
 public import SyncCore
 
 extension SyncStore {
@@ -23,7 +24,7 @@ extension SyncStore {
     public func buckets(user: RecordID, role: Role, tenant: RecordID, at milliseconds: Int64) async throws -> [String] {
         var buckets = ["catalog", "user:\(user.uuidString)"]
         let territories: PostgresRows
-        if role == Role("rep") || role == Role("technician") {
+        if role == .rep || role == .technician {
             territories = try await pool.query("""
                 SELECT DISTINCT territory_id::text FROM territory_owners
                 WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted AND valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3)

@@ -1,4 +1,5 @@
 public import Logging
+import FieldModel
 public import SyncCore
 public import SyncWire
 
@@ -43,7 +44,7 @@ public struct SyncStore: Sendable {
         public init(role: Role, user: RecordID, now: UInt64) {
             self.role = role
             self.user = user
-            self.confined = role == Role("rep") || role == Role("technician")
+            self.confined = role == .rep || role == .technician
             self.now = now
         }
     }
@@ -103,10 +104,14 @@ public struct SyncStore: Sendable {
                 }
             }
 
-            // Read every touched record once per table, merge in order, write once per table.
+            // Read every touched record, and the buckets it is in, once per table; merge in order;
+            // write once per table.
             var states: [String: [RecordID: RecordState]] = [:]
+            var memberships: [String: [RecordID: Set<String>]] = [:]
             for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
-                states[tableName] = try await tables.read(try tables.table(tableName), Array(Set(changes.map(\.record))), tenant: tenant, on: db)
+                let ids = Array(Set(changes.map(\.record)))
+                states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
+                memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
             }
             if let role {
                 fresh = try fresh.filter { change in
@@ -130,8 +135,7 @@ public struct SyncStore: Sendable {
                     let current = states[change.table]?[change.record]
                     // An existing row is judged by its buckets; a new one by the buckets it would have.
                     let rowBuckets = current != nil
-                        ? Set(try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                                 [tenant.uuidString, change.table, change.record.uuidString]).map { try $0.read(0, as: String.self) })
+                        ? memberships[change.table]?[change.record] ?? []
                         : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tenant: tenant, on: db)
                     if rowBuckets.isDisjoint(with: scope.atChange) {
                         outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
@@ -170,8 +174,7 @@ public struct SyncStore: Sendable {
                     let state = states[tableName]![id]!
                     let buckets = try await Self.buckets(of: table, id, state, tenant: tenant, on: db)
                     bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
-                    let before = Set(try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                                        [tenant.uuidString, tableName, id.uuidString]).map { try $0.read(0, as: String.self) })
+                    let before = memberships[tableName]?[id] ?? []
                     let ref = RecordRef(table: tableName, record: id)
                     for bucket in before.subtracting(buckets).sorted() {
                         try await db.query("DELETE FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = $3 AND id = $4",
@@ -283,6 +286,15 @@ public struct SyncStore: Sendable {
             let last = byTable.last.map { RecordRef(table: $0.0, record: $0.1.last!) }
             return BucketPage(bucket: bucket, kind: .snapshot, snapshots: snapshots, cursor: watermark, hasMore: more, resume: more ? last : nil)
         }
+    }
+
+    /// The buckets each of `ids` in `table` is in now, in one query.
+    static func memberships(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
+        let rows = try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                      [tenant.uuidString, table, "{" + ids.map(\.uuidString).joined(separator: ",") + "}"])
+        var memberships: [RecordID: Set<String>] = [:]
+        for row in rows { memberships[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self)) }
+        return memberships
     }
 
     /// The buckets a row is in, following parent rules through `row_buckets`.

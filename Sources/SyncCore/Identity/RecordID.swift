@@ -32,8 +32,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The lower-case text form, `xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx`.
     public var uuidString: String {
-        let hex = Self.hex(high, digits: 16) + Self.hex(low, digits: 16)
-        let characters = Array(hex)
+        let characters = Array(Hex.string(bytes))
         return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16])
             + "-" + String(characters[16..<20]) + "-" + String(characters[20..<32])
     }
@@ -46,27 +45,12 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
         guard text.utf8.count == 36, digits.count == 32,
               [8, 13, 18, 23].allSatisfy({ text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: $0)] == UInt8(ascii: "-") })
         else { return nil }
-        var halves: [UInt64] = [0, 0]
-        for (index, digit) in digits.enumerated() {
-            let value: UInt8
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = digit - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            halves[index / 16] = halves[index / 16] << 4 | UInt64(value)
-        }
-        self.init(high: halves[0], low: halves[1])
+        guard let bytes = Hex.decode(digits, allowingUppercase: true) else { return nil }
+        self.init(bytes: bytes)
     }
 
     public static func < (lhs: RecordID, rhs: RecordID) -> Bool {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
-    }
-
-    private static func hex(_ value: UInt64, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: digits - text.count) + text
     }
 }
 

@@ -22,13 +22,7 @@ public struct JSONWireEncoder: WireEncoder {
     public mutating func bool(_ key: String, _ value: Bool) { add(key, .bool(value)) }
     public mutating func string(_ key: String, _ value: String) { add(key, .string(value)) }
     public mutating func bytes(_ key: String, _ value: [UInt8]) {
-        let digits = Array("0123456789abcdef".unicodeScalars)
-        var text = String.UnicodeScalarView()
-        for byte in value {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        add(key, .string(String(text)))
+        add(key, .string(Hex.string(value)))
     }
     public mutating func id(_ key: String, _ value: RecordID) { add(key, .string(value.uuidString)) }
     public mutating func clock(_ key: String, _ value: HLC) { add(key, .string(value.description)) }
@@ -108,21 +102,7 @@ public struct JSONWireDecoder: WireDecoder {
     public mutating func bytes(_ key: String, maxBytes: Int) throws(WireError) -> [UInt8] {
         let hex = Array(try text(key).utf8)
         guard hex.count <= maxBytes * 2 else { throw WireError(.limitExceeded, "\(key) is longer than \(maxBytes) bytes") }
-        guard hex.count % 2 == 0 else { throw WireError(.malformed, "\(key) must be lower-case hex") }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.count / 2)
-        func nibble(_ digit: UInt8) throws(WireError) -> UInt8 {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-            default: throw WireError(.malformed, "\(key) must be lower-case hex")
-            }
-        }
-        var index = 0
-        while index < hex.count {
-            bytes.append(try nibble(hex[index]) << 4 | nibble(hex[index + 1]))
-            index += 2
-        }
+        guard let bytes = Hex.decode(hex) else { throw WireError(.malformed, "\(key) must be lower-case hex") }
         return bytes
     }
     public mutating func id(_ key: String) throws(WireError) -> RecordID {
