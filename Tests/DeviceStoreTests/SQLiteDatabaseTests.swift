@@ -137,6 +137,25 @@ struct SQLiteDatabaseTests {
         }
     }
 
+    @Test("a cancel that lands between two statements still stops the next one")
+    func cancellationBetweenStatements() async throws {
+        try await withTemporaryDatabase { database, _ in
+            try await database.execute("CREATE TABLE t (v INTEGER)")
+            let task = Task {
+                try await database.transaction { db in
+                    try db.run("INSERT INTO t VALUES (1)")
+                    Thread.sleep(forTimeInterval: 0.3)  // no statement runs: sqlite3_interrupt finds nothing
+                    _ = try db.query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT count(*) FROM c")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            let error = await #expect(throws: SQLiteError.self) { try await task.value }
+            #expect(error?.code == .cancelled)
+            #expect(try await database.query("SELECT count(*) FROM t")[0].read(0, as: Int.self) == 0)
+        }
+    }
+
     @Test("a file that is not a database gives a clear error")
     func notADatabase() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-notdb-\(UUID().uuidString)").path

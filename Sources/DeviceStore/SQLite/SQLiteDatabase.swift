@@ -1,4 +1,5 @@
 internal import CSQLite
+import Synchronization
 import SyncCore
 
 /// One connection to a SQLite database file, in WAL mode.
@@ -9,8 +10,8 @@ import SyncCore
 /// ``transaction(_:)``, whose closure is isolated to the actor and so calls the synchronous API
 /// without `await`.
 ///
-/// Cancelling the task that awaits ``transaction(_:)`` calls `sqlite3_interrupt`: the running
-/// statement stops with ``SQLiteError/Code/cancelled`` and the transaction rolls back.
+/// Cancelling the task that awaits ``transaction(_:)`` calls `sqlite3_interrupt` and raises a flag
+/// SQLite's progress handler checks: the running (or next) statement stops with ``SQLiteError/Code/cancelled`` and the transaction rolls back.
 public actor SQLiteDatabase {
     /// How a connection is opened.
     public struct Options: Sendable {
@@ -27,6 +28,13 @@ public actor SQLiteDatabase {
     }
 
     /// The C handle, shared with the nonisolated cancellation path.
+    /// Set when the task awaiting a transaction is cancelled. SQLite's progress handler reads it
+    /// and aborts whatever statement runs, so a cancel that lands between two statements — when
+    /// `sqlite3_interrupt` alone would find nothing to interrupt — still stops the next one.
+    final class Cancellation: Sendable {
+        let requested = Atomic<Bool>(false)
+    }
+
     struct Handle: @unchecked Sendable {
         // Safe: outside the actor only sqlite3_interrupt touches the pointer, which SQLite
         // documents as callable from any thread while another thread runs a statement.
@@ -35,6 +43,7 @@ public actor SQLiteDatabase {
 
     private let executor: DedicatedExecutor
     private let handle: Handle
+    private let cancellation = Cancellation()
     private var statements: [String: SQLiteStatement] = [:]
     private var transactionDepth = 0
 
@@ -73,6 +82,12 @@ public actor SQLiteDatabase {
         self.path = path
         self.executor = DedicatedExecutor(label: "fieldsync.sqlite")
         self.statementCacheMax = options.statementCacheMax
+        // Every 1,000 virtual-machine steps SQLite asks whether to abort; the context is the flag,
+        // which the actor keeps alive for as long as the connection.
+        sqlite3_progress_handler(pointer, 1_000, { context in
+            guard let context else { return 0 }
+            return Unmanaged<Cancellation>.fromOpaque(context).takeUnretainedValue().requested.load(ordering: .relaxed) ? 1 : 0
+        }, Unmanaged.passUnretained(cancellation).toOpaque())
     }
 
     private static func configure(_ pointer: OpaquePointer, path: String, options: Options) throws(SQLiteError) {
@@ -139,9 +154,14 @@ public actor SQLiteDatabase {
         _ body: @Sendable (isolated SQLiteDatabase) throws -> T
     ) async throws -> T {
         let handle = self.handle
+        let cancellation = self.cancellation
         return try await withTaskCancellationHandler {
-            try self.inTransaction(body)
+            // A cancel that already happened is seen by inTransaction's check; one that happens
+            // from here on sets the flag again.
+            cancellation.requested.store(false, ordering: .relaxed)
+            return try self.inTransaction(body)
         } onCancel: {
+            cancellation.requested.store(true, ordering: .relaxed)
             sqlite3_interrupt(handle.pointer)
         }
     }
@@ -162,6 +182,8 @@ public actor SQLiteDatabase {
             return result
         } catch {
             transactionDepth = depth
+            // The rollback itself must run to the end, cancelled or not.
+            cancellation.requested.store(false, ordering: .relaxed)
             if depth == 0 {
                 try? execute("ROLLBACK")
             } else {
