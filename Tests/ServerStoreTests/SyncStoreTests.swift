@@ -119,13 +119,64 @@ struct SyncStoreTests {
             }
             return page
         }
+        // The customer moves, and with it everything under it: its visits, work orders and assets.
+        var moved = [RecordRef(table: "customers", record: customer)]
+        for table in ["visits", "work_orders", "assets"] {
+            let rows = try #require(setup.data[table])
+            let customerColumn = rows.columns.firstIndex(of: "customer_id")!
+            moved += rows.rows.filter { $0[customerColumn] == row[0] }.map { RecordRef(table: table, record: RecordID($0[0]!)!) }
+        }
+        #expect(moved.count > 1, "the demo customer has rows under it")
         let old = try await page("territory:\(from)")
-        #expect(old.removes == [RecordRef(table: "customers", record: customer)])
+        #expect(Set(old.removes) == Set(moved))
         #expect(old.changeSets.isEmpty, "the old territory does not see the change itself")
         let new = try await page("territory:\(to)")
-        #expect(new.snapshots.map(\.ref) == [RecordRef(table: "customers", record: customer)])
-        #expect(new.snapshots.first?.state.fields["name"] != nil, "the row arrives whole")
+        #expect(Set(new.snapshots.map(\.ref)) == Set(moved))
+        #expect(new.snapshots.first { $0.ref.table == "customers" }?.state.fields["name"] != nil, "the row arrives whole")
         #expect(new.changeSets.map(\.id) == [move.id])
+        let stillOld = try await setup.pool.query("SELECT count(*) FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND id = ANY($3::uuid[])",
+                                                  [setup.tenant.uuidString, "territory:\(from)", "{" + moved.map(\.record.uuidString).joined(separator: ",") + "}"])
+        #expect(try stillOld[0].read(0, as: Int64.self) == 0)
+    }
+
+    @Test("assigning a work order brings its customer and asset into the technician's bucket; reassigning takes them out")
+    func technicianFollowsAssignment() async throws {
+        let setup = try await Self.setup("assign")
+        let orders = try #require(setup.data["work_orders"])
+        let column = { (name: String) in orders.columns.firstIndex(of: name)! }
+        let technicians = try #require(setup.data["users"]).rows.filter { $0[2] == "technician" }.map { $0[0]! }
+        // An order whose customer the other technician does not serve yet.
+        let order = try #require(orders.rows.first { candidate in
+            candidate[column("assignee_id")] != nil && candidate[column("asset_id")] != nil && !orders.rows.contains {
+                $0[column("customer_id")] == candidate[column("customer_id")] && $0[column("assignee_id")] != nil && $0[column("assignee_id")] != candidate[column("assignee_id")]
+            }
+        })
+        let customer = RecordRef(table: "customers", record: RecordID(order[column("customer_id")]!)!)
+        let asset = RecordRef(table: "assets", record: RecordID(order[column("asset_id")]!)!)
+        let newcomer = RecordID(try #require(technicians.first { $0 != order[column("assignee_id")] }))!
+        let reassign = ChangeSet(id: ChangeID(Self.id(60)), changes: [Change(id: ChangeID(Self.id(61)), table: "work_orders", record: RecordID(order[0]!)!,
+            operation: .write([FieldWrite("assignee_id", .id(newcomer))]), version: Version(clock: HLC(milliseconds: 1_796_300_000_000), replica: .server))])
+        _ = try await setup.store.push(reassign, batch: Self.id(62), replica: .server, tenant: setup.tenant)
+        func feed(_ bucket: String) async throws -> BucketPage {
+            for _ in 0..<500 {
+                let page = try await setup.store.changes(bucket: bucket, after: 0, limit: 100, tenant: setup.tenant)
+                if !page.changeSets.isEmpty || !page.removes.isEmpty || !page.snapshots.isEmpty { return page }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return try await setup.store.changes(bucket: bucket, after: 0, limit: 100, tenant: setup.tenant)
+        }
+        let gaining = try await feed("user:\(newcomer.uuidString)")
+        #expect(Set(gaining.snapshots.map(\.ref)).isSuperset(of: [customer, asset]))
+        let formerBucket = "user:\(order[column("assignee_id")]!)"
+        let stillServed = orders.rows.contains { $0[0] != order[0] && $0[column("assignee_id")] == order[column("assignee_id")] && $0[column("customer_id")] == order[column("customer_id")] }
+        let losing = try await feed(formerBucket)
+        #expect(losing.removes.contains(RecordRef(table: "work_orders", record: RecordID(order[0]!)!)))
+        #expect(losing.removes.contains(customer) == !stillServed)
+        #expect(losing.removes.contains(asset))
+        // The customer's visits and orders do not follow it into a technician's bucket.
+        let visits = try await setup.pool.query("SELECT count(*) FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = 'visits'",
+                                                [setup.tenant.uuidString, "user:\(newcomer.uuidString)"])
+        #expect(try visits[0].read(0, as: Int64.self) == 0)
     }
 
     @Test("concurrent different values are recorded as conflicts; the forward state wins")

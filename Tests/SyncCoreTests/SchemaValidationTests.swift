@@ -69,4 +69,42 @@ struct SchemaValidationTests {
         }
         #expect(buckets == ["job:\(job.uuidString)", "territory:\(territory.uuidString)", "all"])
     }
+
+    @Test("a referrers rule places a row in its referrers' buckets, which its children do not inherit")
+    func referrers() throws {
+        let schema = try Schema(revision: 1, tables: [
+            TableSchema(name: "sites", fields: [
+                FieldSchema("region_id", .reference("sites"), access: .serverOnly),
+            ], buckets: [.field("region_id", prefix: "region"), .referrers("tickets", through: "site_id", field: "engineer_id", prefix: "engineer")]),
+            TableSchema(name: "tickets", fields: [
+                FieldSchema("site_id", .reference("sites"), access: .serverOnly),
+                FieldSchema("engineer_id", .reference("sites"), optional: true, access: .serverOnly),
+            ], buckets: [.parent("site_id", table: "sites")]),
+        ])
+        let site = RecordID(high: 1, low: 1)
+        let region = RecordID(high: 2, low: 2)
+        let engineer = RecordID(high: 3, low: 3)
+        let sites = try #require(schema.table("sites"))
+        let siteBuckets = sites.buckets(of: site, state: RecordState(fields: ["region_id": FieldState(value: .id(region), version: Self.author)]),
+                                        parentBuckets: { _, _ in [] }, referrers: { table, through, field, id in
+                                            table == "tickets" && through == "site_id" && field == "engineer_id" && id == site ? [engineer] : []
+                                        })
+        #expect(siteBuckets == ["region:\(region.uuidString)", "engineer:\(engineer.uuidString)"])
+        #expect(sites.inheritable(siteBuckets) == ["region:\(region.uuidString)"])
+
+        // The referring field must point at the table, and the prefix must be the rule's own.
+        #expect(throws: SchemaError.self) {
+            try Schema(revision: 1, tables: [
+                TableSchema(name: "sites", fields: [], buckets: [.referrers("tickets", through: "engineer_id", field: "engineer_id", prefix: "engineer")]),
+                TableSchema(name: "tickets", fields: [FieldSchema("engineer_id", .reference("tickets"), access: .serverOnly)], buckets: []),
+            ])
+        }
+        #expect(throws: SchemaError.self) {
+            try Schema(revision: 1, tables: [
+                TableSchema(name: "sites", fields: [FieldSchema("owner_id", .reference("sites"), access: .serverOnly)],
+                            buckets: [.field("owner_id", prefix: "engineer"), .referrers("tickets", through: "site_id", field: "site_id", prefix: "engineer")]),
+                TableSchema(name: "tickets", fields: [FieldSchema("site_id", .reference("sites"), access: .serverOnly)], buckets: []),
+            ])
+        }
+    }
 }

@@ -85,8 +85,8 @@ extension DeviceSchema {
         var parents: [String: Set<String>] = [:]
         for rule in layout.table.buckets {
             guard case .parent(let field, let parentTable) = rule, case .id(let parent)? = state.fields[field]?.value else { continue }
-            parents["\(parentTable)/\(parent.uuidString)"] = Set(try db.query("SELECT bucket FROM row_buckets WHERE tbl = ? AND id = ?", [parentTable, parent.bytes])
-                .map { try $0.read(0, as: String.self) })
+            parents["\(parentTable)/\(parent.uuidString)"] = try self.layout(parentTable).table.inheritable(Set(
+                try db.query("SELECT bucket FROM row_buckets WHERE tbl = ? AND id = ?", [parentTable, parent.bytes]).map { try $0.read(0, as: String.self) }))
         }
         let buckets = layout.table.buckets(of: id, state: state) { parentTable, parent in parents["\(parentTable)/\(parent.uuidString)"] ?? [] }
         for bucket in buckets {

@@ -110,7 +110,11 @@ public enum FieldSalesSchema {
             FieldSchema("status", .text(maxLength: 20), access: .managers),
             FieldSchema("merged_into", ref("customers"), optional: true, access: .serverOnly),
             FieldSchema("outstanding_minor", .money, access: .serverOnly),
-        ], buckets: [.field("territory_id", prefix: "territory")]),
+        ], buckets: [
+            .field("territory_id", prefix: "territory"),
+            // Technicians own no territory: they see the customers of their work orders.
+            .referrers("work_orders", through: "customer_id", field: "assignee_id", prefix: "user"),
+        ]),
         TableSchema(name: "contacts", tombstones: .updateWins, fields: [
             FieldSchema("customer_id", ref("customers"), access: .everyone),
             FieldSchema("name", shortText, access: .everyone),
@@ -252,7 +256,10 @@ public enum FieldSalesSchema {
             FieldSchema("serial", .text(maxLength: 64), access: .office),
             FieldSchema("model", shortText, access: .office),
             FieldSchema("maintenance_plan", .text(maxLength: 40), optional: true, access: .office),
-        ], buckets: [.parent("customer_id", table: "customers")]),
+        ], buckets: [
+            .parent("customer_id", table: "customers"),
+            .referrers("work_orders", through: "asset_id", field: "assignee_id", prefix: "user"),
+        ]),
         TableSchema(name: "work_orders", fields: [
             FieldSchema("customer_id", ref("customers"), access: .dispatch),
             FieldSchema("asset_id", ref("assets"), optional: true, access: .dispatch),

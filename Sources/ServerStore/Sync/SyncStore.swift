@@ -136,7 +136,7 @@ public struct SyncStore: Sendable {
                     // An existing row is judged by its buckets; a new one by the buckets it would have.
                     let rowBuckets = current != nil
                         ? memberships[change.table]?[change.record] ?? []
-                        : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tenant: tenant, on: db)
+                        : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, tenant: tenant, on: db)
                     if rowBuckets.isDisjoint(with: scope.atChange) {
                         outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
                                                             findings: [Finding(rule: "forbidden_record", message: "the record is outside the author's territories and assignments")],
@@ -152,6 +152,7 @@ public struct SyncStore: Sendable {
             }
             var conflicts: [Conflict] = []
             var touched: [String: Set<RecordID>] = [:]
+            let original = states
             for change in fresh {
                 let table = try tables.table(change.table)
                 let result = Merge.apply(change, to: states[change.table]?[change.record], table: table)
@@ -167,31 +168,7 @@ public struct SyncStore: Sendable {
 
             // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
             // that left a bucket is a remove there, and a row that entered one arrives whole.
-            var bucketsOf: [String: Set<String>] = [:]  // "table/id" → buckets
-            for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
-                let table = try tables.table(tableName)
-                for id in ids.sorted() {
-                    let state = states[tableName]![id]!
-                    let buckets = try await Self.buckets(of: table, id, state, tenant: tenant, on: db)
-                    bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
-                    let before = memberships[tableName]?[id] ?? []
-                    let ref = RecordRef(table: tableName, record: id)
-                    for bucket in before.subtracting(buckets).sorted() {
-                        try await db.query("DELETE FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = $3 AND id = $4",
-                                           [tenant.uuidString, bucket, tableName, id.uuidString])
-                        try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
-                                           [tenant.uuidString, bucket, BinaryEncoder.encode(ref)])
-                    }
-                    for bucket in buckets.subtracting(before).sorted() {
-                        try await db.query("INSERT INTO row_buckets (tenant_id, bucket, tbl, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                                           [tenant.uuidString, bucket, tableName, id.uuidString])
-                        if !before.isEmpty {
-                            try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 2, $3)",
-                                               [tenant.uuidString, bucket, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))])
-                        }
-                    }
-                }
-            }
+            let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, tenant: tenant, on: db)
             var perBucket: [String: [Change]] = [:]
             for change in fresh {
                 for bucket in bucketsOf["\(change.table)/\(change.record.uuidString)"] ?? [] { perBucket[bucket, default: []].append(change) }
@@ -287,27 +264,6 @@ public struct SyncStore: Sendable {
             return BucketPage(bucket: bucket, kind: .snapshot, snapshots: snapshots, cursor: watermark, hasMore: more, resume: more ? last : nil)
         }
     }
-
-    /// The buckets each of `ids` in `table` is in now, in one query.
-    static func memberships(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
-        let rows = try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                      [tenant.uuidString, table, "{" + ids.map(\.uuidString).joined(separator: ",") + "}"])
-        var memberships: [RecordID: Set<String>] = [:]
-        for row in rows { memberships[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self)) }
-        return memberships
-    }
-
-    /// The buckets a row is in, following parent rules through `row_buckets`.
-    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
-        var parents: [String: Set<String>] = [:]
-        for rule in table.buckets {
-            guard case .parent(let field, let parentTable) = rule, case .id(let parent)? = state.fields[field]?.value else { continue }
-            let rows = try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                          [tenant.uuidString, parentTable, parent.uuidString])
-            parents["\(parentTable)/\(parent.uuidString)"] = Set(try rows.map { try $0.read(0, as: String.self) })
-        }
-        return table.buckets(of: id, state: state) { parentTable, parent in parents["\(parentTable)/\(parent.uuidString)"] ?? [] }
-    }
 }
 
 extension SyncStore {
@@ -325,13 +281,25 @@ extension SyncStore {
                 if grouped[record.table] == nil { order.append(record.table) }
                 grouped[record.table, default: []].append((record.id, record.state))
             }
+            // Referrers rules read rows that may come later in `records`: index them first.
+            var referrers: [String: Set<RecordID>] = [:]  // "table/through/field/target" → values
+            for table in tables.schema.schema.tables {
+                for case .referrers(let referrer, let through, let field, _) in table.buckets {
+                    for (_, state) in grouped[referrer] ?? [] where !state.isDeleted(under: try tables.table(referrer).tombstones) {
+                        guard case .id(let target)? = state.fields[through]?.value, case .id(let value)? = state.fields[field]?.value else { continue }
+                        referrers["\(referrer)/\(through)/\(field)/\(target.uuidString)", default: []].insert(value)
+                    }
+                }
+            }
             for tableName in order {
                 let table = try tables.table(tableName)
                 let rows = grouped[tableName]!
                 try await tables.write(table, rows, tenant: tenant, on: db)
                 for (id, state) in rows {
-                    let buckets = table.buckets(of: id, state: state) { parentTable, parent in bucketsOf["\(parentTable)/\(parent.uuidString)"] ?? [] }
-                    bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
+                    let buckets = table.buckets(of: id, state: state,
+                                                parentBuckets: { parentTable, parent in bucketsOf["\(parentTable)/\(parent.uuidString)"] ?? [] },
+                                                referrers: { referrer, through, field, target in referrers["\(referrer)/\(through)/\(field)/\(target.uuidString)"] ?? [] })
+                    bucketsOf["\(tableName)/\(id.uuidString)"] = table.inheritable(buckets)
                     for bucket in buckets.sorted() {
                         memberships.append([.text(tenant.uuidString), .text(bucket), .text(tableName), .text(id.uuidString)])
                     }

@@ -93,6 +93,22 @@ public struct TableSchema: Sendable {
             if case .parent(_, let parent) = rule, schema.table(parent) == nil {
                 throw SchemaError("\(name): a bucket rule follows unknown table \(parent)")
             }
+            if case .referrers(let referrer, let through, let field, _) = rule {
+                guard let table = schema.table(referrer), table.field(field) != nil,
+                      case .reference(let target)? = table.field(through)?.type, target == name else {
+                    throw SchemaError("\(name): a referrers rule needs \(referrer).\(through) referring to \(name) and \(referrer).\(field)")
+                }
+                let others = buckets.filter { $0 != rule }.compactMap { other -> String? in
+                    switch other {
+                    case .field(_, let used), .referrers(_, _, _, let used): used
+                    case .constant(let bucket): String(bucket.prefix { $0 != ":" })
+                    case .parent: nil
+                    }
+                }
+                if case .referrers(_, _, _, let prefix) = rule, others.contains(prefix) {
+                    throw SchemaError("\(name): a referrers rule's prefix \(prefix) is used by another of its rules")
+                }
+            }
         }
     }
 }
@@ -163,15 +179,21 @@ public enum BucketRule: Hashable, Sendable {
     /// The bucket `prefix:value` for the value of `field` (`territory:<territory_id>`); none when
     /// null. `id` names the row's own id (`user:<id>` for a user).
     case field(String, prefix: String)
-    /// Every bucket of the row of `table` that `field` refers to (a visit is in its customer's
-    /// buckets; an order line in its order's).
+    /// Every bucket the row of `table` that `field` refers to passes on (a visit is in its
+    /// customer's buckets; an order line in its order's). See ``TableSchema/inheritable(_:)``.
     case parent(String, table: String)
+    /// `prefix:<value of field>` for every live row of `table` whose `through` refers to this row:
+    /// a customer is in the `user:` bucket of the technician of each of its work orders. Buckets
+    /// reached this way are not passed on to children (the customer's visits and orders stay out
+    /// of the technician's reach; its assets follow their own rule).
+    case referrers(String, through: String, field: String, prefix: String)
 
     var fieldsRead: [String] {
         switch self {
         case .constant: []
         case .field(let field, _): [field]
         case .parent(let field, _): [field]
+        case .referrers: []
         }
     }
 }
