@@ -32,15 +32,19 @@ public enum FieldSyncServer {
     /// - Parameter tokens: Verifies bearer tokens; without it only `GET /health` is served.
     /// - Parameter requestsPerSecond: Each user's sustained request rate (bursts of ten times
     ///   as many are allowed); beyond it requests are answered 429.
+    /// - Parameter liveWait: How long `POST /v1/live` holds a request with nothing to report.
     public static func makeRouter(pool: PostgresPool, tokens: TokenAuthority? = nil, wallClock: any WallClock = SystemWallClock(),
-                                  requestsPerSecond: Double = 20) -> Router<BasicRequestContext> {
+                                  requestsPerSecond: Double = 20, liveWait: Duration = .seconds(25),
+                                  logger: Logger = Logger(label: "fieldsync.http")) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestLog(logger: logger))
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
             SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock,
-                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics).register(on: router)
+                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics,
+                       live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
         }
         return router
     }
@@ -48,20 +52,26 @@ public enum FieldSyncServer {
     /// The application: the router behind an HTTP/1.1 server, stopped gracefully (in-flight
     /// requests finish) on SIGINT or SIGTERM by `runService()`.
     ///
+    /// - Parameter wallClock: The server's clock (a simulated one in `fieldsim demo`).
+    /// - Parameter retention: How long the change feed keeps entries some device has not read;
+    ///   a device away longer re-primes (compaction runs every ten minutes).
     /// - Parameter onRunning: Called with the bound port once the server accepts connections.
     public static func makeApplication(
         pool: PostgresPool,
         tokens: TokenAuthority? = nil,
         configuration: Configuration,
+        wallClock: any WallClock = SystemWallClock(),
+        retention: Duration = .seconds(30 * 86_400),
         logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: makeRouter(pool: pool, tokens: tokens),
+            router: makeRouter(pool: pool, tokens: tokens, wallClock: wallClock, logger: logger),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "fieldsync/\(version)"
             ),
+            services: [FeedCompactor(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), retention: retention, interval: .seconds(600), logger: logger)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

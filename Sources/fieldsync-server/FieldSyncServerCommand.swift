@@ -29,6 +29,9 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Days the change feed keeps what some device has not read; a device away longer re-primes.")
+    var retentionDays: Int = 30
+
     func logger(_ label: String) throws -> Logger {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -222,7 +225,8 @@ func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?) async throws {
     let app = FieldSyncServer.makeApplication(
-        pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port), logger: logger
+        pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port),
+        retention: .seconds(max(listen.retentionDays, 1) * 86_400), logger: logger
     ) { port in
         print("FieldSync \(FieldSyncServer.version) is serving at http://\(listen.host):\(port)")
         if let banner { print(banner) }

@@ -128,6 +128,22 @@ extension DeviceStore {
         }
     }
 
+    /// Starts `bucket` over from a snapshot, because the server's feed no longer reaches back to
+    /// its cursor: forgets which rows the bucket held (rows no other bucket holds are deleted,
+    /// except rows with unanswered changes) and sets the cursor to 0. Call it only after the
+    /// outbox is uploaded, so that nothing of the device's own is lost.
+    public func reprime(bucket: String) async throws {
+        let schema = self.schema
+        try await database.transaction { db in
+            let rows = try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket])
+            try db.run("DELETE FROM row_buckets WHERE bucket = ?", [bucket])
+            for row in rows {
+                try schema.collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
+            }
+            try db.run("INSERT OR REPLACE INTO bucket_cursors (bucket, sequence, resume_tbl, resume_id) VALUES (?, 0, NULL, NULL)", [bucket])
+        }
+    }
+
     /// A change's stored outcome.
     public struct StoredOutcome: Sendable, Hashable {
         /// The change.

@@ -21,6 +21,7 @@ public enum Migrator {
         Migration(revision: 1, name: "field model records and sync bookkeeping", sql: Revision001.sql),
         Migration(revision: 2, name: "devices", sql: Revision002.sql),
         Migration(revision: 3, name: "removes and entries in the change feed", sql: Revision003.sql),
+        Migration(revision: 4, name: "live notifications, device cursors and feed horizons", sql: Revision004.sql),
     ]
 
     /// The latest revision this build knows.

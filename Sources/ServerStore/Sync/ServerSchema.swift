@@ -88,6 +88,19 @@ public struct ServerSchema: Sendable {
             PRIMARY KEY (tenant_id, change_id)
         );
 
+        -- How far each device has read each bucket, and how far each bucket's feed is compacted
+        -- (a device behind the horizon re-primes). A trigger on change_log notifies
+        -- fieldsync_feed with '<tenant> <bucket>' (revision 4).
+        CREATE TABLE device_cursors (
+            tenant_id uuid NOT NULL, replica integer NOT NULL, bucket text NOT NULL,
+            sequence xid8 NOT NULL, seen_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (tenant_id, replica, bucket)
+        );
+        CREATE TABLE bucket_horizons (
+            tenant_id uuid NOT NULL, bucket text NOT NULL, horizon xid8 NOT NULL,
+            PRIMARY KEY (tenant_id, bucket)
+        );
+
         CREATE TABLE conflicts (
             tenant_id uuid NOT NULL, seq bigserial NOT NULL, tbl text NOT NULL, record uuid NOT NULL, field text NOT NULL,
             winner bytea NOT NULL, loser bytea NOT NULL, winner_replica integer NOT NULL, loser_replica integer NOT NULL,

@@ -22,13 +22,19 @@ final class SyncRoutes: Sendable {
 
     let limiter: RateLimiter
     let metrics: SyncMetrics
+    let live: LiveFeed
+    /// How long `POST /v1/live` holds a request with nothing to report.
+    let liveWait: Duration
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits(), metrics: SyncMetrics) {
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits(), metrics: SyncMetrics,
+         live: LiveFeed, liveWait: Duration = .seconds(25)) {
         self.store = store
         self.tokens = tokens
         self.wallClock = wallClock
         self.limiter = RateLimiter(limits: limits, wallClock: wallClock)
         self.metrics = metrics
+        self.live = live
+        self.liveWait = liveWait
     }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -47,6 +53,30 @@ final class SyncRoutes: Sendable {
             guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
             return .pullResponse(try await self.pull(body, claims: claims))
         } }
+        router.post("/v1/live") { request, context in try await self.handle("live", request, context) { claims, message in
+            guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
+            return .liveNotice(try await self.live(body, claims: claims))
+        } }
+    }
+
+    /// The live channel: answers as soon as one of the cursors' buckets has something to pull (or
+    /// the user's bucket set changed), at the latest after ``liveWait`` with no buckets. Between
+    /// notifications it looks again every second, so a notification lost in a reconnect, or an
+    /// entry held back by the visibility watermark, delays the answer by a second at most.
+    func live(_ request: PullRequest, claims: TokenAuthority.Claims) async throws -> LiveNotice {
+        let deadline = ContinuousClock.now + liveWait
+        while true {
+            let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
+            let cursors = request.cursors.filter { allowed.contains($0.bucket) }
+            var ready = try await store.bucketsWithNews(cursors, tenant: claims.tenant)
+            // A bucket the user gained or lost is news too: the device learns it from a pull.
+            ready.formUnion(Set(allowed).symmetricDifference(request.cursors.map(\.bucket)))
+            let left = deadline - ContinuousClock.now
+            if !ready.isEmpty || left <= .zero || Task.isCancelled {
+                return LiveNotice(buckets: ready.sorted(), serverClock: now())
+            }
+            await live.wait(tenant: claims.tenant.uuidString, buckets: cursors.map(\.bucket), timeout: min(left, .seconds(1)))
+        }
     }
 
     func push(_ request: PushRequest, claims: TokenAuthority.Claims) async throws -> PushResponse {
@@ -82,14 +112,27 @@ final class SyncRoutes: Sendable {
         metrics.pulled()
         let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
         let limit = Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
+        let held = request.cursors.filter { allowed.contains($0.bucket) }
+        if let replica = request.replica {
+            guard try await store.replica(replica, belongsTo: claims.user, tenant: claims.tenant) else {
+                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the replica is not this user's device"))
+            }
+        }
+        // A cursor behind the compacted feed gets no page: the device uploads, then re-primes.
+        let reprime = try await store.behindHorizon(held, tenant: claims.tenant)
         var pages: [BucketPage] = []
-        for cursor in request.cursors where allowed.contains(cursor.bucket) {
+        for cursor in held where !reprime.contains(cursor.bucket) {
             let page = cursor.sequence == 0 || cursor.resume != nil
                 ? try await store.snapshot(bucket: cursor.bucket, cursor: cursor, limit: limit, tenant: claims.tenant)
                 : try await store.changes(bucket: cursor.bucket, after: cursor.sequence, limit: limit, tenant: claims.tenant)
             if page.kind == .snapshot || !page.changeSets.isEmpty { pages.append(page) }
         }
-        return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed))
+        if let replica = request.replica {
+            // A device priming a bucket will read its feed from the snapshot's watermark on.
+            let priming = pages.filter { $0.kind == .snapshot }.map { BucketCursor(bucket: $0.bucket, sequence: $0.cursor) }
+            try await store.acknowledge(held.filter { $0.sequence > 0 && $0.resume == nil } + priming, replica: replica, tenant: claims.tenant)
+        }
+        return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted())
     }
 
     func now() -> HLC {

@@ -62,7 +62,7 @@ public enum ProtocolExamples {
         ]))),
         ("pull_request", .pullRequest(PullRequest(cursors: [
             BucketCursor(bucket: "catalog", sequence: 0), BucketCursor(bucket: "territory:\(id(200).uuidString)", sequence: 4_211),
-        ], recordsMax: 2_000))),
+        ], recordsMax: 2_000, replica: ReplicaID(7)))),
         ("pull_response", .pullResponse(PullResponse(serverClock: HLC(milliseconds: 1_764_515_402_000), pages: [
             BucketPage(bucket: "territory:\(id(200).uuidString)", kind: .changes, changeSets: [completeVisit],
                        removes: [RecordRef(table: "customers", record: id(6))], cursor: 4_212, hasMore: false),

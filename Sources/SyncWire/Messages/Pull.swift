@@ -37,21 +37,32 @@ public struct PullRequest: WireCodable, Hashable {
     public var cursors: [BucketCursor]
     /// The most change sets and snapshot rows the device wants in this response.
     public var recordsMax: UInt64
+    /// The device's replica number. With it, the cursors count as the device's acknowledgement of
+    /// everything before them, which lets the server compact its feed (see `guarantees.md`).
+    public var replica: ReplicaID?
 
     /// Creates a request.
-    public init(cursors: [BucketCursor], recordsMax: UInt64 = UInt64(WireLimits.recordsPerPageMax)) {
+    public init(cursors: [BucketCursor], recordsMax: UInt64 = UInt64(WireLimits.recordsPerPageMax), replica: ReplicaID? = nil) {
         self.cursors = cursors
         self.recordsMax = recordsMax
+        self.replica = replica
     }
 
     public func encode(to encoder: inout some WireEncoder) {
         encoder.objects("cursors", cursors)
         encoder.unsigned("records_max", recordsMax)
+        encoder.optionalUnsigned("replica", replica.map { UInt64($0.rawValue) })
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         cursors = try decoder.objects("cursors", as: BucketCursor.self, max: WireLimits.bucketsMax)
         recordsMax = try decoder.unsigned("records_max")
+        guard let replica = try decoder.optionalUnsigned("replica") else {
+            self.replica = nil
+            return
+        }
+        guard replica <= UInt64(UInt32.max) else { throw WireError(.limitExceeded, "replica is over 2^32 - 1") }
+        self.replica = ReplicaID(UInt32(replica))
     }
 }
 
