@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SyncWire", targets: ["SyncWire"]),
         .library(name: "DeviceStore", targets: ["DeviceStore"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
+        .library(name: "SyncClientHTTP", targets: ["SyncClientHTTP"]),
         .library(name: "ServerStore", targets: ["ServerStore"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
         .library(name: "SyncTesting", targets: ["SyncTesting"]),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // C libraries, reached through pkg-config. Each folder holds module.modulemap + shim.h.
@@ -51,7 +53,13 @@ let package = Package(
 
         // Device side: never links libpq.
         .target(name: "DeviceStore", dependencies: ["FieldModel", "SyncWire", "CSQLite"], swiftSettings: strict),
-        .target(name: "SyncClient", dependencies: ["DeviceStore", "SyncWire"], swiftSettings: strict),
+        .target(name: "SyncClient", dependencies: ["DeviceStore", "SyncWire", "FieldModel"], swiftSettings: strict),
+        // The HTTP transport, apart so that an app may bring its own (URLSession on Apple platforms).
+        .target(
+            name: "SyncClientHTTP",
+            dependencies: ["SyncClient", "SyncWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strict
+        ),
 
         // Server side: never links SQLite.
         .target(
@@ -87,7 +95,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "fieldsim",
-            dependencies: ["SyncTesting", "DeviceStore", "FieldModel", "SyncWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(name: "fieldsync-bench", swiftSettings: strict),

@@ -1,2 +1,291 @@
-// SyncClient — see DESIGN.md §2 for what this module holds. Its content arrives with the issue that builds it;
-// until then the target exists so that the module graph is in place from the first commit.
+public import DeviceStore
+import FieldModel
+public import SyncCore
+import SyncWire
+
+/// The device's sync loop: registers, pushes the outbox, pulls until nothing is left.
+///
+/// Every step is resumable: the outbox and the cursors live in the ``DeviceStore``, so a sync cut
+/// anywhere (no network, a crash, a lost response) starts again where it stopped, and a push
+/// replayed after a lost response is answered from the server's record without applying twice.
+///
+/// Errors the server specifies are handled here: `clock_ahead` re-stamps the outbox and pushes
+/// again; `rate_limited` and `unavailable` wait (as told, or with jittered exponential back-off);
+/// a bucket to re-prime is re-primed after the outbox is uploaded; a changed bucket set is
+/// fetched again. What the app must act on ends the sync with a ``SyncClientError``: an expired
+/// or refused token (``SyncClientError/Code/tokenExpired``, ``SyncClientError/Code/unauthorized``),
+/// an app too old (``SyncClientError/Code/upgradeRequired``), or no server after the retries
+/// (``SyncClientError/Code/offline``). Rejected changes are not errors: they are in the store's
+/// quarantine (``DeviceStore/outcomes(result:)``).
+public actor SyncClient {
+    /// Who is signed in on the device.
+    public struct Credentials: Sendable {
+        /// The bearer token.
+        public var token: String
+        /// The user the token is for.
+        public var user: RecordID
+        /// The user's role.
+        public var role: Role
+
+        /// Creates credentials.
+        public init(token: String, user: RecordID, role: Role) {
+            self.token = token
+            self.user = user
+            self.role = role
+        }
+    }
+
+    /// Tuning.
+    public struct Options: Sendable {
+        /// The app's version, sent at registration.
+        public var appVersion: String = "1.0.0"
+        /// The platform, sent at registration.
+        public var platform: String = "fieldsim"
+        /// Attempts per request before the sync gives up as ``SyncClientError/Code/offline``.
+        public var attempts: Int = 6
+        /// The first back-off; each retry doubles it, up to ``backoffMax``, with full jitter.
+        public var backoff: Duration = .milliseconds(200)
+        /// The longest back-off.
+        public var backoffMax: Duration = .seconds(10)
+        /// Change sets per push.
+        public var changeSetsPerPush: Int = 100
+        /// Seeds the jitter (deterministic simulations).
+        public var seed: UInt64 = 0x5EED
+        /// How the client waits (a simulated clock replaces it in simulations).
+        public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+
+        /// Default options.
+        public init() {}
+    }
+
+    /// What one ``sync()`` did.
+    public struct Report: Sendable, Hashable {
+        /// Changes pushed, and of them rejected into quarantine.
+        public var pushed = 0
+        /// See ``pushed``.
+        public var rejected = 0
+        /// Changes marked applied with an exception.
+        public var flagged = 0
+        /// Change sets and snapshot rows pulled.
+        public var pulledChangeSets = 0
+        /// See ``pulledChangeSets``.
+        public var pulledRows = 0
+        /// Rows removed from buckets.
+        public var removed = 0
+        /// Requests made, and retries among them.
+        public var requests = 0
+        /// See ``requests``.
+        public var retries = 0
+        /// Bytes on the wire, both ways.
+        public var bytes = 0
+        /// Times the outbox was re-stamped after `clock_ahead`.
+        public var restamps = 0
+        /// Buckets re-primed.
+        public var reprimed: [String] = []
+
+        /// An empty report.
+        public init() {}
+    }
+
+    /// The store the client syncs.
+    public let store: DeviceStore
+    private let transport: any SyncTransport
+    private var credentials: Credentials
+    private let options: Options
+    private var random: SplitMix64
+
+    /// Creates a client for `store`, talking through `transport`.
+    public init(store: DeviceStore, transport: any SyncTransport, credentials: Credentials, options: Options = Options()) {
+        self.store = store
+        self.transport = transport
+        self.credentials = credentials
+        self.options = options
+        self.random = SplitMix64(seed: options.seed)
+    }
+
+    /// Replaces the token (after ``SyncClientError/Code/tokenExpired``, the app signs in again).
+    public func setToken(_ token: String) {
+        credentials.token = token
+    }
+
+    /// Registers if needed, pushes the whole outbox, then pulls every bucket until nothing is left.
+    @discardableResult
+    public func sync() async throws -> Report {
+        var report = Report()
+        if try await store.identity().replica == nil { try await register(&report) }
+        try await pushAll(&report)
+        try await pullAll(&report)
+        return report
+    }
+
+    /// Pushes every change set in the outbox, in batches.
+    public func pushAll(_ report: inout Report) async throws {
+        var restamped = 0
+        while true {
+            let pending = try await store.pendingChangeSets(limit: options.changeSetsPerPush)
+            guard !pending.isEmpty else { return }
+            // The batch id is the first change set's: a retry of the same outbox is the same batch.
+            let request = PushRequest(batch: pending[0].id.uuid, changeSets: pending)
+            let answer: Message
+            do {
+                answer = try await send(.pushRequest(request), to: "/v1/push", &report)
+            } catch let error as SyncClientError where error.code == .clockAhead && restamped < 3 {
+                // Nobody has seen these changes: give them versions from the server's clock.
+                restamped += 1
+                report.restamps += 1
+                try await store.restamp(serverClock: error.serverClock!)
+                continue
+            }
+            guard case .pushResponse(let response) = answer else {
+                throw SyncClientError(.protocolViolation, "the server answered a push with another message")
+            }
+            try await store.recordOutcomes(response)
+            report.pushed += response.outcomes.count
+            report.rejected += response.outcomes.filter { $0.result == .rejected }.count
+            report.flagged += response.outcomes.filter { $0.result == .appliedWithException }.count
+        }
+    }
+
+    /// Pulls until every bucket is up to date; re-primes buckets behind the server's horizon
+    /// (after uploading) and follows changes of the user's bucket set.
+    public func pullAll(_ report: inout Report) async throws {
+        let replica = try await store.identity().replica
+        for _ in 0..<10_000 {
+            let cursors = try await store.cursors()
+            let answer = try await send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/pull", &report)
+            guard case .pullResponse(let response) = answer else { throw SyncClientError(.protocolViolation, "the server answered a pull with another message") }
+            for page in response.pages {
+                try await store.apply(page, serverClock: response.serverClock)
+                report.pulledChangeSets += page.changeSets.count
+                report.pulledRows += page.snapshots.count
+                report.removed += page.removes.count
+            }
+            if !response.reprime.isEmpty {
+                try await pushAll(&report)  // the device's own edits go up first
+                for bucket in response.reprime { try await store.reprime(bucket: bucket) }
+                report.reprimed += response.reprime
+                continue
+            }
+            if response.bucketsChanged {
+                try await register(&report)
+                continue
+            }
+            if response.pages.allSatisfy({ !$0.hasMore }) { return }
+        }
+        throw SyncClientError(.protocolViolation, "the pull did not end after 10,000 pages")
+    }
+
+    /// Waits on the live channel until the server says a bucket has something new (or its wait
+    /// ran out: an empty list); the app then calls ``sync()``.
+    public func waitForNews() async throws -> [String] {
+        var report = Report()
+        let cursors = try await store.cursors()
+        let replica = try await store.identity().replica
+        guard case .liveNotice(let notice) = try await send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/live", &report) else {
+            throw SyncClientError(.protocolViolation, "the live channel answered with another message")
+        }
+        return notice.buckets
+    }
+
+    private func register(_ report: inout Report) async throws {
+        let identity = try await store.identity()
+        let request = RegisterRequest(installation: identity.installation, appVersion: options.appVersion, platform: options.platform,
+                                      schemaRevision: UInt64(FieldSalesSchema.schema.revision))
+        guard case .registerResponse(let response) = try await send(.registerRequest(request), to: "/v1/register", &report) else {
+            throw SyncClientError(.protocolViolation, "the server answered a registration with another message")
+        }
+        if identity.replica == nil || identity.user != credentials.user {
+            try await store.register(replica: response.replica, user: credentials.user, role: credentials.role, serverClock: response.serverClock)
+        }
+        try await store.setBuckets(response.buckets)
+    }
+
+    /// Sends with retries: no answer, `rate_limited` and `unavailable` wait and try again; other
+    /// errors are thrown as ``SyncClientError``.
+    private func send(_ message: Message, to route: String, _ report: inout Report) async throws -> Message {
+        var delay = options.backoff
+        for attempt in 1...max(1, options.attempts) {
+            if attempt > 1 { report.retries += 1 }
+            report.requests += 1
+            let response: TransportResponse
+            do {
+                response = try await transport.send(message, to: route, token: credentials.token)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                try await wait(&delay, told: nil)
+                continue
+            }
+            report.bytes += response.bytes
+            guard case .error(let error) = response.message else { return response.message }
+            switch error.code {
+            case ErrorResponse.Code.clockAhead where error.serverClock != nil:
+                throw SyncClientError(.clockAhead, error.message, serverClock: error.serverClock)
+            case ErrorResponse.Code.rateLimited, ErrorResponse.Code.unavailable:
+                try await wait(&delay, told: error.retryAfterMilliseconds)
+            case ErrorResponse.Code.tokenExpired:
+                throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
+            case ErrorResponse.Code.unauthorized:
+                throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error.message))")
+            case ErrorResponse.Code.unsupportedVersion, ErrorResponse.Code.staleAppVersion:
+                throw SyncClientError(.upgradeRequired, "update the app: \(error.message)")
+            default:
+                throw SyncClientError(.refused, "\(error.code): \(error.message)")
+            }
+        }
+        throw SyncClientError(.offline, "the server did not answer after \(options.attempts) attempts; the outbox is kept and the next sync resumes")
+    }
+
+    private func wait(_ delay: inout Duration, told milliseconds: UInt64?) async throws {
+        let pause: Duration
+        if let milliseconds {
+            pause = .milliseconds(Int64(milliseconds))
+        } else {
+            // Full jitter: anywhere between zero and the current back-off.
+            let span = max(1, delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000)
+            pause = .milliseconds(Int64(random.next() % UInt64(span)))
+            delay = min(delay * 2, options.backoffMax)
+        }
+        try await options.sleep(pause)
+    }
+}
+
+/// Why a sync stopped.
+public struct SyncClientError: Error, Sendable, CustomStringConvertible {
+    /// What kind of error.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The stable name.
+        public let name: String
+        init(_ name: String) { self.name = name }
+        /// No answer after every retry: nothing is lost; sync again later.
+        public static let offline = Code("offline")
+        /// The token expired: sign in again (``SyncClient/setToken(_:)``) and sync.
+        public static let tokenExpired = Code("token_expired")
+        /// The token was refused.
+        public static let unauthorized = Code("unauthorized")
+        /// The server no longer accepts this app version.
+        public static let upgradeRequired = Code("upgrade_required")
+        /// The clock stayed ahead after re-stamping: correct the phone's clock.
+        public static let clockAhead = Code("clock_ahead")
+        /// The server refused the request for another reason (the message says which).
+        public static let refused = Code("refused")
+        /// The server answered something the protocol does not allow.
+        public static let protocolViolation = Code("protocol_violation")
+        public var description: String { name }
+    }
+
+    /// What kind of error.
+    public var code: Code
+    /// What happened and what to do.
+    public var message: String
+    /// For ``Code/clockAhead``: the server's clock.
+    public var serverClock: HLC?
+
+    init(_ code: Code, _ message: String, serverClock: HLC? = nil) {
+        self.code = code
+        self.message = message
+        self.serverClock = serverClock
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

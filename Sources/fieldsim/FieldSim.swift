@@ -8,14 +8,14 @@ import SyncWire
 
 /// `fieldsim`: plays the phone (and, later, a fleet of phones) for QA.
 ///
-/// Device, dispatcher, swarm and demo commands arrive with the sync client (issue 7); for now it
-/// regenerates the committed fixtures.
+/// `demo` runs the whole product on one machine; `fixtures` regenerates the committed fixtures.
+/// The one-phone, dispatcher and swarm commands are still to come (issue 7).
 @main
 struct FieldSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsim",
         abstract: "Simulate FieldSync devices and generate test data.",
-        subcommands: [Fixtures.self, SelfTest.self]
+        subcommands: [DemoCommand.self, Fixtures.self, SelfTest.self]
     )
 
     /// Helpers the test suite runs as separate processes (hidden from help).

@@ -106,10 +106,17 @@ struct LiveAndCompactionTests {
             }
             // The fast device reads everything; the slow one stays at its priming cursor.
             var latest = start
-            for _ in 0..<200 where latest == start {
-                let pulled = try await SyncRoutesTests.post(client, "/v1/pull", .pullRequest(PullRequest(cursors: [BucketCursor(bucket: territory, sequence: start)], replica: fast)), token: world.token)
-                if case .pullResponse(let answer)? = pulled.message, let page = answer.pages.first { latest = page.cursor } else { try await Task.sleep(for: .milliseconds(10)) }
+            var read = 0
+            for _ in 0..<500 where read < 4 {
+                let pulled = try await SyncRoutesTests.post(client, "/v1/pull", .pullRequest(PullRequest(cursors: [BucketCursor(bucket: territory, sequence: latest)], replica: fast)), token: world.token)
+                if case .pullResponse(let answer)? = pulled.message, let page = answer.pages.first {
+                    latest = page.cursor
+                    read += page.changeSets.count
+                } else {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
             }
+            #expect(read == 4)
             _ = try await SyncRoutesTests.post(client, "/v1/pull", .pullRequest(PullRequest(cursors: [BucketCursor(bucket: territory, sequence: latest)], replica: fast)), token: world.token)
             let written = try await entries()
             #expect(written == 4)

@@ -101,6 +101,13 @@ extension DeviceStore {
         }
     }
 
+    /// Every row the device holds for a bucket it syncs, as (table, id), sorted.
+    public func heldRows() async throws -> [RecordRef] {
+        try await database.query("""
+            SELECT DISTINCT r.tbl, r.id FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket ORDER BY r.tbl, r.id
+            """).map { RecordRef(table: try $0.read(0, as: String.self), record: RecordID(bytes: try $0.read(1, as: [UInt8].self))!) }
+    }
+
     /// Sets the buckets the user may sync: new ones start at cursor 0 (primed from a snapshot on
     /// the next pull); lost ones are evicted (see ``evict(bucket:)``).
     public func setBuckets(_ buckets: [String]) async throws {
@@ -125,6 +132,35 @@ extension DeviceStore {
         try await database.transaction { db in
             try db.run("DELETE FROM bucket_cursors WHERE bucket = ?", [bucket])
             try schema.collectEvicted(in: db)
+        }
+    }
+
+    /// After the server answered `clock_ahead`: sets the device's clock back to `serverClock` and
+    /// gives every change still in the outbox (nobody has seen them) a new version from it, in
+    /// order, on the outbox and on the rows that carry it. Push again afterwards.
+    ///
+    /// New actions take the wall clock again; until the phone's clock is corrected, pushes keep
+    /// meeting `clock_ahead` and keep being re-stamped.
+    public func restamp(serverClock: HLC) async throws {
+        let schema = self.schema
+        try await database.transaction { db in
+            var clock = try Self.clock(in: db)
+            clock.rewind(to: serverClock)
+            for row in try db.query("SELECT seq, body FROM outbox ORDER BY seq") {
+                let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: try row.read(1, as: [UInt8].self))
+                let restamped = clock.restamp(changeSet.changes, wallMilliseconds: serverClock.milliseconds)
+                for (old, new) in zip(changeSet.changes, restamped) {
+                    guard var state = try schema.read(new.table, new.record, in: db) else { continue }
+                    for (name, field) in state.fields where field.version == old.version {
+                        state.fields[name] = FieldState(value: field.value, version: new.version)
+                    }
+                    if state.tombstone == old.version { state.tombstone = new.version }
+                    try schema.write(new.table, new.record, state, in: db)
+                }
+                try db.run("UPDATE outbox SET body = ? WHERE seq = ?",
+                           [BinaryEncoder.encode(ChangeSet(id: changeSet.id, changes: restamped)), try row.read(0, as: Int64.self)])
+            }
+            try Self.save(clock, in: db)
         }
     }
 

@@ -56,6 +56,8 @@ public final class PostgresListener: Sendable {
                 continue
             }
             defer { PQfinish(connection) }
+            // The server's notices (a shutdown's FATAL among them) are not ours to print.
+            PQsetNoticeProcessor(connection, { _, _ in }, nil)
             let result = PQexec(connection, "LISTEN \(channel)")
             let ok = PQresultStatus(result) == PGRES_COMMAND_OK
             PQclear(result)
