@@ -14,7 +14,7 @@ struct RecordTables: Sendable {
     /// The states of `ids` in `table` (absent ids are not in the result).
     func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
         guard !ids.isEmpty else { return [:] }
-        let list = "{" + ids.map(\.uuidString).joined(separator: ",") + "}"
+        let list = PostgresArray.literal(ids)
         let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [tenant.uuidString, list])
         var counters: [RecordID: [String: CounterValue]] = [:]
         if table.fields.contains(where: { $0.type == .counter }) {

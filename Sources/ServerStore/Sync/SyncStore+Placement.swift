@@ -19,6 +19,9 @@ extension SyncStore {
         var referred: [String: Set<RecordID>] = [:]    // rows a touched referrer points (or pointed) at
         for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
             let table = try tables.table(tableName)
+            let referring = tables.schema.schema.tables.flatMap { dependent in
+                dependent.referrerRules.filter { $0.table == tableName }.map { (dependent: dependent.name, through: $0.through) }
+            }
             for id in ids.sorted() {
                 let state = states[tableName]![id]!
                 let buckets = try await Self.buckets(of: table, id, state, tables: tables, tenant: tenant, on: db)
@@ -28,11 +31,9 @@ extension SyncStore {
                 if try await move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, tenant: tenant, on: db) {
                     moved[tableName, default: []].insert(id)
                 }
-                for dependent in tables.schema.schema.tables {
-                    for rule in dependent.referrerRules where rule.table == tableName {
-                        for value in [original[tableName]?[id]?.fields[rule.through]?.value, state.fields[rule.through]?.value] {
-                            if case .id(let target)? = value { referred[dependent.name, default: []].insert(target) }
-                        }
+                for rule in referring {
+                    for value in [original[tableName]?[id]?.fields[rule.through]?.value, state.fields[rule.through]?.value] {
+                        if case .id(let target)? = value { referred[rule.dependent, default: []].insert(target) }
                     }
                 }
             }
@@ -44,19 +45,18 @@ extension SyncStore {
                 for child in tables.schema.schema.tables {
                     for case .parent(let field, let parent) in child.buckets where parent == parentTable {
                         let rows = try await db.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(field) = ANY($2::uuid[])",
-                                                      [tenant.uuidString, "{" + ids.map(\.uuidString).joined(separator: ",") + "}"])
+                                                      [tenant.uuidString, PostgresArray.literal(Array(ids))])
                         for row in rows { pending[child.name, default: []].insert(RecordID(try row.read(0, as: String.self))!) }
                     }
                 }
             }
             moved = [:]
-            let next = pending.mapValues { $0.filter { !visited.contains("\($0)") } }
-            pending = [:]
             var work: [(String, [RecordID])] = []
-            for (tableName, ids) in next.sorted(by: { $0.key < $1.key }) {
+            for (tableName, ids) in pending.sorted(by: { $0.key < $1.key }) {
                 let fresh = ids.filter { visited.insert("\(tableName)/\($0.uuidString)").inserted }.sorted()
                 if !fresh.isEmpty { work.append((tableName, fresh)) }
             }
+            pending = [:]
             if work.isEmpty { break }
             for (tableName, ids) in work {
                 let table = try tables.table(tableName)
@@ -99,7 +99,7 @@ extension SyncStore {
     /// The buckets each of `ids` in `table` is in now, in one query.
     static func memberships(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
         let rows = try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                      [tenant.uuidString, table, "{" + ids.map(\.uuidString).joined(separator: ",") + "}"])
+                                      [tenant.uuidString, table, PostgresArray.literal(ids)])
         var memberships: [RecordID: Set<String>] = [:]
         for row in rows { memberships[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self)) }
         return memberships

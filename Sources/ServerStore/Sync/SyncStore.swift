@@ -87,7 +87,7 @@ public struct SyncStore: Sendable {
         let tables = self.tables
         do {
             var outcomes: [ChangeID: ChangeOutcome] = [:]
-            let ids = "{" + changeSet.changes.map(\.id.uuid.uuidString).joined(separator: ",") + "}"
+            let ids = PostgresArray.literal(changeSet.changes.map(\.id.uuid))
             for row in try await db.query("SELECT change_id, outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
                                           [tenant.uuidString, ids]) {
                 let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))

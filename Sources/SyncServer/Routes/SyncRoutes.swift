@@ -130,7 +130,7 @@ final class SyncRoutes: Sendable {
         if let replica = request.replica {
             // A device priming a bucket will read its feed from the snapshot's watermark on.
             let priming = pages.filter { $0.kind == .snapshot }.map { BucketCursor(bucket: $0.bucket, sequence: $0.cursor) }
-            try await store.acknowledge(held.filter { $0.sequence > 0 && $0.resume == nil } + priming, replica: replica, tenant: claims.tenant)
+            try await store.acknowledge(held + priming, replica: replica, tenant: claims.tenant)
         }
         return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted())
     }
