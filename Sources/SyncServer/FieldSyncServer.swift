@@ -42,7 +42,7 @@ public enum FieldSyncServer {
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
-            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), tokens: tokens, wallClock: wallClock,
+            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: wallClock)), tokens: tokens, wallClock: wallClock,
                        limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics,
                        live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
         }

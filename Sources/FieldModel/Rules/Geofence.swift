@@ -51,6 +51,10 @@ public enum Geofence {
         return 2 * earthRadiusMeters * asin(min(1, h.squareRoot()))
     }
 
+    /// Radii by visit type, where a type needs its own (meters): deliveries stop at the loading
+    /// dock, audits stay inside the store.
+    public static let visitTypeRadius: [String: Int] = ["delivery": 300, "audit": 100, "merchandising": 150]
+
     /// The radius that applies: the customer's override, else the visit type's, else the tenant's.
     public static func radius(customer: Int?, visitType: Int?, tenant: Int) -> Int {
         customer ?? visitType ?? tenant

@@ -46,6 +46,45 @@ public struct RuleFinding: Hashable, Sendable, CustomStringConvertible {
         public static let duplicateReceipt = Rule("duplicate_receipt")
         /// §3: an edit to an order line after the order was submitted.
         public static let orderLocked = Rule("order_locked")
+        /// §4.7: a line's product has no entry in the order's price list.
+        public static let unpricedProduct = Rule("unpriced_product")
+        /// §4.12: a new customer duplicates an existing one and was merged into it.
+        public static let duplicateCustomer = Rule("duplicate_customer")
+        /// §4.12: a reference to a merged-away customer was pointed at the customer it was merged into.
+        public static let followedMerge = Rule("followed_merge")
+        /// §3: a rep moved a customer's location; the office reviews it.
+        public static let locationChange = Rule("location_change")
+        /// §3: a rep or technician worked a visit after it was reassigned to someone else.
+        public static let reassignedWhileExecuted = Rule("reassigned_while_executed")
+        /// §2: a check-in arrived after the server had marked the visit missed; the visit is revived.
+        public static let revivedMissedVisit = Rule("revived_missed_visit")
+        /// §2: a visit was worked after the office cancelled it; the work wins.
+        public static let executedAfterCancel = Rule("executed_after_cancel")
+        /// §2: the office set a state that the record had already moved past; the later state stands.
+        public static let stateOvertaken = Rule("state_overtaken")
+        /// §3.5: written while the author still had the record, which has since left the author's buckets.
+        public static let noLongerOwned = Rule("no_longer_owned")
+        /// §3.3: the author's role may not write the field.
+        public static let forbiddenField = Rule("forbidden_field")
+        /// §3.5: the record is outside the author's buckets at the change's time.
+        public static let forbiddenRecord = Rule("forbidden_record")
+
+        // Decisions the audit records that flag nothing.
+
+        /// §4.1: the check-in was judged (verified, or unverified for lack of a fix or a store location).
+        public static let geofence = Rule("geofence")
+        /// §4.7–4.9: an order passed the rules and was confirmed.
+        public static let orderConfirmed = Rule("order_confirmed")
+        /// §4.10: stock was reserved for a confirmed order.
+        public static let stockReserved = Rule("stock_reserved")
+        /// §2: the server marked a visit missed after its window.
+        public static let visitMissed = Rule("visit_missed")
+        /// §3: a dispatcher held or cancelled a work order.
+        public static let dispatcherOverride = Rule("dispatcher_override")
+        /// An attachment's bytes are not on the server yet; it completes when they arrive.
+        public static let awaitingBytes = Rule("awaiting_bytes")
+        /// A reviewer's decision on a flagged change, a quarantined change or a conflict.
+        public static let review = Rule("review")
     }
 
     /// Which rule fired.

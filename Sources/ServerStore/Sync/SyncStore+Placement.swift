@@ -13,7 +13,7 @@ extension SyncStore {
     /// Places the rows a change set touched and every row that depends on them; returns the
     /// buckets of each touched row ("table/id"), whose feed carries the change set.
     func place(touched: [String: Set<RecordID>], states: [String: [RecordID: RecordState]], original: [String: [RecordID: RecordState]],
-               memberships: [String: [RecordID: Set<String>]], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [String: Set<String>] {
+               memberships: [String: [RecordID: Set<String>]], at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [String: Set<String>] {
         var bucketsOf: [String: Set<String>] = [:]
         var moved: [String: Set<RecordID>] = [:]       // rows whose buckets changed: their children follow
         var referred: [String: Set<RecordID>] = [:]    // rows a touched referrer points (or pointed) at
@@ -28,7 +28,7 @@ extension SyncStore {
                 bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
                 let before = memberships[tableName]?[id] ?? []
                 // A row new to the server arrives with its change set; one that moves arrives whole.
-                if try await move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, tenant: tenant, on: db) {
+                if try await move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, at: now, tenant: tenant, on: db) {
                     moved[tableName, default: []].insert(id)
                 }
                 for rule in referring {
@@ -65,7 +65,7 @@ extension SyncStore {
                 for id in ids {
                     guard let state = current[id] else { continue }
                     let buckets = try await Self.buckets(of: table, id, state, tables: tables, tenant: tenant, on: db)
-                    if try await move(RecordRef(table: tableName, record: id), state, from: before[id] ?? [], to: buckets, announce: true, tenant: tenant, on: db) {
+                    if try await move(RecordRef(table: tableName, record: id), state, from: before[id] ?? [], to: buckets, announce: true, at: now, tenant: tenant, on: db) {
                         moved[tableName, default: []].insert(id)
                     }
                 }
@@ -75,15 +75,18 @@ extension SyncStore {
     }
 
     /// Records that `ref` is in `buckets` instead of `before`: a remove entry in each bucket it
-    /// left and, when `announce`, its full state in each it entered. Whether anything changed.
+    /// left (remembered in `row_departures` with the time `now`) and, when `announce`, its full
+    /// state in each it entered. Whether anything changed.
     func move(_ ref: RecordRef, _ state: RecordState, from before: Set<String>, to buckets: Set<String>, announce: Bool,
-              tenant: RecordID, on db: isolated PostgresConnection) async throws -> Bool {
+              at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Bool {
         guard before != buckets else { return false }
         for bucket in before.subtracting(buckets).sorted() {
             try await db.query("DELETE FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = $3 AND id = $4",
                                [tenant.uuidString, bucket, ref.table, ref.record.uuidString])
             try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
                                [tenant.uuidString, bucket, BinaryEncoder.encode(ref)])
+            try await db.query("INSERT INTO row_departures (tenant_id, tbl, id, bucket, departed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                               [tenant.uuidString, ref.table, ref.record.uuidString, bucket, now])
         }
         for bucket in buckets.subtracting(before).sorted() {
             try await db.query("INSERT INTO row_buckets (tenant_id, bucket, tbl, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -105,8 +108,22 @@ extension SyncStore {
         return memberships
     }
 
+    /// When each of `ids` in `table` left which bucket.
+    static func departures(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: String, at: Int64)]] {
+        let rows = try await db.query("SELECT id::text, bucket, departed_at FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                      [tenant.uuidString, table, PostgresArray.literal(ids)])
+        var departures: [RecordID: [(bucket: String, at: Int64)]] = [:]
+        for row in rows {
+            departures[RecordID(try row.read(0, as: String.self))!, default: []].append((try row.read(1, as: String.self), try row.read(2, as: Int64.self)))
+        }
+        return departures
+    }
+
     /// The buckets a row is in: parents' buckets through `row_buckets`, referrers through their tables.
-    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables,
+    ///
+    /// - Parameter asOf: When given, a parent's buckets include those it left after this time
+    ///   (milliseconds): the buckets a new row would have been in then.
+    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables, asOf: Int64? = nil,
                         tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
         var parents: [String: Set<String>] = [:]
         var referrers: [String: Set<RecordID>] = [:]
@@ -114,8 +131,10 @@ extension SyncStore {
             switch rule {
             case .parent(let field, let parentTable):
                 guard case .id(let parent)? = state.fields[field]?.value else { continue }
-                let rows = try await db.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                              [tenant.uuidString, parentTable, parent.uuidString])
+                let rows = try await db.query("""
+                    SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3
+                    UNION SELECT bucket FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = $3 AND departed_at > $4
+                    """, [tenant.uuidString, parentTable, parent.uuidString, asOf ?? Int64.max])
                 parents["\(parentTable)/\(parent.uuidString)"] = try tables.table(parentTable).inheritable(Set(try rows.map { try $0.read(0, as: String.self) }))
             case .referrers(let referrer, let through, let field, _):
                 let rows = try await db.query("""

@@ -18,12 +18,15 @@ public import SyncWire
 public struct SyncStore: Sendable {
     /// The pool the store uses.
     public let pool: PostgresPool
+    /// The clock of the server's own writes.
+    public let clock: ServerClock
     let tables: RecordTables
     let logger: Logger
 
     /// Creates a store over `pool` for `schema`.
-    public init(pool: PostgresPool, schema: Schema, logger: Logger = Logger(label: "fieldsync.sync")) {
+    public init(pool: PostgresPool, schema: Schema, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync")) {
         self.pool = pool
+        self.clock = clock
         self.tables = RecordTables(schema: ServerSchema(schema))
         self.logger = logger
     }
@@ -63,7 +66,12 @@ public struct SyncStore: Sendable {
     ///   Each field is checked against the author's role, and a confined author's rows must lie in
     ///   buckets the author could see at the change's time; work done while the author still had
     ///   the row, but no longer has it, is applied and flagged.
-    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil, tenant: RecordID) async throws -> Applied {
+    /// - Parameter judging: Whether the rules on arrival run (`false` only when a reviewer
+    ///   overrides a quarantined change).
+    ///
+    /// A transaction that meets a deadlock or a serialization failure is run again, up to three times.
+    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil, judging: Bool = true,
+                     tenant: RecordID) async throws -> Applied {
         var scope: (atChange: Set<String>, now: Set<String>)?
         if let author, author.confined, let first = changeSet.changes.first {
             let atChange = try await buckets(user: author.user, role: author.role, tenant: tenant, at: Int64(first.version.clock.milliseconds))
@@ -71,127 +79,186 @@ public struct SyncStore: Sendable {
             scope = (Set(atChange), Set(now))
         }
         let confinedTo = scope
-        return try await pool.transaction { db in
-            try await self.apply(changeSet, batch: batch, replica: replica, role: author?.role, scope: confinedTo, tenant: tenant, on: db)
+        for change in changeSet.changes { clock.receive(change.version.clock) }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await pool.transaction { db in
+                    try await self.apply(changeSet, batch: batch, replica: replica, author: author, scope: confinedTo, judging: judging, tenant: tenant, on: db)
+                }
+            } catch let error as PostgresError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState ?? "") {
+                logger.info("a push met a concurrent one; running it again", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
+            }
         }
     }
 
-
-    /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:tenant:)``
+    /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:author:judging:tenant:)``
     /// opens one; the HTTP layer and tests may wrap more around it).
     ///
+    /// The steps, in order: lock the touched records; answer replays with their stored outcome;
+    /// validate; check each field against the author's role and each row against the author's
+    /// buckets; screen (the rules that reject); merge, write, place and log; judge (the rules that
+    /// flag and the server's own consequent writes, logged as a change set of their own); record
+    /// the decisions and every outcome.
+    ///
     /// - Parameter scope: For a confined author, the buckets the author could see at the change's
-    ///   time and can see now (see ``push(_:batch:replica:author:tenant:)``).
-    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, role: Role? = nil,
-                      scope: (atChange: Set<String>, now: Set<String>)? = nil, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
+    ///   time and can see now (see ``push(_:batch:replica:author:judging:tenant:)``).
+    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil,
+                      scope: (atChange: Set<String>, now: Set<String>)? = nil, judging: Bool = true,
+                      tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
         let tables = self.tables
-        do {
-            var outcomes: [ChangeID: ChangeOutcome] = [:]
-            let ids = PostgresArray.literal(changeSet.changes.map(\.id.uuid))
-            for row in try await db.query("SELECT change_id, outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
-                                          [tenant.uuidString, ids]) {
-                let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))
-                outcomes[outcome.change] = outcome
+        let now = Int64(author?.now ?? clock.milliseconds)
+        try await Self.lock(changeSet.changes.map { ($0.table, $0.record) }, tenant: tenant, on: db)
+        var outcomes: [ChangeID: ChangeOutcome] = [:]
+        let ids = PostgresArray.literal(changeSet.changes.map(\.id.uuid))
+        for row in try await db.query("SELECT change_id, outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
+                                      [tenant.uuidString, ids]) {
+            let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))
+            outcomes[outcome.change] = outcome
+        }
+        let answeredBefore = Set(outcomes.keys)
+        var judge = ArrivalJudge(store: self, tenant: tenant, author: author, replica: replica, now: now)
+        var fresh: [Change] = []
+        for change in changeSet.changes where outcomes[change.id] == nil {
+            do throws(ChangeViolation) {
+                try tables.schema.schema.validate(change)
+                fresh.append(change)
+            } catch {
+                judge.reject(change, RuleFinding(RuleFinding.Rule(error.code.name), error.message), serverState: nil)
             }
-            let answeredBefore = Set(outcomes.keys)
-            var fresh: [Change] = []
-            for change in changeSet.changes where outcomes[change.id] == nil {
-                do throws(ChangeViolation) {
-                    try tables.schema.schema.validate(change)
-                    fresh.append(change)
-                } catch {
-                    outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected, reason: error.code.name)
-                }
-            }
+        }
 
-            // Read every touched record, and the buckets it is in, once per table; merge in order;
-            // write once per table.
-            var states: [String: [RecordID: RecordState]] = [:]
-            var memberships: [String: [RecordID: Set<String>]] = [:]
-            for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
-                let ids = Array(Set(changes.map(\.record)))
-                states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
-                memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
-            }
-            if let role {
-                fresh = try fresh.filter { change in
-                    let table = try tables.table(change.table)
-                    guard case .write(let writes) = change.operation else { return true }
-                    let creating = states[change.table]?[change.record] == nil
-                    if let field = writes.first(where: { table.field($0.field)?.access.allows(role, creating: creating) == false }) {
-                        outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
-                                                            findings: [Finding(rule: "forbidden_field", message: "a \(role) may not write \(table.name).\(field.field)")],
-                                                            reason: "forbidden_field", serverState: states[change.table]?[change.record])
-                        return false
-                    }
-                    return true
+        // Read every touched record, and the buckets it is in, once per table.
+        var states: [String: [RecordID: RecordState]] = [:]
+        var memberships: [String: [RecordID: Set<String>]] = [:]
+        var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
+        for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
+            let ids = Array(Set(changes.map(\.record)))
+            states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
+            memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
+            if scope != nil { departed[tableName] = try await Self.departures(tableName, ids, tenant: tenant, on: db) }
+        }
+        if let role = author?.role {
+            fresh = try fresh.filter { change in
+                let table = try tables.table(change.table)
+                guard case .write(let writes) = change.operation else { return true }
+                let creating = states[change.table]?[change.record] == nil
+                if let field = writes.first(where: { table.field($0.field)?.access.allows(role, creating: creating) == false }) {
+                    judge.reject(change, RuleFinding(.forbiddenField, "a \(role) may not write \(table.name).\(field.field)"), serverState: states[change.table]?[change.record])
+                    return false
                 }
+                return true
             }
-            var flagged: [ChangeID: Finding] = [:]
-            if let scope {
-                var kept: [Change] = []
-                for change in fresh {
-                    let table = try tables.table(change.table)
-                    let current = states[change.table]?[change.record]
-                    // An existing row is judged by its buckets; a new one by the buckets it would have.
-                    let rowBuckets = current != nil
-                        ? memberships[change.table]?[change.record] ?? []
-                        : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, tenant: tenant, on: db)
-                    if rowBuckets.isDisjoint(with: scope.atChange) {
-                        outcomes[change.id] = ChangeOutcome(change: change.id, result: .rejected,
-                                                            findings: [Finding(rule: "forbidden_record", message: "the record is outside the author's territories and assignments")],
-                                                            reason: "forbidden_record")
-                        continue
-                    }
-                    if rowBuckets.isDisjoint(with: scope.now) {
-                        flagged[change.id] = Finding(rule: "no_longer_owned", message: "written while the author still had the record; flagged for review")
-                    }
-                    kept.append(change)
-                }
-                fresh = kept
-            }
-            var conflicts: [Conflict] = []
-            var touched: [String: Set<RecordID>] = [:]
-            let original = states
+        }
+        if let scope {
+            var kept: [Change] = []
             for change in fresh {
                 let table = try tables.table(change.table)
-                let result = Merge.apply(change, to: states[change.table]?[change.record], table: table)
-                states[change.table, default: [:]][change.record] = result.state
-                conflicts += result.conflicts
-                touched[change.table, default: []].insert(change.record)
-                outcomes[change.id] = flagged[change.id].map { ChangeOutcome(change: change.id, result: .appliedWithException, findings: [$0]) }
-                    ?? ChangeOutcome(change: change.id, result: .applied)
+                let current = states[change.table]?[change.record]
+                let changeTime = Int64(change.version.clock.milliseconds)
+                // An existing row is judged by the buckets it was in at the change's time; a new
+                // one by the buckets it would have had then.
+                let rowBuckets = current != nil
+                    ? (memberships[change.table]?[change.record] ?? []).union((departed[change.table]?[change.record] ?? []).filter { $0.at > changeTime }.map(\.bucket))
+                    : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, asOf: changeTime, tenant: tenant, on: db)
+                if rowBuckets.isDisjoint(with: scope.atChange) {
+                    judge.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
+                    continue
+                }
+                let nowBuckets = current != nil
+                    ? memberships[change.table]?[change.record] ?? []
+                    : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, tenant: tenant, on: db)
+                if nowBuckets.isDisjoint(with: scope.now) {
+                    judge.flag(change, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
+                }
+                kept.append(change)
             }
-            for (tableName, ids) in touched {
-                try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)
-            }
-
-            // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
-            // that left a bucket is a remove there, and a row that entered one arrives whole.
-            let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, tenant: tenant, on: db)
-            var perBucket: [String: [Change]] = [:]
-            for change in fresh {
-                for bucket in bucketsOf["\(change.table)/\(change.record.uuidString)"] ?? [] { perBucket[bucket, default: []].append(change) }
-            }
-            for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
-                try await db.query("INSERT INTO change_log (tenant_id, bucket, change_set) VALUES ($1, $2, $3)",
-                                   [tenant.uuidString, bucket, BinaryEncoder.encode(ChangeSet(id: changeSet.id, changes: changes))])
-            }
-            for conflict in conflicts {
-                try await db.query("""
-                    INSERT INTO conflicts (tenant_id, tbl, record, field, winner, loser, winner_replica, loser_replica)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                    """, [tenant.uuidString, conflict.table, conflict.record.uuidString, conflict.field,
-                          BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser),
-                          Int64(conflict.winner.version.replica.rawValue), Int64(conflict.loser.version.replica.rawValue)])
-            }
-            // Every answer is kept, rejections included, so that a replay gets exactly the same answer.
-            for change in changeSet.changes where !answeredBefore.contains(change.id) {
-                try await db.query("INSERT INTO applied_changes (tenant_id, change_id, batch_id, replica, outcome) VALUES ($1, $2, $3, $4, $5)",
-                                   [tenant.uuidString, change.id.uuid.uuidString, batch.uuidString, Int64(replica.rawValue), BinaryEncoder.encode(outcomes[change.id]!)])
-            }
-            return Applied(outcomes: changeSet.changes.map { outcomes[$0.id]! }, conflicts: conflicts)
+            fresh = kept
         }
+        if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
+
+        let original = states
+        let conflicts = try await commit(fresh, as: changeSet.id, states: &states, memberships: memberships, at: now, tenant: tenant, on: db)
+        if judging {
+            try await judge.judge(fresh, original: original, merged: states, on: db)
+            try await commitDerived(judge.derived, at: now, tenant: tenant, on: db)
+        }
+
+        for change in fresh {
+            let findings = (judge.findings[change.id] ?? []).map { Finding(rule: $0.rule.name, message: $0.message) }
+            outcomes[change.id] = ChangeOutcome(change: change.id, result: findings.isEmpty ? .applied : .appliedWithException, findings: findings)
+        }
+        for (id, rejection) in judge.rejections {
+            outcomes[id] = ChangeOutcome(change: id, result: .rejected, findings: [Finding(rule: rejection.finding.rule.name, message: rejection.finding.message)],
+                                         reason: rejection.finding.rule.name, serverState: rejection.serverState)
+        }
+        try await judge.record(changeSet.changes.filter { !answeredBefore.contains($0.id) }, on: db)
+        // Every answer is kept, rejections included, so that a replay gets exactly the same answer.
+        for change in changeSet.changes where !answeredBefore.contains(change.id) {
+            try await db.query("INSERT INTO applied_changes (tenant_id, change_id, batch_id, replica, outcome) VALUES ($1, $2, $3, $4, $5)",
+                               [tenant.uuidString, change.id.uuid.uuidString, batch.uuidString, Int64(replica.rawValue), BinaryEncoder.encode(outcomes[change.id]!)])
+        }
+        return Applied(outcomes: changeSet.changes.map { outcomes[$0.id]! }, conflicts: conflicts)
+    }
+
+    /// Merges `changes` (already checked) into `states`, writes the records, places them in their
+    /// buckets, appends the change set `id` to the feed of each bucket its rows are in and records
+    /// the conflicts met. Returns the conflicts.
+    func commit(_ changes: [Change], as id: ChangeID, states: inout [String: [RecordID: RecordState]], memberships: [String: [RecordID: Set<String>]],
+                at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Conflict] {
+        guard !changes.isEmpty else { return [] }
+        var conflicts: [Conflict] = []
+        var touched: [String: Set<RecordID>] = [:]
+        let original = states
+        for change in changes {
+            let table = try tables.table(change.table)
+            let result = Merge.apply(change, to: states[change.table]?[change.record], table: table)
+            states[change.table, default: [:]][change.record] = result.state
+            conflicts += result.conflicts
+            touched[change.table, default: []].insert(change.record)
+        }
+        for (tableName, ids) in touched {
+            try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)
+        }
+
+        // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
+        // that left a bucket is a remove there, and a row that entered one arrives whole.
+        let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, at: now, tenant: tenant, on: db)
+        var perBucket: [String: [Change]] = [:]
+        for change in changes {
+            for bucket in bucketsOf["\(change.table)/\(change.record.uuidString)"] ?? [] { perBucket[bucket, default: []].append(change) }
+        }
+        for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
+            try await db.query("INSERT INTO change_log (tenant_id, bucket, change_set) VALUES ($1, $2, $3)",
+                               [tenant.uuidString, bucket, BinaryEncoder.encode(ChangeSet(id: id, changes: changes))])
+        }
+        for conflict in conflicts {
+            try await db.query("""
+                INSERT INTO conflicts (tenant_id, tbl, record, field, winner, loser, winner_replica, loser_replica)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, [tenant.uuidString, conflict.table, conflict.record.uuidString, conflict.field,
+                      BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser),
+                      Int64(conflict.winner.version.replica.rawValue), Int64(conflict.loser.version.replica.rawValue)])
+        }
+        return conflicts
+    }
+
+    /// Takes a transaction-scoped advisory lock on each record, in one order for every caller, so
+    /// that two transactions writing one record merge one after the other instead of the later
+    /// overwriting the earlier's merge.
+    static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, on db: isolated PostgresConnection) async throws {
+        let keys = Set(records.map { lockKey($0.table, $0.record, tenant: tenant) }).sorted()
+        guard !keys.isEmpty else { return }
+        try await db.query("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n)",
+                           [PostgresArray.literal(keys.map(String.init))])
+    }
+
+    /// A record's lock key: its id's random bits mixed with its table's name and the tenant.
+    static func lockKey(_ table: String, _ record: RecordID, tenant: RecordID) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in table.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return Int64(bitPattern: hash ^ record.low ^ record.high.byteSwapped ^ tenant.low)
     }
 
     /// The next page of `bucket` after `cursor` (a transaction id; 0 from the start): whole change

@@ -5,7 +5,6 @@ import NIOCore
 import ServerStore
 import SyncCore
 import SyncWire
-import Synchronization
 
 /// `POST /v1/register`, `/v1/push` and `/v1/pull`: the sync protocol over HTTP.
 ///
@@ -16,7 +15,6 @@ final class SyncRoutes: Sendable {
     let store: SyncStore
     let tokens: TokenAuthority
     let wallClock: any WallClock
-    let clock = Mutex(HybridClock())
     /// How far ahead of the server's clock a pushed change may be.
     static let clockDriftMax: Duration = .seconds(300)
 
@@ -98,7 +96,6 @@ final class SyncRoutes: Sendable {
         var conflicts = 0
         defer { metrics.pushed(outcomes: outcomes.map(\.result.name), conflicts: conflicts) }
         for changeSet in request.changeSets {
-            clock.withLock { clock in for change in changeSet.changes { clock.receive(change.version.clock, wallMilliseconds: wall) } }
             let replica = changeSet.changes.first?.version.replica ?? .server
             let applied = try await store.push(changeSet, batch: request.batch, replica: replica,
                                                author: SyncStore.Author(role: claims.role, user: claims.user, now: wall), tenant: claims.tenant)
@@ -135,10 +132,7 @@ final class SyncRoutes: Sendable {
         return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted())
     }
 
-    func now() -> HLC {
-        let wall = wallClock.now()
-        return clock.withLock { $0.tick(wallMilliseconds: wall) }
-    }
+    func now() -> HLC { store.clock.now() }
 
     // MARK: - Plumbing
 

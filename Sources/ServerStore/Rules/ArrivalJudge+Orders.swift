@@ -1,0 +1,159 @@
+import FieldModel
+import SyncCore
+
+/// DOMAIN.md §4.7–4.10 and §4.13: an order's prices, its route through approval and credit, its
+/// stock, and payments — money and stock as of arrival.
+extension ArrivalJudge {
+    /// An order's states the server moves it through.
+    static let openOrderStates = ["submitted", "pending_approval", "credit_hold", "confirmed"]
+
+    /// A submitted order is priced and routed; an order the office confirms reserves its stock.
+    mutating func order(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        if change.creates(given: before) { try await insideVisit(change, visit: after.id("visit_id"), on: db) }
+        guard let written = change.writtenState(), written != before?.state()?.name, after.state()?.name == written else { return }
+        switch written {
+        case "submitted": try await route(change, order: change.record, after, on: db)
+        case "confirmed": try await confirm(change, order: change.record, after, on: db)
+        default: break
+        }
+    }
+
+    /// §4.7–4.9: prices every line from the price list, recomputes the totals, flags a device
+    /// total that differs, then sends the order to pending approval (a discount over the role's
+    /// maximum, or a product without a price), to credit hold (over the credit limit), or confirms it.
+    mutating func route(_ change: Change, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
+        let lines = try await db.query("""
+            SELECT l.id::text, l.product_id::text, l.quantity, l.discount_bp, e.unit_price_minor, p.tax_rate_percent
+            FROM order_lines l
+            LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+            LEFT JOIN LATERAL (SELECT unit_price_minor FROM price_list_entries e
+                               WHERE e.tenant_id = l.tenant_id AND e.price_list_id = $3 AND e.product_id = l.product_id AND NOT e._deleted
+                               ORDER BY e.id LIMIT 1) e ON true
+            WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
+            """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""])
+        var routeToApproval: [RuleFinding] = []
+        var inputs: [Pricing.LineInput] = []
+        var ids: [RecordID] = []
+        for line in lines {
+            let price = try line.read(4, as: Int64?.self)
+            if price == nil {
+                routeToApproval.append(RuleFinding(.unpricedProduct, "product \(try line.read(1, as: String.self)) has no price in the order's price list"))
+            }
+            ids.append(RecordID(try line.read(0, as: String.self))!)
+            inputs.append(Pricing.LineInput(quantity: try line.read(2, as: Int64?.self) ?? 0, listPriceMinor: price ?? 0,
+                                            discountBP: try line.read(3, as: Int64?.self) ?? 0, taxRateMillipercent: try line.read(5, as: Int64?.self) ?? 0))
+        }
+        let totals: Pricing.Totals
+        do {
+            totals = try Pricing.price(inputs, taxInclusive: state.bool("tax_inclusive") ?? false)
+        } catch {
+            flag(change, RuleFinding(.totalMismatch, "the order cannot be priced: \(error.message)"))
+            setStatus(order, state, "pending_approval", ("approval_state", .text("pending")))
+            return
+        }
+        for (index, line) in totals.lines.enumerated() {
+            derived.set("order_lines", ids[index], [("list_price_minor", .integer(inputs[index].listPriceMinor)), ("unit_price_minor", .integer(line.unitPriceMinor)),
+                                                     ("tax_rate_percent", .integer(inputs[index].taxRateMillipercent)), ("line_total_minor", .integer(line.totalMinor))])
+        }
+        derived.set("sales_orders", order, [("subtotal_minor", .integer(totals.subtotalMinor)), ("tax_minor", .integer(totals.taxMinor)),
+                                             ("total_minor", .integer(totals.totalMinor))])
+        if let finding = Pricing.check(deviceTotalMinor: state.integer("device_total_minor"), serverTotalMinor: totals.totalMinor) { flag(change, finding) }
+
+        let role = author?.role.name ?? "rep"
+        let roleMax = try await db.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
+                                         [tenant.uuidString, role]).first?.read(0, as: Int64?.self) ?? 0
+        if let finding = CommercialRules.discount(linesBP: inputs.map(\.discountBP), roleMaxBP: roleMax) { routeToApproval.append(finding) }
+        if !routeToApproval.isEmpty {
+            for finding in routeToApproval { flag(change, finding) }
+            setStatus(order, state, "pending_approval", ("approval_state", .text("pending")))
+            return
+        }
+        if let finding = try await credit(order: order, state, totalMinor: totals.totalMinor, on: db) {
+            flag(change, finding)
+            setStatus(order, state, "credit_hold", ("credit_state", .text("hold")))
+            return
+        }
+        setStatus(order, state, "confirmed", ("approval_state", .text("not_required")), ("credit_state", .text("ok")))
+        try await confirm(change, order: order, state, on: db)
+    }
+
+    /// §4.9: the customer's outstanding balance, open orders and this order against the limit.
+    func credit(order: RecordID, _ state: RecordState, totalMinor: Int64, on db: isolated PostgresConnection) async throws -> RuleFinding? {
+        guard let customer = try await record("customers", state.id("customer_id"), on: db), let limit = customer.integer("credit_limit_minor") else { return nil }
+        let open = try await db.query("""
+            SELECT coalesce(sum(total_minor), 0)::bigint FROM sales_orders
+            WHERE tenant_id = $1 AND customer_id = $2 AND id <> $3 AND status = ANY($4::text[]) AND NOT _deleted
+            """, [tenant.uuidString, state.id("customer_id")?.uuidString ?? "", order.uuidString,
+                  PostgresArray.literal(Self.openOrderStates)])[0].read(0, as: Int64.self)
+        return CommercialRules.credit(outstandingMinor: customer.integer("outstanding_minor") ?? 0, openOrdersMinor: open, orderMinor: totalMinor, limitMinor: limit)
+    }
+
+    /// §4.10 and the last prices: a confirmed order reserves stock in the warehouse (what is
+    /// short is backordered and flagged) and becomes the customer's last price for its products.
+    mutating func confirm(_ change: Change?, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
+        note(change, "sales_orders", order, RuleFinding(.orderConfirmed, "the order passed the rules on price, discount and credit"))
+        let lines = try await db.query("""
+            SELECT l.product_id::text, l.quantity, s.id::text, s.quantity, lp.id::text, l.unit_price_minor, l.id::text
+            FROM order_lines l
+            LEFT JOIN LATERAL (SELECT s.id, s.quantity FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
+                               WHERE s.tenant_id = l.tenant_id AND s.product_id = l.product_id AND w.kind = 'warehouse' AND NOT s._deleted AND NOT w._deleted
+                               ORDER BY w.id LIMIT 1) s ON true
+            LEFT JOIN last_prices lp ON lp.tenant_id = l.tenant_id AND lp.customer_id = $3 AND lp.product_id = l.product_id AND NOT lp._deleted
+            WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
+            """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""])
+        var short: [String] = []
+        for line in lines {
+            let product = RecordID(try line.read(0, as: String.self))!
+            let quantity = try line.read(1, as: Int64?.self) ?? 0
+            // Priced in this transaction (a submit confirmed at once), or earlier (an approval).
+            var unitPrice = try line.read(5, as: Int64?.self) ?? 0
+            if case .integer(let priced)? = derived.values(of: "order_lines", RecordID(try line.read(6, as: String.self))!).fields.first(where: { $0.field == "unit_price_minor" })?.value {
+                unitPrice = priced
+            }
+            if let level = try line.read(2, as: String?.self).flatMap({ RecordID($0) }) {
+                let available = try line.read(3, as: Int64?.self) ?? 0
+                let reserved = min(quantity, max(0, available))
+                if reserved > 0 {
+                    derived.add(-reserved, to: "quantity", of: "stock_levels", level)
+                    let location = try await record("stock_levels", level, on: db)?.id("stock_location_id")
+                    if let location {
+                        derived.set("stock_ledger", store.newID(), [("stock_location_id", .id(location)), ("product_id", .id(product)), ("delta", .integer(-reserved)),
+                                                                   ("reason", .text("reserve")), ("reference_id", .text(order.uuidString))])
+                    }
+                }
+                if quantity > available { short.append("\(quantity - max(0, available)) of \(product.uuidString)") }
+            }
+            if let customer = state.id("customer_id") {
+                let lastPrice = try line.read(4, as: String?.self).flatMap { RecordID($0) } ?? store.newID()
+                derived.set("last_prices", lastPrice, [("customer_id", .id(customer)), ("product_id", .id(product)),
+                                                       ("unit_price_minor", .integer(unitPrice)), ("ordered_at", .timestamp(state.timestamp("order_date") ?? now))])
+            }
+        }
+        if !short.isEmpty {
+            let finding = RuleFinding(.insufficientStock, "backordered: \(short.joined(separator: ", "))")
+            if let change { flag(change, finding) } else { note(nil, "sales_orders", order, finding) }
+        } else if !lines.isEmpty {
+            note(change, "sales_orders", order, RuleFinding(.stockReserved, "stock reserved for \(lines.count) line(s) where the warehouse keeps it"))
+        }
+    }
+
+    /// Moves an order to `status` (keeping its epoch) with other server fields.
+    mutating func setStatus(_ order: RecordID, _ state: RecordState, _ status: String, _ also: (String, FieldValue)...) {
+        derived.set("sales_orders", order, "status", .state(StateValue(status, epoch: state.state()?.epoch ?? 0)))
+        derived.set("sales_orders", order, also)
+    }
+
+    /// §4.13 and §4.4: payments past the order's total are flagged; a collection inside a visit
+    /// needs a check-in. (A receipt number already recorded is refused by ``screen(_:states:on:)``.)
+    mutating func payment(_ change: Change, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
+        guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
+        let paid = try await db.query("SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE tenant_id = $1 AND order_id = $2 AND id <> $3",
+                                      [tenant.uuidString, orderID.uuidString, change.record.uuidString])[0].read(0, as: Int64.self)
+        if let total = order.integer("total_minor") ?? order.integer("device_total_minor"),
+           let finding = CommercialRules.payment(amountMinor: payment.integer("amount_minor") ?? 0, receiptNumber: payment.text("receipt_number") ?? "",
+                                                 existingReceipts: [], paidMinor: paid, orderTotalMinor: total, toleranceMinor: 1) {
+            flag(change, finding)
+        }
+        try await insideVisit(change, visit: order.id("visit_id"), on: db)
+    }
+}

@@ -1,0 +1,90 @@
+import FieldModel
+import SyncCore
+
+/// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.
+extension ArrivalJudge {
+    /// §4.11: a completion needs an arrival on site and, for some work types, a signature; a
+    /// dispatcher's hold or cancel is audited.
+    mutating func workOrder(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        guard let written = change.writtenState() else { return }
+        if written == "completed", after.state()?.name == "completed", before?.state()?.name != "completed" {
+            let arrived = before?.state()?.name == "on_site" || after.timestamp("actual_start") != nil
+            for finding in ExecutionRules.completeWorkOrder(workType: after.text("work_type") ?? "", arrivedOnSite: arrived,
+                                                            hasSignature: after.id("signature_attachment_id") != nil) {
+                flag(change, finding)
+            }
+        }
+        if let author, !author.confined, ["on_hold", "cancelled"].contains(written) {
+            note(change, change.table, change.record, RuleFinding(.dispatcherOverride, "\(author.role) moved the work order to \(written)"))
+        }
+    }
+
+    /// §4.10–4.11: parts used come out of the van (the technician's change carries the decrement);
+    /// a van below zero is accepted and flagged.
+    mutating func partUsed(_ change: Change, _ part: RecordState, on db: isolated PostgresConnection) async throws {
+        guard change.written("product_id") != nil, let location = part.id("stock_location_id"), let product = part.id("product_id") else { return }
+        let quantity = try await db.query("""
+            SELECT quantity FROM stock_levels WHERE tenant_id = $1 AND stock_location_id = $2 AND product_id = $3 AND NOT _deleted ORDER BY id LIMIT 1
+            """, [tenant.uuidString, location.uuidString, product.uuidString]).first?.read(0, as: Int64?.self)
+        if let quantity, quantity < 0 {
+            flag(change, RuleFinding(.vanStockNegative, "the van's stock of the product is now \(quantity)"))
+        }
+    }
+
+    /// §4.12 and §3: a customer's normalized name follows its name; a new customer that
+    /// duplicates an existing one is merged into it; a rep's move of a customer's location goes
+    /// to review.
+    mutating func customer(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        guard case .write = change.operation else { return }
+        if change.written("name") != nil, let name = after.text("name") {
+            derived.set("customers", change.record, "normalized_name", .text(CustomerIdentity.normalizedName(name)))
+        }
+        if let author, author.confined, change.creates(given: before), let name = after.text("name") {
+            let rows = try await db.query("""
+                SELECT id::text FROM customers
+                WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL AND NOT _deleted
+                  AND ((tax_number IS NOT NULL AND tax_number <> '' AND tax_number = $3)
+                    OR (normalized_name = $4 AND ((phone IS NOT NULL AND regexp_replace(phone, '[^0-9]', '', 'g') = $5 AND $5 <> '')
+                                                  OR (postal_code IS NOT NULL AND postal_code = $6))))
+                ORDER BY id LIMIT 1
+                """, [tenant.uuidString, change.record.uuidString, after.text("tax_number") ?? "", CustomerIdentity.normalizedName(name),
+                      CustomerIdentity.phoneDigits(after.text("phone") ?? ""), after.text("postal_code") ?? ""])
+            if let row = rows.first, let survivor = RecordID(try row.read(0, as: String.self)) {
+                mergedAway[change.record] = survivor
+                derived.set("customers", change.record, "merged_into", .id(survivor))
+                flag(change, RuleFinding(.duplicateCustomer, "the new customer duplicates \(survivor.uuidString) and was merged into it"))
+            }
+        }
+        if let author, author.role == .rep, !change.creates(given: before), change.written("latitude_e6") != nil || change.written("longitude_e6") != nil {
+            flag(change, RuleFinding(.locationChange, "a rep moved the customer's location; the office reviews it"))
+        }
+    }
+
+    /// §4.12: a reference to a merged-away customer is pointed at the customer it was merged into.
+    mutating func followMerges(_ change: Change, on db: isolated PostgresConnection) async throws {
+        guard case .write(let writes) = change.operation, let table = store.tables.schema.schema.table(change.table) else { return }
+        for write in writes where table.field(write.field)?.type == .reference("customers") && write.field != "merged_into" {
+            guard case .id(var target) = write.value else { continue }
+            var hops = 0
+            while hops < 8, let next = try await survivor(of: target, on: db) {
+                target = next
+                hops += 1
+            }
+            guard hops > 0 else { continue }
+            derived.set(change.table, change.record, write.field, .id(target))
+            note(change, change.table, change.record, RuleFinding(.followedMerge, "\(write.field) pointed at a merged-away customer; it now points at \(target.uuidString)"))
+        }
+    }
+
+    private mutating func survivor(of customer: RecordID, on db: isolated PostgresConnection) async throws -> RecordID? {
+        if let survivor = mergedAway[customer] { return survivor }
+        return try await record("customers", customer, on: db)?.id("merged_into")
+    }
+
+    /// An attachment is complete when its bytes are on the server, pending until they arrive.
+    mutating func attachment(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        guard change.creates(given: before), let sha = after.text("sha256") else { return }
+        let present = try await !db.query("SELECT 1 FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha]).isEmpty
+        derived.set("attachments", change.record, "upload_state", .text(present ? "complete" : "pending"))
+    }
+}

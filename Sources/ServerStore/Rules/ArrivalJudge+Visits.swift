@@ -1,0 +1,101 @@
+import FieldModel
+import SyncCore
+
+/// DOMAIN.md §4.1–4.6 and §2: check-ins, check-outs and visits.
+extension ArrivalJudge {
+    /// §4.1–4.3, §4.6: a geo event gets its receive time and, for a check-in, its distance to the
+    /// store and its verification; mock locations, impossible travel and another store's exact
+    /// coordinates are suspicious; a second visit in progress and a check-out before its check-in
+    /// are flagged. Photos whose bytes have not arrived are noted.
+    mutating func geoEvent(_ change: Change, _ event: RecordState, on db: isolated PostgresConnection) async throws {
+        // Only the insert is judged (the server's own later writes carry no kind).
+        guard change.written("kind") != nil, let visitID = event.id("visit_id"), let kind = event.text("kind") else { return }
+        let visit = try await record("visits", visitID, on: db)
+        let deviceTime = event.timestamp("device_time") ?? 0
+        var fields: [(String, FieldValue)] = [("received_at", .timestamp(now))]
+        if kind == "check_in" {
+            let customerID = visit?.id("customer_id")
+            let customer = try await record("customers", customerID, on: db)
+            let storeLocation = customer.flatMap { customer in
+                customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+            }
+            let tenantRadius = try await db.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
+                                                  [tenant.uuidString]).first?.read(0, as: Int64?.self)
+            let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
+                                         visitType: visit?.text("visit_type").flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int(tenantRadius ?? 200))
+            let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: event.integer("latitude_e6") ?? 0, longitudeE6: event.integer("longitude_e6") ?? 0),
+                                   accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
+            let user = event.id("user_id")?.uuidString ?? ""
+            let previous = try await db.query("""
+                SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
+                WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
+                ORDER BY device_time DESC LIMIT 1
+                """, [tenant.uuidString, user, visitID.uuidString, deviceTime]).first.map {
+                Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
+                             accuracyMeters: Int(try $0.read(2, as: Int64.self)), deviceTime: try $0.read(3, as: Int64.self))
+            }
+            let twin = try await !db.query("""
+                SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
+                WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
+                """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""]).isEmpty
+            let judged = Geofence.verify(fix, store: storeLocation, radiusMeters: radius, previous: previous, matchesAnotherStore: twin)
+            fields.append(("verification", .text(judged.verification.rawValue)))
+            if let distance = judged.distanceMeters { fields.append(("distance_m", .integer(Int64(distance)))) }
+            for finding in judged.findings { flag(change, finding) }
+            if judged.findings.isEmpty {
+                note(change, change.table, change.record,
+                     RuleFinding(.geofence, judged.distanceMeters.map { "\(judged.verification.rawValue), \($0) m from the store" } ?? judged.verification.rawValue))
+            }
+            let open = try await db.query("""
+                SELECT 1 FROM visits WHERE tenant_id = $1 AND executed_by = $2 AND status = 'in_progress' AND id <> $3 AND NOT _deleted LIMIT 1
+                """, [tenant.uuidString, user, visitID.uuidString])
+            if let finding = ExecutionRules.checkIn(otherVisitInProgress: !open.isEmpty) { flag(change, finding) }
+        } else if kind == "check_out" {
+            let checkIn = try await db.query("SELECT min(device_time) FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in'",
+                                             [tenant.uuidString, visitID.uuidString]).first?.read(0, as: Int64?.self)
+            if checkIn.map({ $0 > deviceTime }) ?? true {
+                flag(change, RuleFinding(.eventsOutOfOrder, checkIn == nil ? "a check-out without a check-in" : "the check-out is before the check-in"))
+            }
+        }
+        derived.set("geo_events", change.record, fields)
+        for photo in (event.text("photo_ids") ?? "").split(separator: ",").compactMap({ RecordID($0) }) {
+            let attachment = try await record("attachments", photo, on: db)
+            if attachment?.text("upload_state") != "complete" {
+                note(change, "attachments", photo, RuleFinding(.awaitingBytes, "the check-in's photo is accepted; it completes when its bytes arrive"))
+            }
+        }
+    }
+
+    /// §2, §3, §4.5: a visit worked after the office marked it missed or cancelled it, or after it
+    /// was reassigned, is kept and flagged; a completion is checked for its check-out, required
+    /// tasks and duration.
+    mutating func visit(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        guard let written = change.writtenState() else { return }
+        let previous = before?.state()?.name
+        if ["in_progress", "completed", "abandoned"].contains(written) {
+            if previous == "missed" {
+                flag(change, RuleFinding(.revivedMissedVisit, "the visit was marked missed; a check-in made before that arrived late and revives it"))
+            }
+            if previous == "cancelled" {
+                flag(change, RuleFinding(.executedAfterCancel, "the visit was cancelled by the office; the work done on it stands"))
+            }
+            if let author, author.confined, let assignee = after.id("assignee_id"), assignee != author.user {
+                flag(change, RuleFinding(.reassignedWhileExecuted, "the visit is now assigned to someone else; the work is kept and attributed to its author"))
+                if after.id("executed_by") == nil { derived.set("visits", change.record, "executed_by", .id(author.user)) }
+            }
+        }
+        if written == "completed", after.state()?.name == "completed" {
+            let times = try await db.query("""
+                SELECT min(device_time) FILTER (WHERE kind = 'check_in'), max(device_time) FILTER (WHERE kind = 'check_out')
+                FROM geo_events WHERE tenant_id = $1 AND visit_id = $2
+                """, [tenant.uuidString, change.record.uuidString])[0]
+            let open = try await db.query("""
+                SELECT count(*) FROM visit_tasks WHERE tenant_id = $1 AND visit_id = $2 AND required AND status <> 'done' AND NOT _deleted
+                """, [tenant.uuidString, change.record.uuidString])[0].read(0, as: Int.self)
+            for finding in ExecutionRules.completeVisit(checkInAt: try times.read(0, as: Int64?.self), checkOutAt: try times.read(1, as: Int64?.self),
+                                                        openRequiredTasks: open) {
+                flag(change, finding)
+            }
+        }
+    }
+}
