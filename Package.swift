@@ -119,7 +119,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting", "DeviceStore", "FieldModel", "SyncWire",
+                "SyncServer", "ServerStore", "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -42,7 +42,10 @@ public enum FieldSyncServer {
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
-            SyncRoutes(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: wallClock)), tokens: tokens, wallClock: wallClock,
+            let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: wallClock))
+            OfficeRoutes(store: store, tokens: tokens, wallClock: wallClock).register(on: router)
+            BlobRoutes(store: store, tokens: tokens).register(on: router)
+            SyncRoutes(store: store, tokens: tokens, wallClock: wallClock,
                        limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics,
                        live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
         }
@@ -71,7 +74,11 @@ public enum FieldSyncServer {
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "fieldsync/\(version)"
             ),
-            services: [FeedCompactor(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), retention: retention, interval: .seconds(600), logger: logger)],
+            services: [
+                PeriodicJob.feedCompaction(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema), retention: retention, interval: .seconds(600), logger: logger),
+                PeriodicJob.missedVisits(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: wallClock)),
+                                         wallClock: wallClock, grace: .seconds(3_600), interval: .seconds(60), logger: logger),
+            ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

@@ -170,6 +170,8 @@ struct DemoRun {
         for technician in technicians { seats.append((technician, 0, 1)) }
         seats = Array(seats.prefix(devices))
         var phones: [Phone] = []
+        let office = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock))
+        var missed = 0
         for (index, seat) in seats.enumerated() {
             let user = RecordID(seat.row[0]!)!
             let role = Role(seat.row[2]!)
@@ -202,10 +204,15 @@ struct DemoRun {
             }
             clock.set(dayStart + 23 * Self.hour)
             await forEach(online) { await $0.sync() }
+            // The server's job marks the day's unvisited visits missed (it runs every minute in
+            // `fieldsync-server`; here the simulated clock jumps, so the demo calls it at night).
+            // A phone that was offline revives them when it syncs.
+            missed += try await office.markMissedVisits(now: Int64(clock.now()), tenant: tenant)
             let done = phones.reduce(0) { $0 + $1.made.withLock { $0 } }
             let date = Self.monday.adding(days: day)
             print("  day \(day + 1) (\(date.year)-\(date.month)-\(date.day)): \(online.count) phones online, \(done) changes made so far")
         }
+        print("  the missed-visit job marked \(missed) visits missed over the week (late check-ins revive them)")
         // Everyone comes back and syncs twice (the second pull sees what the last pushes wrote).
         clock.set(Self.monday.adding(days: days).epochSeconds * 1000 + 12 * Self.hour)
         await forEach(phones) { await $0.sync() }
@@ -347,6 +354,9 @@ extension DemoRun {
                                           [tenant.uuidString, Int64(DemoRun.monday.adding(days: days).epochSeconds * 1000)])
         let orders = try await pool.query("SELECT status, count(*) FROM sales_orders WHERE tenant_id = $1 GROUP BY status ORDER BY status", [tenant.uuidString])
         let conflicts = try await pool.query("SELECT count(*) FROM conflicts WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int64.self)
+        let exceptions = try await pool.query("""
+            SELECT rule, count(*) FROM decisions WHERE tenant_id = $1 AND review IS NOT NULL GROUP BY rule ORDER BY count(*) DESC, rule
+            """, [tenant.uuidString])
         let failures = phones.flatMap { $0.failures.withLock { $0 } }
         func list(_ rows: PostgresRows) throws -> String {
             try rows.map { "\(try $0.read(0, as: String?.self) ?? "none") \(try $0.read(1, as: Int64.self))" }.joined(separator: ", ")
@@ -355,6 +365,7 @@ extension DemoRun {
         print("Visits planned this week, by status on the server: \(try list(visits))")
         print("Orders by status: \(try list(orders))")
         print("Changes pushed: \(reports.reduce(0) { $0 + $1.pushed }); flagged by rules: \(flagged); quarantined: \(quarantined); conflicts recorded: \(conflicts)")
+        print("Exceptions and refusals waiting for the office, by rule: \(exceptions.isEmpty ? "none" : try list(exceptions))")
         print("Requests: \(reports.reduce(0) { $0 + $1.requests }) (\(reports.reduce(0) { $0 + $1.retries }) retried after lost requests or responses); re-stamps after clock_ahead: \(reports.reduce(0) { $0 + $1.restamps })")
         print("Bytes on the wire: \(reports.reduce(0) { $0 + $1.bytes } / 1024) KiB; sync time p50 \(percentile(0.5)), p99 \(percentile(0.99)) over \(durations.count) syncs")
         if !failures.isEmpty {

@@ -168,7 +168,8 @@ public enum FieldSalesSchema {
             FieldSchema("visit_id", ref("visits"), access: .everyone),
             FieldSchema("task_type", .text(maxLength: 40), access: .everyone),
             FieldSchema("required", .bool, access: .dispatch),
-            FieldSchema("status", state(Lifecycles.visitTask), policy: Lifecycles.visitTask.policy, access: .fieldWorkers),
+            // The office creates a task pending; only the field does it.
+            FieldSchema("status", state(Lifecycles.visitTask), policy: Lifecycles.visitTask.policy, access: WriteAccess.fieldWorkers.onCreate([.dispatcher, .admin])),
             FieldSchema("result", longText, optional: true, access: .fieldWorkers),
         ], buckets: [.parent("visit_id", table: "visits")]),
         TableSchema(name: "geo_events", kind: .appendOnly, fields: [

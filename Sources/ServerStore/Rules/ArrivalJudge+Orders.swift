@@ -13,7 +13,9 @@ extension ArrivalJudge {
         guard let written = change.writtenState(), written != before?.state()?.name, after.state()?.name == written else { return }
         switch written {
         case "submitted": try await route(change, order: change.record, after, on: db)
-        case "confirmed": try await confirm(change, order: change.record, after, on: db)
+        case "confirmed":
+            if before?.state()?.name == "credit_hold" { derived.set("sales_orders", change.record, "credit_state", .text("released")) }
+            try await confirm(change, order: change.record, after, on: db)
         default: break
         }
     }
@@ -147,8 +149,10 @@ extension ArrivalJudge {
     /// needs a check-in. (A receipt number already recorded is refused by ``screen(_:states:on:)``.)
     mutating func payment(_ change: Change, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
-        let paid = try await db.query("SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE tenant_id = $1 AND order_id = $2 AND id <> $3",
-                                      [tenant.uuidString, orderID.uuidString, change.record.uuidString])[0].read(0, as: Int64.self)
+        unjudgedPayments.remove(change.record)
+        let paid = try await db.query("""
+            SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE tenant_id = $1 AND order_id = $2 AND id <> $3 AND NOT (id = ANY($4::uuid[]))
+            """, [tenant.uuidString, orderID.uuidString, change.record.uuidString, PostgresArray.literal(Array(unjudgedPayments))])[0].read(0, as: Int64.self)
         if let total = order.integer("total_minor") ?? order.integer("device_total_minor"),
            let finding = CommercialRules.payment(amountMinor: payment.integer("amount_minor") ?? 0, receiptNumber: payment.text("receipt_number") ?? "",
                                                  existingReceipts: [], paidMinor: paid, orderTotalMinor: total, toleranceMinor: 1) {

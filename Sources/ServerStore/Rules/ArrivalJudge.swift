@@ -40,6 +40,8 @@ struct ArrivalJudge {
     private var merged: [String: [RecordID: RecordState]] = [:]
     /// Customers merged away in this change set, and the customer each now points at.
     var mergedAway: [RecordID: RecordID] = [:]
+    /// Payments of this change set not judged yet: a payment is judged against the ones before it.
+    var unjudgedPayments: Set<RecordID> = []
 
     init(store: SyncStore, tenant: RecordID, author: SyncStore.Author?, replica: ReplicaID, now: Int64) {
         self.store = store
@@ -126,6 +128,7 @@ struct ArrivalJudge {
     mutating func judge(_ changes: [Change], original: [String: [RecordID: RecordState]], merged: [String: [RecordID: RecordState]],
                         on db: isolated PostgresConnection) async throws {
         self.merged = merged
+        unjudgedPayments = Set(changes.filter { $0.table == "payments" }.map(\.record))
         // Customers first: a duplicate merged here is followed by the rest of the change set.
         let ordered = changes.filter { $0.table == "customers" } + changes.filter { $0.table != "customers" }
         for change in ordered {

@@ -123,14 +123,20 @@ extension SyncStore {
     ///
     /// - Parameter asOf: When given, a parent's buckets include those it left after this time
     ///   (milliseconds): the buckets a new row would have been in then.
+    /// - Parameter known: Buckets of rows not yet written ("table/id"), for a parent created
+    ///   earlier in the same change set.
     static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables, asOf: Int64? = nil,
-                        tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
+                        known: [String: Set<String>] = [:], tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
         var parents: [String: Set<String>] = [:]
         var referrers: [String: Set<RecordID>] = [:]
         for rule in table.buckets {
             switch rule {
             case .parent(let field, let parentTable):
                 guard case .id(let parent)? = state.fields[field]?.value else { continue }
+                if let buckets = known["\(parentTable)/\(parent.uuidString)"] {
+                    parents["\(parentTable)/\(parent.uuidString)"] = try tables.table(parentTable).inheritable(buckets)
+                    continue
+                }
                 let rows = try await db.query("""
                     SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3
                     UNION SELECT bucket FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = $3 AND departed_at > $4

@@ -153,22 +153,34 @@ public struct SyncStore: Sendable {
         }
         if let scope {
             var kept: [Change] = []
+            // Rows new in this change set: their state so far and their buckets, so that a row
+            // created and then written, or a child created under it, is judged with them.
+            var created: [String: RecordState] = [:]
+            var known: [String: Set<String>] = [:]
             for change in fresh {
                 let table = try tables.table(change.table)
-                let current = states[change.table]?[change.record]
+                let key = "\(change.table)/\(change.record.uuidString)"
                 let changeTime = Int64(change.version.clock.milliseconds)
-                // An existing row is judged by the buckets it was in at the change's time; a new
-                // one by the buckets it would have had then.
-                let rowBuckets = current != nil
-                    ? (memberships[change.table]?[change.record] ?? []).union((departed[change.table]?[change.record] ?? []).filter { $0.at > changeTime }.map(\.bucket))
-                    : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, asOf: changeTime, tenant: tenant, on: db)
+                let rowBuckets: Set<String>
+                let nowBuckets: Set<String>
+                if states[change.table]?[change.record] != nil {
+                    // An existing row is judged by the buckets it was in at the change's time.
+                    nowBuckets = memberships[change.table]?[change.record] ?? []
+                    rowBuckets = nowBuckets.union((departed[change.table]?[change.record] ?? []).filter { $0.at > changeTime }.map(\.bucket))
+                } else {
+                    // A new one by the buckets it would have had then.
+                    let state = Merge.apply(change, to: created[key], table: table).state
+                    rowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, asOf: changeTime, known: known, tenant: tenant, on: db)
+                    nowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, known: known, tenant: tenant, on: db)
+                    if !rowBuckets.isDisjoint(with: scope.atChange) {
+                        created[key] = state
+                        known[key] = nowBuckets
+                    }
+                }
                 if rowBuckets.isDisjoint(with: scope.atChange) {
                     judge.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
                     continue
                 }
-                let nowBuckets = current != nil
-                    ? memberships[change.table]?[change.record] ?? []
-                    : try await Self.buckets(of: table, change.record, Merge.apply(change, to: nil, table: table).state, tables: tables, tenant: tenant, on: db)
                 if nowBuckets.isDisjoint(with: scope.now) {
                     judge.flag(change, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
                 }

@@ -1,0 +1,131 @@
+import FieldModel
+public import SyncCore
+import SyncWire
+
+/// The dispatcher's board, the server's missed-visit job, and photo and signature bytes.
+extension SyncStore {
+    // MARK: - The board
+
+    /// One visit on the board.
+    public struct BoardVisit: Sendable, Hashable {
+        /// The visit and its customer.
+        public var visit: RecordID, customer: RecordID, customerName: String
+        /// Its status and type.
+        public var status: String, visitType: String
+        /// The planned window and the actual start, in ms since the epoch.
+        public var plannedStart: Int64?, plannedEnd: Int64?, actualStart: Int64?
+        /// How late it started — or, not started, how late it is now — in minutes; 0 when on time.
+        public var lateMinutes: Int64
+        /// Who worked it, when that is not the assignee.
+        public var executedBy: RecordID?
+    }
+
+    /// One rep's (or technician's) line on the board.
+    public struct BoardRow: Sendable, Hashable {
+        /// The assignee.
+        public var user: RecordID, name: String
+        /// Their visits in the period, in planned order.
+        public var visits: [BoardVisit]
+        /// How many visits are in each status.
+        public var counts: [String: Int]
+    }
+
+    /// The visits planned between `start` and `end` (ms), per assignee, with status and lateness as of `now`.
+    public func board(from start: Int64, to end: Int64, user: RecordID? = nil, now: Int64, by office: OfficeUser) async throws -> [BoardRow] {
+        let rows = try await pool.query("""
+            SELECT v.assignee_id::text, coalesce(u.name, ''), v.id::text, v.customer_id::text, coalesce(c.name, ''), v.status, v.visit_type,
+                   v.planned_start, v.planned_end, v.actual_start, v.executed_by::text
+            FROM visits v
+            LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+            LEFT JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id
+            WHERE v.tenant_id = $1 AND NOT v._deleted AND v.planned_start >= $2 AND v.planned_start < $3 AND ($4 = '' OR v.assignee_id::text = $4)
+            ORDER BY u.name, v.assignee_id, v.planned_start, v.id
+            """, [office.tenant.uuidString, start, end, user?.uuidString ?? ""])
+        var board: [BoardRow] = []
+        let team = office.role == .manager ? Set(try await team(of: office).map(\.user)) : nil
+        for row in rows {
+            guard let assignee = try row.read(0, as: String?.self).flatMap({ RecordID($0) }) else { continue }
+            if let team, !team.contains(assignee) { continue }
+            let status = try row.read(5, as: String?.self) ?? "planned"
+            let plannedStart = try row.read(7, as: Int64?.self)
+            let actualStart = try row.read(9, as: Int64?.self)
+            var late: Int64 = 0
+            if let plannedStart {
+                if let actualStart { late = max(0, actualStart - plannedStart) } else if status == "planned" { late = max(0, now - plannedStart) }
+            }
+            let executedBy = try row.read(10, as: String?.self).flatMap { RecordID($0) }
+            let visit = BoardVisit(visit: RecordID(try row.read(2, as: String.self))!, customer: RecordID(try row.read(3, as: String.self))!,
+                                   customerName: try row.read(4, as: String.self), status: status, visitType: try row.read(6, as: String?.self) ?? "",
+                                   plannedStart: plannedStart, plannedEnd: try row.read(8, as: Int64?.self), actualStart: actualStart,
+                                   lateMinutes: late / 60_000, executedBy: executedBy == assignee ? nil : executedBy)
+            if board.last?.user != assignee { board.append(BoardRow(user: assignee, name: try row.read(1, as: String.self), visits: [], counts: [:])) }
+            board[board.count - 1].visits.append(visit)
+            board[board.count - 1].counts[status, default: 0] += 1
+        }
+        return board
+    }
+
+    // MARK: - Missed visits
+
+    /// Marks `missed` every planned visit whose window ended more than `grace` before `now`
+    /// (ms), at most `limit` at a time, each in the audit. A late check-in revives it. Returns how many.
+    @discardableResult
+    public func markMissedVisits(now: Int64, grace: Duration = .seconds(3_600), tenant: RecordID, limit: Int = 500) async throws -> Int {
+        let cutoff = now - grace.components.seconds * 1_000
+        let rows = try await pool.query("""
+            SELECT id::text, status__epoch FROM visits WHERE tenant_id = $1 AND status = 'planned' AND planned_end < $2 AND NOT _deleted ORDER BY planned_end LIMIT $3
+            """, [tenant.uuidString, cutoff, limit])
+        var edits: [OfficeEdit] = []
+        for row in rows {
+            let id = RecordID(try row.read(0, as: String.self))!
+            edits.append(OfficeEdit("visits", id, [("status", .state(StateValue("missed", epoch: UInt32(try row.read(1, as: Int64?.self) ?? 0))))]))
+        }
+        guard !edits.isEmpty else { return 0 }
+        try await edit(edits, by: nil, tenant: tenant)
+        for edit in edits {
+            try await pool.query("""
+                INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, replica, server_time) VALUES ($1, 'visits', $2, $3, 'applied', $4, 0, $5)
+                """, [tenant.uuidString, edit.record.uuidString, RuleFinding.Rule.visitMissed.name, "no check-in before the window ended", now])
+        }
+        return edits.count
+    }
+
+    /// Every tenant with planned visits whose window has passed, for the job.
+    public func tenantsWithMissedVisits(now: Int64, grace: Duration = .seconds(3_600)) async throws -> [RecordID] {
+        try await pool.query("SELECT DISTINCT tenant_id::text FROM visits WHERE status = 'planned' AND planned_end < $1 AND NOT _deleted",
+                             [now - grace.components.seconds * 1_000]).map { RecordID(try $0.read(0, as: String.self))! }
+    }
+
+    // MARK: - Blobs
+
+    /// The most bytes one photo or signature may have.
+    public static let blobBytesMax = 16 * 1024 * 1024
+
+    /// Stores a photo's or signature's bytes under their SHA-256 (checked by PostgreSQL) and
+    /// completes every attachment that references them. Storing the same bytes again is harmless.
+    ///
+    /// - Throws: ``OfficeError/Code/invalid`` when the bytes do not hash to `sha256` or are too large.
+    public func storeBlob(sha256: String, mediaType: String, bytes: [UInt8], by user: RecordID, tenant: RecordID) async throws {
+        let sha = sha256.lowercased()
+        guard sha.count == Schema.blobReferenceLength, sha.allSatisfy(\.isHexDigit) else { throw OfficeError(.invalid, "a blob is named by its SHA-256 in hex") }
+        guard bytes.count <= Self.blobBytesMax else { throw OfficeError(.invalid, "a blob has at most \(Self.blobBytesMax) bytes") }
+        let stored = try await pool.query("""
+            INSERT INTO blobs (tenant_id, sha256, size_bytes, media_type, bytes, uploaded_by)
+            SELECT $1, $2, $3, $4, $5, $6 WHERE encode(sha256($5::bytea), 'hex') = $2
+            ON CONFLICT (tenant_id, sha256) DO UPDATE SET size_bytes = EXCLUDED.size_bytes
+            RETURNING 1
+            """, [tenant.uuidString, sha, Int64(bytes.count), mediaType, bytes, user.uuidString])
+        guard !stored.isEmpty else { throw OfficeError(.invalid, "the bytes do not hash to \(sha)") }
+        let pending = try await pool.query("""
+            SELECT id::text FROM attachments WHERE tenant_id = $1 AND sha256 = $2 AND upload_state IS DISTINCT FROM 'complete'
+            """, [tenant.uuidString, sha]).map { RecordID(try $0.read(0, as: String.self))! }
+        guard !pending.isEmpty else { return }
+        try await edit(pending.map { OfficeEdit("attachments", $0, [("upload_state", .text("complete"))]) }, by: nil, tenant: tenant)
+    }
+
+    /// A blob's media type and bytes, if stored.
+    public func blob(sha256: String, tenant: RecordID) async throws -> (mediaType: String, bytes: [UInt8])? {
+        try await pool.query("SELECT media_type, bytes FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha256.lowercased()])
+            .first.map { (try $0.read(0, as: String.self), try $0.read(1, as: [UInt8].self)) }
+    }
+}

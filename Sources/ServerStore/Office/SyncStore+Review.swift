@@ -1,0 +1,188 @@
+import FieldModel
+public import SyncCore
+import SyncWire
+
+/// Managers' approvals and the office's review of what the rules flagged, refused or found in conflict.
+extension SyncStore {
+    // MARK: - Managers
+
+    /// A user in a manager's subtree.
+    public struct TeamMember: Sendable, Hashable {
+        /// The user, their role and name, and their manager.
+        public var user: RecordID, role: String, name: String, manager: RecordID?
+    }
+
+    /// The users under `manager`, at any depth (an admin sees everyone).
+    public func team(of office: OfficeUser) async throws -> [TeamMember] {
+        let rows = try await pool.query("""
+            WITH RECURSIVE subtree(id) AS (
+                SELECT id FROM users WHERE tenant_id = $1 AND (manager_id = $2 OR $3) AND NOT _deleted
+                UNION SELECT u.id FROM users u JOIN subtree s ON u.manager_id = s.id WHERE u.tenant_id = $1 AND NOT u._deleted)
+            SELECT u.id::text, u.role, u.name, u.manager_id::text FROM users u JOIN subtree s ON s.id = u.id WHERE u.tenant_id = $1 ORDER BY u.name, u.id
+            """, [office.tenant.uuidString, office.user.uuidString, office.role == .admin || office.role == .dispatcher])
+        return try rows.map { TeamMember(user: RecordID(try $0.read(0, as: String.self))!, role: try $0.read(1, as: String?.self) ?? "",
+                                         name: try $0.read(2, as: String?.self) ?? "", manager: try $0.read(3, as: String?.self).flatMap { RecordID($0) }) }
+    }
+
+    /// Checks that `user` is in the office user's subtree (admins and dispatchers see everyone).
+    func requireInTeam(_ user: RecordID?, of office: OfficeUser) async throws {
+        guard office.role == .manager else { return }
+        guard let user, try await team(of: office).contains(where: { $0.user == user }) else {
+            throw OfficeError(.forbidden, "the record belongs to someone outside your team")
+        }
+    }
+
+    /// A manager's decision on an order waiting for approval or held for credit.
+    public enum OrderDecision: String, Sendable, CaseIterable {
+        /// Approve a discount over policy: pending_approval → confirmed.
+        case approve
+        /// Reject it: pending_approval → rejected (the rep may edit and submit again).
+        case reject
+        /// Release a credit hold: credit_hold → confirmed.
+        case release
+    }
+
+    /// Approves, rejects or releases an order of the manager's team, with an optional comment
+    /// (kept in the audit). A confirmed order reserves its stock.
+    public func decide(_ decision: OrderDecision, order: RecordID, comment: String?, by office: OfficeUser) async throws {
+        guard office.role == .manager || office.role == .admin else { throw OfficeError(.forbidden, "only a manager approves orders") }
+        let state = try await record("sales_orders", order, tenant: office.tenant)
+        try await requireInTeam(state.id("created_by"), of: office)
+        let status = state.state()?.name ?? ""
+        var fields: [(String, FieldValue)]
+        switch decision {
+        case .approve, .reject:
+            guard status == "pending_approval" else { throw OfficeError(.invalidState, "the order is \(status); only an order pending approval is approved or rejected") }
+            let target = decision == .approve ? "confirmed" : "rejected"
+            fields = [("status", try move(state, Lifecycles.salesOrder, to: target, by: office.role, what: "order")),
+                      ("approval_state", .text(decision == .approve ? "approved" : "rejected"))]
+        case .release:
+            guard status == "credit_hold" else { throw OfficeError(.invalidState, "the order is \(status); only an order on credit hold is released") }
+            fields = [("status", try move(state, Lifecycles.salesOrder, to: "confirmed", by: office.role, what: "order"))]
+        }
+        try await edit([OfficeEdit("sales_orders", order, fields)], by: office, tenant: office.tenant)
+        try await audit(table: "sales_orders", record: order, rule: .review, message: "\(decision.rawValue)d by \(office.role)" + (comment.map { ": \($0)" } ?? ""), by: office)
+    }
+
+    /// Adds a manager's comment under a contact record; returns the comment's id.
+    public func comment(on contactRecord: RecordID, body: String, by office: OfficeUser) async throws -> RecordID {
+        guard office.role == .manager || office.role == .admin else { throw OfficeError(.forbidden, "only a manager comments on contact records") }
+        guard !body.allSatisfy(\.isWhitespace) else { throw OfficeError(.invalid, "a comment needs a body") }
+        let record = try await self.record("contact_records", contactRecord, tenant: office.tenant)
+        try await requireInTeam(record.id("author_id"), of: office)
+        let id = newID()
+        try await edit([OfficeEdit("manager_comments", id, [("contact_record_id", .id(contactRecord)), ("author_id", .id(office.user)), ("body", .text(body))])],
+                       by: office, tenant: office.tenant)
+        return id
+    }
+
+    /// Records an office decision in the audit.
+    func audit(table: String, record: RecordID, rule: RuleFinding.Rule, message: String, by office: OfficeUser) async throws {
+        try await pool.query("""
+            INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, author_id, author_role, replica, server_time)
+            VALUES ($1, $2, $3, $4, 'applied', $5, $6, $7, 0, $8)
+            """, [office.tenant.uuidString, table, record.uuidString, rule.name, message, office.user.uuidString, office.role.name, Int64(clock.milliseconds)])
+    }
+
+    // MARK: - Review
+
+    /// Something waiting for the office: a flagged change, a refused (quarantined) change, or a conflict.
+    public struct ReviewItem: Sendable, Hashable {
+        /// `decision:<n>` or `conflict:<n>`.
+        public var id: String
+        /// `exception`, `rejection` or `conflict`.
+        public var kind: String
+        /// The record.
+        public var table: String, record: RecordID
+        /// The rule that fired, or the field in conflict.
+        public var rule: String
+        /// What happened.
+        public var message: String
+        /// Who wrote the change, and when (device time), and when it arrived (server time); in ms.
+        public var author: RecordID?, deviceTime: Int64?, serverTime: Int64?
+        /// `open`, `accepted` or `overridden`.
+        public var review: String
+        /// The reviewer's comment.
+        public var comment: String?
+        /// For a refused change: the change as sent and the server's value when it was refused.
+        public var change: Change?, serverState: RecordState?
+        /// For a conflict: the winning and losing values.
+        public var winner: FieldState?, loser: FieldState?
+    }
+
+    /// The items to review, oldest first; `open` only, or every one.
+    public func reviews(openOnly: Bool = true, limit: Int = 200, by office: OfficeUser) async throws -> [ReviewItem] {
+        let decisions = try await pool.query("""
+            SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state
+            FROM decisions WHERE tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') ORDER BY seq LIMIT $3
+            """, [office.tenant.uuidString, openOnly, limit])
+        var items: [ReviewItem] = try decisions.map { row in
+            ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
+                       table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
+                       message: try row.read(5, as: String.self), author: try row.read(6, as: String?.self).flatMap { RecordID($0) },
+                       deviceTime: try row.read(7, as: Int64?.self), serverTime: try row.read(8, as: Int64?.self), review: try row.read(9, as: String.self),
+                       comment: try row.read(10, as: String?.self),
+                       change: try row.read(11, as: [UInt8]?.self).map { try BinaryDecoder.decode(Change.self, from: $0) },
+                       serverState: try row.read(12, as: [UInt8]?.self).map { try BinaryDecoder.decode(RecordState.self, from: $0) })
+        }
+        let conflicts = try await pool.query("""
+            SELECT seq, tbl, record::text, field, winner, loser, coalesce(resolution, 'open'), comment FROM conflicts
+            WHERE tenant_id = $1 AND (NOT $2 OR resolution IS NULL) ORDER BY seq LIMIT $3
+            """, [office.tenant.uuidString, openOnly, limit])
+        items += try conflicts.map { row in
+            let winner = try BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
+            let loser = try BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
+            return ReviewItem(id: "conflict:\(try row.read(0, as: Int64.self))", kind: "conflict", table: try row.read(1, as: String.self),
+                              record: RecordID(try row.read(2, as: String.self))!, rule: try row.read(3, as: String.self),
+                              message: "concurrent writes to \(try row.read(3, as: String.self)); the merge kept one", author: nil,
+                              deviceTime: Int64(loser.version.clock.milliseconds), serverTime: nil, review: try row.read(6, as: String.self),
+                              comment: try row.read(7, as: String?.self), winner: winner, loser: loser)
+        }
+        if office.role == .manager {
+            let team = Set(try await team(of: office).map(\.user))
+            items = items.filter { $0.author.map(team.contains) ?? true }
+        }
+        return items
+    }
+
+    /// How a reviewer resolves an item.
+    public enum Resolution: String, Sendable, CaseIterable {
+        /// What the server did stands.
+        case accept
+        /// The author's side wins: a refused change is applied after all, a conflict's losing value is written back.
+        case override
+    }
+
+    /// Resolves a review item with a comment (required to override).
+    public func resolve(_ id: String, _ resolution: Resolution, comment: String?, by office: OfficeUser) async throws {
+        let parts = id.split(separator: ":")
+        guard parts.count == 2, let seq = Int64(parts[1]), ["decision", "conflict"].contains(parts[0]) else {
+            throw OfficeError(.invalid, "a review id is decision:<n> or conflict:<n>")
+        }
+        if resolution == .override, comment?.allSatisfy(\.isWhitespace) ?? true { throw OfficeError(.invalid, "say why you override, in a comment") }
+        let items = try await reviews(openOnly: false, limit: 100_000, by: office)
+        guard let item = items.first(where: { $0.id == id }) else { throw OfficeError(.notFound, "no review item \(id)") }
+        guard item.review == "open" else { throw OfficeError(.invalidState, "\(id) is already \(item.review)") }
+        if resolution == .override {
+            switch item.kind {
+            case "rejection":
+                guard let change = item.change, case .write(let writes) = change.operation else { throw OfficeError(.invalidState, "\(id) holds no change to apply") }
+                try await edit([OfficeEdit(change.table, change.record, writes.map { ($0.field, $0.value) })], by: nil, tenant: office.tenant, judging: false)
+            case "conflict":
+                guard let loser = item.loser else { throw OfficeError(.invalidState, "\(id) holds no losing value") }
+                try await edit([OfficeEdit(item.table, item.record, [(item.rule, loser.value)])], by: nil, tenant: office.tenant, judging: false)
+            default:
+                throw OfficeError(.invalidState, "\(id) was applied with an exception; there is nothing to override — accept it, or edit the record")
+            }
+        }
+        let state = resolution == .accept ? "accepted" : "overridden"
+        if parts[0] == "decision" {
+            try await pool.query("UPDATE decisions SET review = $3, reviewed_by = $4, reviewed_at = $5, review_comment = $6 WHERE tenant_id = $1 AND seq = $2",
+                                 [office.tenant.uuidString, seq, state, office.user.uuidString, Int64(clock.milliseconds), comment])
+        } else {
+            try await pool.query("UPDATE conflicts SET resolution = $3, resolved_by = $4, resolved_at = $5, comment = $6 WHERE tenant_id = $1 AND seq = $2",
+                                 [office.tenant.uuidString, seq, state, office.user.uuidString, Int64(clock.milliseconds), comment])
+        }
+        try await audit(table: item.table, record: item.record, rule: .review, message: "\(id) \(state)" + (comment.map { ": \($0)" } ?? ""), by: office)
+    }
+}

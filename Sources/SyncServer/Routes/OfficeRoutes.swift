@@ -1,0 +1,196 @@
+import FieldModel
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServerStore
+import SyncCore
+import SyncWire
+
+/// The dispatchers' and managers' API under `/v1/office/`, JSON in and out (`SyncProtocol/office.md`).
+///
+/// Every write goes through the store's office path (``SyncStore/edit(_:by:tenant:judging:)``):
+/// the same merge, rules and feed as a device's change set. Errors are
+/// `{"error": code, "message": text}` with 400 (`invalid`), 401 (`unauthorized`,
+/// `token_expired`), 403 (`forbidden`), 404 (`not_found`) or 409 (`invalid_state`, `rejected`).
+final class OfficeRoutes: Sendable {
+    let store: SyncStore
+    let tokens: TokenAuthority
+    let wallClock: any WallClock
+    /// The largest office request body.
+    static let bodyBytesMax = 256 * 1024
+
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock) {
+        self.store = store
+        self.tokens = tokens
+        self.wallClock = wallClock
+    }
+
+    typealias Handler = @Sendable (SyncStore.OfficeUser, OfficeBody, Request, BasicRequestContext) async throws -> JSONValue
+
+    func register(on router: Router<BasicRequestContext>) {
+        let office = router.group("/v1/office")
+        // Dispatchers: plans, visits, work orders.
+        office.post("visit-plans") { try await self.handle($0, $1, ["rep_id", "name", "period_start", "period_end"]) { user, body, _, _ in
+            let id = try await self.store.createPlan(rep: try body.id("rep_id"), name: try body.text("name"), from: try body.time("period_start"),
+                                                     to: try body.time("period_end"), by: user)
+            return OfficeJSON.object([("id", OfficeJSON.id(id))])
+        } }
+        office.post("visits") { try await self.handle($0, $1, ["plan_id", "customer_id", "assignee_id", "visit_type", "planned_start", "planned_end", "instructions", "tasks"]) { user, body, _, _ in
+            var tasks: [(type: String, required: Bool)] = []
+            for task in try body.array("tasks") {
+                let member = try OfficeBody(Array(task.printed.utf8), allowed: ["task_type", "required"])
+                tasks.append((try member.text("task_type"), try member.bool("required", default: false)))
+            }
+            let visit = SyncStore.NewVisit(plan: try body.optionalID("plan_id"), customer: try body.id("customer_id"), assignee: try body.id("assignee_id"),
+                                           visitType: try body.optionalText("visit_type") ?? "sales", plannedStart: try body.time("planned_start"),
+                                           plannedEnd: try body.time("planned_end"), instructions: try body.optionalText("instructions"), tasks: tasks)
+            return OfficeJSON.object([("id", OfficeJSON.id(try await self.store.createVisit(visit, by: user)))])
+        } }
+        office.post("visits/:id/assign") { try await self.handle($0, $1, ["assignee_id"]) { user, body, _, context in
+            try await self.store.assignVisit(try Self.id(context), to: try body.id("assignee_id"), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        office.post("visits/:id/reschedule") { try await self.handle($0, $1, ["planned_start", "planned_end"]) { user, body, _, context in
+            try await self.store.rescheduleVisit(try Self.id(context), from: try body.time("planned_start"), to: try body.time("planned_end"), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        office.post("visits/:id/cancel") { try await self.handle($0, $1, []) { user, _, _, context in
+            try await self.store.cancelVisit(try Self.id(context), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        office.post("work-orders") { try await self.handle($0, $1, ["customer_id", "asset_id", "work_type", "priority", "description", "window_start", "window_end", "assignee_id"]) { user, body, _, _ in
+            let order = SyncStore.NewWorkOrder(customer: try body.id("customer_id"), asset: try body.optionalID("asset_id"), workType: try body.text("work_type"),
+                                               priority: try body.optionalText("priority") ?? "normal", description: try body.optionalText("description"),
+                                               windowStart: try body.optionalTime("window_start"), windowEnd: try body.optionalTime("window_end"),
+                                               assignee: try body.optionalID("assignee_id"))
+            return OfficeJSON.object([("id", OfficeJSON.id(try await self.store.createWorkOrder(order, by: user)))])
+        } }
+        office.post("work-orders/:id/assign") { try await self.handle($0, $1, ["assignee_id"]) { user, body, _, context in
+            try await self.store.assignWorkOrder(try Self.id(context), to: try body.id("assignee_id"), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        office.post("work-orders/:id/schedule") { try await self.handle($0, $1, ["window_start", "window_end"]) { user, body, _, context in
+            try await self.store.scheduleWorkOrder(try Self.id(context), from: try body.time("window_start"), to: try body.time("window_end"), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        for (action, status) in [("hold", "on_hold"), ("cancel", "cancelled"), ("close", "closed")] {
+            office.post("work-orders/:id/\(action)") { try await self.handle($0, $1, []) { user, _, _, context in
+                try await self.store.moveWorkOrder(try Self.id(context), to: status, by: user)
+                return OfficeJSON.object([("ok", .bool(true))])
+            } }
+        }
+        office.get("board") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let day = request.uri.queryParameters.get("day") ?? ""
+            let start = try OfficeJSON.parseTime(day.isEmpty ? "" : "\(day)T00:00:00Z", "day")
+            let rep = try request.uri.queryParameters.get("user").map { text in
+                guard let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"user\" must be a UUID") }
+                return id
+            }
+            let rows = try await self.store.board(from: start, to: start + 86_400_000, user: rep, now: Int64(self.wallClock.now()), by: user)
+            return .array(rows.map { row in
+                OfficeJSON.object([("user", OfficeJSON.id(row.user)), ("name", .string(row.name)),
+                                   ("counts", .object(row.counts.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .number(String($0.value))) })),
+                                   ("visits", .array(row.visits.map { visit in
+                                       OfficeJSON.object([("visit", OfficeJSON.id(visit.visit)), ("customer", OfficeJSON.id(visit.customer)),
+                                                          ("customer_name", .string(visit.customerName)), ("status", .string(visit.status)),
+                                                          ("visit_type", .string(visit.visitType)), ("planned_start", OfficeJSON.time(visit.plannedStart)),
+                                                          ("planned_end", OfficeJSON.time(visit.plannedEnd)), ("actual_start", OfficeJSON.time(visit.actualStart)),
+                                                          ("late_minutes", OfficeJSON.number(visit.lateMinutes)), ("executed_by", OfficeJSON.id(visit.executedBy))])
+                                   }))])
+            })
+        } }
+        // Review: conflicts, exceptions and quarantined changes.
+        office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let all = request.uri.queryParameters.get("state") == "all"
+            return .array(try await self.store.reviews(openOnly: !all, by: user).map(Self.json))
+        } }
+        office.post("reviews/:id/resolve") { try await self.handle($0, $1, ["action", "comment"]) { user, body, _, context in
+            let action = try body.text("action")
+            guard let resolution = SyncStore.Resolution(rawValue: action) else { throw SyncStore.OfficeError(.invalid, "\"action\" is accept or override") }
+            try await self.store.resolve(context.parameters.get("id") ?? "", resolution, comment: try body.optionalText("comment"), by: user)
+            return OfficeJSON.object([("ok", .bool(true))])
+        } }
+        // Managers.
+        office.get("team") { try await self.handle($0, $1, []) { user, _, _, _ in
+            .array(try await self.store.team(of: user).map { member in
+                OfficeJSON.object([("user", OfficeJSON.id(member.user)), ("role", .string(member.role)), ("name", .string(member.name)),
+                                   ("manager", OfficeJSON.id(member.manager))])
+            })
+        } }
+        for decision in SyncStore.OrderDecision.allCases {
+            office.post("orders/:id/\(decision.rawValue)") { try await self.handle($0, $1, ["comment"]) { user, body, _, context in
+                try await self.store.decide(decision, order: try Self.id(context), comment: try body.optionalText("comment"), by: user)
+                return OfficeJSON.object([("ok", .bool(true))])
+            } }
+        }
+        office.post("contact-records/:id/comments") { try await self.handle($0, $1, ["body"]) { user, body, _, context in
+            OfficeJSON.object([("id", OfficeJSON.id(try await self.store.comment(on: try Self.id(context), body: try body.text("body"), by: user)))])
+        } }
+    }
+
+    static func id(_ context: BasicRequestContext) throws -> RecordID {
+        guard let text = context.parameters.get("id"), let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "the path needs a record's UUID") }
+        return id
+    }
+
+    static func json(_ item: SyncStore.ReviewItem) -> JSONValue {
+        OfficeJSON.object([
+            ("id", .string(item.id)), ("kind", .string(item.kind)), ("table", .string(item.table)), ("record", OfficeJSON.id(item.record)),
+            ("rule", .string(item.rule)), ("message", .string(item.message)), ("author", OfficeJSON.id(item.author)),
+            ("device_time", OfficeJSON.time(item.deviceTime)), ("server_time", OfficeJSON.time(item.serverTime)), ("review", .string(item.review)),
+            ("comment", OfficeJSON.string(item.comment)),
+            ("change", item.change.map { change in
+                guard case .write(let writes) = change.operation else { return .string("delete") }
+                return .object(writes.map { JSONValue.Member($0.field, OfficeJSON.value($0.value)) })
+            } ?? .null),
+            ("server_state", OfficeJSON.state(item.serverState)),
+            ("winner", item.winner.map { OfficeJSON.value($0.value) } ?? .null), ("loser", item.loser.map { OfficeJSON.value($0.value) } ?? .null),
+        ])
+    }
+
+    private func handle(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>, _ body: @escaping Handler) async throws -> Response {
+        do {
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+                return Self.error(.unauthorized, "unauthorized", "send a bearer token")
+            }
+            let claims: TokenAuthority.Claims
+            do {
+                claims = try await tokens.verify(String(header.dropFirst(7)))
+            } catch {
+                return Self.error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+            }
+            guard [.dispatcher, .manager, .admin].contains(claims.role) else {
+                return Self.error(.forbidden, "forbidden", "the office API is for dispatchers, managers and admins")
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try await request.body.collect(upTo: Self.bodyBytesMax).readableBytesView)
+            } catch {
+                return Self.error(.contentTooLarge, "body_too_large", "an office request has at most \(Self.bodyBytesMax) bytes")
+            }
+            let parsed = try OfficeBody(bytes, allowed: allowed)
+            let answer = try await body(SyncStore.OfficeUser(user: claims.user, role: claims.role, tenant: claims.tenant), parsed, request, context)
+            return Self.json(.ok, answer)
+        } catch let error as SyncStore.OfficeError {
+            let status: HTTPResponse.Status = switch error.code {
+            case .invalid: .badRequest
+            case .notFound: .notFound
+            case .forbidden: .forbidden
+            case .invalidState, .rejected: .conflict
+            }
+            return Self.error(status, error.code.rawValue, error.message)
+        } catch {
+            context.logger.error("an office request failed", metadata: ["error": "\(error)"])
+            return Self.error(.serviceUnavailable, "unavailable", "the server could not complete the request; retry later")
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
+        json(status, OfficeJSON.object([("error", .string(code)), ("message", .string(message))]))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: value.printed)))
+    }
+}

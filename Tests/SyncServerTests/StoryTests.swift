@@ -1,0 +1,273 @@
+import DeviceStore
+import FieldModel
+import ServerStore
+import SyncCore
+import SyncTesting
+import SyncWire
+import Testing
+
+/// DOMAIN.md's stories end to end: phones with real SQLite stores syncing over HTTP with the real
+/// server on a real PostgreSQL, while the office plans, assigns and approves.
+@Suite("Stories: late offline work against the office's decisions")
+struct StoryTests {
+    typealias W = StoryWorld
+
+    @Test("a visit reassigned while the rep, offline, works it: the work is kept, attributed to the rep, flagged for the dispatcher")
+    func reassignedWhileWorked() async throws {
+        try await W.run("story-reassign") { world in
+            let reps = try world.users(.rep)
+            let rep = try await world.phone(reps[0], role: .rep)
+            let visit = try #require(try await rep.mondayVisits().first)
+            _ = try await rep.store.checkIn(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 5)))
+            world.clock.set(UInt64(W.at(9, 10)))
+            let dispatcher = try world.office(.dispatcher)
+            try await world.store.assignVisit(visit.id, to: reps[3], by: dispatcher)  // a rep of another territory
+            _ = try await rep.store.checkOut(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 30)))
+            _ = try await rep.store.completeVisit(visit: visit.id)
+            world.clock.set(UInt64(W.at(12)))
+            let outcomes = try await rep.sync()
+            #expect(outcomes.allSatisfy { $0.result != "rejected" })
+            let server = try await world.server("visits", visit.id)
+            #expect(server.state()?.name == "completed")
+            #expect(server.id("executed_by") == reps[0])
+            #expect(server.id("assignee_id") == reps[3])
+            let flags = try await world.decisions(visit.id).filter { $0.review == "open" }.map(\.rule)
+            #expect(flags.contains("reassigned_while_executed"))
+            // The dispatcher sees it, and accepts it with a comment.
+            let item = try #require(try await world.store.reviews(by: dispatcher).first { $0.record == visit.id && $0.rule == "reassigned_while_executed" })
+            try await world.store.resolve(item.id, .accept, comment: "Ana covered it; fine", by: dispatcher)
+            #expect(try await world.store.reviews(by: dispatcher).contains { $0.id == item.id } == false)
+        }
+    }
+
+    @Test("a dispatcher cancels a visit the rep completed offline: the completion wins, flagged")
+    func cancelLosesToCompletion() async throws {
+        try await W.run("story-cancel") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visit = try #require(try await rep.mondayVisits().first)
+            _ = try await rep.store.checkIn(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 2)))
+            _ = try await rep.store.checkOut(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 20)))
+            _ = try await rep.store.completeVisit(visit: visit.id)
+            world.clock.set(UInt64(W.at(10)))
+            try await world.store.cancelVisit(visit.id, by: try world.office(.dispatcher))
+            #expect(try await world.server("visits", visit.id).state()?.name == "cancelled")
+            world.clock.set(UInt64(W.at(13)))
+            try await rep.sync()
+            #expect(try await world.server("visits", visit.id).state()?.name == "completed")
+            #expect(try await world.decisions(visit.id).contains { $0.rule == "executed_after_cancel" && $0.review == "open" })
+            // The phone converged on the server's state.
+            try await rep.sync(until: { try await $0.record("visits", visit.id)?.state()?.name == "completed" })
+            #expect(try await rep.store.record("visits", visit.id)?.state()?.name == "completed")
+        }
+    }
+
+    @Test("a technician's execution fields and the dispatcher's schedule merge per field: both survive, no conflict")
+    func technicianAndDispatcher() async throws {
+        try await W.run("story-workorder") { world in
+            let technician = try world.users(.technician)[0]
+            let orders = try #require(world.data["work_orders"])
+            let column = { (name: String) in orders.columns.firstIndex(of: name)! }
+            let row = try #require(orders.rows.first { $0[column("assignee_id")] == technician.uuidString && $0[column("status")] == "scheduled" })
+            let order = RecordID(row[0]!)!
+            let phone = try await world.phone(technician, role: .technician)
+            _ = try await phone.store.moveWorkOrder(order, to: "en_route", at: W.at(9))
+            _ = try await phone.store.moveWorkOrder(order, to: "on_site", at: W.at(9, 30))
+            _ = try await phone.store.setResolution(workOrder: order, resolution: "Replaced the door seal.")
+            try await world.store.scheduleWorkOrder(order, from: W.at(9), to: W.at(12), by: try world.office(.dispatcher))
+            world.clock.set(UInt64(W.at(11)))
+            let outcomes = try await phone.sync()
+            #expect(outcomes.allSatisfy { $0.result == "applied" })
+            let server = try await world.server("work_orders", order)
+            #expect(server.state()?.name == "on_site")
+            #expect(server.text("resolution") == "Replaced the door seal.")
+            #expect(server.timestamp("actual_start") == W.at(9, 30))
+            #expect(server.timestamp("window_end") == W.at(12))
+            let conflicts = try await world.pool.query("SELECT count(*) FROM conflicts WHERE record = $1", [order.uuidString])[0].read(0, as: Int.self)
+            #expect(conflicts == 0)
+            try await phone.sync(until: { try await $0.record("work_orders", order)?.timestamp("window_end") == W.at(12) })
+            #expect(try await phone.store.record("work_orders", order)?.timestamp("window_end") == W.at(12))
+        }
+    }
+
+    @Test("a check-in arriving after the server marked the visit missed revives it, flagged")
+    func lateCheckInRevives() async throws {
+        try await W.run("story-missed") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visit = try #require(try await rep.mondayVisits().first)
+            _ = try await rep.store.checkIn(visit: visit.id, fix: try rep.fix(at: visit.location, time: try #require(visit.plannedStart) + 5 * W.minute))
+            world.clock.set(UInt64(W.at(23)))
+            let marked = try await world.store.markMissedVisits(now: W.at(23), tenant: world.tenant)
+            #expect(marked > 0)
+            #expect(try await world.server("visits", visit.id).state()?.name == "missed")
+            try await rep.sync()
+            #expect(try await world.server("visits", visit.id).state()?.name == "in_progress")
+            let rules = try await world.decisions(visit.id).map(\.rule)
+            #expect(rules.contains("visit_missed"))
+            #expect(rules.contains("revived_missed_visit"))
+        }
+    }
+
+    @Test("a late edit to an order submitted and approved meanwhile is refused into quarantine with the server's version")
+    func lateEditToApprovedOrder() async throws {
+        try await W.run("story-locked") { world in
+            let repID = try world.users(.rep)[0]
+            let first = try await world.phone(repID, role: .rep, install: 1)
+            let second = try await world.phone(repID, role: .rep, install: 2)
+            let customer = try #require(try await first.mondayVisits().first).customerID
+            let product = RecordID(try #require(world.data["products"]).rows[0][0]!)!
+            let order = try await first.store.createOrder(customer: customer).record
+            let line = try await first.store.addOrderLine(order: order, product: product, quantity: 4, discountBP: 500).record
+            try await first.sync()
+            try await second.sync(until: { try await $0.record("order_lines", line) != nil })
+            _ = try await second.store.updateOrderLine(line, quantity: 40, discountBP: 500)  // offline, on the second phone
+            _ = try await first.store.submitOrder(order)
+            try await first.sync()
+            #expect(try await world.server("sales_orders", order).state()?.name == "pending_approval")
+            try await world.store.decide(.approve, order: order, comment: "seasonal promotion", by: try world.office(.manager))
+            #expect(try await world.server("sales_orders", order).state()?.name == "confirmed")
+            let outcomes = try await second.sync()
+            let refused = try #require(outcomes.first { $0.record == line && $0.result == "rejected" })
+            #expect(refused.reason == "order_locked")
+            #expect(refused.serverState?.integer("quantity") == 4)
+            #expect(try await world.server("order_lines", line).integer("quantity") == 4)
+            #expect(try await world.decisions(line).contains { $0.rule == "order_locked" && $0.result == "rejected" && $0.review == "open" })
+        }
+    }
+
+    @Test("over the credit limit goes to credit hold, a discount over policy to pending approval; a manager approves and releases")
+    func creditAndDiscount() async throws {
+        try await W.run("story-credit") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visits = try await rep.mondayVisits()
+            let manager = try world.office(.manager)
+            try await world.store.edit([.init("customers", visits[0].customerID, [("credit_limit_minor", .integer(1_000))])], by: manager, tenant: world.tenant)
+            try await rep.sync()
+            let product = RecordID(try #require(world.data["products"]).rows[1][0]!)!
+            let held = try await rep.store.createOrder(customer: visits[0].customerID).record
+            _ = try await rep.store.addOrderLine(order: held, product: product, quantity: 50)
+            _ = try await rep.store.submitOrder(held)
+            let discounted = try await rep.store.createOrder(customer: visits[1].customerID).record
+            _ = try await rep.store.addOrderLine(order: discounted, product: product, quantity: 1, discountBP: 2_500)
+            _ = try await rep.store.submitOrder(discounted)
+            let outcomes = try await rep.sync()
+            #expect(outcomes.contains { $0.record == held && $0.findings.contains("credit_limit_exceeded") })
+            var server = try await world.server("sales_orders", held)
+            #expect(server.state()?.name == "credit_hold")
+            #expect(server.text("credit_state") == "hold")
+            #expect((server.integer("total_minor") ?? 0) > 1_000)
+            #expect(try await world.server("sales_orders", discounted).state()?.name == "pending_approval")
+            // Only a manager approves.
+            await #expect(throws: SyncStore.OfficeError.self) {
+                try await world.store.decide(.approve, order: discounted, comment: nil, by: try world.office(.dispatcher))
+            }
+            try await world.store.decide(.approve, order: discounted, comment: "ok for this store", by: manager)
+            try await world.store.decide(.release, order: held, comment: "paid by transfer", by: manager)
+            server = try await world.server("sales_orders", held)
+            #expect(server.state()?.name == "confirmed")
+            #expect(server.text("credit_state") == "released")
+            #expect(try await world.server("sales_orders", discounted).text("approval_state") == "approved")
+            try await rep.sync(until: { try await $0.record("sales_orders", held)?.state()?.name == "confirmed" })
+            #expect(try await rep.store.record("sales_orders", held)?.state()?.name == "confirmed")
+        }
+    }
+
+    @Test("parts used drive a van's stock negative: accepted, flagged")
+    func vanGoesNegative() async throws {
+        try await W.run("story-van") { world in
+            let technician = try world.users(.technician)[0]
+            let product = RecordID(try #require(world.data["products"]).rows[2][0]!)!
+            let van = RecordID(high: 0x0190_0000_0000_7000, low: 0x8000_0000_0000_0001)
+            let level = RecordID(high: 0x0190_0000_0000_7000, low: 0x8000_0000_0000_0002)
+            let seeded = Version(clock: HLC(milliseconds: UInt64(W.monday)), replica: .server)
+            func field(_ value: FieldValue) -> FieldState { FieldState(value: value, version: seeded) }
+            try await world.store.seed([
+                ("stock_locations", van, RecordState(fields: ["kind": field(.text("van")), "name": field(.text("Van 1")), "owner_id": field(.id(technician))])),
+                ("stock_levels", level, RecordState(fields: ["stock_location_id": field(.id(van)), "product_id": field(.id(product)),
+                                                            "quantity": field(.counter(CounterValue([.server: .init(total: 1, clock: seeded.clock)])))])),
+            ], tenant: world.tenant)
+            let orders = try #require(world.data["work_orders"])
+            let order = RecordID(try #require(orders.rows.first { $0[orders.columns.firstIndex(of: "assignee_id")!] == technician.uuidString })[0]!)!
+            let phone = try await world.phone(technician, role: .technician)
+            let part = try await phone.store.recordPartUsed(workOrder: order, product: product, quantity: 3, from: van, at: W.at(10))
+            #expect(part.warnings.map(\.rule) == [.vanStockNegative])
+            let outcomes = try await phone.sync()
+            let outcome = try #require(outcomes.first { $0.record == part.record })
+            #expect(outcome.result == "applied_with_exception")
+            #expect(outcome.findings.contains("van_stock_negative"))
+            let quantity = try await world.pool.query("SELECT quantity FROM stock_levels WHERE id = $1", [level.uuidString])[0].read(0, as: Int64.self)
+            #expect(quantity == -2)
+        }
+    }
+
+    @Test("a rep's new customer duplicating an existing one is merged, and later edits follow merged_into")
+    func duplicateCustomerMerged() async throws {
+        try await W.run("story-dedupe") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let existing = try #require(try await rep.mondayVisits().first)
+            let state = try #require(try await rep.store.record("customers", existing.customerID))
+            let name = try #require(state.text("name"))
+            let created = try await rep.store.createCustomer(name: name.uppercased() + ", Inc.", territory: try #require(state.id("territory_id")),
+                                                             phone: state.text("phone"), location: existing.location).record
+            try await rep.sync()
+            #expect(try await world.server("customers", created).id("merged_into") == existing.customerID)
+            #expect(try await world.decisions(created).contains { $0.rule == "duplicate_customer" && $0.review == "open" })
+            try await rep.sync(until: { try await $0.record("customers", created)?.id("merged_into") == existing.customerID })
+            #expect(try await rep.store.record("customers", created)?.id("merged_into") == existing.customerID)
+            // A visit the rep starts at the new record lands on the surviving customer.
+            let adHoc = try await rep.store.startAdHocVisit(customer: created, fix: try rep.fix(at: existing.location, time: W.at(15))).record
+            try await rep.sync()
+            #expect(try await world.server("visits", adHoc).id("customer_id") == existing.customerID)
+            #expect(try await world.decisions(adHoc).contains { $0.rule == "followed_merge" })
+        }
+    }
+
+    @Test("a check-in referencing a photo whose bytes arrive later is accepted, and completed when they arrive")
+    func photoArrivesLater() async throws {
+        try await W.run("story-photo") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visit = try #require(try await rep.mondayVisits().first)
+            let bytes = Array("a shelf photo, in JPEG for real".utf8)
+            let sha = "6b0a0bd3f0f5c1b6b0b5b8cdb2b7f0d0b9a1c4e1bde4d9c2a41f6b3c0b2e9f1a"  // not these bytes: refused below
+            await #expect(throws: SyncStore.OfficeError.self) {
+                try await world.store.storeBlob(sha256: sha, mediaType: "image/jpeg", bytes: bytes, by: rep.user, tenant: world.tenant)
+            }
+            let digest = try await world.pool.query("SELECT encode(sha256($1::bytea), 'hex')", [bytes])[0].read(0, as: String.self)
+            let photo = try await rep.store.referenceAttachment(sha256: digest, sizeBytes: Int64(bytes.count), mediaType: "image/jpeg", kind: "photo").record
+            let checkIn = try await rep.store.checkIn(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 3)), photos: [photo])
+            let outcomes = try await rep.sync()
+            #expect(outcomes.allSatisfy { $0.result != "rejected" })
+            #expect(try await world.server("attachments", photo).text("upload_state") == "pending")
+            #expect(try await world.server("visits", checkIn.record).state()?.name == "in_progress")
+            try await world.store.storeBlob(sha256: digest, mediaType: "image/jpeg", bytes: bytes, by: rep.user, tenant: world.tenant)
+            #expect(try await world.server("attachments", photo).text("upload_state") == "complete")
+            try await rep.sync(until: { try await $0.record("attachments", photo)?.text("upload_state") == "complete" })
+            #expect(try await rep.store.record("attachments", photo)?.text("upload_state") == "complete")
+            #expect(try await world.store.blob(sha256: digest, tenant: world.tenant)?.bytes == bytes)
+        }
+    }
+
+    @Test("a check-in 2 km from the store and one with the mock-location flag are flagged, not rejected")
+    func geofenceAndMockLocation() async throws {
+        try await W.run("story-geofence") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visits = try await rep.mondayVisits()
+            let far = try await rep.store.checkIn(visit: visits[0].id, fix: try rep.fix(at: visits[0].location, time: W.at(9, 1), northE6: 18_000))
+            _ = try await rep.store.checkOut(visit: visits[0].id, fix: try rep.fix(at: visits[0].location, time: W.at(9, 20), northE6: 18_000))
+            _ = try await rep.store.completeVisit(visit: visits[0].id)
+            let mocked = try await rep.store.checkIn(visit: visits[1].id, fix: try rep.fix(at: visits[1].location, time: W.at(10, 1), mock: true))
+            #expect(far.warnings.map(\.rule).contains(.outsideGeofence))
+            let outcomes = try await rep.sync()
+            #expect(outcomes.allSatisfy { $0.result != "rejected" })
+            #expect(outcomes.contains { $0.findings.contains("outside_geofence") })
+            #expect(outcomes.contains { $0.findings.contains("suspicious_location") })
+            let events = try await world.pool.query("""
+                SELECT visit_id::text, verification, distance_m FROM geo_events WHERE tenant_id = $1 AND kind = 'check_in' ORDER BY device_time
+                """, [world.tenant.uuidString])
+            #expect(try events.map { try $0.read(1, as: String.self) } == ["outside_radius", "suspicious"])
+            #expect((try events[0].read(2, as: Int64.self)) > 1_900)
+            #expect(try await world.server("visits", far.record).state()?.name == "completed")
+            #expect(try await world.server("visits", mocked.record).state()?.name == "in_progress")
+            #expect(try await rep.store.record("visits", visits[0].id)?.state()?.name == "completed")
+        }
+    }
+}
