@@ -131,6 +131,15 @@ struct StoryTests {
             #expect(refused.serverState?.integer("quantity") == 4)
             #expect(try await world.server("order_lines", line).integer("quantity") == 4)
             #expect(try await world.decisions(line).contains { $0.rule == "order_locked" && $0.result == "rejected" && $0.review == "open" })
+            // The office sees the quarantined change beside the server's value, and may let it stand — with a reason.
+            let dispatcher = try world.office(.dispatcher)
+            let item = try #require(try await world.store.reviews(by: dispatcher).first { $0.record == line && $0.kind == "rejection" })
+            #expect(item.serverState?.integer("quantity") == 4)
+            #expect(item.change?.written("quantity") == .integer(40))
+            await #expect(throws: SyncStore.OfficeError.self) { try await world.store.resolve(item.id, .override, comment: nil, by: dispatcher) }
+            try await world.store.resolve(item.id, .override, comment: "the customer confirmed 40 by phone", by: dispatcher)
+            #expect(try await world.server("order_lines", line).integer("quantity") == 40)
+            await #expect(throws: SyncStore.OfficeError.self) { try await world.store.resolve(item.id, .accept, comment: nil, by: dispatcher) }
         }
     }
 
