@@ -128,5 +128,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting"], swiftSettings: strict),
+        .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "SyncWire", "SyncCore"], swiftSettings: strict),
     ]
 )

@@ -215,7 +215,7 @@ func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> 
     let data = DemoGenerator().generate()
     guard let tenant = data.tenant, let users = data["users"] else { return [] }
     var lines: [String] = []
-    for role in ["rep", "technician", "dispatcher"] {
+    for role in ["rep", "technician", "dispatcher", "manager"] {
         guard let row = users.rows.first(where: { $0[2] == role }), let id = row[0].flatMap({ RecordID($0) }) else { continue }
         lines.append("Token for \(row[3] ?? role) (\(role)): \(try await tokens.issue(user: id, tenant: tenant, role: Role(role)))")
     }

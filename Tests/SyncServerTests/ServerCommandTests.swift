@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SyncTesting
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -8,29 +9,10 @@ import FoundationNetworking
 /// `fieldsync-server dev`, run as the operator runs it: a separate process, real signals.
 @Suite("fieldsync-server dev", .serialized)
 struct ServerCommandTests {
-    /// The built executable, beside the test bundle in the build folder.
-    static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldsync-server")
-    }
-
     /// Starts `fieldsync-server dev --port 0` in `directory` and returns it with the URL it printed.
     static func startDev(in directory: URL) async throws -> (Process, URL) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["dev", "--port", "0", "--log-level", "warning"]
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = ContinuousClock.now + .seconds(90)
-        while !text.contains("Press Ctrl-C"), ContinuousClock.now < deadline, process.isRunning {
-            let chunk = output.fileHandleForReading.availableData
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let address = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map { String($0.prefix { !$0.isNewline }) })
-        return (process, try #require(URL(string: address)))
+        let server = try DevServer.start(in: directory)
+        return (server.process, server.url)
     }
 
     /// Whether any PostgreSQL server runs on a cluster under `directory`.

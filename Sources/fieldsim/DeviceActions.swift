@@ -1,0 +1,256 @@
+import ArgumentParser
+import DeviceStore
+import FieldModel
+import Foundation
+import SyncCore
+import SyncWire
+
+/// The phone's actions, each one local transaction (and one change set in the outbox).
+extension DeviceCommand {
+    /// Where the phone is: `--lat`/`--lng` in degrees, else the visit's store (as if standing at it), `--north` meters off.
+    struct Place: ParsableArguments {
+        @Option(help: "Latitude in degrees (default: the store's).")
+        var lat: Double?
+        @Option(help: "Longitude in degrees (default: the store's).")
+        var lng: Double?
+        @Option(help: "Move the fix this many meters north of the store (to try the geofence).")
+        var north: Double = 0
+        @Option(help: "The fix's accuracy in meters.")
+        var accuracy = 15
+        @Flag(help: "The OS reports a mock location.")
+        var mock = false
+
+        func fix(for visit: RecordID, store: DeviceStore) async throws -> Geofence.Fix {
+            var coordinate: Coordinate
+            if let lat, let lng {
+                coordinate = Coordinate(latitude: lat, longitude: lng)
+            } else {
+                guard let visitState = try await store.record("visits", visit) else { throw CLIError(.refused, "no visit \(visit.uuidString) on this phone") }
+                guard let customer = try await store.record("customers", visitState.id("customer_id") ?? visit),
+                      let latE6 = customer.integer("latitude_e6"), let lngE6 = customer.integer("longitude_e6") else {
+                    throw CLIError(.usage, "the store has no location: pass --lat and --lng")
+                }
+                coordinate = Coordinate(latitudeE6: latE6, longitudeE6: lngE6)
+            }
+            coordinate.latitudeE6 += Int64((north / 111_195 * 1e6).rounded())
+            return Geofence.Fix(coordinate: coordinate, accuracyMeters: accuracy, deviceTime: Int64(Date().timeIntervalSince1970 * 1000), mockLocation: mock)
+        }
+    }
+
+    struct CheckIn: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "check-in", abstract: "Check in at a visit (outside the geofence it is recorded, with a warning).")
+        @OptionGroup var common: Common
+        @Argument(help: "The visit's id.") var visit: String
+        @OptionGroup var place: Place
+        @Option(help: "An attachment id (from `customer`-less `photo` references) to attach; repeatable.")
+        var photo: [String] = []
+
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                let visit = try DeviceCommand.id(self.visit, "the visit")
+                let photos = try photo.map { try DeviceCommand.id($0, "--photo") }
+                return try await DeviceCommand.report(try await store.checkIn(visit: visit, fix: try await place.fix(for: visit, store: store), photos: photos), store)
+            }, text: DeviceCommand.reportText("checked in at"))
+        }
+    }
+
+    struct CheckOut: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "check-out", abstract: "Check out of a visit in progress.")
+        @OptionGroup var common: Common
+        @Argument(help: "The visit's id.") var visit: String
+        @OptionGroup var place: Place
+
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                let visit = try DeviceCommand.id(self.visit, "the visit")
+                return try await DeviceCommand.report(try await store.checkOut(visit: visit, fix: try await place.fix(for: visit, store: store)), store)
+            }, text: DeviceCommand.reportText("checked out of"))
+        }
+    }
+
+    struct Complete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Complete a visit, with task results (TASK=RESULT, repeatable).")
+        @OptionGroup var common: Common
+        @Argument(help: "The visit's id.") var visit: String
+        @Option(help: "A task's result, TASK_ID=text.") var task: [String] = []
+
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                var results: [RecordID: String] = [:]
+                for entry in task {
+                    let parts = entry.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2 else { throw CLIError(.usage, "--task is TASK_ID=result") }
+                    results[try DeviceCommand.id(String(parts[0]), "a task")] = String(parts[1])
+                }
+                return try await DeviceCommand.report(try await store.completeVisit(visit: try DeviceCommand.id(visit, "the visit"), taskResults: results), store)
+            }, text: DeviceCommand.reportText("completed"))
+        }
+    }
+
+    struct Order: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Orders: create, add-line, submit, cancel.",
+                                                        subcommands: [Create.self, AddLine.self, Submit.self, Cancel.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Start a draft order for a customer (in a visit, optionally).")
+            @OptionGroup var common: Common
+            @Option(help: "The customer's id.") var customer: String
+            @Option(help: "The visit's id.") var visit: String?
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.createOrder(customer: try DeviceCommand.id(customer, "--customer"),
+                                                                              visit: try visit.map { try DeviceCommand.id($0, "--visit") }), store)
+                }, text: DeviceCommand.reportText("created order"))
+            }
+        }
+
+        struct AddLine: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "add-line", abstract: "Add a line to a draft order.")
+            @OptionGroup var common: Common
+            @Argument(help: "The order's id.") var order: String
+            @Option(help: "The product's id.") var product: String
+            @Option(help: "How many units.") var quantity: Int64
+            @Option(help: "The discount in basis points (150 = 1.5 %).") var discountBp: Int64 = 0
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.addOrderLine(order: try DeviceCommand.id(order, "the order"), product: try DeviceCommand.id(product, "--product"),
+                                                                               quantity: quantity, discountBP: discountBp), store)
+                }, text: DeviceCommand.reportText("added line"))
+            }
+        }
+
+        struct Submit: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Submit a draft order (the server prices it and routes it on arrival).")
+            @OptionGroup var common: Common
+            @Argument(help: "The order's id.") var order: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    let id = try DeviceCommand.id(order, "the order")
+                    var answer = try await DeviceCommand.report(try await store.submitOrder(id), store)
+                    if case .object(var members) = answer {
+                        members.append(.init("preview_total_minor", .number(String(try await store.orderPreview(id).totalMinor))))
+                        answer = .object(members)
+                    }
+                    return answer
+                }, text: DeviceCommand.reportText("submitted order"))
+            }
+        }
+
+        struct Cancel: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Cancel an order before it is released to the ERP.")
+            @OptionGroup var common: Common
+            @Argument(help: "The order's id.") var order: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.cancelOrder(try DeviceCommand.id(order, "the order")), store)
+                }, text: DeviceCommand.reportText("cancelled order"))
+            }
+        }
+    }
+
+    struct Payment: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a payment against an order (several per order).")
+        @OptionGroup var common: Common
+        @Argument(help: "The order's id.") var order: String
+        @Option(help: "The amount in minor units (cents).") var amount: Int64
+        @Option(help: "cash, card, transfer or cheque.") var method = "cash"
+        @Option(help: "The receipt number.") var receipt: String
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                try await DeviceCommand.report(try await store.recordPayment(order: try DeviceCommand.id(order, "the order"), amountMinor: amount, method: method,
+                                                                            receiptNumber: receipt, collectedAt: Int64(Date().timeIntervalSince1970 * 1000)), store)
+            }, text: DeviceCommand.reportText("recorded payment"))
+        }
+    }
+
+    struct WorkOrder: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, part, resolve.",
+                                                        subcommands: [Move.self, Part.self, Resolve.self])
+
+        struct Move: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Move a work order: en_route, on_site, completed, cannot_complete.")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Argument(help: "The new status.") var status: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.moveWorkOrder(try DeviceCommand.id(workOrder, "the work order"), to: status,
+                                                                                at: Int64(Date().timeIntervalSince1970 * 1000)), store)
+                }, text: DeviceCommand.reportText("moved work order"))
+            }
+        }
+
+        struct Part: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Log a part used from a stock location (the van).")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Option(help: "The product's id.") var product: String
+            @Option(help: "How many.") var quantity: Int64
+            @Option(help: "The stock location's id (the van).") var from: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.recordPartUsed(workOrder: try DeviceCommand.id(workOrder, "the work order"),
+                                                                                 product: try DeviceCommand.id(product, "--product"), quantity: quantity,
+                                                                                 from: try DeviceCommand.id(from, "--from"), at: Int64(Date().timeIntervalSince1970 * 1000)), store)
+                }, text: DeviceCommand.reportText("logged part"))
+            }
+        }
+
+        struct Resolve: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Set a work order's resolution.")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Argument(help: "What was done.") var resolution: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.setResolution(workOrder: try DeviceCommand.id(workOrder, "the work order"), resolution: resolution), store)
+                }, text: DeviceCommand.reportText("resolved"))
+            }
+        }
+    }
+
+    struct Customer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Customers: new, edit.", subcommands: [New.self, Edit.self])
+
+        struct New: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a customer in one of your territories (the server de-duplicates it on arrival).")
+            @OptionGroup var common: Common
+            @Option(help: "The name.") var name: String
+            @Option(help: "The territory's id.") var territory: String
+            @Option(help: "The phone number.") var phone: String?
+            @Option(help: "The street address.") var street: String?
+            @Option(help: "The city.") var city: String?
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.createCustomer(name: name, territory: try DeviceCommand.id(territory, "--territory"),
+                                                                                 phone: phone, streetAddress: street, city: city), store)
+                }, text: DeviceCommand.reportText("created customer"))
+            }
+        }
+
+        struct Edit: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Correct a customer's contact data (a moved location goes to review).")
+            @OptionGroup var common: Common
+            @Argument(help: "The customer's id.") var customer: String
+            @Option(help: "FIELD=VALUE: name, phone, tax_number, street_address, city, postal_code; repeatable.") var set: [String] = []
+            @Option(help: "A new latitude in degrees.") var lat: Double?
+            @Option(help: "A new longitude in degrees.") var lng: Double?
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    var corrections: [String: FieldValue] = [:]
+                    for entry in set {
+                        let parts = entry.split(separator: "=", maxSplits: 1)
+                        guard parts.count == 2 else { throw CLIError(.usage, "--set is FIELD=VALUE") }
+                        corrections[String(parts[0])] = .text(String(parts[1]))
+                    }
+                    if let lat, let lng {
+                        let point = Coordinate(latitude: lat, longitude: lng)
+                        corrections["latitude_e6"] = .integer(point.latitudeE6)
+                        corrections["longitude_e6"] = .integer(point.longitudeE6)
+                    }
+                    return try await DeviceCommand.report(try await store.correctCustomer(try DeviceCommand.id(customer, "the customer"), corrections), store)
+                }, text: DeviceCommand.reportText("corrected customer"))
+            }
+        }
+    }
+}

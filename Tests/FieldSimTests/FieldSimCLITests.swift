@@ -1,0 +1,134 @@
+import Foundation
+import SyncCore
+import SyncTesting
+import SyncWire
+import Testing
+
+/// `fieldsim` run as QA runs it: separate processes against `fieldsync-server dev`, with the
+/// text and JSON output and the exit statuses the help promises.
+@Suite("fieldsim end to end", .serialized)
+struct FieldSimCLITests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+        var json: JSONValue? { try? JSONValue.parse(Array(output.utf8)) }
+    }
+
+    static func fieldsim(_ arguments: [String], home: URL? = nil, stdin: [UInt8]? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = DevServer.built("fieldsim")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        if let home { environment["FIELDSIM_HOME"] = home.path }
+        process.environment = environment
+        let output = Pipe(), error = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self))
+    }
+
+    static func member(_ value: JSONValue?, _ key: String) -> JSONValue? {
+        guard case .object(let members)? = value else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    static func text(_ value: JSONValue?, _ key: String) -> String? {
+        if case .string(let text)? = member(value, key) { return text }
+        return nil
+    }
+
+    @Test("a phone and the office by hand: init, visits, offline check-in, sync, outcomes, exceptions, orders, approval, and every exit status")
+    func deviceAndDispatch() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/fieldsync-cli-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try DevServer.start(in: directory)
+        defer { server.stop() }
+        let url = server.url.absoluteString
+        let (rep, dispatcher, manager) = (try #require(server.tokens["rep"]), try #require(server.tokens["dispatcher"]), try #require(server.tokens["manager"]))
+        let home = directory.appendingPathComponent("phone")
+        let office = ["--server", url, "--token", dispatcher]
+
+        // Setting up, and the usage errors.
+        #expect(try Self.fieldsim(["device", "visits"], home: home).status == 64)
+        #expect(try Self.fieldsim(["device", "init", "--server", url, "--token", "not-a-token"], home: home).status == 64)
+        let initialized = try Self.fieldsim(["device", "init", "--server", url, "--token", rep, "--json"], home: home)
+        #expect(initialized.status == 0, "\(initialized.error)")
+        #expect(Self.text(initialized.json, "role") == "rep")
+
+        let visits = try Self.fieldsim(["device", "visits", "--date", "2026-11-30", "--json"], home: home)
+        guard case .array(let list)? = visits.json, let first = list.first else { Issue.record("no visits: \(visits.output) \(visits.error)"); return }
+        #expect(list.count == 20)
+        let visit = try #require(Self.text(first, "id"))
+        let customer = try #require(Self.text(first, "customer_id"))
+        #expect(try Self.fieldsim(["device", "visits", "--date", "2026-11-30"], home: home).output.contains(visit))
+
+        // Offline: the check-in is recorded with the device's warning; sync refuses with status 3.
+        #expect(try Self.fieldsim(["device", "offline"], home: home).status == 0)
+        let checkIn = try Self.fieldsim(["device", "check-in", visit, "--north", "2000", "--json"], home: home)
+        #expect(checkIn.status == 0, "\(checkIn.error)")
+        #expect(checkIn.output.contains("outside_geofence"))
+        let offline = try Self.fieldsim(["device", "sync"], home: home)
+        #expect(offline.status == 3)
+        #expect(offline.error.contains("online"))
+        #expect(try Self.fieldsim(["device", "outbox"], home: home).output.contains("geo_events"))
+        #expect(try Self.fieldsim(["device", "check-in", "not-a-visit"], home: home).status == 64)
+
+        // Online: the server flags the check-in; the office sees it and accepts it.
+        #expect(try Self.fieldsim(["device", "online"], home: home).status == 0)
+        let synced = try Self.fieldsim(["device", "sync", "--json"], home: home)
+        #expect(synced.status == 0, "\(synced.error)")
+        #expect(Self.member(synced.json, "flagged") == .number("1"))
+        #expect(try Self.fieldsim(["device", "outcomes", "--result", "applied_with_exception"], home: home).output.contains("outside_geofence"))
+        let exceptions = try Self.fieldsim(["dispatch", "exceptions", "--json"] + office, home: home)
+        #expect(exceptions.status == 0, "\(exceptions.error)")
+        guard case .array(let items)? = exceptions.json, let item = items.first(where: { Self.text($0, "rule") == "outside_geofence" }) else {
+            Issue.record("no exception: \(exceptions.output)"); return
+        }
+        #expect(try Self.fieldsim(["dispatch", "resolve", try #require(Self.text(item, "id")), "--comment", "GPS in midtown"] + office).status == 0)
+        let cancel = try Self.fieldsim(["dispatch", "cancel", visit] + office)
+        #expect(cancel.status == 5)
+        #expect(cancel.error.contains("invalid_state"))
+        #expect(try Self.fieldsim(["dispatch", "board", "--day", "2026-11-30", "--server", url, "--token", rep]).status == 4)
+        #expect(try Self.fieldsim(["dispatch", "board", "--day", "2026-11-30"] + office).output.contains("in_progress"))
+
+        // An order with a discount over policy waits for the manager.
+        let product = try #require(DemoGenerator().generate()["products"]?.rows.first?[0])
+        let order = try #require(Self.text(try Self.fieldsim(["device", "order", "create", "--customer", customer, "--visit", visit, "--json"], home: home).json, "record"))
+        #expect(try Self.fieldsim(["device", "order", "add-line", order, "--product", product, "--quantity", "3", "--discount-bp", "2000"], home: home).status == 0)
+        let submitted = try Self.fieldsim(["device", "order", "submit", order], home: home)
+        #expect(submitted.output.contains("discount_over_policy"), "the device previews the policy: \(submitted.output)")
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "approve", order] + office).status == 4, "a dispatcher does not approve")
+        let approved = try Self.fieldsim(["dispatch", "approve", order, "--comment", "promotion", "--server", url, "--token", manager])
+        #expect(approved.status == 0, "\(approved.error)")
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        let line = try Self.fieldsim(["device", "order", "add-line", order, "--product", product, "--quantity", "1"], home: home)
+        #expect(line.status == 2, "the phone refuses to edit a confirmed order: \(line.error)")
+    }
+
+    @Test("decode prints any wire message as JSON, and says why bytes are not one")
+    func decode() throws {
+        let golden = Fixtures.directory.appendingPathComponent("protocol")
+        for name in ["live_notice", "error_clock_ahead"] {
+            let run = try Self.fieldsim(["decode", golden.appendingPathComponent("\(name).bin").path])
+            #expect(run.status == 0)
+            let expected = try String(contentsOf: golden.appendingPathComponent("\(name).json"), encoding: .utf8)
+            #expect(try JSONValue.parse(Array(run.output.utf8)) == JSONValue.parse(Array(expected.utf8)))
+            let again = try Self.fieldsim(["decode", "-"], stdin: Array(expected.utf8))
+            #expect(again.status == 0)
+        }
+        let garbage = try Self.fieldsim(["decode", "-"], stdin: [0xFF, 0x00, 0x13])
+        #expect(garbage.status == 2)
+        #expect(garbage.error.contains("not a FieldSync message"))
+        #expect(try Self.fieldsim(["decode", "/nonexistent/file"]).status == 64)
+    }
+}
