@@ -81,7 +81,11 @@ let package = Package(
         ),
 
         // Test support, shipped as a module: generators, fleet, faults, convergence checks.
-        .target(name: "SyncTesting", dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore"], swiftSettings: strict),
+        .target(
+            name: "SyncTesting",
+            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient"],
+            swiftSettings: strict
+        ),
 
         // Executables.
         .executableTarget(
@@ -127,7 +131,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting"], swiftSettings: strict),
+        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting", "SyncWire"], swiftSettings: strict),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "SyncWire", "SyncCore"], swiftSettings: strict),
     ]
 )

@@ -15,7 +15,7 @@ struct FieldSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsim",
         abstract: "Simulate FieldSync devices and generate test data.",
-        subcommands: [DemoCommand.self, DeviceCommand.self, DispatchCommand.self, DecodeCommand.self, Fixtures.self, SelfTest.self]
+        subcommands: [DemoCommand.self, SwarmCommand.self, DeviceCommand.self, DispatchCommand.self, DecodeCommand.self, Fixtures.self, SelfTest.self]
     )
 
     /// Helpers the test suite runs as separate processes (hidden from help).

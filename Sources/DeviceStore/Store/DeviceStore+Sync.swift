@@ -239,6 +239,12 @@ extension DeviceSchema {
             if state.tombstone == change.version { state.tombstone = serverState?.tombstone }
         }
         if let serverState { state = state.merged(with: serverState, table: layout.table) }
+        if state.fields.isEmpty && state.tombstone == nil {
+            // A refused insert of a row the server does not have: nothing of it remains.
+            try db.run("DELETE FROM row_buckets WHERE tbl = ? AND id = ?", [change.table, change.record.bytes])
+            try remove(change.table, change.record, in: db)
+            return
+        }
         try write(change.table, change.record, state, in: db)
     }
 

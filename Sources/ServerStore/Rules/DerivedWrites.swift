@@ -45,10 +45,7 @@ struct DerivedWrites {
 
 extension SyncStore {
     /// A new record or change id, time-ordered by the server's clock.
-    func newID() -> RecordID {
-        var random = SystemRandomNumberGenerator()
-        return RecordID.make(milliseconds: clock.milliseconds, using: &random)
-    }
+    func newID() -> RecordID { clock.newID() }
 
     /// Applies the server's derived writes as one change set of its own, in the caller's transaction.
     ///

@@ -12,10 +12,25 @@ public final class ServerClock: Sendable {
     /// The wall clock it follows (a simulated one in `fieldsim`).
     public let wallClock: any WallClock
     private let clock = Mutex(HybridClock())
+    private let random: Mutex<SplitMix64?>
 
     /// Creates a clock following `wallClock`.
-    public init(wallClock: any WallClock = SystemWallClock()) {
+    ///
+    /// - Parameter seed: Makes the ids the server mints (of its change sets and derived rows) a
+    ///   function of the seed, for deterministic simulations; `nil` draws them from the system.
+    public init(wallClock: any WallClock = SystemWallClock(), seed: UInt64? = nil) {
         self.wallClock = wallClock
+        self.random = Mutex(seed.map { SplitMix64(seed: $0) })
+    }
+
+    /// A new time-ordered id (UUIDv7) at the wall clock's time.
+    public func newID() -> RecordID {
+        let milliseconds = wallClock.now()
+        return random.withLock { seeded in
+            if seeded != nil { return RecordID.make(milliseconds: milliseconds, using: &seeded!) }
+            var system = SystemRandomNumberGenerator()
+            return RecordID.make(milliseconds: milliseconds, using: &system)
+        }
     }
 
     /// A new stamp.

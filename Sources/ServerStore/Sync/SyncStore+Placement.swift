@@ -125,7 +125,8 @@ extension SyncStore {
     ///   (milliseconds): the buckets a new row would have been in then.
     /// - Parameter known: Buckets of rows not yet written ("table/id"), for a parent created
     ///   earlier in the same change set.
-    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables, asOf: Int64? = nil,
+    ///   `assignedSince` does the same for a parent's `user:` buckets from an earlier time.
+    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables, asOf: Int64? = nil, assignedSince: Int64? = nil,
                         known: [String: Set<String>] = [:], tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
         var parents: [String: Set<String>] = [:]
         var referrers: [String: Set<RecordID>] = [:]
@@ -139,8 +140,9 @@ extension SyncStore {
                 }
                 let rows = try await db.query("""
                     SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3
-                    UNION SELECT bucket FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = $3 AND departed_at > $4
-                    """, [tenant.uuidString, parentTable, parent.uuidString, asOf ?? Int64.max])
+                    UNION SELECT bucket FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = $3
+                                                           AND (departed_at > $4 OR (bucket LIKE 'user:%' AND departed_at > $5))
+                    """, [tenant.uuidString, parentTable, parent.uuidString, asOf ?? Int64.max, assignedSince ?? asOf ?? Int64.max])
                 parents["\(parentTable)/\(parent.uuidString)"] = try tables.table(parentTable).inheritable(Set(try rows.map { try $0.read(0, as: String.self) }))
             case .referrers(let referrer, let through, let field, _):
                 let rows = try await db.query("""

@@ -31,6 +31,12 @@ public struct SyncStore: Sendable {
         self.logger = logger
     }
 
+    /// How long a row that left an author's own `user:` bucket (a visit or work order reassigned)
+    /// stays writable by that author's offline work, flagged `no_longer_owned`: a rep who worked
+    /// a visit without knowing it was reassigned keeps the work. Territories are judged strictly
+    /// at the change's time.
+    public static let offlineGrace: Int64 = 7 * 86_400_000
+
     /// Who wrote a pushed change set, for authorization.
     public struct Author: Sendable {
         /// The author's role, whose write access each field is checked against.
@@ -151,6 +157,7 @@ public struct SyncStore: Sendable {
                 return true
             }
         }
+        var guessed: [String: Set<String>] = [:]
         if let scope {
             var kept: [Change] = []
             // Rows new in this change set: their state so far and their buckets, so that a row
@@ -163,18 +170,27 @@ public struct SyncStore: Sendable {
                 let changeTime = Int64(change.version.clock.milliseconds)
                 let rowBuckets: Set<String>
                 let nowBuckets: Set<String>
+                // Ownership is judged at the change's time. An assignment is more forgiving: an
+                // author offline does not know the office reassigned their work, so a row that
+                // left the author's own bucket within the grace before the change is still theirs
+                // to work on (kept, and flagged below); a row never theirs is refused.
+                let assignedSince = changeTime - Self.offlineGrace
                 if states[change.table]?[change.record] != nil {
-                    // An existing row is judged by the buckets it was in at the change's time.
+                    // An existing row is judged by the buckets it was in then.
                     nowBuckets = memberships[change.table]?[change.record] ?? []
-                    rowBuckets = nowBuckets.union((departed[change.table]?[change.record] ?? []).filter { $0.at > changeTime }.map(\.bucket))
+                    rowBuckets = nowBuckets.union((departed[change.table]?[change.record] ?? [])
+                        .filter { $0.at > changeTime || ($0.bucket.hasPrefix("user:") && $0.at > assignedSince) }.map(\.bucket))
                 } else {
                     // A new one by the buckets it would have had then.
                     let state = Merge.apply(change, to: created[key], table: table).state
-                    rowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, asOf: changeTime, known: known, tenant: tenant, on: db)
+                    rowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, asOf: changeTime, assignedSince: assignedSince,
+                                                        known: known, tenant: tenant, on: db)
                     nowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, known: known, tenant: tenant, on: db)
                     if !rowBuckets.isDisjoint(with: scope.atChange) {
                         created[key] = state
                         known[key] = nowBuckets
+                        // The device placed the new row by its own view, as of the change's time.
+                        guessed[key, default: []].formUnion(rowBuckets.intersection(scope.atChange))
                     }
                 }
                 if rowBuckets.isDisjoint(with: scope.atChange) {
@@ -191,7 +207,7 @@ public struct SyncStore: Sendable {
         if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
 
         let original = states
-        let conflicts = try await commit(fresh, as: changeSet.id, states: &states, memberships: memberships, at: now, tenant: tenant, on: db)
+        let conflicts = try await commit(fresh, as: changeSet.id, states: &states, memberships: memberships, guessed: guessed, at: now, tenant: tenant, on: db)
         if judging {
             try await judge.judge(fresh, original: original, merged: states, on: db)
             try await commitDerived(judge.derived, at: now, tenant: tenant, on: db)
@@ -217,8 +233,12 @@ public struct SyncStore: Sendable {
     /// Merges `changes` (already checked) into `states`, writes the records, places them in their
     /// buckets, appends the change set `id` to the feed of each bucket its rows are in and records
     /// the conflicts met. Returns the conflicts.
+    ///
+    /// - Parameter guessed: For rows a device created, the buckets the device placed them in by
+    ///   its own view ("table/id"); each such bucket the row is not in on the server gets a remove,
+    ///   so the device lets go of a row that, say, belongs to a visit reassigned meanwhile.
     func commit(_ changes: [Change], as id: ChangeID, states: inout [String: [RecordID: RecordState]], memberships: [String: [RecordID: Set<String>]],
-                at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Conflict] {
+                guessed: [String: Set<String>] = [:], at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Conflict] {
         guard !changes.isEmpty else { return [] }
         var conflicts: [Conflict] = []
         var touched: [String: Set<RecordID>] = [:]
@@ -244,6 +264,14 @@ public struct SyncStore: Sendable {
         for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
             try await db.query("INSERT INTO change_log (tenant_id, bucket, change_set) VALUES ($1, $2, $3)",
                                [tenant.uuidString, bucket, BinaryEncoder.encode(ChangeSet(id: id, changes: changes))])
+        }
+        for (key, buckets) in guessed.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "/")
+            guard parts.count == 2, let record = RecordID(parts[1]) else { continue }
+            for bucket in buckets.subtracting(bucketsOf[key] ?? []).sorted() {
+                try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
+                                   [tenant.uuidString, bucket, BinaryEncoder.encode(RecordRef(table: String(parts[0]), record: record))])
+            }
         }
         for conflict in conflicts {
             try await db.query("""

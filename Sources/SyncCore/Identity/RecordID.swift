@@ -32,21 +32,46 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The lower-case text form, `xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx`.
     public var uuidString: String {
-        let characters = Array(Hex.string(bytes))
-        return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16])
-            + "-" + String(characters[16..<20]) + "-" + String(characters[20..<32])
+        // Ids are formatted for every query and log line: one pass, one allocation.
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var position = 0
+            for index in 0..<32 {
+                if index == 8 || index == 12 || index == 16 || index == 20 {
+                    buffer[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                let word = index < 16 ? high : low
+                buffer[position] = Hex.digits[Int(word >> UInt64(60 - 4 * (index % 16)) & 0xF)]
+                position += 1
+            }
+            return position
+        }
     }
 
     public var description: String { uuidString }
 
     /// Parses the text form (either case); `nil` for anything else.
     public init?(_ text: some StringProtocol) {
-        let digits = text.utf8.filter { $0 != UInt8(ascii: "-") }
-        guard text.utf8.count == 36, digits.count == 32,
-              [8, 13, 18, 23].allSatisfy({ text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: $0)] == UInt8(ascii: "-") })
-        else { return nil }
-        guard let bytes = Hex.decode(digits, allowingUppercase: true) else { return nil }
-        self.init(bytes: bytes)
+        var high: UInt64 = 0, low: UInt64 = 0
+        var digits = 0, position = 0
+        for character in text.utf8 {
+            defer { position += 1 }
+            if position == 8 || position == 13 || position == 18 || position == 23 {
+                guard character == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let value: UInt64
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt64(character - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = UInt64(character - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = UInt64(character - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            if digits < 16 { high = high << 4 | value } else { low = low << 4 | value }
+            digits += 1
+        }
+        guard position == 36, digits == 32 else { return nil }
+        self.init(high: high, low: low)
     }
 
     public static func < (lhs: RecordID, rhs: RecordID) -> Bool {
@@ -57,7 +82,13 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
 extension RecordID {
     /// The 16 bytes, big-endian.
     public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * $0)) }
+        [UInt8](unsafeUninitializedCapacity: 16) { buffer, count in
+            for index in 0..<8 {
+                buffer[index] = UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * index))
+                buffer[index + 8] = UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * index))
+            }
+            count = 16
+        }
     }
 
     /// An id from its 16 bytes; `nil` for any other length.

@@ -35,26 +35,45 @@ final class SyncRoutes: Sendable {
         self.liveWait = liveWait
     }
 
+    /// The protocol's routes and what answers each: a message in, a message out.
+    var handlers: [String: @Sendable (TokenAuthority.Claims, Message) async throws -> Message] {
+        [
+            "/v1/register": { claims, message in
+                guard case .registerRequest(let body) = message else { throw Self.wrongMessage("register_request") }
+                let replica = try await self.store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
+                                                            platform: body.platform, appVersion: body.appVersion)
+                let buckets = try await self.store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(self.wallClock.now()))
+                return .registerResponse(RegisterResponse(replica: replica, serverClock: self.now(), buckets: buckets))
+            },
+            "/v1/push": { claims, message in
+                guard case .pushRequest(let body) = message else { throw Self.wrongMessage("push_request") }
+                return .pushResponse(try await self.push(body, claims: claims))
+            },
+            "/v1/pull": { claims, message in
+                guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
+                return .pullResponse(try await self.pull(body, claims: claims))
+            },
+            "/v1/live": { claims, message in
+                guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
+                return .liveNotice(try await self.live(body, claims: claims))
+            },
+        ]
+    }
+
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/register") { request, context in try await self.handle("register", request, context) { claims, message in
-            guard case .registerRequest(let body) = message else { throw Self.wrongMessage("register_request") }
-            let replica = try await self.store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
-                                                        platform: body.platform, appVersion: body.appVersion)
-            let buckets = try await self.store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(self.wallClock.now()))
-            return .registerResponse(RegisterResponse(replica: replica, serverClock: self.now(), buckets: buckets))
-        } }
-        router.post("/v1/push") { request, context in try await self.handle("push", request, context) { claims, message in
-            guard case .pushRequest(let body) = message else { throw Self.wrongMessage("push_request") }
-            return .pushResponse(try await self.push(body, claims: claims))
-        } }
-        router.post("/v1/pull") { request, context in try await self.handle("pull", request, context) { claims, message in
-            guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
-            return .pullResponse(try await self.pull(body, claims: claims))
-        } }
-        router.post("/v1/live") { request, context in try await self.handle("live", request, context) { claims, message in
-            guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
-            return .liveNotice(try await self.live(body, claims: claims))
-        } }
+        for route in handlers.keys.sorted() {
+            router.post(RouterPath(stringLiteral: route)) { request, context in
+                let json = request.headers[.contentType]?.hasPrefix("application/json") == true
+                let (status, message) = await self.respond(route, authorization: request.headers[.authorization], json: json, logger: context.logger) {
+                    do {
+                        return Array(try await request.body.collect(upTo: WireLimits.bodyBytesMax).readableBytesView)
+                    } catch {
+                        throw HTTPFailure(.contentTooLarge, ErrorResponse(code: ErrorResponse.Code.bodyTooLarge, message: "the body is over \(WireLimits.bodyBytesMax) bytes"))
+                    }
+                }
+                return try Self.response(message, status: status, json: json)
+            }
+        }
     }
 
     /// The live channel: answers as soon as one of the cursors' buckets has something to pull (or
@@ -149,13 +168,18 @@ final class SyncRoutes: Sendable {
         HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: "this route takes a \(expected)"))
     }
 
-    private func handle(_ route: String, _ request: Request, _ context: BasicRequestContext,
-                        _ body: @Sendable (TokenAuthority.Claims, Message) async throws -> Message) async throws -> Response {
-        let json = request.headers[.contentType]?.hasPrefix("application/json") == true
+    /// Answers one request of the protocol, whatever carried it (HTTP here, a simulation's
+    /// in-process transport in ``SyncService``): authenticate, rate-limit, read and decode the
+    /// body, answer. Every failure is an ``ErrorResponse`` with its status.
+    func respond(_ route: String, authorization: String?, json: Bool, logger: Logger,
+                 body: () async throws -> [UInt8]) async -> (HTTPResponse.Status, Message) {
         let started = ContinuousClock.now
-        defer { metrics.observe(route, ContinuousClock.now - started) }
+        defer { metrics.observe(String(route.dropFirst(4)), ContinuousClock.now - started) }
         do {
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            guard let handler = handlers[route] else {
+                throw HTTPFailure(.notFound, ErrorResponse(code: ErrorResponse.Code.malformed, message: "no route \(route)"))
+            }
+            guard let header = authorization, header.hasPrefix("Bearer ") else {
                 throw HTTPFailure(.unauthorized, ErrorResponse(code: ErrorResponse.Code.unauthorized, message: "send a bearer token"))
             }
             let claims: TokenAuthority.Claims
@@ -169,28 +193,21 @@ final class SyncRoutes: Sendable {
                 throw HTTPFailure(.tooManyRequests, ErrorResponse(code: ErrorResponse.Code.rateLimited, message: "too many requests: retry later",
                                                                   retryAfterMilliseconds: wait))
             }
-            let collected = request.body
-            let buffer: ByteBuffer
-            do {
-                buffer = try await collected.collect(upTo: WireLimits.bodyBytesMax)
-            } catch {
-                throw HTTPFailure(.contentTooLarge, ErrorResponse(code: ErrorResponse.Code.bodyTooLarge, message: "the body is over \(WireLimits.bodyBytesMax) bytes"))
-            }
-            let bytes = Array(buffer.readableBytesView)
+            let bytes = try await body()
             let message: Message
             do {
                 message = json ? try Frame.decode(json: bytes) : try Frame.decode(bytes)
             } catch {
                 throw Self.failure(for: error)
             }
-            return try Self.response(await body(claims, message), status: .ok, json: json)
+            return (.ok, try await handler(claims, message))
         } catch let failure as HTTPFailure {
             metrics.error(failure.error.code)
-            return try Self.response(.error(failure.error), status: failure.status, json: json)
+            return (failure.status, .error(failure.error))
         } catch {
-            context.logger.error("a sync request failed", metadata: ["error": "\(error)"])
-            return try Self.response(.error(ErrorResponse(code: ErrorResponse.Code.unavailable, message: "the server could not complete the request; retry later",
-                                                          retryAfterMilliseconds: 1_000)), status: .serviceUnavailable, json: json)
+            logger.error("a sync request failed", metadata: ["error": "\(error)"])
+            return (.serviceUnavailable, .error(ErrorResponse(code: ErrorResponse.Code.unavailable, message: "the server could not complete the request; retry later",
+                                                              retryAfterMilliseconds: 1_000)))
         }
     }
 
@@ -209,8 +226,13 @@ final class SyncRoutes: Sendable {
         }
     }
 
+    /// A message as a body: its JSON form, or a compressed binary frame.
+    static func body(_ message: Message, json: Bool) throws -> [UInt8] {
+        json ? Array(Frame.json(message).printed.utf8) : try Frame.encode(message, compress: true)
+    }
+
     static func response(_ message: Message, status: HTTPResponse.Status, json: Bool) throws -> Response {
-        let bytes = json ? Array(Frame.json(message).printed.utf8) : try Frame.encode(message, compress: true)
+        let bytes = try body(message, json: json)
         return Response(status: status, headers: [.contentType: json ? "application/json" : "application/vnd.fieldsync.frame"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -1,0 +1,38 @@
+public import Logging
+public import ServerStore
+public import SyncCore
+import FieldModel
+import HTTPTypes
+
+/// The sync protocol without a socket: the very code the HTTP routes run — authentication, rate
+/// limits, decoding, push, pull, live — answering request bytes with response bytes. A
+/// deterministic simulation drives it through an in-process transport (`SyncTesting`).
+public struct SyncService: Sendable {
+    let routes: SyncRoutes
+    let logger: Logger
+
+    /// The store it serves.
+    public var store: SyncStore { routes.store }
+
+    /// Creates a service over `store`.
+    ///
+    /// - Parameter liveWait: How long `/v1/live` holds a request with nothing to report.
+    public init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, requestsPerSecond: Double = 1_000_000, liveWait: Duration = .seconds(1),
+                logger: Logger = Logger(label: "fieldsync.service")) {
+        self.routes = SyncRoutes(store: store, tokens: tokens, wallClock: wallClock,
+                                 limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: SyncMetrics(),
+                                 live: LiveFeed(pool: store.pool, logger: logger), liveWait: liveWait)
+        self.logger = logger
+    }
+
+    /// Answers one request: `route` (`/v1/push`, …), the `Authorization` header, and the body (a
+    /// binary frame, or the JSON form when `json`). Returns the HTTP status and the body of the answer.
+    public func respond(route: String, authorization: String?, body: [UInt8], json: Bool = false) async -> (status: Int, body: [UInt8]) {
+        let (status, message) = await routes.respond(route, authorization: authorization, json: json, logger: logger) { body }
+        do {
+            return (Int(status.code), try SyncRoutes.body(message, json: json))
+        } catch {
+            return (500, [])
+        }
+    }
+}

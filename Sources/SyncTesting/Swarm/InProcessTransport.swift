@@ -1,0 +1,149 @@
+import Foundation
+public import SyncClient
+import SyncCore
+public import SyncServer
+public import SyncWire
+import Synchronization
+
+/// The in-process transport: a device's requests go, as the very bytes HTTP would carry, to a
+/// ``SyncService`` in the same process — no socket, no timing, so a simulation is deterministic.
+///
+/// The service can be swapped (a server restart) while devices hold the transport.
+public final class InProcessTransport: SyncTransport {
+    private let service: Mutex<SyncService>
+
+    /// Creates a transport to `service`.
+    public init(_ service: SyncService) {
+        self.service = Mutex(service)
+    }
+
+    /// Replaces the service, as a restarted server would be.
+    public func restart(with service: SyncService) {
+        self.service.withLock { $0 = service }
+    }
+
+    public func send(_ message: Message, to route: String, token: String) async throws -> TransportResponse {
+        let request = try Frame.encode(message, compress: true)
+        let service = self.service.withLock { $0 }
+        let (status, body) = await service.respond(route: route, authorization: "Bearer \(token)", body: request)
+        return TransportResponse(status: status, message: try Frame.decode(body), bytes: request.count + body.count)
+    }
+}
+
+/// The faults a swarm injects into a device's requests.
+public struct SwarmFault: Hashable, Sendable, CustomStringConvertible, CaseIterable {
+    /// The stable name, as `--faults` takes it.
+    public let name: String
+    public var description: String { name }
+
+    /// A request lost before the server saw it.
+    public static let droppedRequest = SwarmFault(name: "dropped-request")
+    /// A response lost after the server committed.
+    public static let droppedResponse = SwarmFault(name: "dropped-response")
+    /// A request delivered twice.
+    public static let duplicated = SwarmFault(name: "duplicated")
+    /// An old push delivered again after newer ones.
+    public static let reordered = SwarmFault(name: "reordered")
+    /// The app killed in the middle of a sync, and started again from its database.
+    public static let crash = SwarmFault(name: "crash")
+    /// The server restarted (a new process: new clock, new connections).
+    public static let serverRestart = SwarmFault(name: "server-restart")
+    /// PostgreSQL restarted under the running server.
+    public static let postgresRestart = SwarmFault(name: "postgres-restart")
+    /// Device clocks hours behind and days ahead.
+    public static let clockSkew = SwarmFault(name: "clock-skew")
+    /// Tokens expiring: the app signs in again.
+    public static let expiredToken = SwarmFault(name: "expired-token")
+    /// Territory ownership moving between reps.
+    public static let territoryChange = SwarmFault(name: "territory-change")
+    /// Visits reassigned and cancelled by the dispatcher while reps work.
+    public static let assignmentChange = SwarmFault(name: "assignment-change")
+    /// Devices offline for hours or days.
+    public static let offline = SwarmFault(name: "offline")
+
+    public static let allCases: [SwarmFault] = [
+        droppedRequest, droppedResponse, duplicated, reordered, crash, serverRestart, postgresRestart, clockSkew, expiredToken,
+        territoryChange, assignmentChange, offline,
+    ]
+
+    /// Parses `all` or a comma-separated list of names.
+    public static func parse(_ list: String) throws -> Set<SwarmFault> {
+        if list == "all" { return Set(allCases) }
+        if list.isEmpty || list == "none" { return [] }
+        var faults = Set<SwarmFault>()
+        for name in list.split(separator: ",") {
+            guard let fault = allCases.first(where: { $0.name == name.trimmingCharacters(in: .whitespaces) }) else {
+                throw SwarmError("unknown fault \(name); the faults are all, none, or \(allCases.map(\.name).joined(separator: ", "))")
+            }
+            faults.insert(fault)
+        }
+        return faults
+    }
+}
+
+/// A swarm that cannot run as asked.
+public struct SwarmError: Error, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Wraps a transport with a device's share of the faults, decided by a seeded generator.
+final class FaultyTransport: SyncTransport {
+    struct Lost: Error {}
+
+    let inner: any SyncTransport
+    let faults: Set<SwarmFault>
+    private let state: Mutex<(random: SplitMix64, stale: (Message, String)?, crashArmed: Bool)>
+    /// Per-mille rates.
+    static let lossRate: UInt64 = 30, duplicateRate: UInt64 = 20, reorderRate: UInt64 = 20
+
+    init(inner: any SyncTransport, faults: Set<SwarmFault>, seed: UInt64) {
+        self.inner = inner
+        self.faults = faults
+        self.state = Mutex((SplitMix64(seed: seed), nil, false))
+    }
+
+    /// How many times each fault struck.
+    let struck = Mutex<[String: Int]>([:])
+
+    private func strike(_ fault: SwarmFault) { struck.withLock { $0[fault.name, default: 0] += 1 } }
+
+    /// The next request crashes the app after it reached the server.
+    func armCrash() { state.withLock { $0.crashArmed = true } }
+
+    func send(_ message: Message, to route: String, token: String) async throws -> TransportResponse {
+        let (roll, stale, crash) = state.withLock { state -> ((UInt64, UInt64, UInt64, UInt64), (Message, String)?, Bool) in
+            let rolls = (state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000)
+            var replay: (Message, String)?
+            if faults.contains(.reordered), route == "/v1/push" {
+                if rolls.3 < Self.reorderRate { replay = state.stale }
+                if rolls.3 < Self.reorderRate * 3 { state.stale = (message, route) }
+            }
+            let crash = state.crashArmed
+            state.crashArmed = false
+            return (rolls, replay, crash)
+        }
+        if faults.contains(.droppedRequest), roll.0 < Self.lossRate {
+            strike(.droppedRequest)
+            throw Lost()
+        }
+        if let (old, oldRoute) = stale {
+            strike(.reordered)
+            _ = try? await inner.send(old, to: oldRoute, token: token)  // an old push arriving late
+        }
+        var response = try await inner.send(message, to: route, token: token)
+        if faults.contains(.duplicated), roll.2 < Self.duplicateRate {
+            strike(.duplicated)
+            response = try await inner.send(message, to: route, token: token)
+        }
+        // The app dies after the request reached the server: the sync stops where it is.
+        if crash { throw CancellationError() }
+        if faults.contains(.droppedResponse), roll.1 < Self.lossRate {
+            strike(.droppedResponse)
+            throw Lost()
+        }
+        return response
+    }
+}

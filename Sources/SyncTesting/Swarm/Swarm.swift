@@ -1,0 +1,159 @@
+import Foundation
+import DeviceStore
+import FieldModel
+import Logging
+import ServerStore
+public import SyncClient
+public import SyncCore
+import SyncServer
+public import SyncWire
+import Synchronization
+
+/// A fleet of phones through simulated working days under injected faults, ending with a
+/// reconciliation of every phone against the server (issue 7; `fieldsim swarm`).
+///
+/// Without ``Configuration/remote`` it is deterministic: the server runs in-process on a private
+/// PostgreSQL with a simulated clock and seeded ids, the phones act one after another in a fixed
+/// order, and every random choice comes from the seed — so one seed gives one final state, whose
+/// ``Report/digest`` a test compares across runs.
+public struct Swarm: Sendable {
+    /// What to run.
+    public struct Configuration: Sendable {
+        /// Phones (one user each: reps, and a technician in ten).
+        public var devices: Int
+        /// Working days, from Monday 30 November 2026.
+        public var days: Int
+        /// The seed of every choice.
+        public var seed: UInt64
+        /// The faults to inject.
+        public var faults: Set<SwarmFault>
+        /// Visits the dispatcher plans for each rep each day.
+        public var visitsPerRep: Int
+        /// A real server instead of the in-process one.
+        public var remote: Remote?
+        /// Where to report progress (a line per day), if anywhere.
+        public var progress: (@Sendable (String) -> Void)?
+
+        /// Creates a configuration.
+        public init(devices: Int = 200, days: Int = 3, seed: UInt64 = 1, faults: Set<SwarmFault> = Set(SwarmFault.allCases), visitsPerRep: Int = 4,
+                    remote: Remote? = nil, progress: (@Sendable (String) -> Void)? = nil) {
+            self.devices = devices
+            self.visitsPerRep = visitsPerRep
+            self.days = days
+            self.seed = seed
+            self.faults = faults
+            self.remote = remote
+            self.progress = progress
+        }
+    }
+
+    /// A real server: how to reach it, the database it serves (the swarm seeds its users there,
+    /// acts as the office and reconciles against it), the secret it signs tokens with, and the
+    /// simulated clock it runs on (the swarm moves it through the days; a server on the real
+    /// clock would see every phone days ahead).
+    public struct Remote: Sendable {
+        /// A transport to the server (HTTP).
+        public var transport: @Sendable () -> any SyncTransport
+        /// The server's database, as a libpq connection string (migrated).
+        public var database: String
+        /// The server's token secret.
+        public var tokenSecret: String
+        /// The server's wall clock.
+        public var clock: ManualWallClock
+
+        /// Creates a remote.
+        public init(transport: @escaping @Sendable () -> any SyncTransport, database: String, tokenSecret: String, clock: ManualWallClock) {
+            self.transport = transport
+            self.database = database
+            self.tokenSecret = tokenSecret
+            self.clock = clock
+        }
+    }
+
+    /// The verdict and what happened.
+    public struct Report: Sendable {
+        /// Every check passed.
+        public var converged: Bool { divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 }
+        /// Phones whose rows differ from the server's on their buckets.
+        public var divergentDevices = 0
+        /// Changes made on a phone and never answered, or answered and missing on the server.
+        public var lostWrites = 0
+        /// Facts recorded twice on the server (a check-in, a payment, a part used).
+        public var duplicateApplications = 0
+        /// Rows a phone holds outside its buckets.
+        public var outOfScopeRows = 0
+        /// Changes refused into quarantine, with a reason.
+        public var quarantined = 0
+        /// Changes applied with an exception.
+        public var flagged = 0
+        /// Conflicts the server recorded.
+        public var conflicts = 0
+        /// Changes the phones made.
+        public var changes = 0
+        /// Requests the phones sent, and how many were retries.
+        public var requests = 0, retries = 0
+        /// Faults injected, by kind.
+        public var injected: [String: Int] = [:]
+        /// A digest of the server's final state (FNV-1a over every record, versions included).
+        public var digest = ""
+        /// The seed.
+        public var seed: UInt64 = 0
+        /// What failed, for a human (the first few).
+        public var details: [String] = []
+
+        /// The report as JSON.
+        public var json: JSONValue {
+            func number(_ value: Int) -> JSONValue { .number(String(value)) }
+            return .object([
+                .init("converged", .bool(converged)), .init("divergent_devices", number(divergentDevices)), .init("lost_writes", number(lostWrites)),
+                .init("duplicate_applications", number(duplicateApplications)), .init("out_of_scope_rows", number(outOfScopeRows)),
+                .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
+                .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)),
+                .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),
+                .init("digest", .string(digest)), .init("seed", .number(String(seed))), .init("details", .array(details.map(JSONValue.string))),
+            ])
+        }
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+
+    /// Creates a swarm.
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Runs it: starts what it needs, simulates the days, reconciles, and removes everything.
+    public func run() async throws -> Report {
+        guard configuration.devices >= 1, configuration.days >= 1, (1...8).contains(configuration.visitsPerRep) else {
+            throw SwarmError("a swarm needs at least one device and one day, and 1 to 8 visits per rep and day")
+        }
+        var quiet = Logger(label: "fieldsync.swarm")
+        quiet.logLevel = .critical
+        let root = URL(fileURLWithPath: "/tmp/fieldsync-swarm-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        if let remote = configuration.remote {
+            let pool = try PostgresPool(.init(connectionString: remote.database, connectionsMax: 8), logger: quiet)
+            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: nil, trimCatalog: true, tokenSecret: remote.tokenSecret, logger: quiet)
+            let report = try await world.simulate()
+            await pool.close()
+            return report
+        }
+        var options = PostgresCluster.Options()
+        options.durable = false
+        let cluster = try await PostgresCluster.start(in: root.appendingPathComponent("pg"), options: options, logger: quiet)
+        do {
+            let pool = try PostgresPool(.init(connectionString: cluster.connectionString(), connectionsMax: 8), logger: quiet)
+            try await Migrator.migrate(pool, logger: quiet)
+            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: cluster, trimCatalog: true, tokenSecret: nil, logger: quiet)
+            let report = try await world.simulate()
+            await pool.close()
+            await world.stopCluster()
+            return report
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import DeviceStore
+import FieldModel
+import ServerStore
+import SyncClient
+import SyncCore
+import SyncServer
+import SyncWire
+
+/// The simulated days: the office plans in the morning and acts at midday, phones work their
+/// hours and sync when they are online, faults strike, and at the end everyone syncs.
+extension SwarmWorld {
+    func simulate() async throws -> Swarm.Report {
+        report.seed = configuration.seed
+        if has(.clockSkew) {
+            for device in devices where device.index % 20 == 3 { device.clock.set(2 * 86_400_000); count(.clockSkew) }   // two days ahead
+            for device in devices where device.index % 20 == 7 { device.clock.set(-3 * Self.hour); count(.clockSkew) }    // three hours behind
+        }
+        for day in 0..<configuration.days {
+            let dayStart = Int64(Self.monday.adding(days: day).epochSeconds * 1000)
+            clock.set(UInt64(dayStart + 12 * Self.hour))  // 07:00 in New York
+            try await planDay(dayStart: Int64(dayStart))
+            var offline = Set<Int>()
+            if has(.offline) {
+                for device in devices where roll(80) || (device.index % 17 == 5 && (1...2).contains(day)) { offline.insert(device.index) }
+                report.injected[SwarmFault.offline.name, default: 0] += offline.count
+            }
+            if has(.expiredToken) {
+                for device in devices where roll(30) {
+                    device.token = try await tokens.issue(user: device.user, tenant: tenant, role: device.role, lifetime: .seconds(3_600), now: Date().addingTimeInterval(-86_400))
+                    await device.client.setToken(device.token)
+                    count(.expiredToken)
+                }
+            }
+            let online = devices.filter { !offline.contains($0.index) }
+            for device in online { await sync(device) }
+            for hour in Int64(13)..<22 {
+                clock.set(UInt64(Int64(dayStart) + hour * Self.hour))
+                for device in devices { await work(device, from: Int64(dayStart) + hour * Self.hour) }
+                if hour == 16 {
+                    try await office(day: day, dayStart: Int64(dayStart))
+                    for device in online { await sync(device) }
+                }
+                if hour == 15, day == min(1, configuration.days - 1) { try await restartServer() }
+                if hour == 19, day == min(1, configuration.days - 1) { try await restartPostgres() }
+            }
+            clock.set(UInt64(Int64(dayStart) + 22 * Self.hour))
+            if has(.crash) { for device in online where roll(30) { device.transport.armCrash() } }
+            for device in online { await sync(device) }
+            try await approveAndRelease()
+            clock.set(UInt64(Int64(dayStart) + 23 * Self.hour + 30 * 60_000))
+            try await store.markMissedVisits(now: Int64(clock.now()), tenant: tenant)
+            configuration.progress?("day \(day + 1) of \(configuration.days): \(online.count) of \(devices.count) phones online, \(devices.reduce(0) { $0 + $1.made }) changes made")
+        }
+        // Everyone comes back: clocks right, tokens fresh, online; three rounds so that each
+        // phone sees what the phones after it pushed.
+        clock.set(UInt64(Int64(Self.monday.adding(days: configuration.days).epochSeconds * 1000) + 12 * Self.hour))
+        for device in devices {
+            device.clock.set(0)
+            device.token = try await tokens.issue(user: device.user, tenant: tenant, role: device.role)
+            await device.client.setToken(device.token)
+        }
+        for round in 0..<3 {
+            for device in devices {
+                // The last round is fault-free, as a phone on a good network would be.
+                if round == 2 {
+                    collectStrikes(device)
+                    device.transport = FaultyTransport(inner: inner(), faults: [], seed: 0)
+                    device.client = client(device.store, device.transport, user: device.user, role: device.role, token: device.token, index: device.index)
+                }
+                await sync(device)
+            }
+        }
+        configuration.progress?("reconciling \(devices.count) phones against the server")
+        try await reconcile()
+        return report
+    }
+
+    /// The dispatcher's morning: four visits for each rep at customers of their territory, two
+    /// work orders for each technician.
+    func planDay(dayStart: Int64) async throws {
+        var edits: [SyncStore.OfficeEdit] = []
+        for device in devices where device.role == .rep {
+            guard let territory = territoryOf[device.user], let pool = customers[territory], !pool.isEmpty else { continue }
+            for slot in 0..<configuration.visitsPerRep {
+                let customer = pool[Int(random.next() % UInt64(pool.count))]
+                let start = dayStart + 13 * Self.hour + Int64(slot) * 8 * Self.hour / Int64(configuration.visitsPerRep) + Int64(random.next() % 30) * 60_000
+                edits.append(SyncStore.OfficeEdit("visits", store.clock.newID(), [
+                    ("customer_id", .id(customer)), ("assignee_id", .id(device.user)), ("visit_type", .text(slot % 4 == 3 ? "merchandising" : "sales")),
+                    ("planned_start", .timestamp(start)), ("planned_end", .timestamp(start + 30 * 60_000)),
+                    ("status", .state(StateValue("planned"))), ("creation_mode", .text("planned")),
+                ]))
+            }
+        }
+        for chunk in stride(from: 0, to: edits.count, by: 100).map({ Array(edits[$0..<min($0 + 100, edits.count)]) }) {
+            try await store.edit(chunk, by: dispatcher, tenant: tenant)
+        }
+        let all = customers.values.flatMap { $0 }.sorted()
+        for device in devices where device.role == .technician {
+            device.workOrders = []
+            for slot in 0..<2 {
+                let start = dayStart + 14 * Self.hour + Int64(slot) * 3 * Self.hour
+                let order = SyncStore.NewWorkOrder(customer: all[Int(random.next() % UInt64(all.count))], workType: ["maintenance", "inspection", "repair"][Int(random.next() % 3)],
+                                                   windowStart: start, windowEnd: start + 2 * Self.hour, assignee: device.user)
+                device.workOrders.append(try await store.createWorkOrder(order, by: dispatcher))
+            }
+        }
+    }
+
+    /// The office at midday: visits reassigned and cancelled, a territory handed over.
+    func office(day: Int, dayStart: Int64) async throws {
+        if has(.assignmentChange) {
+            let planned = try await pool.query("""
+                SELECT id::text, assignee_id::text FROM visits WHERE tenant_id = $1 AND status = 'planned' AND planned_start >= $2 AND planned_start < $3 ORDER BY id
+                """, [tenant.uuidString, dayStart + 17 * Self.hour, dayStart + 24 * Self.hour])
+            let reps = devices.filter { $0.role == .rep }
+            for row in planned {
+                let visit = RecordID(try row.read(0, as: String.self))!
+                if roll(20) {
+                    let target = reps[Int(random.next() % UInt64(reps.count))]
+                    try? await store.assignVisit(visit, to: target.user, by: dispatcher)
+                    count(.assignmentChange)
+                } else if roll(10) {
+                    try? await store.cancelVisit(visit, by: dispatcher)
+                    count(.assignmentChange)
+                }
+            }
+        }
+        if has(.territoryChange), day == min(1, configuration.days - 1) {
+            // One rep in three hands their territory over and takes the next one.
+            for device in devices where device.role == .rep && device.index % 3 == 1 {
+                guard let from = territoryOf[device.user], let index = territories.firstIndex(of: from) else { continue }
+                let to = territories[(index + 1) % territories.count]
+                let now = Int64(clock.now())
+                let rows = try await pool.query("SELECT id::text FROM territory_owners WHERE tenant_id = $1 AND user_id = $2 AND valid_to IS NULL AND NOT _deleted",
+                                                [tenant.uuidString, device.user.uuidString])
+                var edits = try rows.map { SyncStore.OfficeEdit("territory_owners", RecordID(try $0.read(0, as: String.self))!, [("valid_to", .timestamp(now))]) }
+                edits.append(SyncStore.OfficeEdit("territory_owners", store.clock.newID(), [("territory_id", .id(to)), ("user_id", .id(device.user)), ("valid_from", .timestamp(now))]))
+                try await store.edit(edits, by: manager, tenant: tenant)
+                territoryOf[device.user] = to
+                count(.territoryChange)
+            }
+        }
+    }
+
+    /// The manager's evening: every order waiting for approval approved, every credit hold released.
+    func approveAndRelease() async throws {
+        for (status, decision) in [("pending_approval", SyncStore.OrderDecision.approve), ("credit_hold", .release)] {
+            let orders = try await pool.query("SELECT id::text FROM sales_orders WHERE tenant_id = $1 AND status = $2 ORDER BY id", [tenant.uuidString, status])
+            for row in orders { try? await store.decide(decision, order: RecordID(try row.read(0, as: String.self))!, comment: "swarm", by: manager) }
+        }
+    }
+
+    /// The server restarts: a new process, with a new clock and new connections.
+    func restartServer() async throws {
+        guard has(.serverRestart), let inProcess else { return }
+        restarts += 1
+        store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock, seed: configuration.seed ^ restarts << 40))
+        inProcess.restart(with: SyncService(store: store, tokens: tokens, wallClock: clock, logger: logger))
+        count(.serverRestart)
+    }
+
+    /// PostgreSQL restarts under the running server; the pool replaces its broken connections.
+    func restartPostgres() async throws {
+        guard has(.postgresRestart), let cluster else { return }
+        await cluster.stop()
+        var options = PostgresCluster.Options()
+        options.durable = false
+        self.cluster = try await PostgresCluster.start(in: root.appendingPathComponent("pg"), options: options, logger: logger)
+        count(.postgresRestart)
+    }
+
+    // MARK: - The phones' work
+
+    func act(_ device: SwarmDevice, _ body: () async throws -> ActionReport) async {
+        do {
+            let report = try await body()
+            device.made += report.changeSet?.changes.count ?? 0
+        } catch {
+            // The phone refused (a visit reassigned away, an order already submitted): as in the app, nothing is recorded.
+        }
+    }
+
+    /// What a phone does in one hour.
+    func work(_ device: SwarmDevice, from start: Int64) async {
+        let store = device.store
+        if device.role == .technician {
+            guard (start / Self.hour) % 24 == 14 else { return }
+            for order in device.workOrders {
+                for status in ["en_route", "on_site"] { await act(device) { try await store.moveWorkOrder(order, to: status, at: start) } }
+                await act(device) { try await store.setResolution(workOrder: order, resolution: "Serviced and tested.") }
+                await act(device) { try await store.moveWorkOrder(order, to: "completed", at: start + Self.hour) }
+            }
+            return
+        }
+        guard let visits = try? await store.visits(from: start, to: start + Self.hour) else { return }
+        for visit in visits where visit.status == "planned" {
+            guard let location = visit.location else { continue }
+            let time = visit.plannedStart ?? start
+            var coordinate = location
+            let place = random.next() % 100
+            if place < 8 { coordinate.latitudeE6 += 18_000 }  // about 2 km away: flagged
+            await act(device) { try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time, mockLocation: place == 99)) }
+            if random.next() % 100 < 50 {
+                do {
+                    let order = try await store.createOrder(customer: visit.customerID, visit: visit.id)
+                    device.made += order.changeSet?.changes.count ?? 0
+                    for _ in 0..<(1 + random.next() % 3) {
+                        let product = products[Int(random.next() % UInt64(products.count))]
+                        let discount: Int64 = random.next() % 10 == 0 ? 2_000 : 0
+                        await act(device) { try await store.addOrderLine(order: order.record, product: product, quantity: Int64(1 + self.random.next() % 9), discountBP: discount) }
+                    }
+                    await act(device) { try await store.submitOrder(order.record) }
+                    if random.next() % 100 < 30, let total = try? await store.orderPreview(order.record).totalMinor, total > 0 {
+                        // Now and then the rep types a receipt number already used: the server keeps the first.
+                        let receipt = random.next() % 20 == 0 ? device.receipts.last ?? "R-\(device.index)-0" : "R-\(device.index)-\(device.receipts.count + 1)"
+                        device.receipts.append(receipt)
+                        await act(device) { try await store.recordPayment(order: order.record, amountMinor: total, method: "cash", receiptNumber: receipt, collectedAt: time + 10 * 60_000) }
+                    }
+                } catch {}
+            }
+            if random.next() % 100 < 5 {
+                await act(device) { try await store.correctCustomer(visit.customerID, ["phone": .text("+1-212-555-\(1000 + self.random.next() % 9000)")]) }
+            }
+            await act(device) { try await store.checkOut(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time + 25 * 60_000)) }
+            await act(device) { try await store.completeVisit(visit: visit.id) }
+        }
+    }
+}

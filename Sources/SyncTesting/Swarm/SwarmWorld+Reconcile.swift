@@ -1,0 +1,86 @@
+import DeviceStore
+import FieldModel
+import ServerStore
+import SyncCore
+import SyncWire
+
+/// The verdict: every phone against the server, and a digest of the server's state.
+extension SwarmWorld {
+    /// Checks that every phone equals the server on the buckets it may see and holds nothing
+    /// else; that every change a phone made was answered and every answered change is on the
+    /// server; that no fact was recorded twice. Fills the report.
+    func reconcile() async throws {
+        let now = Int64(clock.now())
+        var server: [String: [RecordRef: RecordState]] = [:]
+        for device in devices {
+            var visible: [RecordRef: RecordState] = [:]
+            for bucket in try await store.buckets(user: device.user, role: device.role, tenant: tenant, at: now) {
+                if server[bucket] == nil {
+                    var rows: [RecordRef: RecordState] = [:]
+                    var cursor = BucketCursor(bucket: bucket, sequence: 0)
+                    while true {
+                        let page = try await store.snapshot(bucket: bucket, cursor: cursor, limit: 5_000, tenant: tenant)
+                        for snapshot in page.snapshots { rows[snapshot.ref] = snapshot.state }
+                        guard page.hasMore else { break }
+                        cursor = BucketCursor(bucket: bucket, sequence: page.cursor, resume: page.resume)
+                    }
+                    server[bucket] = rows
+                }
+                visible.merge(server[bucket]!) { first, _ in first }
+            }
+            let held = try await device.store.heldRows()
+            let outside = held.filter { visible[$0] == nil }
+            report.outOfScopeRows += outside.count
+            var differs = 0
+            for (ref, expected) in visible where try await device.store.record(ref.table, ref.record) != expected { differs += 1 }
+            if differs > 0 || !outside.isEmpty {
+                report.divergentDevices += 1
+                if report.details.count < 10 {
+                    let examples = outside.prefix(3).map { "\($0.table)/\($0.record.uuidString)" }.joined(separator: ", ")
+                    report.details.append("device \(device.index) (\(device.role)): \(differs) of \(visible.count) rows differ, \(outside.count) held outside its buckets\(examples.isEmpty ? "" : " (\(examples))")")
+                }
+            }
+            let outcomes = try await device.store.outcomes()
+            report.quarantined += outcomes.filter { $0.result == "rejected" }.count
+            report.flagged += outcomes.filter { $0.result == "applied_with_exception" }.count
+            report.changes += device.made
+            let pending = try await device.store.outboxCount()
+            var lost = pending + max(0, device.made - outcomes.count - pending)
+            if let replica = try await device.store.identity().replica {
+                let acknowledged = try await pool.query("SELECT count(*) FROM applied_changes WHERE tenant_id = $1 AND replica = $2",
+                                                        [tenant.uuidString, Int64(replica.rawValue)])[0].read(0, as: Int.self)
+                lost += max(0, outcomes.count - acknowledged)
+            }
+            if lost > 0, report.details.count < 10 { report.details.append("device \(device.index): \(lost) change(s) unanswered or missing on the server (\(pending) still in the outbox)") }
+            report.lostWrites += lost
+        }
+        report.duplicateApplications = try await pool.query("""
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM geo_events WHERE tenant_id = $1 GROUP BY visit_id, user_id, kind, device_time HAVING count(*) > 1) a)
+                 + (SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = $1 GROUP BY order_id, receipt_number HAVING count(*) > 1) b)
+                 + (SELECT count(*) FROM (SELECT 1 FROM parts_used WHERE tenant_id = $1 GROUP BY work_order_id, product_id, used_at HAVING count(*) > 1) c)
+            """, [tenant.uuidString])[0].read(0, as: Int.self)
+        report.conflicts = try await pool.query("SELECT count(*) FROM conflicts WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int.self)
+        report.digest = try await digest()
+    }
+
+    /// FNV-1a over every record of every table, in id order, values and clocks (not replica
+    /// numbers, which PostgreSQL's sequences hand out).
+    func digest() async throws -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ text: String) {
+            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ 0x1f) &* 0x0000_0100_0000_01b3
+        }
+        for table in FieldSalesSchema.schema.tables {
+            let rows = try await pool.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 ORDER BY id", [tenant.uuidString])
+            mix(table.name)
+            for row in rows {
+                for (column, cell) in zip(row.columns, row.cells) where !column.hasSuffix("__replica") && column != "_tombstone_replica" {
+                    mix(column)
+                    mix(cell ?? "∅")
+                }
+            }
+        }
+        return String(hash, radix: 16)
+    }
+}

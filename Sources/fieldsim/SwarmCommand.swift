@@ -1,0 +1,122 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import SyncClient
+import SyncClientHTTP
+import Logging
+import ServerStore
+import ServiceLifecycle
+import SyncCore
+import SyncServer
+import SyncTesting
+import SyncWire
+import Synchronization
+
+/// `fieldsim swarm`: a fleet through simulated working days under faults, and the verdict.
+struct SwarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "Run a fleet of phones through simulated days under faults, then reconcile every phone against the server.",
+        discussion: """
+            By default the run is deterministic: an in-process server on a private PostgreSQL, a simulated clock, the phones
+            one after another; the same seed gives the same final state (its digest is printed). With --http the phones speak
+            HTTP to the real server, started on a loopback port on the same simulated clock (the server restart is then not
+            injected). A server elsewhere runs on the real clock and cannot be driven through simulated days.
+            Faults: all, none, or a comma-separated list of \(SwarmFault.allCases.map(\.name).joined(separator: ", ")).
+            Exit status: 0 converged; 1 a violation (the command to replay the seed is printed); 64 a usage error.
+            """
+    )
+
+    @Option(help: "How many phones (a technician in ten, the rest reps).") var devices = 200
+    @Option(help: "How many working days, from Monday 30 November 2026.") var days = 3
+    @Option(help: "The seed of every choice.") var seed: UInt64 = 1
+    @Option(help: "The faults to inject: all, none, or a list.") var faults = "all"
+    @Option(help: "Visits planned for each rep each day (1 to 8).") var visits = 4
+    @Flag(help: "Speak HTTP to the real server on a loopback port instead of calling it in-process.") var http = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard (1...2_000).contains(devices), (1...30).contains(days) else { throw ValidationError("--devices 1...2000 and --days 1...30") }
+        _ = try SwarmFault.parse(faults)
+    }
+
+    func run() async throws {
+        var chosen = try SwarmFault.parse(faults)
+        if http { chosen.subtract([.serverRestart, .postgresRestart]) }  // the swarm does not own a server it reaches over HTTP
+        let terminal = isatty(STDERR_FILENO) != 0
+        var configuration = Swarm.Configuration(devices: devices, days: days, seed: seed, faults: chosen, visitsPerRep: visits)
+        let started = ContinuousClock.now
+        if terminal || !json {
+            configuration.progress = { line in
+                let seconds = (ContinuousClock.now - started).components.seconds
+                FileHandle.standardError.write(Data("  [\(seconds) s] \(line)\n".utf8))
+            }
+        }
+        let report: Swarm.Report
+        if http {
+            report = try await Self.overHTTP(configuration)
+        } else {
+            report = try await Swarm(configuration).run()
+        }
+        if json {
+            print(report.json.printed)
+        } else {
+            print("""
+                \(devices) phones, \(days) days, seed \(seed), faults: \(chosen.isEmpty ? "none" : chosen.map(\.name).sorted().joined(separator: ", "))
+                changes made \(report.changes); requests \(report.requests) (\(report.retries) retried); flagged \(report.flagged); quarantined \(report.quarantined); conflicts \(report.conflicts)
+                faults injected: \(report.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                verdict: \(report.converged ? "converged" : "NOT converged") — divergent devices \(report.divergentDevices), lost writes \(report.lostWrites), duplicate applications \(report.duplicateApplications), rows out of scope \(report.outOfScopeRows)
+                state digest \(report.digest)
+                """)
+            for line in report.details { print("  \(line)") }
+        }
+        if !report.converged {
+            let replay = "swift run fieldsim swarm --devices \(devices) --days \(days) --seed \(seed) --faults \(faults) --visits \(visits)\(http ? " --http" : "")"
+            FileHandle.standardError.write(Data("Replay: \(replay)\n".utf8))
+            throw ExitCode(CLIError.Kind.verdict.rawValue)
+        }
+    }
+
+    /// Runs the swarm against the real server over loopback HTTP, on a private PostgreSQL.
+    static func overHTTP(_ configuration: Swarm.Configuration) async throws -> Swarm.Report {
+        var quiet = Logger(label: "fieldsim.swarm")
+        quiet.logLevel = .critical
+        let cluster = try await PostgresCluster.startTemporary(logger: quiet)
+        do {
+            let pool = try PostgresPool(.init(connectionString: cluster.connectionString(), connectionsMax: 8), logger: quiet)
+            try await Migrator.migrate(pool, logger: quiet)
+            let secret = "swarm-\(configuration.seed)-" + String(repeating: "s", count: 32)
+            let tokens = try await TokenAuthority(secret: secret)
+            let clock = ManualWallClock(0)
+            let port = Mutex<Int?>(nil)
+            let app = FieldSyncServer.makeApplication(pool: pool, tokens: tokens, configuration: .init(port: 0), wallClock: clock, logger: quiet) { bound in
+                port.withLock { $0 = bound }
+            }
+            let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
+            let server = Task { try await group.run() }
+            var bound: Int?
+            for _ in 0..<500 where bound == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                bound = port.withLock { $0 }
+            }
+            guard let bound else { throw ValidationError("the server did not start") }
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            var configuration = configuration
+            configuration.faults.remove(.serverRestart)
+            configuration.faults.remove(.postgresRestart)
+            configuration.remote = Swarm.Remote(transport: { HTTPTransport(baseURL: "http://127.0.0.1:\(bound)", client: http) },
+                                                database: cluster.connectionString(), tokenSecret: secret, clock: clock)
+            let result: Result<Swarm.Report, any Error>
+            do { result = .success(try await Swarm(configuration).run()) } catch { result = .failure(error) }
+            try? await http.shutdown()
+            await group.triggerGracefulShutdown()
+            _ = try? await server.value
+            await pool.close()
+            await cluster.stop()
+            return try result.get()
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+}
