@@ -132,6 +132,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting", "SyncWire"], swiftSettings: strict),
+        .testTarget(
+            name: "SyncClientTests",
+            dependencies: ["SyncClient", "SyncTesting", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "SyncWire", "SyncCore"], swiftSettings: strict),
     ]
 )

@@ -1,16 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import SyncClient
-import SyncClientHTTP
-import Logging
-import ServerStore
-import ServiceLifecycle
-import SyncCore
-import SyncServer
 import SyncTesting
 import SyncWire
-import Synchronization
 
 /// `fieldsim swarm`: a fleet through simulated working days under faults, and the verdict.
 struct SwarmCommand: AsyncParsableCommand {
@@ -54,7 +45,8 @@ struct SwarmCommand: AsyncParsableCommand {
         }
         let report: Swarm.Report
         if http {
-            report = try await Self.overHTTP(configuration)
+            let configuration = configuration
+            report = try await LoopbackServer.run(seed: seed) { server in try await Swarm(configuration.over(server)).run() }
         } else {
             report = try await Swarm(configuration).run()
         }
@@ -74,49 +66,6 @@ struct SwarmCommand: AsyncParsableCommand {
             let replay = "swift run fieldsim swarm --devices \(devices) --days \(days) --seed \(seed) --faults \(faults) --visits \(visits)\(http ? " --http" : "")"
             FileHandle.standardError.write(Data("Replay: \(replay)\n".utf8))
             throw ExitCode(CLIError.Kind.verdict.rawValue)
-        }
-    }
-
-    /// Runs the swarm against the real server over loopback HTTP, on a private PostgreSQL.
-    static func overHTTP(_ configuration: Swarm.Configuration) async throws -> Swarm.Report {
-        var quiet = Logger(label: "fieldsim.swarm")
-        quiet.logLevel = .critical
-        let cluster = try await PostgresCluster.startTemporary(logger: quiet)
-        do {
-            let pool = try PostgresPool(.init(connectionString: cluster.connectionString(), connectionsMax: 8), logger: quiet)
-            try await Migrator.migrate(pool, logger: quiet)
-            let secret = "swarm-\(configuration.seed)-" + String(repeating: "s", count: 32)
-            let tokens = try await TokenAuthority(secret: secret)
-            let clock = ManualWallClock(0)
-            let port = Mutex<Int?>(nil)
-            let app = FieldSyncServer.makeApplication(pool: pool, tokens: tokens, configuration: .init(port: 0), wallClock: clock, logger: quiet) { bound in
-                port.withLock { $0 = bound }
-            }
-            let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
-            let server = Task { try await group.run() }
-            var bound: Int?
-            for _ in 0..<500 where bound == nil {
-                try await Task.sleep(for: .milliseconds(10))
-                bound = port.withLock { $0 }
-            }
-            guard let bound else { throw ValidationError("the server did not start") }
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            var configuration = configuration
-            configuration.faults.remove(.serverRestart)
-            configuration.faults.remove(.postgresRestart)
-            configuration.remote = Swarm.Remote(transport: { HTTPTransport(baseURL: "http://127.0.0.1:\(bound)", client: http) },
-                                                database: cluster.connectionString(), tokenSecret: secret, clock: clock)
-            let result: Result<Swarm.Report, any Error>
-            do { result = .success(try await Swarm(configuration).run()) } catch { result = .failure(error) }
-            try? await http.shutdown()
-            await group.triggerGracefulShutdown()
-            _ = try? await server.value
-            await pool.close()
-            await cluster.stop()
-            return try result.get()
-        } catch {
-            await cluster.stop()
-            throw error
         }
     }
 }

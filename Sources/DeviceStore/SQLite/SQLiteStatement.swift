@@ -15,7 +15,9 @@ public final class SQLiteStatement {
         let status = sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else {
             sqlite3_finalize(statement)
-            throw SQLiteError(.prepareFailed, resultCode: sqlite3_extended_errcode(database), message: String(cString: sqlite3_errmsg(database)))
+            // sqlite3_interrupt also fails statements prepared while another is still running.
+            let code: SQLiteError.Code = status & 0xFF == SQLITE_INTERRUPT ? .cancelled : .prepareFailed
+            throw SQLiteError(code, resultCode: sqlite3_extended_errcode(database), message: String(cString: sqlite3_errmsg(database)))
         }
         self.handle = statement
         self.database = database

@@ -29,6 +29,8 @@ public struct Swarm: Sendable {
         public var faults: Set<SwarmFault>
         /// Visits the dispatcher plans for each rep each day.
         public var visitsPerRep: Int
+        /// Keep the demo's whole catalogue (2,000 products) instead of 300, for realistic priming.
+        public var fullCatalog = false
         /// A real server instead of the in-process one.
         public var remote: Remote?
         /// Where to report progress (a line per day), if anywhere.
@@ -92,6 +94,10 @@ public struct Swarm: Sendable {
         public var changes = 0
         /// Requests the phones sent, and how many were retries.
         public var requests = 0, retries = 0
+        /// Bytes on the wire, both ways.
+        public var bytes = 0
+        /// Syncs, and their p50 and p99 wall-clock durations in milliseconds.
+        public var syncs = 0, syncP50Milliseconds = 0, syncP99Milliseconds = 0
         /// Faults injected, by kind.
         public var injected: [String: Int] = [:]
         /// A digest of the server's final state (FNV-1a over every record, versions included).
@@ -108,7 +114,8 @@ public struct Swarm: Sendable {
                 .init("converged", .bool(converged)), .init("divergent_devices", number(divergentDevices)), .init("lost_writes", number(lostWrites)),
                 .init("duplicate_applications", number(duplicateApplications)), .init("out_of_scope_rows", number(outOfScopeRows)),
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
-                .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)),
+                .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
+                .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),
                 .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),
                 .init("digest", .string(digest)), .init("seed", .number(String(seed))), .init("details", .array(details.map(JSONValue.string))),
             ])
@@ -135,7 +142,7 @@ public struct Swarm: Sendable {
         defer { try? FileManager.default.removeItem(at: root) }
         if let remote = configuration.remote {
             let pool = try PostgresPool(.init(connectionString: remote.database, connectionsMax: 8), logger: quiet)
-            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: nil, trimCatalog: true, tokenSecret: remote.tokenSecret, logger: quiet)
+            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: nil, tokenSecret: remote.tokenSecret, logger: quiet)
             let report = try await world.simulate()
             await pool.close()
             return report
@@ -146,7 +153,7 @@ public struct Swarm: Sendable {
         do {
             let pool = try PostgresPool(.init(connectionString: cluster.connectionString(), connectionsMax: 8), logger: quiet)
             try await Migrator.migrate(pool, logger: quiet)
-            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: cluster, trimCatalog: true, tokenSecret: nil, logger: quiet)
+            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: cluster, tokenSecret: nil, logger: quiet)
             let report = try await world.simulate()
             await pool.close()
             await world.stopCluster()

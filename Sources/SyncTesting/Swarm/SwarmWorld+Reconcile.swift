@@ -61,6 +61,15 @@ extension SwarmWorld {
             """, [tenant.uuidString])[0].read(0, as: Int.self)
         report.conflicts = try await pool.query("SELECT count(*) FROM conflicts WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int.self)
         report.digest = try await digest()
+        let sorted = durations.sorted()
+        func milliseconds(_ p: Double) -> Int {
+            guard !sorted.isEmpty else { return 0 }
+            let d = sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+            return Int(d.components.seconds * 1_000 + d.components.attoseconds / 1_000_000_000_000_000)
+        }
+        report.syncs = sorted.count
+        report.syncP50Milliseconds = milliseconds(0.5)
+        report.syncP99Milliseconds = milliseconds(0.99)
     }
 
     /// FNV-1a over every record of every table, in id order, values and clocks (not replica

@@ -61,6 +61,7 @@ final class SwarmWorld {
     let dispatcher: SyncStore.OfficeUser
     let manager: SyncStore.OfficeUser
     var restarts: UInt64 = 0
+    var durations: [Duration] = []
 
     static let monday = CivilDate(year: 2026, month: 11, day: 30)
     static let hour: Int64 = 3_600_000
@@ -93,19 +94,19 @@ final class SwarmWorld {
 
     // MARK: - Setting up
 
-    static func make(_ configuration: Swarm.Configuration, root: URL, pool: PostgresPool, cluster: PostgresCluster?, trimCatalog: Bool,
+    static func make(_ configuration: Swarm.Configuration, root: URL, pool: PostgresPool, cluster: PostgresCluster?,
                      tokenSecret: String?, logger: Logger) async throws -> SwarmWorld {
         var data = DemoGenerator().generate()
-        if trimCatalog {
+        if !configuration.fullCatalog {
             // A catalogue of 300 products keeps priming hundreds of phones quick; the sync paths are the same.
             let kept = Set(data["products"]!.rows.prefix(300).map { $0[0]! })
             for index in data.tables.indices where data.tables[index].name == "products" || data.tables[index].name == "price_list_entries" {
                 let column = data.tables[index].name == "products" ? 0 : 1
                 data.tables[index].rows = data.tables[index].rows.filter { kept.contains($0[column] ?? "") }
             }
-            // The dispatcher plans every visit of the swarm's days itself.
-            data.tables.removeAll { $0.name == "visits" || $0.name == "visit_plans" }
         }
+        // The dispatcher plans every visit of the swarm's days itself.
+        data.tables.removeAll { $0.name == "visits" || $0.name == "visit_plans" }
         _ = try await data.load(into: pool)
         let tenant = data.tenant!
         let users = data["users"]!
@@ -213,9 +214,12 @@ final class SwarmWorld {
     func sync(_ device: SwarmDevice) async {
         for _ in 0..<3 {
             do {
+                let began = ContinuousClock.now
                 let result = try await device.client.sync()
+                durations.append(ContinuousClock.now - began)
                 report.requests += result.requests
                 report.retries += result.retries
+                report.bytes += result.bytes
                 return
             } catch is CancellationError {
                 count(.crash)
