@@ -22,6 +22,7 @@ public final class InProcessTransport: SyncTransport {
         self.service.withLock { $0 = service }
     }
 
+    /// Encodes `message` as a compressed frame, has the service answer it, decodes the answer.
     public func send(_ message: Message, to route: String, token: String) async throws -> TransportResponse {
         let request = try Frame.encode(message, compress: true)
         let service = self.service.withLock { $0 }
@@ -61,6 +62,7 @@ public struct SwarmFault: Hashable, Sendable, CustomStringConvertible, CaseItera
     /// Devices offline for hours or days.
     public static let offline = SwarmFault(name: "offline")
 
+    /// Every fault, in the order `--help` lists them.
     public static let allCases: [SwarmFault] = [
         droppedRequest, droppedResponse, duplicated, reordered, crash, serverRestart, postgresRestart, clockSkew, expiredToken,
         territoryChange, assignmentChange, offline,
