@@ -120,8 +120,9 @@ final class FaultyTransport: SyncTransport {
             let rolls = (state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000)
             var replay: (Message, String)?
             if faults.contains(.reordered), route == "/v1/push" {
+                // Now and then the previous push arrives again, after newer ones went through.
                 if rolls.3 < Self.reorderRate { replay = state.stale }
-                if rolls.3 < Self.reorderRate * 3 { state.stale = (message, route) }
+                state.stale = (message, route)
             }
             let crash = state.crashArmed
             state.crashArmed = false

@@ -139,13 +139,18 @@ public struct Swarm: Sendable {
         quiet.logLevel = .critical
         let root = URL(fileURLWithPath: "/tmp/fieldsync-swarm-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
         if let remote = configuration.remote {
             let pool = try PostgresPool(.init(connectionString: remote.database, connectionsMax: 8), logger: quiet)
-            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: nil, tokenSecret: remote.tokenSecret, logger: quiet)
-            let report = try await world.simulate()
-            await pool.close()
-            return report
+            do {
+                let report = try await Self.simulate(configuration, root: root, pool: pool, cluster: nil, tokenSecret: remote.tokenSecret, logger: quiet)
+                await pool.close()
+                await Self.remove(root)
+                return report
+            } catch {
+                await pool.close()
+                await Self.remove(root)
+                throw error
+            }
         }
         var options = PostgresCluster.Options()
         options.durable = false
@@ -153,14 +158,40 @@ public struct Swarm: Sendable {
         do {
             let pool = try PostgresPool(.init(connectionString: cluster.connectionString(), connectionsMax: 8), logger: quiet)
             try await Migrator.migrate(pool, logger: quiet)
-            let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: cluster, tokenSecret: nil, logger: quiet)
-            let report = try await world.simulate()
+            let report = try await Self.simulate(configuration, root: root, pool: pool, cluster: cluster, tokenSecret: nil, logger: quiet)
             await pool.close()
-            await world.stopCluster()
+            await Self.remove(root)
             return report
         } catch {
             await cluster.stop()
+            await Self.remove(root)
             throw error
+        }
+    }
+
+    /// Builds the world, simulates, and stops the cluster the world last started (a PostgreSQL
+    /// restart replaces it); the phones' stores are released before their files are removed.
+    static func simulate(_ configuration: Configuration, root: URL, pool: PostgresPool, cluster: PostgresCluster?, tokenSecret: String?,
+                         logger: Logger) async throws -> Report {
+        let world = try await SwarmWorld.make(configuration, root: root, pool: pool, cluster: cluster, tokenSecret: tokenSecret, logger: logger)
+        defer { world.devices.removeAll() }
+        do {
+            let report = try await world.simulate()
+            await world.stopCluster()
+            return report
+        } catch {
+            await world.stopCluster()
+            throw error
+        }
+    }
+
+    /// Removes the swarm's directory once the phones' databases have closed (each closes on its
+    /// own executor as it is released, and may still be writing its last checkpoint).
+    static func remove(_ root: URL) async {
+        for _ in 0..<100 {
+            try? FileManager.default.removeItem(at: root)
+            guard FileManager.default.fileExists(atPath: root.path) else { return }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }
