@@ -59,8 +59,8 @@ struct DeviceCommand: AsyncParsableCommand {
 
     /// What an action did: the record, its warnings (the device's preview of the server's rules) and the outbox.
     static func report(_ report: ActionReport, _ store: DeviceStore) async throws -> JSONValue {
-        Output.object([("record", .string(report.record.uuidString)),
-                       ("warnings", .array(report.warnings.map { Output.object([("rule", .string($0.rule.name)), ("message", .string($0.message))]) })),
+        JSONValue.fields([("record", .string(report.record.uuidString)),
+                       ("warnings", .array(report.warnings.map { JSONValue.fields([("rule", .string($0.rule.name)), ("message", .string($0.message))]) })),
                        ("outbox", .number(String(try await store.outboxCount())))])
     }
 
@@ -108,7 +108,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 let store = try await home.open()
                 var report = SyncClient.Report()
                 if !offline { report = try await DeviceCommand.online(home, config, store) { try await $0.sync() } }
-                let answer = Output.object([("user", .string(claims.user.uuidString)), ("role", .string(claims.role.name)),
+                let answer = JSONValue.fields([("user", .string(claims.user.uuidString)), ("role", .string(claims.role.name)),
                                             ("rows", .number(String(report.pulledRows))), ("home", .string(home.directory.path))])
                 print(common.json ? answer.printed : "phone ready for \(claims.role) \(claims.user.uuidString) in \(home.directory.path); \(report.pulledRows) rows primed")
             } catch {
@@ -127,7 +127,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 var config = config
                 config.offline = true
                 try home.save(config)
-                return Output.object([("offline", .bool(true))])
+                return JSONValue.fields([("offline", .bool(true))])
             }, text: { _ in "the phone is offline" })
         }
     }
@@ -140,7 +140,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 var config = config
                 config.offline = false
                 try home.save(config)
-                return Output.object([("offline", .bool(false))])
+                return JSONValue.fields([("offline", .bool(false))])
             }, text: { _ in "the phone is online: run `fieldsim device sync`" })
         }
     }
@@ -151,7 +151,7 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeviceCommand.run(common, { home, config, store in
                 let report = try await DeviceCommand.online(home, config, store) { try await $0.sync() }
-                return Output.object([("pushed", .number(String(report.pushed))), ("flagged", .number(String(report.flagged))),
+                return JSONValue.fields([("pushed", .number(String(report.pushed))), ("flagged", .number(String(report.flagged))),
                                       ("rejected", .number(String(report.rejected))), ("pulled_change_sets", .number(String(report.pulledChangeSets))),
                                       ("pulled_rows", .number(String(report.pulledRows))), ("removed", .number(String(report.removed))),
                                       ("requests", .number(String(report.requests))), ("bytes", .number(String(report.bytes))),
@@ -182,10 +182,10 @@ struct DeviceCommand: AsyncParsableCommand {
                 }
                 let visits = try await store.visits(from: start, to: start + 86_400_000)
                 return .array(visits.map { visit in
-                    Output.object([("id", .string(visit.id.uuidString)), ("status", .string(visit.status)), ("visit_type", .string(visit.visitType)),
-                                   ("planned_start", Output.number(visit.plannedStart)), ("planned_end", Output.number(visit.plannedEnd)),
+                    JSONValue.fields([("id", .string(visit.id.uuidString)), ("status", .string(visit.status)), ("visit_type", .string(visit.visitType)),
+                                   ("planned_start", JSONValue.integer(visit.plannedStart)), ("planned_end", JSONValue.integer(visit.plannedEnd)),
                                    ("customer_id", .string(visit.customerID.uuidString)), ("customer", .string(visit.customerName)),
-                                   ("address", Output.string(visit.streetAddress))])
+                                   ("address", JSONValue.text(visit.streetAddress))])
                 })
             }, text: { answer in
                 guard case .array(let visits) = answer, !visits.isEmpty else { return "no visits that day" }
@@ -203,8 +203,8 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeviceCommand.run(common, { _, _, store in
                 .array(try await store.pendingChangeSets(limit: 10_000).map { set in
-                    Output.object([("change_set", .string(set.id.uuid.uuidString)),
-                                   ("changes", .array(set.changes.map { Output.object([("table", .string($0.table)), ("record", .string($0.record.uuidString))]) }))])
+                    JSONValue.fields([("change_set", .string(set.id.uuid.uuidString)),
+                                   ("changes", .array(set.changes.map { JSONValue.fields([("table", .string($0.table)), ("record", .string($0.record.uuidString))]) }))])
                 })
             }, text: { answer in
                 guard case .array(let sets) = answer, !sets.isEmpty else { return "the outbox is empty" }
@@ -224,9 +224,9 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeviceCommand.run(common, { _, _, store in
                 .array(try await store.outcomes(result: result).map { outcome in
-                    Output.object([("change", .string(outcome.change.uuid.uuidString)), ("table", .string(outcome.table)), ("record", .string(outcome.record.uuidString)),
-                                   ("result", .string(outcome.result)), ("reason", Output.string(outcome.reason)), ("findings", .string(outcome.findings)),
-                                   ("server_state", Output.state(outcome.serverState))])
+                    JSONValue.fields([("change", .string(outcome.change.uuid.uuidString)), ("table", .string(outcome.table)), ("record", .string(outcome.record.uuidString)),
+                                   ("result", .string(outcome.result)), ("reason", JSONValue.text(outcome.reason)), ("findings", .string(outcome.findings)),
+                                   ("server_state", JSONValue.plain(outcome.serverState))])
                 })
             }, text: { answer in
                 guard case .array(let outcomes) = answer, !outcomes.isEmpty else { return "no outcomes" }
@@ -246,8 +246,8 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try await DeviceCommand.run(common, { _, _, store in
                 .array(try await store.conflicts().map { conflict in
-                    Output.object([("table", .string(conflict.table)), ("record", .string(conflict.record.uuidString)), ("field", .string(conflict.field)),
-                                   ("winner", Output.value(conflict.winner.value)), ("loser", Output.value(conflict.loser.value))])
+                    JSONValue.fields([("table", .string(conflict.table)), ("record", .string(conflict.record.uuidString)), ("field", .string(conflict.field)),
+                                   ("winner", JSONValue.plain(conflict.winner.value)), ("loser", JSONValue.plain(conflict.loser.value))])
                 })
             }, text: { answer in
                 guard case .array(let conflicts) = answer, !conflicts.isEmpty else { return "no conflicts" }

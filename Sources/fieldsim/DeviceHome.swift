@@ -18,7 +18,7 @@ struct DeviceHome {
         var offline: Bool
 
         var json: JSONValue {
-            Output.object([("server", .string(server)), ("token", .string(token)), ("user", .string(user.uuidString)),
+            JSONValue.fields([("server", .string(server)), ("token", .string(token)), ("user", .string(user.uuidString)),
                            ("role", .string(role.name)), ("offline", .bool(offline))])
         }
 
@@ -139,45 +139,18 @@ struct CLIError: Error, CustomStringConvertible {
     }
 }
 
-/// Human-readable or JSON output.
+/// Human-readable times for the text output.
 enum Output {
-    static func object(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { JSONValue.Member($0.0, $0.1) }) }
-    static func number(_ value: Int64?) -> JSONValue { value.map { .number(String($0)) } ?? .null }
-    static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
-    /// A time as `2026-11-30 09:05` UTC.
+    /// A time as `2026-11-30T09:05:00` (UTC).
     static func time(_ milliseconds: Int64?) -> String {
         guard let milliseconds else { return "-" }
         let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
     }
-
-    static func value(_ value: FieldValue?) -> JSONValue {
-        switch value {
-        case nil, .null?: .null
-        case .bool(let flag)?: .bool(flag)
-        case .integer(let number)?, .timestamp(let number)?: .number(String(number))
-        case .text(let text)?: .string(text)
-        case .id(let id)?: .string(id.uuidString)
-        case .state(let state)?: .string(state.name)
-        case .counter(let counter)?: .number(String(counter.sum))
-        }
-    }
-
-    static func state(_ state: RecordState?) -> JSONValue {
-        guard let state else { return .null }
-        return .object(state.fields.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, value($0.value.value)) })
-    }
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
-    }
-
-    var string: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
+    /// The text of a string (short for ``stringValue``, as the commands read answers).
+    var string: String? { stringValue }
 }

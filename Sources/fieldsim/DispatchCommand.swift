@@ -39,7 +39,7 @@ struct DispatchCommand: AsyncParsableCommand {
         request.method = method
         request.headers.add(name: "authorization", value: "Bearer \(token)")
         request.headers.add(name: "content-type", value: "application/json")
-        if let body { request.body = .bytes(ByteBuffer(string: Output.object(body).printed)) }
+        if let body { request.body = .bytes(ByteBuffer(string: JSONValue.fields(body).printed)) }
         let status: UInt
         let answer: JSONValue
         do {
@@ -91,7 +91,7 @@ struct DispatchCommand: AsyncParsableCommand {
             var body: [(String, JSONValue)] = [("customer_id", .string(customer)), ("assignee_id", .string(assignee)), ("planned_start", .string(start)),
                                                ("planned_end", .string(end)), ("visit_type", .string(type))]
             body += DispatchCommand.optional("plan_id", plan) + DispatchCommand.optional("instructions", instructions)
-            if !task.isEmpty { body.append(("tasks", .array(task.map { Output.object([("task_type", .string($0)), ("required", .bool(true))]) }))) }
+            if !task.isEmpty { body.append(("tasks", .array(task.map { JSONValue.fields([("task_type", .string($0)), ("required", .bool(true))]) }))) }
             try await DispatchCommand.call(common, .POST, "/v1/office/visits", body, text: DispatchCommand.created("visit"))
         }
     }

@@ -23,7 +23,7 @@ struct BlobRoutes: Sendable {
                 }
                 try await self.store.storeBlob(sha256: sha, mediaType: request.headers[.contentType] ?? "application/octet-stream", bytes: bytes,
                                                by: claims.user, tenant: claims.tenant)
-                return OfficeRoutes.json(.ok, OfficeJSON.object([("sha256", .string(sha.lowercased())), ("size_bytes", .number(String(bytes.count)))]))
+                return OfficeRoutes.json(.ok, JSONValue.fields([("sha256", .string(sha.lowercased())), ("size_bytes", .number(String(bytes.count)))]))
             }
         }
         router.get("/v1/blobs/:sha256") { request, context in

@@ -91,10 +91,7 @@ struct OfficeBody {
 
 /// Building the office API's JSON answers.
 enum OfficeJSON {
-    static func object(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { JSONValue.Member($0.0, $0.1) }) }
-    static func string(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
-    static func id(_ id: RecordID?) -> JSONValue { string(id?.uuidString) }
-    static func number(_ value: Int64?) -> JSONValue { value.map { .number(String($0)) } ?? .null }
+    static func id(_ id: RecordID?) -> JSONValue { .text(id?.uuidString) }
     static func time(_ milliseconds: Int64?) -> JSONValue {
         milliseconds.map { .string(Date(timeIntervalSince1970: Double($0) / 1000).formatted(.iso8601)) } ?? .null
     }
@@ -106,28 +103,10 @@ enum OfficeJSON {
         return Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    /// A field value as JSON (state names, ids, numbers, counters as their sum).
-    static func value(_ value: FieldValue) -> JSONValue {
-        switch value {
-        case .null: .null
-        case .bool(let flag): .bool(flag)
-        case .integer(let number), .timestamp(let number): .number(String(number))
-        case .text(let text): .string(text)
-        case .id(let id): .string(id.uuidString)
-        case .state(let state): .string(state.name)
-        case .counter(let counter): .number(String(counter.sum))
-        }
-    }
-
-    static func state(_ state: RecordState?) -> JSONValue {
-        guard let state else { return .null }
-        return .object(state.fields.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, value($0.value.value)) })
-    }
-
     static func outcomes(_ applied: SyncStore.Applied) -> JSONValue {
         .array(applied.outcomes.map { outcome in
-            object([("change", id(outcome.change.uuid)), ("result", .string(outcome.result.name)),
-                    ("findings", .array(outcome.findings.map { object([("rule", .string($0.rule)), ("message", .string($0.message))]) }))])
+            JSONValue.fields([("change", id(outcome.change.uuid)), ("result", .string(outcome.result.name)),
+                    ("findings", .array(outcome.findings.map { JSONValue.fields([("rule", .string($0.rule)), ("message", .string($0.message))]) }))])
         })
     }
 }

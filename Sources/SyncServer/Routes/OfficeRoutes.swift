@@ -34,7 +34,7 @@ final class OfficeRoutes: Sendable {
         office.post("visit-plans") { try await self.handle($0, $1, ["rep_id", "name", "period_start", "period_end"]) { user, body, _, _ in
             let id = try await self.store.createPlan(rep: try body.id("rep_id"), name: try body.text("name"), from: try body.time("period_start"),
                                                      to: try body.time("period_end"), by: user)
-            return OfficeJSON.object([("id", OfficeJSON.id(id))])
+            return JSONValue.fields([("id", OfficeJSON.id(id))])
         } }
         office.post("visits") { try await self.handle($0, $1, ["plan_id", "customer_id", "assignee_id", "visit_type", "planned_start", "planned_end", "instructions", "tasks"]) { user, body, _, _ in
             var tasks: [(type: String, required: Bool)] = []
@@ -45,39 +45,39 @@ final class OfficeRoutes: Sendable {
             let visit = SyncStore.NewVisit(plan: try body.optionalID("plan_id"), customer: try body.id("customer_id"), assignee: try body.id("assignee_id"),
                                            visitType: try body.optionalText("visit_type") ?? "sales", plannedStart: try body.time("planned_start"),
                                            plannedEnd: try body.time("planned_end"), instructions: try body.optionalText("instructions"), tasks: tasks)
-            return OfficeJSON.object([("id", OfficeJSON.id(try await self.store.createVisit(visit, by: user)))])
+            return JSONValue.fields([("id", OfficeJSON.id(try await self.store.createVisit(visit, by: user)))])
         } }
         office.post("visits/:id/assign") { try await self.handle($0, $1, ["assignee_id"]) { user, body, _, context in
             try await self.store.assignVisit(try Self.id(context), to: try body.id("assignee_id"), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.post("visits/:id/reschedule") { try await self.handle($0, $1, ["planned_start", "planned_end"]) { user, body, _, context in
             try await self.store.rescheduleVisit(try Self.id(context), from: try body.time("planned_start"), to: try body.time("planned_end"), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.post("visits/:id/cancel") { try await self.handle($0, $1, []) { user, _, _, context in
             try await self.store.cancelVisit(try Self.id(context), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.post("work-orders") { try await self.handle($0, $1, ["customer_id", "asset_id", "work_type", "priority", "description", "window_start", "window_end", "assignee_id"]) { user, body, _, _ in
             let order = SyncStore.NewWorkOrder(customer: try body.id("customer_id"), asset: try body.optionalID("asset_id"), workType: try body.text("work_type"),
                                                priority: try body.optionalText("priority") ?? "normal", description: try body.optionalText("description"),
                                                windowStart: try body.optionalTime("window_start"), windowEnd: try body.optionalTime("window_end"),
                                                assignee: try body.optionalID("assignee_id"))
-            return OfficeJSON.object([("id", OfficeJSON.id(try await self.store.createWorkOrder(order, by: user)))])
+            return JSONValue.fields([("id", OfficeJSON.id(try await self.store.createWorkOrder(order, by: user)))])
         } }
         office.post("work-orders/:id/assign") { try await self.handle($0, $1, ["assignee_id"]) { user, body, _, context in
             try await self.store.assignWorkOrder(try Self.id(context), to: try body.id("assignee_id"), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.post("work-orders/:id/schedule") { try await self.handle($0, $1, ["window_start", "window_end"]) { user, body, _, context in
             try await self.store.scheduleWorkOrder(try Self.id(context), from: try body.time("window_start"), to: try body.time("window_end"), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         for (action, status) in [("hold", "on_hold"), ("cancel", "cancelled"), ("close", "closed")] {
             office.post("work-orders/:id/\(action)") { try await self.handle($0, $1, []) { user, _, _, context in
                 try await self.store.moveWorkOrder(try Self.id(context), to: status, by: user)
-                return OfficeJSON.object([("ok", .bool(true))])
+                return JSONValue.fields([("ok", .bool(true))])
             } }
         }
         office.get("board") { try await self.handle($0, $1, []) { user, _, request, _ in
@@ -89,14 +89,14 @@ final class OfficeRoutes: Sendable {
             }
             let rows = try await self.store.board(from: start, to: start + 86_400_000, user: rep, now: Int64(self.wallClock.now()), by: user)
             return .array(rows.map { row in
-                OfficeJSON.object([("user", OfficeJSON.id(row.user)), ("name", .string(row.name)),
+                JSONValue.fields([("user", OfficeJSON.id(row.user)), ("name", .string(row.name)),
                                    ("counts", .object(row.counts.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .number(String($0.value))) })),
                                    ("visits", .array(row.visits.map { visit in
-                                       OfficeJSON.object([("visit", OfficeJSON.id(visit.visit)), ("customer", OfficeJSON.id(visit.customer)),
+                                       JSONValue.fields([("visit", OfficeJSON.id(visit.visit)), ("customer", OfficeJSON.id(visit.customer)),
                                                           ("customer_name", .string(visit.customerName)), ("status", .string(visit.status)),
                                                           ("visit_type", .string(visit.visitType)), ("planned_start", OfficeJSON.time(visit.plannedStart)),
                                                           ("planned_end", OfficeJSON.time(visit.plannedEnd)), ("actual_start", OfficeJSON.time(visit.actualStart)),
-                                                          ("late_minutes", OfficeJSON.number(visit.lateMinutes)), ("executed_by", OfficeJSON.id(visit.executedBy))])
+                                                          ("late_minutes", JSONValue.integer(visit.lateMinutes)), ("executed_by", OfficeJSON.id(visit.executedBy))])
                                    }))])
             })
         } }
@@ -109,23 +109,23 @@ final class OfficeRoutes: Sendable {
             let action = try body.text("action")
             guard let resolution = SyncStore.Resolution(rawValue: action) else { throw SyncStore.OfficeError(.invalid, "\"action\" is accept or override") }
             try await self.store.resolve(context.parameters.get("id") ?? "", resolution, comment: try body.optionalText("comment"), by: user)
-            return OfficeJSON.object([("ok", .bool(true))])
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         // Managers.
         office.get("team") { try await self.handle($0, $1, []) { user, _, _, _ in
             .array(try await self.store.team(of: user).map { member in
-                OfficeJSON.object([("user", OfficeJSON.id(member.user)), ("role", .string(member.role)), ("name", .string(member.name)),
+                JSONValue.fields([("user", OfficeJSON.id(member.user)), ("role", .string(member.role)), ("name", .string(member.name)),
                                    ("manager", OfficeJSON.id(member.manager))])
             })
         } }
         for decision in SyncStore.OrderDecision.allCases {
             office.post("orders/:id/\(decision.rawValue)") { try await self.handle($0, $1, ["comment"]) { user, body, _, context in
                 try await self.store.decide(decision, order: try Self.id(context), comment: try body.optionalText("comment"), by: user)
-                return OfficeJSON.object([("ok", .bool(true))])
+                return JSONValue.fields([("ok", .bool(true))])
             } }
         }
         office.post("contact-records/:id/comments") { try await self.handle($0, $1, ["body"]) { user, body, _, context in
-            OfficeJSON.object([("id", OfficeJSON.id(try await self.store.comment(on: try Self.id(context), body: try body.text("body"), by: user)))])
+            JSONValue.fields([("id", OfficeJSON.id(try await self.store.comment(on: try Self.id(context), body: try body.text("body"), by: user)))])
         } }
     }
 
@@ -135,17 +135,17 @@ final class OfficeRoutes: Sendable {
     }
 
     static func json(_ item: SyncStore.ReviewItem) -> JSONValue {
-        OfficeJSON.object([
+        JSONValue.fields([
             ("id", .string(item.id)), ("kind", .string(item.kind)), ("table", .string(item.table)), ("record", OfficeJSON.id(item.record)),
             ("rule", .string(item.rule)), ("message", .string(item.message)), ("author", OfficeJSON.id(item.author)),
             ("device_time", OfficeJSON.time(item.deviceTime)), ("server_time", OfficeJSON.time(item.serverTime)), ("review", .string(item.review)),
-            ("comment", OfficeJSON.string(item.comment)),
+            ("comment", JSONValue.text(item.comment)),
             ("change", item.change.map { change in
                 guard case .write(let writes) = change.operation else { return .string("delete") }
-                return .object(writes.map { JSONValue.Member($0.field, OfficeJSON.value($0.value)) })
+                return .object(writes.map { JSONValue.Member($0.field, JSONValue.plain($0.value)) })
             } ?? .null),
-            ("server_state", OfficeJSON.state(item.serverState)),
-            ("winner", item.winner.map { OfficeJSON.value($0.value) } ?? .null), ("loser", item.loser.map { OfficeJSON.value($0.value) } ?? .null),
+            ("server_state", JSONValue.plain(item.serverState)),
+            ("winner", item.winner.map { JSONValue.plain($0.value) } ?? .null), ("loser", item.loser.map { JSONValue.plain($0.value) } ?? .null),
         ])
     }
 
@@ -187,7 +187,7 @@ final class OfficeRoutes: Sendable {
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        json(status, OfficeJSON.object([("error", .string(code)), ("message", .string(message))]))
+        json(status, JSONValue.fields([("error", .string(code)), ("message", .string(message))]))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

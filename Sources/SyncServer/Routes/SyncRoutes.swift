@@ -35,33 +35,34 @@ final class SyncRoutes: Sendable {
         self.liveWait = liveWait
     }
 
-    /// The protocol's routes and what answers each: a message in, a message out.
-    var handlers: [String: @Sendable (TokenAuthority.Claims, Message) async throws -> Message] {
-        [
-            "/v1/register": { claims, message in
-                guard case .registerRequest(let body) = message else { throw Self.wrongMessage("register_request") }
-                let replica = try await self.store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
-                                                            platform: body.platform, appVersion: body.appVersion)
-                let buckets = try await self.store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(self.wallClock.now()))
-                return .registerResponse(RegisterResponse(replica: replica, serverClock: self.now(), buckets: buckets))
-            },
-            "/v1/push": { claims, message in
-                guard case .pushRequest(let body) = message else { throw Self.wrongMessage("push_request") }
-                return .pushResponse(try await self.push(body, claims: claims))
-            },
-            "/v1/pull": { claims, message in
-                guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
-                return .pullResponse(try await self.pull(body, claims: claims))
-            },
-            "/v1/live": { claims, message in
-                guard case .pullRequest(let body) = message else { throw Self.wrongMessage("pull_request") }
-                return .liveNotice(try await self.live(body, claims: claims))
-            },
-        ]
+    /// The protocol's routes.
+    static let routes = ["/v1/live", "/v1/pull", "/v1/push", "/v1/register"]
+
+    /// Answers one decoded request on `route` (one of ``routes``): a message in, a message out.
+    func answer(_ route: String, _ message: Message, claims: TokenAuthority.Claims) async throws -> Message {
+        switch (route, message) {
+        case ("/v1/register", .registerRequest(let body)):
+            let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
+                                                   platform: body.platform, appVersion: body.appVersion)
+            let buckets = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
+            return .registerResponse(RegisterResponse(replica: replica, serverClock: now(), buckets: buckets))
+        case ("/v1/push", .pushRequest(let body)):
+            return .pushResponse(try await push(body, claims: claims))
+        case ("/v1/pull", .pullRequest(let body)):
+            return .pullResponse(try await pull(body, claims: claims))
+        case ("/v1/live", .pullRequest(let body)):
+            return .liveNotice(try await live(body, claims: claims))
+        case ("/v1/register", _):
+            throw Self.wrongMessage("register_request")
+        case ("/v1/push", _):
+            throw Self.wrongMessage("push_request")
+        default:
+            throw Self.wrongMessage("pull_request")
+        }
     }
 
     func register(on router: Router<BasicRequestContext>) {
-        for route in handlers.keys.sorted() {
+        for route in Self.routes {
             router.post(RouterPath(stringLiteral: route)) { request, context in
                 let json = request.headers[.contentType]?.hasPrefix("application/json") == true
                 let (status, message) = await self.respond(route, authorization: request.headers[.authorization], json: json, logger: context.logger) {
@@ -176,7 +177,7 @@ final class SyncRoutes: Sendable {
         let started = ContinuousClock.now
         defer { metrics.observe(String(route.dropFirst(4)), ContinuousClock.now - started) }
         do {
-            guard let handler = handlers[route] else {
+            guard Self.routes.contains(route) else {
                 throw HTTPFailure(.notFound, ErrorResponse(code: ErrorResponse.Code.malformed, message: "no route \(route)"))
             }
             guard let header = authorization, header.hasPrefix("Bearer ") else {
@@ -200,7 +201,7 @@ final class SyncRoutes: Sendable {
             } catch {
                 throw Self.failure(for: error)
             }
-            return (.ok, try await handler(claims, message))
+            return (.ok, try await answer(route, message, claims: claims))
         } catch let failure as HTTPFailure {
             metrics.error(failure.error.code)
             return (failure.status, .error(failure.error))
