@@ -112,10 +112,15 @@ extension SyncStore {
 
     /// The items to review, oldest first; `open` only, or every one.
     public func reviews(openOnly: Bool = true, limit: Int = 200, by office: OfficeUser) async throws -> [ReviewItem] {
+        try await reviews(openOnly: openOnly, limit: limit, only: nil, by: office)
+    }
+
+    /// The review items, or only the one `only` names (`decision` or `conflict`, and its number).
+    private func reviews(openOnly: Bool, limit: Int, only: (table: String, seq: Int64)?, by office: OfficeUser) async throws -> [ReviewItem] {
         let decisions = try await pool.query("""
             SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state
-            FROM decisions WHERE tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') ORDER BY seq LIMIT $3
-            """, [office.tenant.uuidString, openOnly, limit])
+            FROM decisions WHERE $5 AND tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
+            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "decision" } ?? true])
         var items: [ReviewItem] = try decisions.map { row in
             ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
                        table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
@@ -127,8 +132,8 @@ extension SyncStore {
         }
         let conflicts = try await pool.query("""
             SELECT seq, tbl, record::text, field, winner, loser, coalesce(resolution, 'open'), comment FROM conflicts
-            WHERE tenant_id = $1 AND (NOT $2 OR resolution IS NULL) ORDER BY seq LIMIT $3
-            """, [office.tenant.uuidString, openOnly, limit])
+            WHERE $5 AND tenant_id = $1 AND (NOT $2 OR resolution IS NULL) AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
+            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "conflict" } ?? true])
         items += try conflicts.map { row in
             let winner = try BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
             let loser = try BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
@@ -160,8 +165,10 @@ extension SyncStore {
             throw OfficeError(.invalid, "a review id is decision:<n> or conflict:<n>")
         }
         if resolution == .override, comment?.allSatisfy(\.isWhitespace) ?? true { throw OfficeError(.invalid, "say why you override, in a comment") }
-        let items = try await reviews(openOnly: false, limit: 100_000, by: office)
-        guard let item = items.first(where: { $0.id == id }) else { throw OfficeError(.notFound, "no review item \(id)") }
+        // The one item, as this user may see it (a manager only their team's).
+        guard let item = try await reviews(openOnly: false, limit: 1, only: (String(parts[0]), seq), by: office).first else {
+            throw OfficeError(.notFound, "no review item \(id)")
+        }
         guard item.review == "open" else { throw OfficeError(.invalidState, "\(id) is already \(item.review)") }
         if resolution == .override {
             switch item.kind {
