@@ -115,7 +115,9 @@ struct TableLayout: Sendable {
         columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
         self.columns = columns
         let all = ["id"] + columns
-        upsertSQL = "INSERT OR REPLACE INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))"
+        // An upsert updates the row in place (REPLACE would delete and re-insert it, touching every index).
+        upsertSQL = "INSERT INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", "))) "
+            + "ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
         selectSQL = "SELECT \(all.joined(separator: ", ")) FROM \(table.name) WHERE id = ?"
     }
 

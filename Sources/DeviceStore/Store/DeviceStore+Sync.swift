@@ -250,9 +250,19 @@ extension DeviceSchema {
 
     /// Deletes rows that no held bucket has any more and that have no unanswered change.
     func collectEvicted(in db: isolated SQLiteDatabase) throws {
-        let candidates = try db.query("""
-            SELECT DISTINCT tbl, id FROM row_buckets WHERE bucket NOT IN (SELECT bucket FROM bucket_cursors)
-            """)
+        // The buckets that hold rows, found by skipping along the primary key (a handful of
+        // lookups, where a scan of row_buckets would read every row the phone holds); then the
+        // rows of those no longer held.
+        let released = try db.query("""
+            WITH RECURSIVE held(bucket) AS (
+                SELECT min(bucket) FROM row_buckets
+                UNION ALL
+                SELECT (SELECT min(bucket) FROM row_buckets WHERE bucket > held.bucket) FROM held WHERE held.bucket IS NOT NULL
+            )
+            SELECT bucket FROM held WHERE bucket IS NOT NULL AND bucket NOT IN (SELECT bucket FROM bucket_cursors)
+            """).map { try $0.read(0, as: String.self) }
+        var candidates: [SQLiteRow] = []
+        for bucket in released { candidates += try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket]) }
         for row in candidates {
             try collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
         }
