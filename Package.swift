@@ -83,7 +83,11 @@ let package = Package(
         // Test support, shipped as a module: generators, fleet, faults, convergence checks.
         .target(
             name: "SyncTesting",
-            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient"],
+            dependencies: [
+                "SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
 
@@ -108,7 +112,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "fieldsync-bench", swiftSettings: strict),
+        .executableTarget(
+            name: "fieldsync-bench",
+            dependencies: [
+                "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
+                "CSQLite", "CLibPQ", "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
 
         // Tests mirror Sources/.
         .testTarget(
@@ -138,5 +152,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "SyncWire", "SyncCore"], swiftSettings: strict),
+        .testTarget(name: "FieldSyncBenchTests", dependencies: ["SyncTesting", "SyncWire"], swiftSettings: strict),
     ]
 )

@@ -48,7 +48,17 @@ public indirect enum JSONValue: Hashable, Sendable {
         return text + "\n"
     }
 
-    private func print(into text: inout String, indent: String) {
+    /// The value as JSON without any whitespace, members in order: the smallest text form.
+    public var compact: String {
+        var text = ""
+        print(into: &text, indent: nil)
+        return text
+    }
+
+    /// Prints the value, indented by `indent` (`nil`: no whitespace at all).
+    private func print(into text: inout String, indent: String?) {
+        let newline = indent == nil ? "" : "\n"
+        let inner = indent.map { $0 + "  " }
         switch self {
         case .null: text += "null"
         case .bool(let value): text += value ? "true" : "false"
@@ -56,24 +66,24 @@ public indirect enum JSONValue: Hashable, Sendable {
         case .string(let value): Self.quote(value, into: &text)
         case .array(let values):
             guard !values.isEmpty else { text += "[]"; return }
-            text += "[\n"
+            text += "[" + newline
             for (index, value) in values.enumerated() {
-                text += indent + "  "
-                value.print(into: &text, indent: indent + "  ")
-                text += index == values.count - 1 ? "\n" : ",\n"
+                text += inner ?? ""
+                value.print(into: &text, indent: inner)
+                text += index == values.count - 1 ? newline : "," + newline
             }
-            text += indent + "]"
+            text += (indent ?? "") + "]"
         case .object(let members):
             guard !members.isEmpty else { text += "{}"; return }
-            text += "{\n"
+            text += "{" + newline
             for (index, member) in members.enumerated() {
-                text += indent + "  "
+                text += inner ?? ""
                 Self.quote(member.key, into: &text)
-                text += ": "
-                member.value.print(into: &text, indent: indent + "  ")
-                text += index == members.count - 1 ? "\n" : ",\n"
+                text += indent == nil ? ":" : ": "
+                member.value.print(into: &text, indent: inner)
+                text += index == members.count - 1 ? newline : "," + newline
             }
-            text += indent + "}"
+            text += (indent ?? "") + "}"
         }
     }
 

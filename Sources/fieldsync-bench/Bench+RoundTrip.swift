@@ -1,0 +1,55 @@
+import DeviceStore
+import SyncClient
+import SyncCore
+import SyncTesting
+
+extension Bench {
+    /// 4. A primed phone's sync (push the outbox, pull until nothing is left) over loopback HTTP
+    /// with 0, 10 and 100 pending changes (contact notes, one change set each): p50 and p99,
+    /// against the raw path: the same rows upserted with libpq and the rows changed since the
+    /// last round read back, in one transaction.
+    func roundTrips(_ phone: Phone, _ world: BenchWorld) async throws -> [Figure] {
+        try await phone.client.sync()  // the mix is still in the outbox: it goes up as replays
+        let raw = try RawPostgres(world.server.database)
+        try raw.query("DROP TABLE IF EXISTS bench_round_trip")
+        try raw.query("CREATE TABLE bench_round_trip (id uuid PRIMARY KEY, customer_id uuid, author_id uuid, channel text, notes text, seq bigserial)")
+        var seen = "0"
+        var random = SplitMix64(seed: 4)
+        var figures: [Figure] = []
+        var note = 0
+        for pending in [0, 10, 100] {
+            Self.log("round trips with \(pending) pending changes × \(scale.roundTrips)")
+            var ours: [Double] = []
+            var theirs: [Double] = []
+            for _ in 0..<scale.roundTrips {
+                var rows: [[String?]] = []
+                for _ in 0..<pending {
+                    note += 1
+                    let customer = world.customers[note % world.customers.count]
+                    _ = try await phone.store.addContactRecord(customer: customer, channel: "phone", notes: "Bench note \(note)")
+                    rows.append([RecordID.make(milliseconds: world.now, using: &random).uuidString, customer.uuidString, world.rep.uuidString, "phone", "Bench note \(note)"])
+                }
+                ours.append(try await Self.time {
+                    let report = try await phone.client.sync()
+                    guard report.pushed >= pending else { throw BenchError("a round trip pushed \(report.pushed) changes, not \(pending)") }
+                } * 1000)
+                theirs.append(try await Self.time {
+                    try raw.query("BEGIN")
+                    if !rows.isEmpty {
+                        let tuples = rows.indices.map { row in "(" + (1...5).map { "$\(row * 5 + $0)" }.joined(separator: ", ") + ")" }
+                        try raw.query("INSERT INTO bench_round_trip (id, customer_id, author_id, channel, notes) VALUES \(tuples.joined(separator: ", ")) "
+                                      + "ON CONFLICT (id) DO UPDATE SET notes = EXCLUDED.notes", rows.flatMap { $0 })
+                    }
+                    let changed = try raw.query("SELECT id, customer_id, author_id, channel, notes, seq FROM bench_round_trip WHERE seq > $1 ORDER BY seq", [seen])
+                    seen = changed.last?[5] ?? seen
+                    try raw.query("COMMIT")
+                } * 1000)
+            }
+            for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+                figures.append(Figure(name: "round_trip_\(pending)_\(label)", value: Self.quantile(ours, q), baseline: Self.quantile(theirs, q), unit: "ms",
+                                      against: "libpq upsert + read back, one transaction"))
+            }
+        }
+        return figures
+    }
+}

@@ -1,0 +1,88 @@
+import CZlib
+import FieldModel
+import SyncCore
+import SyncTesting
+import SyncWire
+
+extension Bench {
+    /// 6. Bytes on the wire per change for the mix, in pushes of 100 change sets as the client
+    /// sends them: FieldSync's compressed frames against the same pushes as JSON with gzip, and
+    /// against Loro's and Yrs's updates for the same field writes (one update per push).
+    func wireSize(_ mix: ChangeMix, peers: PeerEngines) throws -> [Figure] {
+        Self.log("wire size: \(mix.changes) changes")
+        var frames = 0
+        var plain = 0
+        var json = 0
+        for push in mix.pushes() {
+            let message = Message.pushRequest(PushRequest(batch: push[0].id.uuid, changeSets: push))
+            frames += try Frame.encode(message, compress: true).count
+            plain += try Frame.encode(message, compress: false).count
+            json += try Self.gzip(Array(Frame.json(message).compact.utf8)).count
+        }
+        let changes = Double(mix.changes)
+        let perChange = Double(frames) / changes
+        var figures: [Figure] = [
+            .ratio("wire_bytes_vs_json_gzip", perChange, Double(json) / changes, unit: "bytes/change", against: "the same pushes as JSON, gzip -6", below: 1,
+                   note: "FieldSync's frames are \(Figure.format(Double(plain) / changes)) bytes/change before compression"),
+        ]
+        switch peers {
+        case .measured(let loro, let yrs):
+            figures.append(.ratio("wire_bytes_vs_loro", perChange, Double(loro.bytes) / changes, unit: "bytes/change",
+                                  against: "Loro \(loro.version) updates, one per push", below: 1))
+            figures.append(.ratio("wire_bytes_vs_yrs", perChange, Double(yrs.bytes) / changes, unit: "bytes/change",
+                                  against: "Yrs (\(yrs.version)) updates, one per push", below: 1))
+        case .unavailable(let reason):
+            figures.append(.ratio("wire_bytes_vs_loro", perChange, nil, unit: "bytes/change", against: "Loro updates", below: 1, note: reason))
+            figures.append(.ratio("wire_bytes_vs_yrs", perChange, nil, unit: "bytes/change", against: "Yrs updates", below: 1, note: reason))
+        }
+        return figures
+    }
+
+    /// 7. Changes merged per second in memory by the one merge (``Merge/apply``) into a map of
+    /// record states, against Loro importing the same changes' updates into a new document.
+    func mergeKernel(_ mix: ChangeMix, peers: PeerEngines) -> [Figure] {
+        Self.log("merge kernel: \(mix.changes) changes × \(scale.kernelRepeats)")
+        let changes = mix.changeSets.flatMap(\.changes)
+        let tables = Dictionary(uniqueKeysWithValues: FieldSalesSchema.schema.tables.map { ($0.name, $0) })
+        var best = Double.infinity
+        var held = 0
+        for _ in 0..<scale.kernelRepeats {
+            let start = ContinuousClock.now
+            var states: [String: [RecordID: RecordState]] = [:]
+            for change in changes {
+                let outcome = Merge.apply(change, to: states[change.table]?[change.record], table: tables[change.table]!)
+                states[change.table, default: [:]][change.record] = outcome.state
+            }
+            best = min(best, Self.seconds(ContinuousClock.now - start))
+            held = states.values.reduce(0) { $0 + $1.count }
+        }
+        precondition(held > 0, "the merge kept no record")
+        let rate = Double(changes.count) / best
+        switch peers {
+        case .measured(let loro, _):
+            return [.ratio("merge_kernel", rate, Double(changes.count) / loro.importSeconds, unit: "changes/s", against: "Loro \(loro.version) import", atLeast: 1)]
+        case .unavailable(let reason):
+            return [.ratio("merge_kernel", rate, nil, unit: "changes/s", against: "Loro import", atLeast: 1, note: reason)]
+        }
+    }
+
+    /// `bytes` in gzip format (zlib, level 6).
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        var stream = z_stream()
+        guard fieldsync_deflateInit2(&stream, 6, 15 + 16, 8) == Z_OK else { throw BenchError("zlib: deflateInit2 failed") }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
+        var input = bytes
+        let status = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = source.baseAddress
+                stream.avail_in = UInt32(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = UInt32(target.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw BenchError("zlib: deflate failed (\(status))") }
+        return Array(output.prefix(Int(stream.total_out)))
+    }
+}
