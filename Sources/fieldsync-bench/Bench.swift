@@ -26,26 +26,48 @@ struct Bench: Sendable {
             defer { ticker.cancel() }
             Self.log("seeding the rep's working set (\(scale.name) scale)")
             let world = try await BenchWorld.make(server, scale: scale)
-            defer { try? FileManager.default.removeItem(at: world.directory) }
-            Self.log("\(world.seededRows) rows in the rep's buckets; priming the phone that makes the change mix")
-            let phone = try await world.phone("mix")
-            try await phone.client.sync()
-            let (mixA, mixB) = try await ChangeMix.make(on: phone, visits: 2 * scale.mixVisits, products: world.products)
-            Self.log("change mix: \(mixA.changes) + \(mixB.changes) changes in \(mixA.changeSets.count) + \(mixB.changeSets.count) change sets")
-
-            var figures: [Figure] = []
-            if groups.contains(.apply) { figures += try await deviceApply(mixA, world) }
-            if groups.contains(.wire) || groups.contains(.kernel) {
-                let peerFigures = peers ? PeerEngines.measure(mixA, world: world) : .unavailable("skipped (--no-peers)")
-                if groups.contains(.wire) { figures += try wireSize(mixA, peers: peerFigures) }
-                if groups.contains(.kernel) { figures += mergeKernel(mixA, peers: peerFigures) }
+            let result: Result<[Figure], any Error>
+            do {
+                result = .success(try await measure(world))
+            } catch {
+                result = .failure(error)
             }
-            if groups.contains(.ingest) { figures += try await serverIngest(mixA, mixB, phone: phone, world) }
-            if groups.contains(.priming) { figures += try await priming(world) }
-            if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
-            if groups.contains(.capacity) { figures += try await capacity(world) }
-            return figures
+            // The phones are released once `measure` returns; their files go when SQLite has let go of them.
+            await Self.remove(world.directory)
+            return try result.get()
         }
+    }
+
+    /// Every selected group, against `world`.
+    func measure(_ world: BenchWorld) async throws -> [Figure] {
+        Self.log("\(world.seededRows) rows in the rep's buckets; priming the phone that makes the change mix")
+        let phone = try await world.phone("mix")
+        try await phone.client.sync()
+        let (mixA, mixB) = try await ChangeMix.make(on: phone, visits: 2 * scale.mixVisits, products: world.products)
+        Self.log("change mix: \(mixA.changes) + \(mixB.changes) changes in \(mixA.changeSets.count) + \(mixB.changeSets.count) change sets")
+
+        var figures: [Figure] = []
+        if groups.contains(.apply) { figures += try await deviceApply(mixA, world) }
+        if groups.contains(.wire) || groups.contains(.kernel) {
+            let peerFigures = peers ? PeerEngines.measure(mixA, world: world) : .unavailable("skipped (--no-peers)")
+            if groups.contains(.wire) { figures += try wireSize(mixA, peers: peerFigures) }
+            if groups.contains(.kernel) { figures += mergeKernel(mixA, peers: peerFigures) }
+        }
+        if groups.contains(.ingest) { figures += try await serverIngest(mixA, mixB, phone: phone, world) }
+        if groups.contains(.priming) { figures += try await priming(world) }
+        if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
+        if groups.contains(.capacity) { figures += try await capacity(world) }
+        return figures
+    }
+
+    /// Removes `directory`, again until it stays gone (a store closing late may write its journal once more).
+    static func remove(_ directory: URL) async {
+        for _ in 0..<50 {
+            try? FileManager.default.removeItem(at: directory)
+            try? await Task.sleep(for: .milliseconds(100))
+            if !FileManager.default.fileExists(atPath: directory.path) { return }
+        }
+        log("could not remove \(directory.path)")
     }
 
     /// Progress, on standard error.
