@@ -1,4 +1,3 @@
-import CZlib
 import FieldModel
 import SyncCore
 import SyncTesting
@@ -17,7 +16,7 @@ extension Bench {
             let message = Message.pushRequest(PushRequest(batch: push[0].id.uuid, changeSets: push))
             frames += try Frame.encode(message, compress: true).count
             plain += try Frame.encode(message, compress: false).count
-            json += try Self.gzip(Array(Frame.json(message).compact.utf8)).count
+            json += try Deflate.compress(Array(Frame.json(message).compact.utf8), level: 6, gzip: true).count
         }
         let changes = Double(mix.changes)
         let perChange = Double(frames) / changes
@@ -64,25 +63,5 @@ extension Bench {
         case .unavailable(let reason):
             return [.ratio("merge_kernel", rate, nil, unit: "changes/s", against: "Loro import", atLeast: 1, note: reason)]
         }
-    }
-
-    /// `bytes` in gzip format (zlib, level 6).
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        var stream = z_stream()
-        guard fieldsync_deflateInit2(&stream, 6, 15 + 16, 8) == Z_OK else { throw BenchError("zlib: deflateInit2 failed") }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
-        var input = bytes
-        let status = input.withUnsafeMutableBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = source.baseAddress
-                stream.avail_in = UInt32(source.count)
-                stream.next_out = target.baseAddress
-                stream.avail_out = UInt32(target.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
-        guard status == Z_STREAM_END else { throw BenchError("zlib: deflate failed (\(status))") }
-        return Array(output.prefix(Int(stream.total_out)))
     }
 }

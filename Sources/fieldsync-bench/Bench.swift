@@ -33,7 +33,7 @@ struct Bench: Sendable {
                 result = .failure(error)
             }
             // The phones are released once `measure` returns; their files go when SQLite has let go of them.
-            await Self.remove(world.directory)
+            await ScratchDirectory.remove(world.directory)
             return try result.get()
         }
     }
@@ -58,16 +58,6 @@ struct Bench: Sendable {
         if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
         if groups.contains(.capacity) { figures += try await capacity(world) }
         return figures
-    }
-
-    /// Removes `directory`, again until it stays gone (a store closing late may write its journal once more).
-    static func remove(_ directory: URL) async {
-        for _ in 0..<50 {
-            try? FileManager.default.removeItem(at: directory)
-            try? await Task.sleep(for: .milliseconds(100))
-            if !FileManager.default.fileExists(atPath: directory.path) { return }
-        }
-        log("could not remove \(directory.path)")
     }
 
     /// Progress, on standard error.

@@ -139,13 +139,13 @@ struct BenchWorld: Sendable {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tokens = try await TokenAuthority(secret: server.secret)
-        let world = BenchWorld(server: server, scale: scale, tenant: data.tenant!, rep: rep, territory: territory, customers: customers,
-                               products: productIDs.compactMap(RecordID.init), tokens: tokens, directory: directory, seededRows: 0)
-        let buckets = try await world.buckets(of: rep, role: .rep)
+        let tenant = data.tenant!
+        let buckets = try await SyncStore(pool: server.pool, schema: FieldSalesSchema.schema)
+            .buckets(user: rep, role: .rep, tenant: tenant, at: Int64(server.clock.now()))
         let rows = try await server.pool.query("SELECT count(DISTINCT (tbl, id)) FROM row_buckets WHERE tenant_id = $1 AND bucket = ANY($2::text[])",
-                                               [world.tenant.uuidString, PostgresArray.literal(buckets)])[0].read(0, as: Int.self)
-        return BenchWorld(server: server, scale: scale, tenant: world.tenant, rep: rep, territory: territory, customers: customers,
-                          products: world.products, tokens: tokens, directory: directory, seededRows: rows)
+                                               [tenant.uuidString, PostgresArray.literal(buckets)])[0].read(0, as: Int.self)
+        return BenchWorld(server: server, scale: scale, tenant: tenant, rep: rep, territory: territory, customers: customers,
+                          products: productIDs.compactMap(RecordID.init), tokens: tokens, directory: directory, seededRows: rows)
     }
 
     /// The server's time now, in milliseconds.

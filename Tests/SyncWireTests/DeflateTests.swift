@@ -13,6 +13,16 @@ struct DeflateTests {
         #expect(try Deflate.decompress(compressed, inflatedBytesMax: count) == bytes)
     }
 
+    @Test("gzip wraps the same deflate data in gzip's container, which a FieldSync body never is")
+    func gzipContainer() throws {
+        let bytes = Array(String(repeating: "{\"table\":\"visits\"}", count: 50).utf8)
+        let gzip = try Deflate.compress(bytes, gzip: true)
+        let zlib = try Deflate.compress(bytes)
+        #expect(gzip.prefix(3) == [0x1F, 0x8B, 8])  // gzip's magic, then deflate
+        #expect(Array(gzip.dropFirst(10).dropLast(8)) == Array(zlib.dropFirst(2).dropLast(4)))  // the same deflate stream
+        #expect(throws: WireError.self) { try Deflate.decompress(gzip, inflatedBytesMax: bytes.count) }
+    }
+
     @Test("a body that inflates to exactly the limit is accepted; one byte more is refused")
     func exactLimit() throws {
         let bytes = [UInt8](repeating: 1, count: 10_000)

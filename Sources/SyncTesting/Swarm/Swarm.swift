@@ -144,11 +144,11 @@ public struct Swarm: Sendable {
             do {
                 let report = try await Self.simulate(configuration, root: root, pool: pool, cluster: nil, tokenSecret: remote.tokenSecret, logger: quiet)
                 await pool.close()
-                await Self.remove(root)
+                await ScratchDirectory.remove(root)
                 return report
             } catch {
                 await pool.close()
-                await Self.remove(root)
+                await ScratchDirectory.remove(root)
                 throw error
             }
         }
@@ -160,11 +160,11 @@ public struct Swarm: Sendable {
             try await Migrator.migrate(pool, logger: quiet)
             let report = try await Self.simulate(configuration, root: root, pool: pool, cluster: cluster, tokenSecret: nil, logger: quiet)
             await pool.close()
-            await Self.remove(root)
+            await ScratchDirectory.remove(root)
             return report
         } catch {
             await cluster.stop()
-            await Self.remove(root)
+            await ScratchDirectory.remove(root)
             throw error
         }
     }
@@ -182,16 +182,6 @@ public struct Swarm: Sendable {
         } catch {
             await world.stopCluster()
             throw error
-        }
-    }
-
-    /// Removes the swarm's directory once the phones' databases have closed (each closes on its
-    /// own executor as it is released, and may still be writing its last checkpoint).
-    static func remove(_ root: URL) async {
-        for _ in 0..<100 {
-            try? FileManager.default.removeItem(at: root)
-            guard FileManager.default.fileExists(atPath: root.path) else { return }
-            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }

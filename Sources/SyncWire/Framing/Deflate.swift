@@ -15,20 +15,22 @@ public enum Deflate {
     /// so that a corrupted body is detected rather than decoded into garbage.
     static let windowBits: Int32 = 15
 
-    /// Compresses `bytes` into a zlib stream.
+    /// Compresses `bytes` into a zlib stream (or, with `gzip`, a gzip file: the same deflate data
+    /// with gzip's header and CRC-32, as `gzip -6` writes it; FieldSync's frames never use it).
     ///
     /// - Parameters:
     ///   - bytes: The uncompressed body.
     ///   - level: zlib's level, 0 (store) to 9 (smallest); 6 is zlib's default balance.
+    ///   - gzip: Write gzip's container instead of zlib's.
     /// - Throws: ``WireError`` with ``WireError/Code/compressionFailed`` if zlib cannot allocate,
     ///   or ``WireError/Code/compressedTooLarge`` if the input is over ``compressedBytesMax``.
-    public static func compress(_ bytes: [UInt8], level: Int = 6) throws(WireError) -> [UInt8] {
+    public static func compress(_ bytes: [UInt8], level: Int = 6, gzip: Bool = false) throws(WireError) -> [UInt8] {
         precondition((0...9).contains(level), "zlib levels run from 0 to 9")
         guard bytes.count <= compressedBytesMax else {
             throw WireError(.compressedTooLarge, "a body of \(bytes.count) bytes is over the \(compressedBytesMax)-byte limit")
         }
         var stream = z_stream()
-        guard fieldsync_deflateInit2(&stream, Int32(level), windowBits, 8) == Z_OK else {
+        guard fieldsync_deflateInit2(&stream, Int32(level), gzip ? windowBits + 16 : windowBits, 8) == Z_OK else {
             throw WireError(.compressionFailed, "zlib could not start a deflate stream")
         }
         defer { deflateEnd(&stream) }
