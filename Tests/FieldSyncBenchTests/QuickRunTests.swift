@@ -36,7 +36,9 @@ struct QuickRunTests {
             let name = try #require(item["name"]?.stringValue)
             seen.append(name)
             let value = try #require(number(item["value"]), "\(name) has no value")
-            #expect(value.isFinite && value > 0, "\(name): \(value)")
+            // Capacity is the largest step that kept p99 under 500 ms: on a machine loaded by the
+            // rest of the suite even the quick step may not, and 0 is then the honest figure.
+            #expect(value.isFinite && (value > 0 || name == "server_capacity" && value == 0), "\(name): \(value)")
             #expect(item["unit"]?.stringValue?.isEmpty == false)
             if let baseline = number(item["baseline"]) {
                 let ratio = try #require(number(item["ratio"]))
