@@ -139,6 +139,8 @@ let package = Package(
             dependencies: [
                 "SyncServer", "ServerStore", "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Hostile-client tests forge tokens with the real secret.
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -26,10 +26,20 @@ struct PricingTests {
                 subtotal: 607, tax: 54, total: 661),
         Example(name: "a 100 % discount costs nothing", taxInclusive: false,
                 lines: [.init(quantity: 5, listPriceMinor: 999, discountBP: 10_000, taxRateMillipercent: 8_875)], subtotal: 0, tax: 0, total: 0),
-        Example(name: "350 lines of the largest quantity do not overflow", taxInclusive: true,
-                lines: Array(repeating: .init(quantity: 1_000_000, listPriceMinor: 9_999_999, discountBP: 1, taxRateMillipercent: 8_875), count: 350),
-                subtotal: 350 * 9_183_925_602_847, tax: 350 * 815_073_397_253, total: 350 * 9_998_999_000_100),  // checked with exact fractions
+        // The largest order inside the money range (10^15 minor units); 350 such lines are refused.
+        Example(name: "100 lines of the largest quantity do not overflow", taxInclusive: true,
+                lines: Array(repeating: .init(quantity: 1_000_000, listPriceMinor: 9_999_999, discountBP: 1, taxRateMillipercent: 8_875), count: 100),
+                subtotal: 100 * 9_183_925_602_847, tax: 100 * 815_073_397_253, total: 100 * 9_998_999_000_100),  // checked with exact fractions
     ]
+
+    @Test("an order past the money range is refused, never wrapped or trapped")
+    func pastTheMoneyRange() {
+        let line = Pricing.LineInput(quantity: 1_000_000, listPriceMinor: 9_999_999, discountBP: 1, taxRateMillipercent: 8_875)
+        #expect(throws: ModelError.self) { try Pricing.price(Array(repeating: line, count: 350), taxInclusive: true) }
+        // One line of the largest quantity at the largest price a price list holds.
+        let huge = Pricing.LineInput(quantity: Pricing.quantityMax, listPriceMinor: 1_000_000_000_000_000, taxRateMillipercent: 0)
+        #expect(throws: ModelError.self) { try Pricing.price([huge], taxInclusive: false) }
+    }
 
     @Test("worked examples", arguments: examples)
     func workedExamples(example: Example) throws {
@@ -138,5 +148,27 @@ struct BusinessRuleTests {
         #expect(ExecutionRules.completeWorkOrder(workType: "inspection", arrivedOnSite: false, hasSignature: false).map(\.rule) == [.noArrival])
         #expect(ExecutionRules.checkIn(otherVisitInProgress: true)?.rule == .secondVisitInProgress)
         #expect(ExecutionRules.insideVisit(checkedIn: false)?.rule == .noCheckIn)
+    }
+}
+
+/// Issue 14, item 1: every rule computes on checked or wider arithmetic, so that no value a
+/// device sends — even one the schema's ranges would refuse — can trap the server.
+@Suite("Rules on hostile values")
+struct HostileValueRulesTests {
+    @Test("64-bit extremes in coordinates, times and amounts never trap a rule")
+    func extremes() {
+        let store = Coordinate(latitudeE6: 40_750_000, longitudeE6: -73_990_000)
+        for (latitude, longitude) in [(Int64.max, Int64.max), (Int64.min, Int64.min), (0, Int64.max), (Int64.min, 0)] {
+            let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: latitude, longitudeE6: longitude), accuracyMeters: .max, deviceTime: .max)
+            let previous = Geofence.Fix(coordinate: Coordinate(latitudeE6: ~latitude, longitudeE6: ~longitude), accuracyMeters: 10, deviceTime: .min)
+            _ = Geofence.verify(fix, store: store, radiusMeters: .max, previous: previous)
+        }
+        #expect(!ExecutionRules.completeVisit(checkInAt: .min, checkOutAt: .max, openRequiredTasks: 0).contains { $0.rule == .visitTooShort })
+        #expect(ExecutionRules.completeVisit(checkInAt: .max, checkOutAt: .min, openRequiredTasks: 0).contains { $0.rule == .eventsOutOfOrder })
+        #expect(Pricing.check(deviceTotalMinor: .min, serverTotalMinor: .max)?.rule == .totalMismatch)
+        #expect(CommercialRules.payment(amountMinor: .max, receiptNumber: "R", existingReceipts: [], paidMinor: .max, orderTotalMinor: .max)?.rule == .paymentsOverTotal)
+        #expect(CommercialRules.credit(outstandingMinor: .max, openOrdersMinor: .max, orderMinor: .max, limitMinor: .max)?.rule == .creditLimitExceeded)
+        #expect(CommercialRules.consume(fromVan: .min, used: .max).quantity == .min)
+        #expect(CommercialRules.reserve(requested: .max, available: .min) != nil)
     }
 }

@@ -86,7 +86,11 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "online"], home: home).status == 0)
         let synced = try Self.fieldsim(["device", "sync", "--json"], home: home)
         #expect(synced.status == 0, "\(synced.error)")
-        #expect(Self.member(synced.json, "flagged") == .number("1"))
+        // Flagged outside the geofence; from the demo's first Monday on (real time: the dev server's
+        // clock), the missed-visit job may have marked the visit missed first, and the late
+        // check-in that revives it is flagged too.
+        guard case .number(let flagged)? = Self.member(synced.json, "flagged") else { Issue.record("no flagged count: \(synced.output)"); return }
+        #expect((1...2).contains(Int(flagged) ?? 0), "\(synced.output)")
         #expect(try Self.fieldsim(["device", "outcomes", "--result", "applied_with_exception"], home: home).output.contains("outside_geofence"))
         let exceptions = try Self.fieldsim(["dispatch", "exceptions", "--json"] + office, home: home)
         #expect(exceptions.status == 0, "\(exceptions.error)")

@@ -118,7 +118,7 @@ extension AuthorizationMatrixTests {
             let writes = schema.fields.compactMap { field -> FieldWrite? in
                 if let value = placement[field.name] { return FieldWrite(field.name, value) }
                 guard !field.optional, field.type != .counter else { return nil }  // a counter starts at zero
-                return FieldWrite(field.name, Self.sample(field.type, reference: world.users["manager"]!))
+                return FieldWrite(field.name, Self.sample(field, reference: world.users["manager"]!))
             }
             let id = RecordID.random()
             let change = Change(id: ChangeID(RecordID.random()), table: table, record: id, operation: .write(writes),
@@ -129,7 +129,14 @@ extension AuthorizationMatrixTests {
             return id
         }
 
-        /// A valid value of `type`; references point at the manager, whom no viewer here is.
+        /// A valid value of `field`, within its range and vocabulary; references point at the
+        /// manager, whom no viewer here is.
+        static func sample(_ field: FieldSchema, reference: RecordID) -> FieldValue {
+            if let word = field.vocabulary?.first { return .text(word) }
+            if let range = field.range, case .integer(let one) = sample(field.type, reference: reference), !range.contains(one) { return .integer(range.lowerBound) }
+            return sample(field.type, reference: reference)
+        }
+
         static func sample(_ type: FieldType, reference: RecordID) -> FieldValue {
             switch type {
             case .bool: .bool(false)

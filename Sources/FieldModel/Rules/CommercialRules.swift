@@ -9,20 +9,21 @@ public enum CommercialRules {
     /// §4.9: whether the order takes the customer over the credit limit: outstanding invoices plus
     /// open orders plus this order, against the limit at arrival.
     public static func credit(outstandingMinor: Int64, openOrdersMinor: Int64, orderMinor: Int64, limitMinor: Int64) -> RuleFinding? {
-        let exposure = outstandingMinor + openOrdersMinor + orderMinor
-        guard exposure > limitMinor else { return nil }
+        // Wider than the inputs: no sum of amounts can overflow.
+        let exposure = Int128(outstandingMinor) + Int128(openOrdersMinor) + Int128(orderMinor)
+        guard exposure > Int128(limitMinor) else { return nil }
         return RuleFinding(.creditLimitExceeded, "exposure \(exposure) is over the credit limit \(limitMinor) (minor units)")
     }
 
     /// §4.10: reserving stock on confirmation; `nil` when enough is available, else the shortfall.
     public static func reserve(requested: Int64, available: Int64) -> RuleFinding? {
         guard requested > available else { return nil }
-        return RuleFinding(.insufficientStock, "\(requested) requested, \(available) available: \(requested - max(0, available)) backordered")
+        return RuleFinding(.insufficientStock, "\(requested) requested, \(available) available: \(Int128(requested) - Int128(max(0, available))) backordered")
     }
 
     /// §4.10, §4.11: parts used from a van; a van may go negative, with an exception.
     public static func consume(fromVan quantity: Int64, used: Int64) -> (quantity: Int64, finding: RuleFinding?) {
-        let remaining = quantity - used
+        let remaining = Int64(clamping: Int128(quantity) - Int128(used))
         return (remaining, remaining < 0 ? RuleFinding(.vanStockNegative, "the van's stock would be \(remaining)") : nil)
     }
 
@@ -35,8 +36,8 @@ public enum CommercialRules {
         if existingReceipts.contains(receiptNumber) {
             return RuleFinding(.duplicateReceipt, "this receipt number is already recorded for the order")
         }
-        let paid = paidMinor + amountMinor
-        guard paid > orderTotalMinor + toleranceMinor else { return nil }
+        let paid = Int128(paidMinor) + Int128(amountMinor)
+        guard paid > Int128(orderTotalMinor) + Int128(toleranceMinor) else { return nil }
         return RuleFinding(.paymentsOverTotal, "payments of \(paid) exceed the order's total of \(orderTotalMinor) (minor units)")
     }
 }
@@ -71,8 +72,8 @@ public enum ExecutionRules {
         if let checkInAt, let checkOutAt {
             if checkOutAt < checkInAt {
                 findings.append(RuleFinding(.eventsOutOfOrder, "the check-out is before the check-in"))
-            } else if checkOutAt - checkInAt < Int64(visitDurationMin.components.seconds) * 1000 {
-                findings.append(RuleFinding(.visitTooShort, "the visit lasted \((checkOutAt - checkInAt) / 1000) s"))
+            } else if Int128(checkOutAt) - Int128(checkInAt) < Int128(visitDurationMin.components.seconds) * 1000 {
+                findings.append(RuleFinding(.visitTooShort, "the visit lasted \((Int128(checkOutAt) - Int128(checkInAt)) / 1000) s"))
             }
         }
         return findings

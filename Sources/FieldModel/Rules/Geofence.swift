@@ -46,9 +46,16 @@ public enum Geofence {
         let lat1 = Double(a.latitudeE6) * radians
         let lat2 = Double(b.latitudeE6) * radians
         let dLat = lat2 - lat1
-        let dLng = Double(b.longitudeE6 - a.longitudeE6) * radians
+        // Differences in Double: two device values far apart must not overflow Int64.
+        let dLng = (Double(b.longitudeE6) - Double(a.longitudeE6)) * radians
         let h = sin(dLat / 2) * sin(dLat / 2) + cos(lat1) * cos(lat2) * sin(dLng / 2) * sin(dLng / 2)
         return 2 * earthRadiusMeters * asin(min(1, h.squareRoot()))
+    }
+
+    /// A distance in whole meters; a distance that is not finite (which checked coordinates never
+    /// give) counts as the farthest possible.
+    static func wholeMeters(_ meters: Double) -> Int {
+        meters.isFinite ? Int(min(meters.rounded(), 40_075_017)) : 40_075_017
     }
 
     /// Radii by visit type, where a type needs its own (meters): deliveries stop at the loading
@@ -93,12 +100,12 @@ public enum Geofence {
     public static func verify(
         _ fix: Fix, store: Coordinate?, radiusMeters: Int, previous: Fix? = nil, matchesAnotherStore: Bool = false
     ) -> (verification: Verification, distanceMeters: Int?, findings: [RuleFinding]) {
-        let meters = store.map { Int(Self.distance(fix.coordinate, $0).rounded()) }
+        let meters = store.map { Self.wholeMeters(Self.distance(fix.coordinate, $0)) }
         var reasons: [String] = []
         if fix.mockLocation { reasons.append("the device reported a mock location") }
         if matchesAnotherStore { reasons.append("the coordinates are identical to another store's check-in") }
         if let previous, fix.deviceTime > previous.deviceTime {
-            let seconds = Double(fix.deviceTime - previous.deviceTime) / 1000
+            let seconds = (Double(fix.deviceTime) - Double(previous.deviceTime)) / 1000
             let travelled = Self.distance(previous.coordinate, fix.coordinate)
             if travelled > 1_000, travelled / seconds > travelSpeedMax {
                 reasons.append("travel from the previous check-in would need \(Int(travelled / seconds * 3.6)) km/h")
@@ -110,7 +117,7 @@ public enum Geofence {
         guard let distance = meters, fix.accuracyMeters >= 0, fix.accuracyMeters <= accuracyMaxMeters else {
             return (.unverified, meters, [])
         }
-        if distance <= radiusMeters + fix.accuracyMeters {
+        if Int128(distance) <= Int128(radiusMeters) + Int128(fix.accuracyMeters) {
             return (.verified, distance, [])
         }
         return (.outsideRadius, distance, [RuleFinding(.outsideGeofence, "\(distance) m from the store; the radius is \(radiusMeters) m and the fix's accuracy \(fix.accuracyMeters) m")])

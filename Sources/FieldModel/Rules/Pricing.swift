@@ -18,6 +18,8 @@ public enum Pricing {
     public static let linesMax = 1_000
     /// 100 % in basis points.
     public static let fullDiscountBP: Int64 = 10_000
+    /// The largest amount a line or an order may come to, in minor units (the money range, 10^15).
+    public static let amountMax: UInt128 = 1_000_000_000_000_000
 
     /// One line as priced from the price list in force on the order date.
     public struct LineInput: Hashable, Sendable {
@@ -94,20 +96,24 @@ public enum Pricing {
                 net = amount
                 tax = divideRounded(amount * rate, 100_000)
             }
+            guard amountMax >= (net + tax).magnitude else {
+                throw ModelError(.invalidArgument, "line \(index + 1): the line's total is over \(amountMax) minor units")
+            }
             lines.append(Line(unitPriceMinor: Int64(unit), netMinor: Int64(net), taxMinor: Int64(tax), totalMinor: Int64(net + tax)))
         }
-        return Totals(
-            lines: lines,
-            subtotalMinor: lines.reduce(0) { $0 + $1.netMinor },
-            taxMinor: lines.reduce(0) { $0 + $1.taxMinor },
-            totalMinor: lines.reduce(0) { $0 + $1.totalMinor }
-        )
+        // Sums in 128 bits: 350 lines of the largest amount still fit, and are then refused.
+        let subtotal = lines.reduce(Int128(0)) { $0 + Int128($1.netMinor) }
+        let tax = lines.reduce(Int128(0)) { $0 + Int128($1.taxMinor) }
+        guard amountMax >= (subtotal + tax).magnitude else {
+            throw ModelError(.invalidArgument, "the order's total is over \(amountMax) minor units")
+        }
+        return Totals(lines: lines, subtotalMinor: Int64(subtotal), taxMinor: Int64(tax), totalMinor: Int64(subtotal + tax))
     }
 
     /// Whether the device's total is within `toleranceMinor` of the server's; beyond it the order
     /// is flagged with ``RuleFinding/Rule/totalMismatch`` (the server's total stands either way).
     public static func check(deviceTotalMinor: Int64?, serverTotalMinor: Int64, toleranceMinor: Int64 = 1) -> RuleFinding? {
-        guard let deviceTotalMinor, abs(deviceTotalMinor - serverTotalMinor) > toleranceMinor else { return nil }
+        guard let deviceTotalMinor, (Int128(deviceTotalMinor) - Int128(serverTotalMinor)).magnitude > Int128(toleranceMinor).magnitude else { return nil }
         return RuleFinding(.totalMismatch, "the device computed \(deviceTotalMinor), the server \(serverTotalMinor) (minor units)")
     }
 

@@ -68,6 +68,18 @@ public struct RuleFinding: Hashable, Sendable, CustomStringConvertible {
         public static let forbiddenField = Rule("forbidden_field")
         /// §3.5: the record is outside the author's buckets at the change's time.
         public static let forbiddenRecord = Rule("forbidden_record")
+        /// §2: the author's role may not move the record to that state from where it stands (or
+        /// create it in that state, or reopen it so).
+        public static let forbiddenTransition = Rule("forbidden_transition")
+        /// §3: a field that names its author (`created_by`, `user_id`, `collected_by`…) names
+        /// someone else.
+        public static let foreignIdentity = Rule("foreign_identity")
+        /// §3.5: a reference names a record that does not exist, or one outside the author's
+        /// buckets at the change's time.
+        public static let unknownReference = Rule("unknown_reference")
+        /// §3.2: the change's clock is older than what its replica already pushed, or than the
+        /// replica's registration: a backdated clock.
+        public static let clockBehind = Rule("clock_behind")
 
         // Decisions the audit records that flag nothing.
 

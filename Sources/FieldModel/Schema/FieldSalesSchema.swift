@@ -27,6 +27,36 @@ public enum FieldSalesSchema {
     private static func ref(_ table: String) -> FieldType { .reference(table) }
     private static func state(_ machine: StateMachine) -> FieldType { .state(machine.order) }
 
+    // Declared ranges (DOMAIN.md §6): every number a device sends is checked against its field's
+    // range before any rule computes with it.
+    /// Latitudes in micro-degrees.
+    static let latitudeRange: ClosedRange<Int64> = -90_000_000...90_000_000
+    /// Longitudes in micro-degrees.
+    static let longitudeRange: ClosedRange<Int64> = -180_000_000...180_000_000
+    /// Distances and radii in meters (up to 20,000 km, half the earth round).
+    static let metersRange: ClosedRange<Int64> = 0...20_000_000
+    /// Basis points of a discount or policy: 0 to 100 %.
+    static let basisPointsRange: ClosedRange<Int64> = 0...10_000
+    /// A tax rate in thousandths of a percent: 0 to 100 %.
+    static let taxRateRange: ClosedRange<Int64> = 0...100_000
+    /// Quantities of goods.
+    static let quantityRange: ClosedRange<Int64> = -1_000_000_000...1_000_000_000
+    /// Amounts of money that cannot be negative (prices, payments, limits).
+    static let amountRange: ClosedRange<Int64> = 0...1_000_000_000_000_000
+
+    /// The kinds of geo event.
+    public static let geoEventKinds = ["check_in", "check_out", "cancel"]
+    /// An order's approval states (the managers' and the server's).
+    public static let approvalStates = ["not_required", "pending", "approved", "rejected"]
+    /// An order's credit states (the server's).
+    public static let creditStates = ["ok", "hold", "released"]
+    /// How a visit came to be.
+    public static let creationModes = ["planned", "ad_hoc"]
+    /// A customer's status.
+    public static let customerStatuses = ["unverified", "active", "blocked"]
+    /// Whether an attachment's bytes have arrived.
+    public static let uploadStates = ["pending", "complete"]
+
     /// Every table, in an order in which references point to earlier tables.
     static let tables: [TableSchema] = organisation + catalogue + customers + visits + orders + fieldService
 
@@ -37,10 +67,10 @@ public enum FieldSalesSchema {
             FieldSchema("name", shortText, access: .serverOnly),
             FieldSchema("time_zone", shortText, access: .serverOnly),
             FieldSchema("currency", .text(maxLength: 3), access: .serverOnly),
-            FieldSchema("geofence_radius_m", .integer, access: .serverOnly),
+            FieldSchema("geofence_radius_m", .integer, access: .serverOnly, range: metersRange),
         ], buckets: [.constant("catalog")]),
         TableSchema(name: "users", fields: [
-            FieldSchema("role", .text(maxLength: 20), access: .serverOnly),
+            FieldSchema("role", .text(maxLength: 20), access: .serverOnly, vocabulary: Role.all.map(\.name)),
             FieldSchema("name", shortText, access: .serverOnly),
             FieldSchema("email", shortText, access: .serverOnly),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .serverOnly),
@@ -65,7 +95,7 @@ public enum FieldSalesSchema {
             FieldSchema("name", shortText, access: .managers),
             FieldSchema("category", .text(maxLength: 64), access: .managers),
             FieldSchema("unit", .text(maxLength: 64), access: .managers),
-            FieldSchema("tax_rate_percent", .decimal(scale: 3), access: .managers),
+            FieldSchema("tax_rate_percent", .decimal(scale: 3), access: .managers, range: taxRateRange),
             FieldSchema("active", .bool, access: .managers),
         ], buckets: [.constant("catalog")]),
         TableSchema(name: "price_lists", fields: [
@@ -78,11 +108,11 @@ public enum FieldSalesSchema {
         TableSchema(name: "price_list_entries", fields: [
             FieldSchema("price_list_id", ref("price_lists"), access: .managers),
             FieldSchema("product_id", ref("products"), access: .managers),
-            FieldSchema("unit_price_minor", .money, access: .managers),
+            FieldSchema("unit_price_minor", .money, access: .managers, range: amountRange),
         ], buckets: [.constant("catalog")]),
         TableSchema(name: "discount_policies", fields: [
             FieldSchema("role", .text(maxLength: 20), access: .managers),
-            FieldSchema("discount_max_bp", .integer, access: .managers),
+            FieldSchema("discount_max_bp", .integer, access: .managers, range: basisPointsRange),
         ], buckets: [.constant("catalog")]),
     ]
 
@@ -100,14 +130,14 @@ public enum FieldSalesSchema {
             FieldSchema("street_address", shortText, optional: true, access: .everyone),
             FieldSchema("city", .text(maxLength: 100), optional: true, access: .everyone),
             FieldSchema("postal_code", .text(maxLength: 20), optional: true, access: .everyone),
-            FieldSchema("latitude_e6", .integer, optional: true, access: .everyone),
-            FieldSchema("longitude_e6", .integer, optional: true, access: .everyone),
-            FieldSchema("geofence_radius_m", .integer, optional: true, access: .office),
+            FieldSchema("latitude_e6", .integer, optional: true, access: .everyone, range: latitudeRange),
+            FieldSchema("longitude_e6", .integer, optional: true, access: .everyone, range: longitudeRange),
+            FieldSchema("geofence_radius_m", .integer, optional: true, access: .office, range: metersRange),
             FieldSchema("customer_group", .text(maxLength: 64), access: .managers),
             FieldSchema("price_list_id", ref("price_lists"), optional: true, access: .managers),
-            FieldSchema("credit_limit_minor", .money, access: .managers),
-            FieldSchema("payment_terms_days", .integer, access: .managers),
-            FieldSchema("status", .text(maxLength: 20), access: .managers),
+            FieldSchema("credit_limit_minor", .money, access: .managers, range: amountRange),
+            FieldSchema("payment_terms_days", .integer, access: .managers, range: 0...3_650),
+            FieldSchema("status", .text(maxLength: 20), access: .managers, vocabulary: customerStatuses),
             FieldSchema("merged_into", ref("customers"), optional: true, access: .serverOnly),
             FieldSchema("outstanding_minor", .money, access: .serverOnly),
         ], buckets: [
@@ -125,16 +155,16 @@ public enum FieldSalesSchema {
         TableSchema(name: "last_prices", fields: [
             FieldSchema("customer_id", ref("customers"), access: .serverOnly),
             FieldSchema("product_id", ref("products"), access: .serverOnly),
-            FieldSchema("unit_price_minor", .money, access: .serverOnly),
+            FieldSchema("unit_price_minor", .money, access: .serverOnly, range: amountRange),
             FieldSchema("ordered_at", .timestamp, access: .serverOnly),
         ], buckets: [.parent("customer_id", table: "customers")]),
         TableSchema(name: "attachments", kind: .appendOnly, fields: [
             FieldSchema("sha256", .blobReference, policy: .insertOnce, access: .everyone),
-            FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone),
+            FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone, range: 0...1_000_000_000),
             FieldSchema("media_type", .text(maxLength: 100), policy: .insertOnce, access: .everyone),
             FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
-            FieldSchema("uploaded_by", ref("users"), policy: .insertOnce, access: .everyone),
-            FieldSchema("upload_state", .text(maxLength: 20), access: .serverOnly),
+            FieldSchema("uploaded_by", ref("users"), policy: .insertOnce, access: .everyone, author: .always),
+            FieldSchema("upload_state", .text(maxLength: 20), access: .serverOnly, vocabulary: uploadStates),
         ], buckets: [.field("uploaded_by", prefix: "user")]),
     ]
 
@@ -151,9 +181,9 @@ public enum FieldSalesSchema {
             FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
             FieldSchema("customer_id", ref("customers"), access: .everyone),
             // Dispatchers assign; a rep's ad hoc visit is created assigned to the rep (checked on arrival).
-            FieldSchema("assignee_id", ref("users"), access: WriteAccess.dispatch.onCreate([.rep, .technician])),
+            FieldSchema("assignee_id", ref("users"), access: WriteAccess.dispatch.onCreate([.rep, .technician]), author: .whenCreatorOnly),
             FieldSchema("visit_type", .text(maxLength: 40), access: .everyone),
-            FieldSchema("sequence", .integer, optional: true, access: .dispatch),
+            FieldSchema("sequence", .integer, optional: true, access: .dispatch, range: 0...100_000),
             FieldSchema("planned_start", .timestamp, optional: true, access: .dispatch),
             FieldSchema("planned_end", .timestamp, optional: true, access: .dispatch),
             FieldSchema("instructions", longText, optional: true, access: .dispatch),
@@ -161,8 +191,8 @@ public enum FieldSalesSchema {
             FieldSchema("actual_start", .timestamp, optional: true, access: .fieldWorkers),
             FieldSchema("actual_end", .timestamp, optional: true, access: .fieldWorkers),
             FieldSchema("abandon_reason", longText, optional: true, access: .fieldWorkers),
-            FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
-            FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers),
+            FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone, vocabulary: creationModes),
+            FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers, author: .always),
         ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
         TableSchema(name: "visit_tasks", fields: [
             FieldSchema("visit_id", ref("visits"), access: .everyone),
@@ -174,29 +204,29 @@ public enum FieldSalesSchema {
         ], buckets: [.parent("visit_id", table: "visits")]),
         TableSchema(name: "geo_events", kind: .appendOnly, fields: [
             FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .fieldWorkers),
-            FieldSchema("user_id", ref("users"), policy: .insertOnce, access: .fieldWorkers),
-            FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("user_id", ref("users"), policy: .insertOnce, access: .fieldWorkers, author: .always),
+            FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .fieldWorkers, vocabulary: geoEventKinds),
             FieldSchema("device_time", .timestamp, policy: .insertOnce, access: .fieldWorkers),
-            FieldSchema("latitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers),
-            FieldSchema("longitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers),
-            FieldSchema("accuracy_m", .integer, policy: .insertOnce, access: .fieldWorkers),
+            FieldSchema("latitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers, range: latitudeRange),
+            FieldSchema("longitude_e6", .integer, policy: .insertOnce, access: .fieldWorkers, range: longitudeRange),
+            FieldSchema("accuracy_m", .integer, policy: .insertOnce, access: .fieldWorkers, range: metersRange),
             FieldSchema("provider", .text(maxLength: 20), policy: .insertOnce, access: .fieldWorkers),
             FieldSchema("mock_location", .bool, policy: .insertOnce, access: .fieldWorkers),
             FieldSchema("photo_ids", longText, optional: true, policy: .insertOnce, access: .fieldWorkers),
             FieldSchema("received_at", .timestamp, optional: true, access: .serverOnly),
-            FieldSchema("distance_m", .integer, optional: true, access: .serverOnly),
-            FieldSchema("verification", .text(maxLength: 20), optional: true, access: .serverOnly),
+            FieldSchema("distance_m", .integer, optional: true, access: .serverOnly, range: metersRange),
+            FieldSchema("verification", .text(maxLength: 20), optional: true, access: .serverOnly, vocabulary: Geofence.Verification.allCases.map(\.rawValue)),
         ], buckets: [.parent("visit_id", table: "visits")]),
         TableSchema(name: "shelf_stock_counts", kind: .appendOnly, fields: [
             FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .reps),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .reps),
-            FieldSchema("quantity", .integer, policy: .insertOnce, access: .reps),
+            FieldSchema("quantity", .integer, policy: .insertOnce, access: .reps, range: 0...1_000_000_000),
             FieldSchema("counted_at", .timestamp, policy: .insertOnce, access: .reps),
         ], buckets: [.parent("visit_id", table: "visits")]),
         TableSchema(name: "contact_records", fields: [
             FieldSchema("customer_id", ref("customers"), access: .everyone),
             FieldSchema("visit_id", ref("visits"), optional: true, access: .everyone),
-            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .everyone),
+            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .everyone, author: .always),
             FieldSchema("channel", .text(maxLength: 20), access: .everyone),
             FieldSchema("notes", longText, access: .everyone),
             FieldSchema("next_action", longText, optional: true, access: .everyone),
@@ -204,7 +234,7 @@ public enum FieldSalesSchema {
         ], buckets: [.parent("customer_id", table: "customers")]),
         TableSchema(name: "manager_comments", kind: .appendOnly, fields: [
             FieldSchema("contact_record_id", ref("contact_records"), policy: .insertOnce, access: .managers),
-            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .managers),
+            FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .managers, author: .always),
             FieldSchema("body", longText, policy: .insertOnce, access: .managers),
         ], buckets: [.parent("contact_record_id", table: "contact_records")]),
     ]
@@ -215,14 +245,14 @@ public enum FieldSalesSchema {
         TableSchema(name: "sales_orders", fields: [
             FieldSchema("customer_id", ref("customers"), access: .reps),
             FieldSchema("visit_id", ref("visits"), optional: true, access: .reps),
-            FieldSchema("created_by", ref("users"), policy: .insertOnce, access: .reps),
+            FieldSchema("created_by", ref("users"), policy: .insertOnce, access: .reps, author: .always),
             FieldSchema("price_list_id", ref("price_lists"), access: .reps),
             FieldSchema("currency", .text(maxLength: 3), access: .reps),
             FieldSchema("tax_inclusive", .bool, access: .reps),
             FieldSchema("order_date", .timestamp, access: .reps),
             FieldSchema("status", state(Lifecycles.salesOrder), policy: Lifecycles.salesOrder.policy, access: .everyone),
-            FieldSchema("approval_state", .text(maxLength: 20), optional: true, access: .managers),
-            FieldSchema("credit_state", .text(maxLength: 20), optional: true, access: .serverOnly),
+            FieldSchema("approval_state", .text(maxLength: 20), optional: true, access: .managers, vocabulary: approvalStates),
+            FieldSchema("credit_state", .text(maxLength: 20), optional: true, access: .serverOnly, vocabulary: creditStates),
             FieldSchema("device_total_minor", .money, optional: true, access: .reps),
             FieldSchema("subtotal_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("tax_minor", .money, optional: true, access: .serverOnly),
@@ -232,19 +262,19 @@ public enum FieldSalesSchema {
         TableSchema(name: "order_lines", fields: [
             FieldSchema("order_id", ref("sales_orders"), access: .reps),
             FieldSchema("product_id", ref("products"), access: .reps),
-            FieldSchema("quantity", .integer, access: .reps),
-            FieldSchema("discount_bp", .integer, access: .reps),
-            FieldSchema("list_price_minor", .money, optional: true, access: .serverOnly),
-            FieldSchema("unit_price_minor", .money, optional: true, access: .serverOnly),
-            FieldSchema("tax_rate_percent", .decimal(scale: 3), optional: true, access: .serverOnly),
+            FieldSchema("quantity", .integer, access: .reps, range: quantityRange),
+            FieldSchema("discount_bp", .integer, access: .reps, range: basisPointsRange),
+            FieldSchema("list_price_minor", .money, optional: true, access: .serverOnly, range: amountRange),
+            FieldSchema("unit_price_minor", .money, optional: true, access: .serverOnly, range: amountRange),
+            FieldSchema("tax_rate_percent", .decimal(scale: 3), optional: true, access: .serverOnly, range: taxRateRange),
             FieldSchema("line_total_minor", .money, optional: true, access: .serverOnly),
         ], buckets: [.parent("order_id", table: "sales_orders")]),
         TableSchema(name: "payments", kind: .appendOnly, fields: [
             FieldSchema("order_id", ref("sales_orders"), policy: .insertOnce, access: .reps),
-            FieldSchema("amount_minor", .money, policy: .insertOnce, access: .reps),
+            FieldSchema("amount_minor", .money, policy: .insertOnce, access: .reps, range: amountRange),
             FieldSchema("method", .text(maxLength: 20), policy: .insertOnce, access: .reps),
             FieldSchema("receipt_number", .text(maxLength: 64), policy: .insertOnce, access: .reps),
-            FieldSchema("collected_by", ref("users"), policy: .insertOnce, access: .reps),
+            FieldSchema("collected_by", ref("users"), policy: .insertOnce, access: .reps, author: .always),
             FieldSchema("collected_at", .timestamp, policy: .insertOnce, access: .reps),
         ], buckets: [.parent("order_id", table: "sales_orders")]),
     ]
@@ -275,7 +305,7 @@ public enum FieldSalesSchema {
             FieldSchema("actual_end", .timestamp, optional: true, access: .technicians),
             FieldSchema("resolution", longText, optional: true, access: .technicians),
             FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
-            FieldSchema("rating", .integer, optional: true, access: .technicians),
+            FieldSchema("rating", .integer, optional: true, access: .technicians, range: 1...5),
         ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
         TableSchema(name: "stock_locations", fields: [
             FieldSchema("kind", .text(maxLength: 20), access: .managers),
@@ -290,14 +320,14 @@ public enum FieldSalesSchema {
         TableSchema(name: "stock_ledger", kind: .appendOnly, fields: [
             FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .everyone),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .everyone),
-            FieldSchema("delta", .integer, policy: .insertOnce, access: .everyone),
+            FieldSchema("delta", .integer, policy: .insertOnce, access: .everyone, range: quantityRange),
             FieldSchema("reason", .text(maxLength: 40), policy: .insertOnce, access: .everyone),
             FieldSchema("reference_id", .text(maxLength: 36), optional: true, policy: .insertOnce, access: .everyone),
         ], buckets: [.parent("stock_location_id", table: "stock_locations")]),
         TableSchema(name: "parts_used", kind: .appendOnly, fields: [
             FieldSchema("work_order_id", ref("work_orders"), policy: .insertOnce, access: .technicians),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .technicians),
-            FieldSchema("quantity", .integer, policy: .insertOnce, access: .technicians),
+            FieldSchema("quantity", .integer, policy: .insertOnce, access: .technicians, range: 0...1_000_000_000),
             FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .technicians),
             FieldSchema("used_at", .timestamp, policy: .insertOnce, access: .technicians),
         ], buckets: [.parent("work_order_id", table: "work_orders")]),

@@ -1,4 +1,4 @@
-import SyncCore
+public import SyncCore
 
 /// The state machines of DOMAIN.md §2.
 ///
@@ -13,6 +13,7 @@ public enum Lifecycles {
         name: "visit_status",
         ranking: ["planned", "missed", "cancelled", "in_progress", "abandoned", "completed"],
         initial: "planned",
+        creations: ["planned": [.dispatcher, .manager, .admin], "in_progress": [.rep, .technician]],
         transitions: [
             ("planned", "in_progress", [.rep, .technician]),
             ("missed", "in_progress", [.rep, .technician]),
@@ -22,7 +23,9 @@ public enum Lifecycles {
             ("planned", "cancelled", [.dispatcher, .manager, .admin]),
             ("missed", "cancelled", [.dispatcher, .manager, .admin]),
             ("planned", "missed", []),  // the server's job, after the window
-        ]
+        ],
+        // A missed visit given a new window is planned again.
+        reopens: [("missed", "planned", [.dispatcher, .manager, .admin])]
     )
 
     /// Work order: new → scheduled → dispatched → en_route → on_site → completed → closed; on_hold
@@ -31,6 +34,7 @@ public enum Lifecycles {
         name: "work_order_status",
         ranking: ["new", "scheduled", "on_hold", "dispatched", "cancelled", "en_route", "on_site", "cannot_complete", "completed", "closed"],
         initial: "new",
+        creations: ["new": [.dispatcher, .admin], "scheduled": [.dispatcher, .admin], "dispatched": [.dispatcher, .admin]],
         transitions: [
             ("new", "scheduled", [.dispatcher, .admin]),
             ("scheduled", "dispatched", [.dispatcher, .admin]),
@@ -63,6 +67,7 @@ public enum Lifecycles {
         name: "sales_order_status",
         ranking: ["draft", "submitted", "pending_approval", "credit_hold", "rejected", "confirmed", "cancelled", "released_to_erp", "delivered", "invoiced"],
         initial: "draft",
+        creations: ["draft": [.rep]],
         transitions: [
             ("draft", "submitted", [.rep]),
             ("submitted", "confirmed", []),
@@ -89,9 +94,14 @@ public enum Lifecycles {
         name: "visit_task_status",
         ranking: ["pending", "skipped", "done"],
         initial: "pending",
+        // The office plans tasks; a rep may record one done on the spot.
+        creations: ["pending": [.dispatcher, .manager, .admin, .rep, .technician], "done": [.rep, .technician], "skipped": [.rep, .technician]],
         transitions: [("pending", "done", [.rep, .technician]), ("pending", "skipped", [.rep, .technician]), ("skipped", "done", [.rep, .technician])]
     )
 
     /// Every state machine.
     public static let all: [StateMachine] = [visit, workOrder, salesOrder, visitTask]
+
+    /// The machine whose states merge by `order`, if it is one of ``all``.
+    public static func machine(_ order: StateOrder) -> StateMachine? { all.first { $0.order == order } }
 }

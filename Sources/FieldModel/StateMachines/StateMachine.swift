@@ -21,6 +21,9 @@ public struct StateMachine: Sendable {
     public let initial: String
     /// Every allowed move.
     public let transitions: [Transition]
+    /// The states a record may be created in, and who may create it so: a dispatcher plans a
+    /// visit, a rep starts an ad hoc one in progress.
+    public let creations: [String: Set<Role>]
 
     /// The field schema's merge policy for this machine's status field.
     public var policy: MergePolicy { .forwardOnly(order) }
@@ -28,9 +31,13 @@ public struct StateMachine: Sendable {
     /// Every state, weakest first.
     public var states: [String] { order.ranking }
 
-    init(name: String, ranking: [String], initial: String, transitions: [(String, String, Set<Role>)], reopens: [(String, String, Set<Role>)] = []) {
+    init(name: String, ranking: [String], initial: String, creations: [String: Set<Role>], transitions: [(String, String, Set<Role>)],
+         reopens: [(String, String, Set<Role>)] = []) {
         order = StateOrder(name: name, ranking: ranking)
         self.initial = initial
+        self.creations = creations
+        let order = self.order
+        precondition(creations.keys.allSatisfy { order.rank(of: $0) != nil }, "\(name): unknown state in the creations")
         self.transitions = transitions.map { Transition(from: $0.0, to: $0.1, roles: $0.2, reopens: false) }
             + reopens.map { Transition(from: $0.0, to: $0.1, roles: $0.2, reopens: true) }
         for transition in self.transitions {
@@ -55,6 +62,38 @@ public struct StateMachine: Sendable {
             throw ModelError(.forbiddenTransition, "\(order.name): a \(role) may not move \(current.name) to \(target)")
         }
         return StateValue(target, epoch: transition.reopens ? current.epoch + 1 : current.epoch)
+    }
+
+    /// Whether `role` may write `target` over `current` (`nil` when the write creates the record).
+    ///
+    /// This judges what an author pushed, who may not have seen every move made since: the office
+    /// may have held a work order, or the server confirmed an order, while the author was offline.
+    /// So a write is allowed when it is one of the author's own moves from a state the record has
+    /// since moved on from (a late fact), and harmless when the merge keeps the current state
+    /// anyway (a state that ranks lower, or an older epoch). What it refuses is a state the role
+    /// never moves to (a rep confirming an order), a step skipped (a technician completing a work
+    /// order never on site), a record created in a state its role may not create, and an epoch
+    /// that is not an allowed reopen of the current one.
+    public func permits(_ target: StateValue, over current: StateValue?, by role: Role) -> Bool {
+        guard let current else { return target.epoch == 0 && creations[target.name]?.contains(role) == true }
+        guard let to = order.rank(of: target.name), let from = order.rank(of: current.name) else { return false }
+        if target.epoch < current.epoch || (target.epoch == current.epoch && to <= from) { return true }
+        let reopening = target.epoch == current.epoch + 1
+        guard reopening || target.epoch == current.epoch else { return false }
+        return transitions.contains { move in
+            move.reopens == reopening && move.to == target.name && move.roles.contains(role) && reaches(from: move.from, to: current.name)
+        }
+    }
+
+    /// Whether forward moves (by anyone) lead from `start` to `end`; a state reaches itself.
+    func reaches(from start: String, to end: String) -> Bool {
+        var seen: Set<String> = [start]
+        var frontier = [start]
+        while let state = frontier.popLast() {
+            if state == end { return true }
+            for move in transitions where !move.reopens && move.from == state && seen.insert(move.to).inserted { frontier.append(move.to) }
+        }
+        return false
     }
 
     /// Whether the machine declares a move from `from` to `to` for `role` (any role when `nil`).

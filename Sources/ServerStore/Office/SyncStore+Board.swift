@@ -49,15 +49,16 @@ extension SyncStore {
             let status = try row.read(5, as: String?.self) ?? "planned"
             let plannedStart = try row.read(7, as: Int64?.self)
             let actualStart = try row.read(9, as: Int64?.self)
-            var late: Int64 = 0
+            // In 128 bits: rows written before ranges were checked may hold any 64-bit time.
+            var late: Int128 = 0
             if let plannedStart {
-                if let actualStart { late = max(0, actualStart - plannedStart) } else if status == "planned" { late = max(0, now - plannedStart) }
+                if let actualStart { late = max(0, Int128(actualStart) - Int128(plannedStart)) } else if status == "planned" { late = max(0, Int128(now) - Int128(plannedStart)) }
             }
             let executedBy = try row.read(10, as: String?.self).flatMap { RecordID($0) }
             let visit = BoardVisit(visit: RecordID(try row.read(2, as: String.self))!, customer: RecordID(try row.read(3, as: String.self))!,
                                    customerName: try row.read(4, as: String.self), status: status, visitType: try row.read(6, as: String?.self) ?? "",
                                    plannedStart: plannedStart, plannedEnd: try row.read(8, as: Int64?.self), actualStart: actualStart,
-                                   lateMinutes: late / 60_000, executedBy: executedBy == assignee ? nil : executedBy)
+                                   lateMinutes: Int64(clamping: late / 60_000), executedBy: executedBy == assignee ? nil : executedBy)
             if board.last?.user != assignee { board.append(BoardRow(user: assignee, name: try row.read(1, as: String.self), visits: [], counts: [:])) }
             board[board.count - 1].visits.append(visit)
             board[board.count - 1].counts[status, default: 0] += 1

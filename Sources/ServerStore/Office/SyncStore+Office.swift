@@ -75,8 +75,17 @@ extension SyncStore {
     /// `office` is `nil`), each field based on the version it replaces.
     ///
     /// - Throws: ``OfficeError/Code/rejected`` when any edit was refused (nothing of it applied).
+    /// - Throws: ``OfficeError/Code/invalid`` when a value does not fit the schema (its range,
+    ///   length or type), before anything is recorded.
     @discardableResult
     public func edit(_ edits: [OfficeEdit], by office: OfficeUser?, tenant: RecordID, judging: Bool = true) async throws -> Applied {
+        try await edit(edits, as: office.map { Author(role: $0.role, user: $0.user, now: clock.milliseconds) }, tenant: tenant, judging: judging)
+    }
+
+    /// Applies `edits` as one change set of the server's replica authored by `author` (the
+    /// server itself when `nil`): see ``edit(_:by:tenant:judging:)``.
+    @discardableResult
+    func edit(_ edits: [OfficeEdit], as author: Author?, tenant: RecordID, judging: Bool = true) async throws -> Applied {
         var current: [String: [RecordID: RecordState]] = [:]
         for (tableName, group) in Dictionary(grouping: edits, by: \.table) {
             let table = try tables.table(tableName)
@@ -88,7 +97,13 @@ extension SyncStore {
                    operation: .write(edit.fields.map { FieldWrite($0.0, $0.1, base: current[edit.table]?[edit.record]?.fields[$0.0]?.version) }),
                    version: Version(clock: stamp, replica: .server))
         }
-        let author = office.map { Author(role: $0.role, user: $0.user, now: clock.milliseconds) }
+        for change in changes {
+            do throws(ChangeViolation) {
+                try tables.schema.schema.validate(change)
+            } catch {
+                throw OfficeError(.invalid, error.message)
+            }
+        }
         let applied = try await push(ChangeSet(id: ChangeID(newID()), changes: changes), batch: newID(), replica: .server, author: author, judging: judging, tenant: tenant)
         if let refused = applied.outcomes.first(where: { $0.result == .rejected }) {
             throw OfficeError(.rejected, refused.findings.first?.message ?? refused.reason ?? "the edit was refused")

@@ -108,6 +108,8 @@ extension SyncStore {
         public var change: Change?, serverState: RecordState?
         /// For a conflict: the winning and losing values.
         public var winner: FieldState?, loser: FieldState?
+        /// The role of the change's author, as it was when the change arrived.
+        public var authorRole: Role?
     }
 
     /// The items to review, oldest first; `open` only, or every one.
@@ -118,7 +120,8 @@ extension SyncStore {
     /// The review items, or only the one `only` names (`decision` or `conflict`, and its number).
     private func reviews(openOnly: Bool, limit: Int, only: (table: String, seq: Int64)?, by office: OfficeUser) async throws -> [ReviewItem] {
         let decisions = try await pool.query("""
-            SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state
+            SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state,
+                   author_role
             FROM decisions WHERE $5 AND tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
             """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "decision" } ?? true])
         var items: [ReviewItem] = try decisions.map { row in
@@ -127,20 +130,22 @@ extension SyncStore {
                        message: try row.read(5, as: String.self), author: try row.read(6, as: String?.self).flatMap { RecordID($0) },
                        deviceTime: try row.read(7, as: Int64?.self), serverTime: try row.read(8, as: Int64?.self), review: try row.read(9, as: String.self),
                        comment: try row.read(10, as: String?.self),
-                       change: try row.read(11, as: [UInt8]?.self).map { try BinaryDecoder.decode(Change.self, from: $0) },
-                       serverState: try row.read(12, as: [UInt8]?.self).map { try BinaryDecoder.decode(RecordState.self, from: $0) })
+                       // A stored value this build cannot read (an older limit) hides that value, never the list.
+                       change: try row.read(11, as: [UInt8]?.self).flatMap { try? BinaryDecoder.decode(Change.self, from: $0) },
+                       serverState: try row.read(12, as: [UInt8]?.self).flatMap { try? BinaryDecoder.decode(RecordState.self, from: $0) },
+                       authorRole: try row.read(13, as: String?.self).map(Role.init))
         }
         let conflicts = try await pool.query("""
             SELECT seq, tbl, record::text, field, winner, loser, coalesce(resolution, 'open'), comment FROM conflicts
             WHERE $5 AND tenant_id = $1 AND (NOT $2 OR resolution IS NULL) AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
             """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "conflict" } ?? true])
         items += try conflicts.map { row in
-            let winner = try BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
-            let loser = try BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
+            let winner = try? BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
+            let loser = try? BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
             return ReviewItem(id: "conflict:\(try row.read(0, as: Int64.self))", kind: "conflict", table: try row.read(1, as: String.self),
                               record: RecordID(try row.read(2, as: String.self))!, rule: try row.read(3, as: String.self),
                               message: "concurrent writes to \(try row.read(3, as: String.self)); the merge kept one", author: nil,
-                              deviceTime: Int64(loser.version.clock.milliseconds), serverTime: nil, review: try row.read(6, as: String.self),
+                              deviceTime: loser.map { Int64($0.version.clock.milliseconds) }, serverTime: nil, review: try row.read(6, as: String.self),
                               comment: try row.read(7, as: String?.self), winner: winner, loser: loser)
         }
         if office.role == .manager {
@@ -174,7 +179,12 @@ extension SyncStore {
             switch item.kind {
             case "rejection":
                 guard let change = item.change, case .write(let writes) = change.operation else { throw OfficeError(.invalidState, "\(id) holds no change to apply") }
-                try await edit([OfficeEdit(change.table, change.record, writes.map { ($0.field, $0.value) })], by: nil, tenant: office.tenant, judging: false)
+                // The override sets aside the rule that refused the change, never its author's
+                // rights: the change is admitted as its author (field access, identity, state
+                // moves, scope), only the rules on arrival are skipped.
+                guard let user = item.author, let role = item.authorRole else { throw OfficeError(.invalidState, "\(id) has no author to apply it as") }
+                try await edit([OfficeEdit(change.table, change.record, writes.map { ($0.field, $0.value) })],
+                               as: Author(role: role, user: user, now: clock.milliseconds), tenant: office.tenant, judging: false)
             case "conflict":
                 guard let loser = item.loser else { throw OfficeError(.invalidState, "\(id) holds no losing value") }
                 try await edit([OfficeEdit(item.table, item.record, [(item.rule, loser.value)])], by: nil, tenant: office.tenant, judging: false)

@@ -3,14 +3,17 @@ public import SyncCore
 
 extension SyncStore {
     /// Registers a device install for `user` (again: the same replica number) and returns its
-    /// replica number.
-    public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID {
+    /// replica number, or `nil` when the installation is registered to another user: an install
+    /// stays bound to the user who registered it first, so nobody can take over another user's
+    /// replica (a shared phone signs in with a new installation id).
+    public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID? {
         let rows = try await pool.query("""
-            INSERT INTO devices (tenant_id, installation, user_id, platform, app_version) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (tenant_id, installation) DO UPDATE SET user_id = EXCLUDED.user_id, app_version = EXCLUDED.app_version
+            INSERT INTO devices (tenant_id, installation, user_id, platform, app_version, registered_clock) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (tenant_id, installation) DO UPDATE SET app_version = EXCLUDED.app_version, platform = EXCLUDED.platform
+            WHERE devices.user_id = EXCLUDED.user_id
             RETURNING replica
-            """, [tenant.uuidString, installation.uuidString, user.uuidString, platform, appVersion])
-        return ReplicaID(UInt32(try rows[0].read(0, as: Int64.self)))
+            """, [tenant.uuidString, installation.uuidString, user.uuidString, platform, appVersion, Int64(clock.milliseconds)])
+        return try rows.first.map { ReplicaID(UInt32(try $0.read(0, as: Int64.self))) }
     }
 
     /// Whether `replica` is a device registered to `user`.

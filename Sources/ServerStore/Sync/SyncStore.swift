@@ -103,17 +103,16 @@ public struct SyncStore: Sendable {
     /// opens one; the HTTP layer and tests may wrap more around it).
     ///
     /// The steps, in order: lock the touched records; answer replays with their stored outcome;
-    /// validate; check each field against the author's role and each row against the author's
-    /// buckets; screen (the rules that reject); merge, write, place and log; judge (the rules that
-    /// flag and the server's own consequent writes, logged as a change set of their own); record
-    /// the decisions and every outcome.
+    /// admit (schema and ranges, clock, scope, field access, identity and state moves,
+    /// references: `SyncStore+Admission.swift`); screen (the rules that reject); merge, write,
+    /// place and log; judge (the rules that flag and the server's own consequent writes, logged as
+    /// a change set of their own); record the decisions and every outcome.
     ///
     /// - Parameter scope: For a confined author, the buckets the author could see at the change's
     ///   time and can see now (see ``push(_:batch:replica:author:judging:tenant:)``).
     public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil,
                       scope: (atChange: Set<String>, now: Set<String>)? = nil, judging: Bool = true,
                       tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
-        let tables = self.tables
         let now = Int64(author?.now ?? clock.milliseconds)
         try await Self.lock(changeSet.changes.map { ($0.table, $0.record) }, tenant: tenant, on: db)
         var outcomes: [ChangeID: ChangeOutcome] = [:]
@@ -125,85 +124,19 @@ public struct SyncStore: Sendable {
         }
         let answeredBefore = Set(outcomes.keys)
         var judge = ArrivalJudge(store: self, tenant: tenant, author: author, replica: replica, now: now)
-        var fresh: [Change] = []
-        for change in changeSet.changes where outcomes[change.id] == nil {
-            do throws(ChangeViolation) {
-                try tables.schema.schema.validate(change)
-                fresh.append(change)
-            } catch {
-                judge.reject(change, RuleFinding(RuleFinding.Rule(error.code.name), error.message), serverState: nil)
-            }
-        }
 
-        // Read every touched record, and the buckets it is in, once per table.
-        var states: [String: [RecordID: RecordState]] = [:]
-        var memberships: [String: [RecordID: Set<String>]] = [:]
-        var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
-        for (tableName, changes) in Dictionary(grouping: fresh, by: \.table) {
-            let ids = Array(Set(changes.map(\.record)))
-            states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
-            memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
-            if scope != nil { departed[tableName] = try await Self.departures(tableName, ids, tenant: tenant, on: db) }
+        // Admission (SyncStore+Admission.swift): schema, clock, scope, access, references.
+        var fresh = admitSchema(changeSet.changes.filter { outcomes[$0.id] == nil }, judge: &judge)
+        var touched = try await readTouched(fresh, departures: scope != nil, tenant: tenant, on: db)
+        if author != nil { fresh = try await admitClocks(fresh, replica: replica, judge: &judge, tenant: tenant, on: db) }
+        if let scope { fresh = try await admitScope(fresh, scope: scope, touched: &touched, judge: &judge, tenant: tenant, on: db) }
+        if let author {
+            fresh = try admitAccess(fresh, author: author, touched: touched, judge: &judge)
+            fresh = try await admitReferences(fresh, author: author, scope: scope, touched: touched, judge: &judge, tenant: tenant, on: db)
         }
-        if let role = author?.role {
-            fresh = try fresh.filter { change in
-                let table = try tables.table(change.table)
-                guard case .write(let writes) = change.operation else { return true }
-                let creating = states[change.table]?[change.record] == nil
-                if let field = writes.first(where: { table.field($0.field)?.access.allows(role, creating: creating) == false }) {
-                    judge.reject(change, RuleFinding(.forbiddenField, "a \(role) may not write \(table.name).\(field.field)"), serverState: states[change.table]?[change.record])
-                    return false
-                }
-                return true
-            }
-        }
-        var guessed: [String: Set<String>] = [:]
-        if let scope {
-            var kept: [Change] = []
-            // Rows new in this change set: their state so far and their buckets, so that a row
-            // created and then written, or a child created under it, is judged with them.
-            var created: [String: RecordState] = [:]
-            var known: [String: Set<String>] = [:]
-            for change in fresh {
-                let table = try tables.table(change.table)
-                let key = "\(change.table)/\(change.record.uuidString)"
-                let changeTime = Int64(change.version.clock.milliseconds)
-                let rowBuckets: Set<String>
-                let nowBuckets: Set<String>
-                // Ownership is judged at the change's time. An assignment is more forgiving: an
-                // author offline does not know the office reassigned their work, so a row that
-                // left the author's own bucket within the grace before the change is still theirs
-                // to work on (kept, and flagged below); a row never theirs is refused.
-                let assignedSince = changeTime - Self.offlineGrace
-                if states[change.table]?[change.record] != nil {
-                    // An existing row is judged by the buckets it was in then.
-                    nowBuckets = memberships[change.table]?[change.record] ?? []
-                    rowBuckets = nowBuckets.union((departed[change.table]?[change.record] ?? [])
-                        .filter { $0.at > changeTime || ($0.bucket.hasPrefix("user:") && $0.at > assignedSince) }.map(\.bucket))
-                } else {
-                    // A new one by the buckets it would have had then.
-                    let state = Merge.apply(change, to: created[key], table: table).state
-                    rowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, asOf: changeTime, assignedSince: assignedSince,
-                                                        known: known, tenant: tenant, on: db)
-                    nowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, known: known, tenant: tenant, on: db)
-                    if !rowBuckets.isDisjoint(with: scope.atChange) {
-                        created[key] = state
-                        known[key] = nowBuckets
-                        // The device placed the new row by its own view, as of the change's time.
-                        guessed[key, default: []].formUnion(rowBuckets.intersection(scope.atChange))
-                    }
-                }
-                if rowBuckets.isDisjoint(with: scope.atChange) {
-                    judge.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
-                    continue
-                }
-                if nowBuckets.isDisjoint(with: scope.now) {
-                    judge.flag(change, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
-                }
-                kept.append(change)
-            }
-            fresh = kept
-        }
+        var states = touched.states
+        let memberships = touched.memberships
+        let guessed = touched.guessed
         if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
 
         let original = states

@@ -28,6 +28,10 @@ public struct ChangeViolation: Error, Hashable, Sendable, CustomStringConvertibl
         public static let invalidBlobReference = Code("invalid_blob_reference")
         /// A delete of an append-only record, or a write with no fields.
         public static let invalidOperation = Code("invalid_operation")
+        /// A number, amount, time or counter outside its field's range.
+        public static let outOfRange = Code("out_of_range")
+        /// Text holding U+0000, or a value outside its field's vocabulary.
+        public static let invalidText = Code("invalid_text")
         public var description: String { name }
     }
 
@@ -50,9 +54,9 @@ extension Schema {
     public static let blobReferenceLength = 64
 
     /// Checks that `change` fits the schema: its table and fields exist, each value has its
-    /// field's type and length, required fields are not null, states belong to their machine, a
-    /// counter write carries only the author's own contribution, and append-only records are
-    /// never deleted.
+    /// field's type, length and range, text holds no U+0000 and keeps to its vocabulary, required
+    /// fields are not null, states belong to their machine, a counter write carries only the
+    /// author's own contribution, and append-only records are never deleted.
     public func validate(_ change: Change) throws(ChangeViolation) {
         guard let table = table(change.table) else {
             throw ChangeViolation(.unknownTable, "no table \(change.table)")
@@ -76,13 +80,23 @@ extension Schema {
 
     static func check(_ value: FieldValue, against field: FieldSchema, in table: String, author: Version) throws(ChangeViolation) {
         let place = "\(table).\(field.name)"
+        func inRange(_ number: Int64) throws(ChangeViolation) {
+            guard let range = field.range, !range.contains(number) else { return }
+            throw ChangeViolation(.outOfRange, "\(place) runs from \(range.lowerBound) to \(range.upperBound)")
+        }
         switch (field.type, value) {
         case (_, .null):
             guard field.optional else { throw ChangeViolation(.nullNotAllowed, "\(place) must have a value") }
-        case (.bool, .bool), (.integer, .integer), (.money, .integer), (.decimal, .integer), (.reference, .id), (.timestamp, .timestamp):
+        case (.bool, .bool), (.reference, .id):
             break
+        case (.integer, .integer(let number)), (.money, .integer(let number)), (.decimal, .integer(let number)), (.timestamp, .timestamp(let number)):
+            try inRange(number)
         case (.text(let maxLength), .text(let text)):
             guard text.utf8.count <= maxLength else { throw ChangeViolation(.tooLong, "\(place) holds at most \(maxLength) bytes") }
+            guard !text.utf8.contains(0) else { throw ChangeViolation(.invalidText, "\(place) may not hold U+0000") }
+            if let vocabulary = field.vocabulary, !vocabulary.contains(text) {
+                throw ChangeViolation(.invalidText, "\(place) is one of \(vocabulary.joined(separator: ", "))")
+            }
         case (.blobReference, .text(let text)):
             guard text.utf8.count == blobReferenceLength,
                   text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
@@ -93,6 +107,7 @@ extension Schema {
             guard counter.contributions.count == 1, let mine = counter.contributions[author.replica], mine.clock == author.clock else {
                 throw ChangeViolation(.foreignContribution, "\(place): a write carries only its author's own contribution, at the change's clock")
             }
+            try inRange(mine.total)
         default:
             throw ChangeViolation(.wrongType, "\(place) does not hold that kind of value")
         }

@@ -85,6 +85,15 @@ public struct TableSchema: Sendable {
             if case .reference(let target) = field.type, schema.table(target) == nil {
                 throw SchemaError("\(name).\(field.name) refers to unknown table \(target)")
             }
+            if let range = field.range, let outer = field.type.defaultRange, !(outer.contains(range.lowerBound) && outer.contains(range.upperBound)) {
+                throw SchemaError("\(name).\(field.name): its range lies outside its type's")
+            }
+            if field.vocabulary != nil, case .text = field.type {} else if field.vocabulary != nil {
+                throw SchemaError("\(name).\(field.name): only a text field has a vocabulary")
+            }
+            if field.author != .none, field.type != .reference("users") {
+                throw SchemaError("\(name).\(field.name): only a reference to users names its author")
+            }
         }
         for rule in buckets {
             for fieldName in rule.fieldsRead where fieldName != "id" && field(fieldName) == nil {
@@ -125,15 +134,48 @@ public struct FieldSchema: Hashable, Sendable {
     public let policy: MergePolicy
     /// Who may write it.
     public let access: WriteAccess
+    /// The values a number, money, decimal, time or counter field may hold: the field's own
+    /// declared range, else its type's (``FieldType/defaultRange``). Checked on the device and on
+    /// arrival, so that no device value reaches the rules' arithmetic out of range.
+    public let range: ClosedRange<Int64>?
+    /// For a text field, the only values it may hold (a vocabulary: `check_in`, `check_out`…);
+    /// `nil` for free text.
+    public let vocabulary: [String]?
+    /// Whether the field names its writer: a device or office user may only write their own user
+    /// id there (see ``AuthorBinding``).
+    public let author: AuthorBinding
 
     /// Creates a field description.
-    public init(_ name: String, _ type: FieldType, optional: Bool = false, policy: MergePolicy = .lastWriterWins, access: WriteAccess) {
+    ///
+    /// - Parameter range: Narrows the type's default range (``FieldType/defaultRange``); it must
+    ///   lie inside it.
+    public init(_ name: String, _ type: FieldType, optional: Bool = false, policy: MergePolicy = .lastWriterWins, access: WriteAccess,
+                range: ClosedRange<Int64>? = nil, vocabulary: [String]? = nil, author: AuthorBinding = .none) {
         self.name = name
         self.type = type
         self.optional = optional
         self.policy = policy
         self.access = access
+        self.range = range ?? type.defaultRange
+        self.vocabulary = vocabulary
+        self.author = author
     }
+}
+
+/// Whether a reference to a user must be the writer's own id.
+///
+/// Identity comes from the bearer token, never from the body: an order's `created_by`, a
+/// check-in's `user_id` or a payment's `collected_by` that names someone else is refused
+/// (`foreign_identity`), so no user can act as another.
+public enum AuthorBinding: Hashable, Sendable {
+    /// Any value the writer's role may write.
+    case none
+    /// Always the writer's own user id (the server itself excepted).
+    case always
+    /// The writer's own id when the writer's role may set the field only by creating the record
+    /// (``WriteAccess/creators``): a rep's ad hoc visit is assigned to the rep, while a dispatcher
+    /// assigns anyone.
+    case whenCreatorOnly
 }
 
 /// The kinds of values a field holds.
@@ -159,6 +201,31 @@ public enum FieldType: Hashable, Sendable {
     case state(StateOrder)
     /// A counter.
     case counter
+
+    /// The values a field of this type may hold unless it declares a narrower range; `nil` for
+    /// types that hold no number.
+    ///
+    /// Integers (quantities, meters, counts) lie within ±10^9, money within ±10^15 minor units,
+    /// decimals within ±10^12 units of their scale, counters' contributions within ±10^12, and
+    /// times between the Unix epoch and 2100-01-01 UTC. The bounds keep every sum and difference the
+    /// rules compute far inside 64 bits.
+    public var defaultRange: ClosedRange<Int64>? {
+        switch self {
+        case .integer: FieldType.integerRange
+        case .money: FieldType.moneyRange
+        case .decimal: -1_000_000_000_000...1_000_000_000_000
+        case .timestamp: FieldType.timestampRange
+        case .counter: -1_000_000_000_000...1_000_000_000_000
+        case .bool, .text, .reference, .blobReference, .state: nil
+        }
+    }
+
+    /// The default range of integers: ±10^9.
+    public static let integerRange: ClosedRange<Int64> = -1_000_000_000...1_000_000_000
+    /// The range of money, in minor units: ±10^15.
+    public static let moneyRange: ClosedRange<Int64> = -1_000_000_000_000_000...1_000_000_000_000_000
+    /// The range of times, in milliseconds since the epoch: 1970-01-01 to 2100-01-01 UTC.
+    public static let timestampRange: ClosedRange<Int64> = 0...4_102_444_800_000
 }
 
 /// What a delete does when an update to the same row happens concurrently.

@@ -26,11 +26,15 @@ public struct TokenAuthority: Sendable {
         var role: String
         var exp: ExpirationClaim
         var iat: IssuedAtClaim
+        var nbf: NotBeforeClaim?
 
         func verify(using algorithm: some JWTAlgorithm) throws {
             try exp.verifyNotExpired()
         }
     }
+
+    /// How far a token's `iat` or `nbf` may lie ahead of the server's clock (clocks drift).
+    static let clockSkewMax: TimeInterval = 300
 
     private let keys: JWTKeyCollection
 
@@ -52,7 +56,11 @@ public struct TokenAuthority: Sendable {
 
     /// Verifies a token and returns who it speaks for.
     /// - Throws: ``TokenError`` — `token_expired` for a token past its expiry, `unauthorized` for anything else.
-    public func verify(_ token: String) async throws(TokenError) -> Claims {
+    /// - Throws: also `unauthorized` for a header that names another algorithm than HS256, and
+    ///   for a token issued (`iat`) or valid from (`nbf`) more than five minutes ahead of `now`.
+    public func verify(_ token: String, now: Date = Date()) async throws(TokenError) -> Claims {
+        // The algorithm is ours to choose, never the token's: only HS256 is accepted.
+        guard Self.algorithm(of: token) == "HS256" else { throw TokenError(.unauthorized, "the token must be signed with HS256") }
         let payload: Payload
         do {
             payload = try await keys.verify(token, as: Payload.self)
@@ -64,7 +72,22 @@ public struct TokenAuthority: Sendable {
         guard let user = RecordID(payload.sub.value), let tenant = RecordID(payload.tid), Role.all.contains(Role(payload.role)) else {
             throw TokenError(.unauthorized, "the token's claims are malformed")
         }
+        let latest = now.addingTimeInterval(Self.clockSkewMax)
+        guard payload.iat.value <= latest else { throw TokenError(.unauthorized, "the token is issued in the future") }
+        if let notBefore = payload.nbf, notBefore.value > latest { throw TokenError(.unauthorized, "the token is not valid yet") }
         return Claims(user: user, tenant: tenant, role: Role(payload.role), expires: payload.exp.value)
+    }
+}
+
+extension TokenAuthority {
+    /// The `alg` of a compact JWT's header, or `nil` when the header is not base64url JSON.
+    static func algorithm(of token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["alg"] as? String
     }
 }
 

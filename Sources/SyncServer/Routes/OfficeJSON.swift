@@ -7,6 +7,8 @@ import SyncWire
 /// one or a value of the wrong kind is a clear `invalid` error naming the member.
 struct OfficeBody {
     private var members: [String: JSONValue] = [:]
+    /// The longest text member; a field's own limit (the schema's) is checked when it is written.
+    static let textBytesMax = 4_000
 
     /// Parses `bytes` (empty means `{}`), accepting only `allowed` members.
     init(_ bytes: [UInt8], allowed: Set<String>) throws {
@@ -39,7 +41,11 @@ struct OfficeBody {
     func optionalText(_ key: String) throws -> String? {
         switch members[key] {
         case nil, .null?: return nil
-        case .string(let text)?: return text
+        case .string(let text)?:
+            // PostgreSQL text cannot hold U+0000: refused here, not answered 503 later.
+            guard !text.utf8.contains(0) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" may not hold U+0000") }
+            guard text.utf8.count <= Self.textBytesMax else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" is longer than \(Self.textBytesMax) bytes") }
+            return text
         default: throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a string")
         }
     }

@@ -42,8 +42,11 @@ final class SyncRoutes: Sendable {
     func answer(_ route: String, _ message: Message, claims: TokenAuthority.Claims) async throws -> Message {
         switch (route, message) {
         case ("/v1/register", .registerRequest(let body)):
-            let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
-                                                   platform: body.platform, appVersion: body.appVersion)
+            guard let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
+                                                         platform: body.platform, appVersion: body.appVersion) else {
+                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden,
+                                                            message: "this installation is registered to another user: sign in with a new installation id"))
+            }
             let buckets = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
             return .registerResponse(RegisterResponse(replica: replica, serverClock: now(), buckets: buckets))
         case ("/v1/push", .pushRequest(let body)):

@@ -107,6 +107,28 @@ extension WireDecoder {
         try presence(key) ? try string(key, maxBytes: maxBytes) : nil
     }
 
+    /// Reads a name: a table, field, state, bucket, rule or error code, an app version or a
+    /// platform. Names may not hold U+0000 (`malformed`); only field values may, and the schema
+    /// refuses those change by change (`invalid_text`), so no string with U+0000 reaches the
+    /// database.
+    public mutating func name(_ key: String, maxBytes: Int) throws(WireError) -> String {
+        let text = try string(key, maxBytes: maxBytes)
+        guard !text.utf8.contains(0) else { throw WireError(.malformed, "\(key) may not hold U+0000") }
+        return text
+    }
+
+    /// Reads an optional name (see ``name(_:maxBytes:)``).
+    public mutating func optionalName(_ key: String, maxBytes: Int) throws(WireError) -> String? {
+        try presence(key) ? try name(key, maxBytes: maxBytes) : nil
+    }
+
+    /// Reads a list of names (see ``name(_:maxBytes:)``).
+    public mutating func names(_ key: String, max: Int, maxBytes: Int) throws(WireError) -> [String] {
+        let values = try strings(key, max: max, maxBytes: maxBytes)
+        guard !values.contains(where: { $0.utf8.contains(0) }) else { throw WireError(.malformed, "\(key) may not hold U+0000") }
+        return values
+    }
+
     /// Reads an optional clock.
     public mutating func optionalClock(_ key: String) throws(WireError) -> HLC? {
         try presence(key) ? try clock(key) : nil

@@ -19,7 +19,7 @@ extension StateValue: WireCodable {
         encoder.unsigned("epoch", UInt64(epoch))
     }
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        self.init(try decoder.string("name", maxBytes: WireLimits.nameBytesMax), epoch: try decoder.unsigned("epoch", as: UInt32.self))
+        self.init(try decoder.name("name", maxBytes: WireLimits.nameBytesMax), epoch: try decoder.unsigned("epoch", as: UInt32.self))
     }
 }
 
@@ -93,7 +93,7 @@ extension FieldWrite: WireCodable {
     }
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         self.init(
-            try decoder.string("field", maxBytes: WireLimits.nameBytesMax),
+            try decoder.name("field", maxBytes: WireLimits.nameBytesMax),
             try decoder.object("value", as: FieldValue.self),
             base: try decoder.optionalObject("base", as: Version.self)
         )
@@ -119,7 +119,7 @@ extension Change: WireCodable {
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         let id = ChangeID(try decoder.id("id"))
-        let table = try decoder.string("table", maxBytes: WireLimits.nameBytesMax)
+        let table = try decoder.name("table", maxBytes: WireLimits.nameBytesMax)
         let record = try decoder.id("record")
         let version = try decoder.object("version", as: Version.self)
         let operation: Operation
@@ -165,7 +165,7 @@ struct NamedFieldState: WireCodable {
         encoder.object("state", state)
     }
     init(from decoder: inout some WireDecoder) throws(WireError) {
-        name = try decoder.string("name", maxBytes: WireLimits.nameBytesMax)
+        name = try decoder.name("name", maxBytes: WireLimits.nameBytesMax)
         state = try decoder.object("state", as: FieldState.self)
     }
 }

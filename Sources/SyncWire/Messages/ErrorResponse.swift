@@ -56,7 +56,7 @@ public struct ErrorResponse: WireCodable, Hashable, Error {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        code = try decoder.string("code", maxBytes: WireLimits.tokenBytesMax)
+        code = try decoder.name("code", maxBytes: WireLimits.tokenBytesMax)
         message = try decoder.string("message", maxBytes: WireLimits.messageBytesMax)
         retryAfterMilliseconds = try decoder.optionalUnsigned("retry_after_ms")
         serverClock = try decoder.optionalClock("server_clock")

@@ -25,7 +25,7 @@ public struct BucketCursor: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        bucket = try decoder.string("bucket", maxBytes: WireLimits.bucketBytesMax)
+        bucket = try decoder.name("bucket", maxBytes: WireLimits.bucketBytesMax)
         sequence = try decoder.unsigned("sequence")
         resume = try decoder.optionalObject("resume", as: RecordRef.self)
     }
@@ -85,7 +85,7 @@ public struct RecordRef: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        table = try decoder.string("table", maxBytes: WireLimits.nameBytesMax)
+        table = try decoder.name("table", maxBytes: WireLimits.nameBytesMax)
         record = try decoder.id("record")
     }
 }
@@ -167,7 +167,7 @@ public struct BucketPage: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        bucket = try decoder.string("bucket", maxBytes: WireLimits.bucketBytesMax)
+        bucket = try decoder.name("bucket", maxBytes: WireLimits.bucketBytesMax)
         kind = Kind(rawValue: try decoder.tag("kind", labels: Kind.labels))!
         changeSets = try decoder.objects("change_sets", as: ChangeSet.self, max: WireLimits.recordsPerPageMax)
         snapshots = try decoder.objects("snapshots", as: RecordSnapshot.self, max: WireLimits.recordsPerPageMax)
@@ -210,7 +210,7 @@ public struct PullResponse: WireCodable, Hashable {
         serverClock = try decoder.clock("server_clock")
         pages = try decoder.objects("pages", as: BucketPage.self, max: WireLimits.pagesMax)
         bucketsChanged = try decoder.bool("buckets_changed")
-        reprime = try decoder.strings("reprime", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        reprime = try decoder.names("reprime", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
     }
 }
 
@@ -233,7 +233,7 @@ public struct LiveNotice: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        buckets = try decoder.strings("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        buckets = try decoder.names("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
         serverClock = try decoder.clock("server_clock")
     }
 }

@@ -50,7 +50,7 @@ public struct Finding: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        rule = try decoder.string("rule", maxBytes: WireLimits.tokenBytesMax)
+        rule = try decoder.name("rule", maxBytes: WireLimits.tokenBytesMax)
         message = try decoder.string("message", maxBytes: WireLimits.messageBytesMax)
     }
 }
@@ -105,7 +105,7 @@ public struct ChangeOutcome: WireCodable, Hashable {
         change = ChangeID(try decoder.id("change"))
         result = Result(rawValue: try decoder.tag("result", labels: Result.labels))!
         findings = try decoder.objects("findings", as: Finding.self, max: WireLimits.findingsMax)
-        reason = try decoder.optionalString("reason", maxBytes: WireLimits.tokenBytesMax)
+        reason = try decoder.optionalName("reason", maxBytes: WireLimits.tokenBytesMax)
         serverState = try decoder.optionalObject("server_state", as: RecordState.self)
     }
 }

@@ -28,8 +28,8 @@ public struct RegisterRequest: WireCodable, Hashable {
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         installation = try decoder.id("installation")
-        appVersion = try decoder.string("app_version", maxBytes: WireLimits.tokenBytesMax)
-        platform = try decoder.string("platform", maxBytes: WireLimits.tokenBytesMax)
+        appVersion = try decoder.name("app_version", maxBytes: WireLimits.tokenBytesMax)
+        platform = try decoder.name("platform", maxBytes: WireLimits.tokenBytesMax)
         schemaRevision = try decoder.unsigned("schema_revision")
     }
 }
@@ -59,6 +59,6 @@ public struct RegisterResponse: WireCodable, Hashable {
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         replica = ReplicaID(try decoder.unsigned("replica", as: UInt32.self))
         serverClock = try decoder.clock("server_clock")
-        buckets = try decoder.strings("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        buckets = try decoder.names("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
     }
 }
