@@ -38,15 +38,18 @@ public enum FieldSyncServer {
                                   logger: Logger = Logger(label: "fieldsync.http")) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestLog(logger: logger))
+        // One budget per user over every route; the unauthenticated routes share one of their own.
+        let limiter = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock)
+        let anonymous = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: 500, burstMax: 1_000), wallClock: wallClock)
+        router.add(middleware: AnonymousRateLimit(limiter: anonymous))
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
             let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: wallClock))
-            OfficeRoutes(store: store, tokens: tokens, wallClock: wallClock).register(on: router)
-            BlobRoutes(store: store, tokens: tokens).register(on: router)
-            SyncRoutes(store: store, tokens: tokens, wallClock: wallClock,
-                       limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: metrics,
+            OfficeRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter).register(on: router)
+            BlobRoutes(store: store, tokens: tokens, limiter: limiter).register(on: router)
+            SyncRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter, metrics: metrics,
                        live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
         }
         return router
@@ -58,6 +61,7 @@ public enum FieldSyncServer {
     /// - Parameter wallClock: The server's clock (a simulated one in `fieldsim demo`).
     /// - Parameter retention: How long the change feed keeps entries some device has not read;
     ///   a device away longer re-primes (compaction runs every ten minutes).
+    /// - Parameter requestsPerSecond: Each user's budget (see ``makeRouter(pool:tokens:wallClock:requestsPerSecond:liveWait:logger:)``).
     /// - Parameter onRunning: Called with the bound port once the server accepts connections.
     public static func makeApplication(
         pool: PostgresPool,
@@ -65,11 +69,12 @@ public enum FieldSyncServer {
         configuration: Configuration,
         wallClock: any WallClock = SystemWallClock(),
         retention: Duration = .seconds(30 * 86_400),
+        requestsPerSecond: Double = 20,
         logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: makeRouter(pool: pool, tokens: tokens, wallClock: wallClock, logger: logger),
+            router: makeRouter(pool: pool, tokens: tokens, wallClock: wallClock, requestsPerSecond: requestsPerSecond, logger: logger),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "fieldsync/\(version)"

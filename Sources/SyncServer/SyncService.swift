@@ -20,7 +20,8 @@ public struct SyncService: Sendable {
     public init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, requestsPerSecond: Double = 1_000_000, liveWait: Duration = .seconds(1),
                 logger: Logger = Logger(label: "fieldsync.service")) {
         self.routes = SyncRoutes(store: store, tokens: tokens, wallClock: wallClock,
-                                 limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), metrics: SyncMetrics(),
+                                 limiter: RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock),
+                                 metrics: SyncMetrics(),
                                  live: LiveFeed(pool: store.pool, logger: logger), liveWait: liveWait)
         self.logger = logger
     }

@@ -7,6 +7,9 @@ public enum WireLimits {
     public static let protocolVersion: UInt8 = 1
     /// The largest body on the wire, compressed or not (HTTP 413 beyond it).
     public static let bodyBytesMax = 8 << 20
+    /// The largest body in the JSON form (HTTP 413 beyond it): a JSON body is parsed into a tree
+    /// many times its size, so its limit is what bounds the server's memory per request.
+    public static let jsonBodyBytesMax = 2 << 20
     /// The largest body after inflation.
     public static let inflatedBytesMax = 32 << 20
     /// Change sets in one push.

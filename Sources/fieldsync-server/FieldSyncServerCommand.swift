@@ -32,6 +32,9 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "Days the change feed keeps what some device has not read; a device away longer re-primes.")
     var retentionDays: Int = 30
 
+    @Option(help: "Each user's budget, in tokens a second (bursts of ten times as many); SyncProtocol/errors.md lists what requests cost.")
+    var requestsPerSecond: Double = 20
+
     func logger(_ label: String) throws -> Logger {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -226,7 +229,7 @@ func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> 
 func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?) async throws {
     let app = FieldSyncServer.makeApplication(
         pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port),
-        retention: .seconds(max(listen.retentionDays, 1) * 86_400), logger: logger
+        retention: .seconds(max(listen.retentionDays, 1) * 86_400), requestsPerSecond: max(listen.requestsPerSecond, 0.1), logger: logger
     ) { port in
         print("FieldSync \(FieldSyncServer.version) is serving at http://\(listen.host):\(port)")
         if let banner { print(banner) }

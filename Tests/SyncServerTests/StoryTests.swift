@@ -251,7 +251,7 @@ struct StoryTests {
             #expect(try await world.server("attachments", photo).text("upload_state") == "complete")
             try await rep.sync(until: { try await $0.record("attachments", photo)?.text("upload_state") == "complete" })
             #expect(try await rep.store.record("attachments", photo)?.text("upload_state") == "complete")
-            #expect(try await world.store.blob(sha256: digest, tenant: world.tenant)?.bytes == bytes)
+            #expect(try await world.store.blob(sha256: digest, for: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)?.bytes == bytes)
         }
     }
 

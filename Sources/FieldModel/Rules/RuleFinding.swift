@@ -80,6 +80,9 @@ public struct RuleFinding: Hashable, Sendable, CustomStringConvertible {
         /// §3.2: the change's clock is older than what its replica already pushed, or than the
         /// replica's registration: a backdated clock.
         public static let clockBehind = Rule("clock_behind")
+        /// The change set was in flight twice when the server process died: it is refused rather
+        /// than run a third time, and waits for review.
+        public static let serverFault = Rule("server_fault")
 
         // Decisions the audit records that flag nothing.
 

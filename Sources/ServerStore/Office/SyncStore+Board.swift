@@ -96,37 +96,4 @@ extension SyncStore {
         try await pool.query("SELECT DISTINCT tenant_id::text FROM visits WHERE status = 'planned' AND planned_end < $1 AND NOT _deleted",
                              [now - grace.components.seconds * 1_000]).map { RecordID(try $0.read(0, as: String.self))! }
     }
-
-    // MARK: - Blobs
-
-    /// The most bytes one photo or signature may have.
-    public static let blobBytesMax = 16 * 1024 * 1024
-
-    /// Stores a photo's or signature's bytes under their SHA-256 (checked by PostgreSQL) and
-    /// completes every attachment that references them. Storing the same bytes again is harmless.
-    ///
-    /// - Throws: ``OfficeError/Code/invalid`` when the bytes do not hash to `sha256` or are too large.
-    public func storeBlob(sha256: String, mediaType: String, bytes: [UInt8], by user: RecordID, tenant: RecordID) async throws {
-        let sha = sha256.lowercased()
-        guard sha.count == Schema.blobReferenceLength, sha.allSatisfy(\.isHexDigit) else { throw OfficeError(.invalid, "a blob is named by its SHA-256 in hex") }
-        guard bytes.count <= Self.blobBytesMax else { throw OfficeError(.invalid, "a blob has at most \(Self.blobBytesMax) bytes") }
-        let stored = try await pool.query("""
-            INSERT INTO blobs (tenant_id, sha256, size_bytes, media_type, bytes, uploaded_by)
-            SELECT $1, $2, $3, $4, $5, $6 WHERE encode(sha256($5::bytea), 'hex') = $2
-            ON CONFLICT (tenant_id, sha256) DO UPDATE SET size_bytes = EXCLUDED.size_bytes
-            RETURNING 1
-            """, [tenant.uuidString, sha, Int64(bytes.count), mediaType, bytes, user.uuidString])
-        guard !stored.isEmpty else { throw OfficeError(.invalid, "the bytes do not hash to \(sha)") }
-        let pending = try await pool.query("""
-            SELECT id::text FROM attachments WHERE tenant_id = $1 AND sha256 = $2 AND upload_state IS DISTINCT FROM 'complete'
-            """, [tenant.uuidString, sha]).map { RecordID(try $0.read(0, as: String.self))! }
-        guard !pending.isEmpty else { return }
-        try await edit(pending.map { OfficeEdit("attachments", $0, [("upload_state", .text("complete"))]) }, by: nil, tenant: tenant)
-    }
-
-    /// A blob's media type and bytes, if stored.
-    public func blob(sha256: String, tenant: RecordID) async throws -> (mediaType: String, bytes: [UInt8])? {
-        try await pool.query("SELECT media_type, bytes FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha256.lowercased()])
-            .first.map { (try $0.read(0, as: String.self), try $0.read(1, as: [UInt8].self)) }
-    }
 }

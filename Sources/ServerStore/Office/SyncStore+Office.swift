@@ -55,6 +55,8 @@ extension SyncStore {
             case invalid
             /// The rules refused the edit; the message says which.
             case rejected
+            /// A quota is used up (blob bytes per user and day, or per tenant).
+            case quotaExceeded = "quota_exceeded"
         }
 
         /// What kind of error.

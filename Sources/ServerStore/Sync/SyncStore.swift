@@ -86,15 +86,19 @@ public struct SyncStore: Sendable {
         }
         let confinedTo = scope
         for change in changeSet.changes { clock.receive(change.version.clock) }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await pool.transaction { db in
-                    try await self.apply(changeSet, batch: batch, replica: replica, author: author, scope: confinedTo, judging: judging, tenant: tenant, on: db)
+        // A change set whose attempts died with the process is refused, not run again (SyncStore+Attempts.swift).
+        return try await attempting(changeSet.id, tenant: tenant) { refuse, db in
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try await db.transaction { db in
+                        try await self.apply(changeSet, batch: batch, replica: replica, author: author, scope: confinedTo, judging: judging,
+                                             refusing: refuse, tenant: tenant, on: db)
+                    }
+                } catch let error as PostgresError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState ?? "") {
+                    self.logger.info("a push met a concurrent one; running it again", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
                 }
-            } catch let error as PostgresError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState ?? "") {
-                logger.info("a push met a concurrent one; running it again", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
             }
         }
     }
@@ -110,8 +114,10 @@ public struct SyncStore: Sendable {
     ///
     /// - Parameter scope: For a confined author, the buckets the author could see at the change's
     ///   time and can see now (see ``push(_:batch:replica:author:judging:tenant:)``).
+    /// - Parameter refusing: Whether every change not answered before is refused (`server_fault`)
+    ///   and nothing else runs: a change set whose attempts died with the process.
     public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil,
-                      scope: (atChange: Set<String>, now: Set<String>)? = nil, judging: Bool = true,
+                      scope: (atChange: Set<String>, now: Set<String>)? = nil, judging: Bool = true, refusing: Bool = false,
                       tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
         let now = Int64(author?.now ?? clock.milliseconds)
         try await Self.lock(changeSet.changes.map { ($0.table, $0.record) }, tenant: tenant, on: db)
@@ -127,6 +133,10 @@ public struct SyncStore: Sendable {
 
         // Admission (SyncStore+Admission.swift): schema, clock, scope, access, references.
         var fresh = admitSchema(changeSet.changes.filter { outcomes[$0.id] == nil }, judge: &judge)
+        if refusing {
+            for change in fresh { judge.reject(change, Self.serverFault, serverState: nil) }
+            fresh = []
+        }
         var touched = try await readTouched(fresh, departures: scope != nil, tenant: tenant, on: db)
         if author != nil { fresh = try await admitClocks(fresh, replica: replica, judge: &judge, tenant: tenant, on: db) }
         if let scope { fresh = try await admitScope(fresh, scope: scope, touched: &touched, judge: &judge, tenant: tenant, on: db) }
@@ -137,6 +147,7 @@ public struct SyncStore: Sendable {
         var states = touched.states
         let memberships = touched.memberships
         let guessed = touched.guessed
+        FaultInjection.trapIfAsked(fresh)
         if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
 
         let original = states

@@ -10,6 +10,7 @@ import SyncWire
 struct BlobRoutes: Sendable {
     let store: SyncStore
     let tokens: TokenAuthority
+    let limiter: RateLimiter
 
     func register(on router: Router<BasicRequestContext>) {
         router.put("/v1/blobs/:sha256") { request, context in
@@ -21,6 +22,7 @@ struct BlobRoutes: Sendable {
                 } catch {
                     return OfficeRoutes.error(.contentTooLarge, "body_too_large", "a blob has at most \(SyncStore.blobBytesMax) bytes")
                 }
+                limiter.charge(Double(bytes.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
                 try await self.store.storeBlob(sha256: sha, mediaType: request.headers[.contentType] ?? "application/octet-stream", bytes: bytes,
                                                by: claims.user, tenant: claims.tenant)
                 return OfficeRoutes.json(.ok, JSONValue.fields([("sha256", .string(sha.lowercased())), ("size_bytes", .number(String(bytes.count)))]))
@@ -28,10 +30,14 @@ struct BlobRoutes: Sendable {
         }
         router.get("/v1/blobs/:sha256") { request, context in
             try await self.authorized(request) { claims in
-                guard let blob = try await self.store.blob(sha256: context.parameters.get("sha256") ?? "", tenant: claims.tenant) else {
+                guard let blob = try await self.store.blob(sha256: context.parameters.get("sha256") ?? "", for: claims.user, role: claims.role, tenant: claims.tenant) else {
                     return OfficeRoutes.error(.notFound, "not_found", "no blob with that SHA-256 has been uploaded")
                 }
-                return Response(status: .ok, headers: [.contentType: blob.mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: blob.bytes)))
+                limiter.charge(Double(blob.bytes.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
+                // Served as a download in a sandbox: uploaded bytes never run as a page.
+                return Response(status: .ok, headers: [.contentType: blob.mediaType, .xContentTypeOptions: "nosniff",
+                                                       .contentDisposition: "attachment", .contentSecurityPolicy: "default-src 'none'; sandbox"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: blob.bytes)))
             }
         }
     }
@@ -42,10 +48,11 @@ struct BlobRoutes: Sendable {
         }
         do {
             let claims = try await tokens.verify(String(header.dropFirst(7)))
+            if let wait = limiter.take(for: claims.user) { return OfficeRoutes.rateLimited(wait) }
             do {
                 return try await body(claims)
             } catch let error as SyncStore.OfficeError {
-                return OfficeRoutes.error(.badRequest, error.code.rawValue, error.message)
+                return OfficeRoutes.error(error)
             }
         } catch let error as TokenError {
             return OfficeRoutes.error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)

@@ -20,10 +20,13 @@ final class OfficeRoutes: Sendable {
     /// The largest office request body.
     static let bodyBytesMax = 256 * 1024
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock) {
+    let limiter: RateLimiter
+
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limiter: RateLimiter) {
         self.store = store
         self.tokens = tokens
         self.wallClock = wallClock
+        self.limiter = limiter
     }
 
     typealias Handler = @Sendable (SyncStore.OfficeUser, OfficeBody, Request, BasicRequestContext) async throws -> JSONValue
@@ -163,6 +166,10 @@ final class OfficeRoutes: Sendable {
             guard [.dispatcher, .manager, .admin].contains(claims.role) else {
                 return Self.error(.forbidden, "forbidden", "the office API is for dispatchers, managers and admins")
             }
+            // Reads scan a day or a queue; writes touch a record or two.
+            if let wait = limiter.take(for: claims.user, cost: request.method == .get ? RateLimiter.Cost.officeRead : RateLimiter.Cost.request) {
+                return Self.rateLimited(wait)
+            }
             let bytes: [UInt8]
             do {
                 bytes = Array(try await request.body.collect(upTo: Self.bodyBytesMax).readableBytesView)
@@ -173,17 +180,29 @@ final class OfficeRoutes: Sendable {
             let answer = try await body(SyncStore.OfficeUser(user: claims.user, role: claims.role, tenant: claims.tenant), parsed, request, context)
             return Self.json(.ok, answer)
         } catch let error as SyncStore.OfficeError {
-            let status: HTTPResponse.Status = switch error.code {
-            case .invalid: .badRequest
-            case .notFound: .notFound
-            case .forbidden: .forbidden
-            case .invalidState, .rejected: .conflict
-            }
-            return Self.error(status, error.code.rawValue, error.message)
+            return Self.error(error)
         } catch {
             context.logger.error("an office request failed", metadata: ["error": "\(error)"])
             return Self.error(.serviceUnavailable, "unavailable", "the server could not complete the request; retry later")
         }
+    }
+
+    /// The answer to an office error, with its status.
+    static func error(_ error: SyncStore.OfficeError) -> Response {
+        let status: HTTPResponse.Status = switch error.code {
+        case .invalid: .badRequest
+        case .notFound: .notFound
+        case .forbidden: .forbidden
+        case .invalidState, .rejected: .conflict
+        case .quotaExceeded: .tooManyRequests
+        }
+        return Self.error(status, error.code.rawValue, error.message)
+    }
+
+    /// 429 `rate_limited`, with when to retry.
+    static func rateLimited(_ wait: UInt64) -> Response {
+        json(.tooManyRequests, JSONValue.fields([("error", .string("rate_limited")), ("message", .string("too many requests: retry later")),
+                                                 ("retry_after_ms", .number(String(wait)))]))
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {

@@ -24,12 +24,12 @@ final class SyncRoutes: Sendable {
     /// How long `POST /v1/live` holds a request with nothing to report.
     let liveWait: Duration
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limits: RateLimiter.Limits = RateLimiter.Limits(), metrics: SyncMetrics,
+    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limiter: RateLimiter, metrics: SyncMetrics,
          live: LiveFeed, liveWait: Duration = .seconds(25)) {
         self.store = store
         self.tokens = tokens
         self.wallClock = wallClock
-        self.limiter = RateLimiter(limits: limits, wallClock: wallClock)
+        self.limiter = limiter
         self.metrics = metrics
         self.live = live
         self.liveWait = liveWait
@@ -52,7 +52,11 @@ final class SyncRoutes: Sendable {
         case ("/v1/push", .pushRequest(let body)):
             return .pushResponse(try await push(body, claims: claims))
         case ("/v1/pull", .pullRequest(let body)):
-            return .pullResponse(try await pull(body, claims: claims))
+            let response = try await pull(body, claims: claims)
+            // A pull costs by the rows it served: a snapshot page is dearer than a ping.
+            let rows = response.pages.reduce(0) { $0 + $1.changeSets.count + $1.snapshots.count + $1.removes.count }
+            limiter.charge(Double(rows) / RateLimiter.Cost.rowsPerToken, for: claims.user)
+            return .pullResponse(response)
         case ("/v1/live", .pullRequest(let body)):
             return .liveNotice(try await live(body, claims: claims))
         case ("/v1/register", _):
@@ -198,6 +202,11 @@ final class SyncRoutes: Sendable {
                                                                   retryAfterMilliseconds: wait))
             }
             let bytes = try await body()
+            // The JSON form parses into a tree many times its size: it gets a smaller limit than frames.
+            if json, bytes.count > WireLimits.jsonBodyBytesMax {
+                throw HTTPFailure(.contentTooLarge, ErrorResponse(code: ErrorResponse.Code.bodyTooLarge,
+                                                                  message: "a JSON body has at most \(WireLimits.jsonBodyBytesMax) bytes; send a binary frame or fewer changes"))
+            }
             let message: Message
             do {
                 message = json ? try Frame.decode(json: bytes) : try Frame.decode(bytes)

@@ -19,10 +19,14 @@ public struct DevServer: Sendable {
     }
 
     /// Starts `fieldsync-server dev --port 0` in `directory` and waits (up to 90 s) until it serves.
-    public static func start(in directory: URL) throws -> DevServer {
+    ///
+    /// - Parameter arguments: More arguments for `fieldsync-server dev`.
+    /// - Parameter environment: More environment variables for it.
+    public static func start(in directory: URL, arguments: [String] = [], environment: [String: String] = [:]) throws -> DevServer {
         let process = Process()
         process.executableURL = built("fieldsync-server")
-        process.arguments = ["dev", "--port", "0", "--log-level", "warning"]
+        process.arguments = ["dev", "--port", "0", "--log-level", "warning"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = directory
         let output = Pipe()
         process.standardOutput = output
