@@ -37,6 +37,24 @@ struct HostileLimitsTests {
         }
     }
 
+    /// Item 8, in the office: U+0000 in any office string is a 400, never a 503 "retry later".
+    @Test("U+0000 in an office string is refused as invalid")
+    func officeNUL() async throws {
+        let world = try await HostileWorld.make("hostile-office-nul")
+        let dispatcher = try await world.tokens.issue(user: try world.users(.dispatcher)[0], tenant: world.tenant, role: .dispatcher)
+        let app = Application(router: FieldSyncServer.makeRouter(pool: world.pool, tokens: world.tokens, wallClock: world.clock, requestsPerSecond: 1_000))
+        try await app.test(.router) { client in
+            let plan = try await OfficeRoutesTests.call(client, .post, "/v1/office/visit-plans", """
+                {"rep_id": "\(try world.rep.uuidString)", "name": "a\\u0000b", "period_start": "2026-11-30T00:00:00Z", "period_end": "2026-12-05T00:00:00Z"}
+                """, token: dispatcher)
+            #expect(plan.status == .badRequest && plan.member("error") == .string("invalid"), "\(plan.status)")
+            let resolve = try await OfficeRoutesTests.call(client, .post, "/v1/office/reviews/decision:1/resolve", """
+                {"action": "accept", "comment": "\\u0000"}
+                """, token: dispatcher)
+            #expect(resolve.status == .badRequest, "\(resolve.status)")
+        }
+    }
+
     @Test("a pull is charged by the rows it served")
     func pullCost() async throws {
         let world = try await HostileWorld.make("hostile-pull-cost")

@@ -118,11 +118,14 @@ extension SyncStore {
     /// the change's time; flags work on rows the author no longer has.
     func admitScope(_ changes: [Change], scope: (atChange: Set<String>, now: Set<String>), touched: inout Touched, judge: inout ArrivalJudge,
                     tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Change] {
-        var kept: [Change] = []
+        var refused = Set<ChangeID>()
         // Rows new in this change set: their state so far, so that a row created and then
-        // written, or a child created under it, is judged with them.
+        // written, or a child created under it, is judged with them. Parents are judged before
+        // their children, whatever the order inside the change set (a change set applies whole).
         var created: [String: RecordState] = [:]
-        for change in changes {
+        let schema = tables.schema.schema
+        let parentsFirst = changes.enumerated().sorted { (schema.position(of: $0.element.table) ?? .max, $0.offset) < (schema.position(of: $1.element.table) ?? .max, $1.offset) }
+        for change in parentsFirst.map(\.element) {
             let table = try tables.table(change.table)
             let key = "\(change.table)/\(change.record.uuidString)"
             let changeTime = Int64(change.version.clock.milliseconds)
@@ -147,14 +150,14 @@ extension SyncStore {
             }
             if rowBuckets.isDisjoint(with: scope.atChange) {
                 judge.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
+                refused.insert(change.id)
                 continue
             }
             if nowBuckets.isDisjoint(with: scope.now) {
                 judge.flag(change, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
             }
-            kept.append(change)
         }
-        return kept
+        return changes.filter { !refused.contains($0.id) }
     }
 
     // MARK: - 4. Access

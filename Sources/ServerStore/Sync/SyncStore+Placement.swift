@@ -17,7 +17,10 @@ extension SyncStore {
         var bucketsOf: [String: Set<String>] = [:]
         var moved: [String: Set<RecordID>] = [:]       // rows whose buckets changed: their children follow
         var referred: [String: Set<RecordID>] = [:]    // rows a touched referrer points (or pointed) at
-        for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
+        // Parents first: a child created in the same change set takes its buckets from its
+        // parent's membership, which must be written before.
+        let schema = tables.schema.schema
+        for (tableName, ids) in touched.sorted(by: { (schema.position(of: $0.key) ?? .max, $0.key) < (schema.position(of: $1.key) ?? .max, $1.key) }) {
             let table = try tables.table(tableName)
             let referring = tables.schema.schema.tables.flatMap { dependent in
                 dependent.referrerRules.filter { $0.table == tableName }.map { (dependent: dependent.name, through: $0.through) }

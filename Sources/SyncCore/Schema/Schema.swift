@@ -27,6 +27,10 @@ public struct Schema: Sendable {
 
     /// The table called `name`.
     public func table(_ name: String) -> TableSchema? { index[name].map { tables[$0] } }
+
+    /// Where the table called `name` stands in ``tables``: a table that others refer to (a
+    /// parent) stands before them, so sorting by position places parents first.
+    public func position(of name: String) -> Int? { index[name] }
 }
 
 /// One table.
