@@ -117,6 +117,17 @@ struct GeofenceTests {
         #expect(Geofence.verify(mocked, store: Self.empireState, radiusMeters: 100, previous: Geofence.Fix(coordinate: brooklyn.coordinate, accuracyMeters: 5, deviceTime: 0)).verification == .verified)
         #expect(Geofence.verify(mocked, store: Self.empireState, radiusMeters: 100, matchesAnotherStore: true).verification == .suspicious)
     }
+
+    /// Issue 15: findings are a list; a check-in 2 km off that also implies impossible travel
+    /// reports both rules.
+    @Test("a fix both suspicious and far from the store reports every rule that fired")
+    func everyRuleReported() {
+        let brooklyn = Geofence.Fix(coordinate: Coordinate(latitude: 40.678178, longitude: -73.944158), accuracyMeters: 5, deviceTime: 540_000)
+        let twoKilometers = Geofence.Fix(coordinate: Coordinate(latitude: 40.766440, longitude: -73.985664), accuracyMeters: 30, deviceTime: 600_000)
+        let judged = Geofence.verify(twoKilometers, store: Self.empireState, radiusMeters: 200, previous: brooklyn)
+        #expect(judged.verification == .suspicious)
+        #expect(judged.findings.map(\.rule) == [.suspiciousLocation, .outsideGeofence])
+    }
 }
 
 @Suite("Commercial and execution rules")

@@ -76,4 +76,110 @@ struct SyncEdgesTests {
         #expect(visitBuckets.contains("user:\(rep.uuidString)"))
         #expect(try await Self.buckets(world, "visit_tasks", tasks[0]) == visitBuckets)
     }
+
+    /// Pulls `cursors` once as `phone`.
+    static func pull(_ world: HostileWorld, _ phone: HostileWorld.Phone, _ cursors: [BucketCursor], recordsMax: UInt64 = 5_000) async throws -> PullResponse {
+        let answer = try await world.send("/v1/pull", .pullRequest(PullRequest(cursors: cursors, recordsMax: recordsMax)), token: phone.token)
+        guard case .pullResponse(let response) = answer.message else { throw HostileFailure("pull answered \(answer.status)") }
+        return response
+    }
+
+    /// Primes `bucket` for `phone` and reads its feed to the end; the cursor after it.
+    static func primed(_ world: HostileWorld, _ phone: HostileWorld.Phone, _ bucket: String) async throws -> BucketCursor {
+        var cursor = BucketCursor(bucket: bucket, sequence: 0)
+        for _ in 0..<100 {
+            guard let page = try await pull(world, phone, [cursor]).pages.first(where: { $0.bucket == bucket }) else { return cursor }
+            cursor = BucketCursor(bucket: bucket, sequence: page.cursor, resume: page.resume)
+            if !page.hasMore, page.kind == .changes || page.resume == nil, page.kind == .changes { return cursor }
+        }
+        return cursor
+    }
+
+    /// Pulls `cursor` until a page arrives (the feed serves what is older than every running
+    /// transaction, so a write can take a moment to become visible).
+    static func nextPage(_ world: HostileWorld, _ phone: HostileWorld.Phone, _ cursor: BucketCursor) async throws -> BucketPage? {
+        for _ in 0..<50 {
+            if let page = try await pull(world, phone, [cursor]).pages.first(where: { $0.bucket == cursor.bucket }) { return page }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    /// A technician's work order (with an asset) and the other technician.
+    static func workOrder(_ world: HostileWorld) throws -> (order: RecordID, from: RecordID, to: RecordID) {
+        let technicians = try world.users(.technician)
+        let orders = try #require(world.data["work_orders"])
+        let column = { (name: String) in orders.columns.firstIndex(of: name)! }
+        let row = try #require(orders.rows.first { $0[column("assignee_id")] == technicians[0].uuidString && $0[column("asset_id")] != nil })
+        return (RecordID(row[0]!)!, technicians[0], technicians[1])
+    }
+
+    /// Item 3: a row that leaves a bucket is a remove there, delivered; the live channel then rests.
+    @Test("a work order reassigned away is removed from the first technician's bucket, and live does not spin")
+    func reassignedAway() async throws {
+        let world = try await HostileWorld.make("edges-reassigned-away")
+        let (order, from, to) = try Self.workOrder(world)
+        let phone = try await world.phone(from, .technician)
+        let bucket = "user:\(from.uuidString)"
+        let cursor = try await Self.primed(world, phone, bucket)
+        let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
+        try await world.store.assignWorkOrder(order, to: to, by: dispatcher)
+        let page = try #require(try await Self.nextPage(world, phone, cursor), "no page after the reassignment")
+        #expect(page.removes.contains { $0.table == "work_orders" && $0.record == order }, "\(page.removes)")
+        // The pull moved the cursor past the removes: live has nothing more to say.
+        let after = BucketCursor(bucket: bucket, sequence: page.cursor)
+        let live = try await world.send("/v1/live", .pullRequest(PullRequest(cursors: [after])), token: phone.token)
+        guard case .liveNotice(let notice) = live.message else { Issue.record("live answered \(live.status)"); return }
+        #expect(!notice.buckets.contains(bucket), "live answered at once with \(notice.buckets)")
+    }
+
+    /// Item 4: away and back within one page: the row ends present, never removed after its arrival.
+    @Test("a work order reassigned away and back within one page is present at the end of the page")
+    func awayAndBack() async throws {
+        let world = try await HostileWorld.make("edges-away-and-back")
+        let (order, from, to) = try Self.workOrder(world)
+        let phone = try await world.phone(from, .technician)
+        let bucket = "user:\(from.uuidString)"
+        let cursor = try await Self.primed(world, phone, bucket)
+        let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
+        try await world.store.assignWorkOrder(order, to: to, by: dispatcher)
+        try await world.store.assignWorkOrder(order, to: from, by: dispatcher)
+        // Wait until both moves are visible, then read them in one page.
+        var page: BucketPage?
+        for _ in 0..<50 {
+            page = try await Self.pull(world, phone, [cursor]).pages.first { $0.bucket == bucket }
+            if let page, page.changeSets.count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let served = try #require(page)
+        #expect(!served.removes.contains { $0.record == order }, "a remove of a row that arrived again in the same page: \(served.removes)")
+        #expect(served.snapshots.contains { $0.ref.record == order } || served.changeSets.contains { $0.changes.contains { $0.record == order } })
+    }
+
+    /// Spec and server agree: `records_max` bounds the whole response, and 0 is the server's maximum.
+    @Test("records_max bounds the whole response, and 0 asks for the server's maximum")
+    func recordsMax() async throws {
+        let world = try await HostileWorld.make("edges-records-max")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        let cursors = ["catalog", "user:\(rep.uuidString)", "territory:\(try world.territory(of: rep))"].map { BucketCursor(bucket: $0, sequence: 0) }
+        func rows(_ response: PullResponse) -> Int { response.pages.reduce(0) { $0 + $1.snapshots.count + $1.changeSets.count + $1.removes.count } }
+        let bounded = try await Self.pull(world, phone, cursors, recordsMax: 2_000)
+        #expect(rows(bounded) == 2_000)
+        #expect(bounded.pages.last?.hasMore == true)
+        let maximum = try await Self.pull(world, phone, cursors, recordsMax: 0)
+        #expect(rows(maximum) == WireLimits.recordsPerPageMax)
+    }
+
+    /// Spec and server agree: registering an installation again uses up no replica number.
+    @Test("replica numbers stay compact: registering again takes no new number")
+    func compactReplicas() async throws {
+        let world = try await HostileWorld.make("edges-compact-replicas")
+        let rep = try world.rep
+        let installation = RecordID.random()
+        let first = try await world.phone(rep, .rep, installation: installation)
+        for _ in 0..<3 { #expect(try await world.phone(rep, .rep, installation: installation).replica == first.replica) }
+        let next = try await world.phone(rep, .rep)
+        #expect(next.replica.rawValue == first.replica.rawValue + 1)
+    }
 }

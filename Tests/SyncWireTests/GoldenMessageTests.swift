@@ -41,6 +41,18 @@ struct GoldenMessageTests {
         #expect(error?.message.contains("favourite_colour") == true)
     }
 
+    /// Issue 15: `encoding.md` says null reads as absent, so a null value may carry `"value": null`.
+    @Test("a null field value written with \"value\": null reads as null")
+    func nullWithValue() throws {
+        let change = Change(id: ChangeID(RecordID(high: 1, low: 1)), table: "customers", record: RecordID(high: 2, low: 2),
+                            operation: .write([FieldWrite("phone", .null)]), version: Version(clock: HLC(milliseconds: 1), replica: ReplicaID(1)))
+        let message = Message.pushRequest(PushRequest(batch: RecordID(high: 3, low: 3), changeSets: [ChangeSet(id: ChangeID(RecordID(high: 4, low: 4)), changes: [change])]))
+        let json = Frame.json(message).printed
+        let explicit = json.replacingOccurrences(of: "\"kind\": \"null\"", with: "\"kind\": \"null\", \"value\": null")
+        #expect(explicit != json)
+        #expect(try Frame.decode(json: Array(explicit.utf8)) == message)
+    }
+
     @Test("another protocol version is refused as such, in both forms")
     func version() throws {
         var binary = try Frame.encode(ProtocolExamples.all[0].message, compress: false)

@@ -111,15 +111,16 @@ public enum Geofence {
                 reasons.append("travel from the previous check-in would need \(Int(travelled / seconds * 3.6)) km/h")
             }
         }
-        if !reasons.isEmpty {
-            return (.suspicious, meters, [RuleFinding(.suspiciousLocation, reasons.joined(separator: "; "))])
-        }
+        // Every rule that fires is reported: a fix can be both suspicious and far from the store.
+        var findings: [RuleFinding] = []
+        if !reasons.isEmpty { findings.append(RuleFinding(.suspiciousLocation, reasons.joined(separator: "; "))) }
         guard let distance = meters, fix.accuracyMeters >= 0, fix.accuracyMeters <= accuracyMaxMeters else {
-            return (.unverified, meters, [])
+            return (findings.isEmpty ? .unverified : .suspicious, meters, findings)
         }
-        if Int128(distance) <= Int128(radiusMeters) + Int128(fix.accuracyMeters) {
-            return (.verified, distance, [])
+        if Int128(distance) > Int128(radiusMeters) + Int128(fix.accuracyMeters) {
+            findings.append(RuleFinding(.outsideGeofence, "\(distance) m from the store; the radius is \(radiusMeters) m and the fix's accuracy \(fix.accuracyMeters) m"))
         }
-        return (.outsideRadius, distance, [RuleFinding(.outsideGeofence, "\(distance) m from the store; the radius is \(radiusMeters) m and the fix's accuracy \(fix.accuracyMeters) m")])
+        if !reasons.isEmpty { return (.suspicious, distance, findings) }
+        return (findings.isEmpty ? .verified : .outsideRadius, distance, findings)
     }
 }

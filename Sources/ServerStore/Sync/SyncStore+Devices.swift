@@ -7,13 +7,24 @@ extension SyncStore {
     /// stays bound to the user who registered it first, so nobody can take over another user's
     /// replica (a shared phone signs in with a new installation id).
     public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID? {
-        let rows = try await pool.query("""
-            INSERT INTO devices (tenant_id, installation, user_id, platform, app_version, registered_clock) VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (tenant_id, installation) DO UPDATE SET app_version = EXCLUDED.app_version, platform = EXCLUDED.platform
-            WHERE devices.user_id = EXCLUDED.user_id
-            RETURNING replica
-            """, [tenant.uuidString, installation.uuidString, user.uuidString, platform, appVersion, Int64(clock.milliseconds)])
-        return try rows.first.map { ReplicaID(UInt32(try $0.read(0, as: Int64.self))) }
+        // Look first, insert only when new: an insert that meets a conflict would still use up a
+        // replica number, and replica numbers are meant to stay compact.
+        for _ in 0..<2 {
+            let mine = try await pool.query("""
+                UPDATE devices SET app_version = $4, platform = $5 WHERE tenant_id = $1 AND installation = $2 AND user_id = $3 RETURNING replica
+                """, [tenant.uuidString, installation.uuidString, user.uuidString, appVersion, platform])
+            if let row = mine.first { return ReplicaID(UInt32(try row.read(0, as: Int64.self))) }
+            let taken = try await pool.query("SELECT 1 FROM devices WHERE tenant_id = $1 AND installation = $2", [tenant.uuidString, installation.uuidString])
+            if !taken.isEmpty { return nil }
+            let inserted = try await pool.query("""
+                INSERT INTO devices (tenant_id, installation, user_id, platform, app_version, registered_clock) VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (tenant_id, installation) DO NOTHING
+                RETURNING replica
+                """, [tenant.uuidString, installation.uuidString, user.uuidString, platform, appVersion, Int64(clock.milliseconds)])
+            if let row = inserted.first { return ReplicaID(UInt32(try row.read(0, as: Int64.self))) }
+            // Registered by a concurrent request meanwhile: read it again.
+        }
+        return nil
     }
 
     /// Whether `replica` is a device registered to `user`.

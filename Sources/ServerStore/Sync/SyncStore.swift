@@ -267,16 +267,33 @@ public struct SyncStore: Sendable {
                 entries = kept.isEmpty ? Array(entries.filter { $0.xid == last }) : Array(kept)
             }
             var changeSets: [ChangeSet] = []
-            var removes: [RecordRef] = []
-            var entered: [RecordSnapshot] = []
-            for entry in entries {
+            var removes: [(at: Int, ref: RecordRef)] = []
+            var entered: [(at: Int, snapshot: RecordSnapshot)] = []
+            // Where each row last arrived and last left in this page, in feed order.
+            var arrived: [RecordRef: Int] = [:]
+            var left: [RecordRef: Int] = [:]
+            for (position, entry) in entries.enumerated() {
                 switch entry.kind {
-                case 1: removes.append(try BinaryDecoder.decode(RecordRef.self, from: entry.body))
-                case 2: entered.append(try BinaryDecoder.decode(RecordSnapshot.self, from: entry.body))
-                default: changeSets.append(try BinaryDecoder.decode(ChangeSet.self, from: entry.body))
+                case 1:
+                    let ref = try BinaryDecoder.decode(RecordRef.self, from: entry.body)
+                    removes.append((position, ref))
+                    left[ref] = position
+                case 2:
+                    let snapshot = try BinaryDecoder.decode(RecordSnapshot.self, from: entry.body)
+                    entered.append((position, snapshot))
+                    arrived[snapshot.ref] = position
+                default:
+                    let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: entry.body)
+                    changeSets.append(changeSet)
+                    for change in changeSet.changes { arrived[RecordRef(table: change.table, record: change.record)] = position }
                 }
             }
-            return BucketPage(bucket: bucket, kind: .changes, changeSets: changeSets, snapshots: entered, removes: removes,
+            // A device applies a page's change sets, then its snapshots, then its removes
+            // (messages.md), so the page carries each row's last word only: no remove of a row
+            // that arrived again after it, no snapshot of a row that left after it.
+            return BucketPage(bucket: bucket, kind: .changes, changeSets: changeSets,
+                              snapshots: entered.filter { (left[$0.snapshot.ref] ?? -1) < $0.at }.map(\.snapshot),
+                              removes: removes.filter { (arrived[$0.ref] ?? -1) < $0.at }.map(\.ref),
                               cursor: entries.last?.xid ?? cursor, hasMore: hasMore)
         }
     }

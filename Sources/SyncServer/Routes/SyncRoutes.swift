@@ -135,7 +135,9 @@ final class SyncRoutes: Sendable {
     func pull(_ request: PullRequest, claims: TokenAuthority.Claims) async throws -> PullResponse {
         metrics.pulled()
         let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
-        let limit = Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
+        // `records_max` bounds the whole response (0: the server's maximum); a page is served
+        // whole, so one transaction larger than what is left may pass it.
+        var budget = request.recordsMax == 0 ? WireLimits.recordsPerPageMax : Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
         let held = request.cursors.filter { allowed.contains($0.bucket) }
         if let replica = request.replica {
             guard try await store.replica(replica, belongsTo: claims.user, tenant: claims.tenant) else {
@@ -146,10 +148,18 @@ final class SyncRoutes: Sendable {
         let reprime = try await store.behindHorizon(held, tenant: claims.tenant)
         var pages: [BucketPage] = []
         for cursor in held where !reprime.contains(cursor.bucket) {
+            guard budget > 0 else {
+                // Buckets left for the next pull: the last page says there is more.
+                if !pages.isEmpty { pages[pages.count - 1].hasMore = true }
+                break
+            }
             let page = cursor.sequence == 0 || cursor.resume != nil
-                ? try await store.snapshot(bucket: cursor.bucket, cursor: cursor, limit: limit, tenant: claims.tenant)
-                : try await store.changes(bucket: cursor.bucket, after: cursor.sequence, limit: limit, tenant: claims.tenant)
-            if page.kind == .snapshot || !page.changeSets.isEmpty { pages.append(page) }
+                ? try await store.snapshot(bucket: cursor.bucket, cursor: cursor, limit: budget, tenant: claims.tenant)
+                : try await store.changes(bucket: cursor.bucket, after: cursor.sequence, limit: budget, tenant: claims.tenant)
+            budget -= page.changeSets.count + page.snapshots.count + page.removes.count
+            // A page that moves the cursor is served even when its entries cancel out (a row away
+            // and back): otherwise the cursor stays, the feed keeps having news, and live spins.
+            if page.kind == .snapshot || page.cursor != cursor.sequence { pages.append(page) }
         }
         if let replica = request.replica {
             // A device priming a bucket will read its feed from the snapshot's watermark on.

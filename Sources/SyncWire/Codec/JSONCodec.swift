@@ -60,7 +60,9 @@ public struct JSONWireDecoder: WireDecoder {
         guard depth <= BinaryDecoder.nestingMax else { throw WireError(.limitExceeded, "values nest deeper than \(BinaryDecoder.nestingMax)") }
         var decoder = try JSONWireDecoder(value, depth: depth)
         let result = try T(from: &decoder)
-        if let unknown = decoder.members.keys.filter({ !decoder.read.contains($0) }).sorted().first {
+        // A member set to null reads as absent (encoding.md), whatever its name: so
+        // `{"kind": "null", "value": null}` is a null value, not an unknown field.
+        if let unknown = decoder.members.filter({ !decoder.read.contains($0.key) && $0.value != .null }).keys.sorted().first {
             throw WireError(.unknownField, "unknown field \(unknown)")
         }
         return result
