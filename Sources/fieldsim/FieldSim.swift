@@ -46,7 +46,7 @@ struct FieldSim: AsyncParsableCommand {
     struct Fixtures: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate fixtures.",
-            subcommands: [Demo.self, ProtocolMessages.self, DeviceStoreFile.self]
+            subcommands: [Demo.self, ProtocolMessages.self, SchemaFiles.self, DeviceStoreFile.self]
         )
     }
 
@@ -98,6 +98,21 @@ struct FieldSim: AsyncParsableCommand {
         func run() throws {
             try ProtocolExamples.write(to: URL(fileURLWithPath: output))
             print("wrote \(ProtocolExamples.all.count) messages to \(output)")
+        }
+    }
+
+    struct SchemaFiles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schema",
+            abstract: "Write SyncProtocol/schema.md and schema.json from the field model."
+        )
+
+        @Option(help: "The folder to write schema.md and schema.json into.")
+        var output: String = SyncTesting.Fixtures.directory.deletingLastPathComponent().appendingPathComponent("SyncProtocol").path
+
+        func run() throws {
+            try SchemaDocument.write(to: URL(fileURLWithPath: output))
+            print("wrote schema.md and schema.json to \(output)")
         }
     }
 
