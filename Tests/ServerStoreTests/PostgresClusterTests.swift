@@ -43,4 +43,23 @@ struct PostgresClusterTests {
         let error = await #expect(throws: ClusterError.self) { try await PostgresCluster.start(in: long) }
         #expect(error?.message.contains("too long") == true)
     }
+
+    /// Issue 15: `fieldsync-server dev` run as root from a private (0700) directory failed deep
+    /// in initdb; now it stops at once and says what to do. (As another user the cluster simply
+    /// starts there: PostgreSQL runs as that user.)
+    @Test("as root, a cluster under a private directory is refused with what to do")
+    func privateParent() async throws {
+        let parent = URL(fileURLWithPath: "/tmp/fieldsync-private-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = parent.appendingPathComponent("pg")
+        guard geteuid() == 0 else {
+            let cluster = try await PostgresCluster.start(in: directory)
+            await cluster.stop()
+            return
+        }
+        let error = await #expect(throws: ClusterError.self) { try await PostgresCluster.start(in: directory) }
+        #expect(error?.message.contains("--state-directory") == true)
+        #expect(error?.message.contains(parent.path) == true)
+    }
 }

@@ -69,6 +69,24 @@ struct RunAsUser {
         _ = chmod(path.path, mode)
     }
 
+    /// The first directory on the way to `path` that this user may not pass through, or `nil`
+    /// when it can reach `path` (always, when it is this process's own user).
+    ///
+    /// As root, PostgreSQL runs as another account, which needs the execute bit on every parent
+    /// of its directory: a cluster under a private (0700) home or work folder cannot start there.
+    func blockedParent(of path: URL) -> URL? {
+        guard name != nil else { return nil }
+        var current = URL(fileURLWithPath: "/")
+        for component in path.standardizedFileURL.deletingLastPathComponent().pathComponents.dropFirst() {
+            current.appendPathComponent(component)
+            var info = stat()
+            guard stat(current.path, &info) == 0 else { return nil }  // not created yet: created for the user below
+            let passable = info.st_uid == uid ? info.st_mode & S_IXUSR != 0 : info.st_gid == gid ? info.st_mode & S_IXGRP != 0 : info.st_mode & S_IXOTH != 0
+            if !passable { return current }
+        }
+        return nil
+    }
+
     /// The executable and arguments that run `program` as this user.
     func command(_ program: String, _ arguments: [String]) -> (path: String, arguments: [String]) {
         guard let name else { return (program, arguments) }

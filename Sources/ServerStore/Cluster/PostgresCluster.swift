@@ -114,6 +114,13 @@ public actor PostgresCluster {
         }
         let binaries = try await PostgresBinaries.find()
         let user = try RunAsUser.current()
+        if let blocked = user.blockedParent(of: directory) {
+            throw ClusterError("""
+                PostgreSQL runs as the system user '\(user.name ?? "")', who cannot enter \(blocked.path) (it is private to its owner), \
+                so it cannot keep its cluster in \(directory.path). Put the cluster where that user can reach it: \
+                fieldsync-server dev --state-directory /var/tmp/fieldsync (or run from such a directory, or chmod o+x \(blocked.path)).
+                """)
+        }
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         try user.own(directory, mode: 0o700)
