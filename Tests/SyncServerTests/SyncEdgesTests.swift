@@ -182,4 +182,24 @@ struct SyncEdgesTests {
         let next = try await world.phone(rep, .rep)
         #expect(next.replica.rawValue == first.replica.rawValue + 1)
     }
+
+    /// The spec's `schema_revision`, `app_version` and `stale_app_version`, enforced.
+    @Test("an app too old, built for another schema revision, or with a malformed version is told so at registration")
+    func appVersions() async throws {
+        let world = try await HostileWorld.make("edges-app-versions")
+        let token = try await world.tokens.issue(user: try world.rep, tenant: world.tenant, role: .rep)
+        func register(_ version: String, _ revision: UInt64) async throws -> (Int, String?) {
+            let answer = try await world.send("/v1/register", .registerRequest(RegisterRequest(installation: RecordID.random(), appVersion: version, platform: "test",
+                                                                                               schemaRevision: revision)), token: token)
+            if case .error(let error) = answer.message { return (answer.status, error.code) }
+            return (answer.status, nil)
+        }
+        let current = UInt64(FieldSalesSchema.revision)
+        #expect(try await register("1.0.0", current) == (200, nil))
+        #expect(try await register("2.3", current) == (200, nil))
+        #expect(try await register("0.9.9", current) == (426, "stale_app_version"))
+        #expect(try await register("1.0.0", current - 1) == (426, "stale_app_version"))
+        #expect(try await register("1.0.0", current + 1) == (400, "unsupported_version"))
+        #expect(try await register("one", current) == (400, "malformed"))
+    }
 }

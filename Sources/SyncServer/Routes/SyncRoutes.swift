@@ -1,3 +1,4 @@
+import FieldModel
 import Foundation
 import Hummingbird
 import Logging
@@ -42,6 +43,7 @@ final class SyncRoutes: Sendable {
     func answer(_ route: String, _ message: Message, claims: TokenAuthority.Claims) async throws -> Message {
         switch (route, message) {
         case ("/v1/register", .registerRequest(let body)):
+            try Self.checkVersions(body)
             guard let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
                                                          platform: body.platform, appVersion: body.appVersion) else {
                 throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden,
@@ -81,6 +83,32 @@ final class SyncRoutes: Sendable {
                 }
                 return try Self.response(message, status: status, json: json)
             }
+        }
+    }
+
+    /// The oldest app version this server serves: older ones are told to update
+    /// (`stale_app_version`, 426), their outbox kept on the device.
+    static let appVersionMin = [1, 0, 0]
+
+    /// Refuses an app this server cannot serve: an app version that is not dotted numbers
+    /// (`malformed`), one older than ``appVersionMin`` or built for an older schema revision
+    /// (`stale_app_version`), one built for a newer schema revision than this server's
+    /// (`unsupported_version`: the server must be upgraded first).
+    static func checkVersions(_ body: RegisterRequest) throws {
+        let parts = body.appVersion.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...4).contains(parts.count), parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: "app_version is dotted numbers, such as 1.4.2"))
+        }
+        let version = parts.compactMap { $0 } + Array(repeating: 0, count: 4 - parts.count)
+        let revision = UInt64(FieldSalesSchema.revision)
+        if version.lexicographicallyPrecedes(appVersionMin + [0]) || body.schemaRevision < revision {
+            throw HTTPFailure(.upgradeRequired, ErrorResponse(
+                code: ErrorResponse.Code.staleAppVersion,
+                message: "this server needs app \(appVersionMin.map(String.init).joined(separator: ".")) or later, built for schema revision \(revision): update the app; its outbox is kept"))
+        }
+        if body.schemaRevision > revision {
+            throw HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.unsupportedVersion,
+                                                         message: "the app is built for schema revision \(body.schemaRevision); this server speaks \(revision): upgrade the server first"))
         }
     }
 
