@@ -80,6 +80,8 @@ struct HostileWorld: Sendable {
         let role: Role
         let token: String
         let replica: ReplicaID
+        /// The buckets the registration answered.
+        let buckets: [String]
 
         /// One change: `fields` written to `table`/`record`, stamped `at` (the world's clock by default).
         func change(_ table: String, _ record: RecordID, _ fields: [(String, FieldValue)], at milliseconds: UInt64? = nil) -> Change {
@@ -107,7 +109,7 @@ struct HostileWorld: Sendable {
         let answer = try await send("/v1/register", .registerRequest(RegisterRequest(installation: installation, appVersion: "1.0.0", platform: "test", schemaRevision: 1)),
                                     token: token)
         guard case .registerResponse(let response) = answer.message else { throw HostileFailure("register answered \(answer.status): \(answer.message)") }
-        return Phone(world: self, user: user, role: role, token: token, replica: response.replica)
+        return Phone(world: self, user: user, role: role, token: token, replica: response.replica, buckets: response.buckets)
     }
 
     /// Sends `message` to `route` as a binary frame; the status and the decoded answer.

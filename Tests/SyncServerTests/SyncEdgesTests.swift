@@ -202,4 +202,27 @@ struct SyncEdgesTests {
         #expect(try await register("1.0.0", current + 1) == (400, "unsupported_version"))
         #expect(try await register("one", current) == (400, "malformed"))
     }
+
+    /// Pages cut at every size: a transaction with more entries in a bucket than a page may hold
+    /// is served whole, never cut (its cursor would skip the rest).
+    @Test("pages of one record at a time still deliver every entry of a reassignment", arguments: [UInt64(1), 2, 3])
+    func tinyPages(recordsMax: UInt64) async throws {
+        let world = try await HostileWorld.make("edges-tiny-pages-\(recordsMax)")
+        let (order, from, to) = try Self.workOrder(world)
+        var replica = ModelReplica(try await world.phone(from, .technician))
+        try await replica.sync(world, recordsMax: 5_000)
+        let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
+        try await world.store.assignWorkOrder(order, to: to, by: dispatcher)
+        var fresh = ModelReplica(replica.phone)
+        for _ in 0..<50 {
+            try await replica.sync(world, recordsMax: recordsMax)
+            fresh = ModelReplica(replica.phone)
+            try await fresh.sync(world, recordsMax: 5_000)
+            if Set(replica.rows.keys) == Set(fresh.rows.keys) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(!fresh.rows.keys.contains { $0.record == order })
+        #expect(Set(replica.rows.keys) == Set(fresh.rows.keys),
+                "held out of scope: \(Set(replica.rows.keys).subtracting(fresh.rows.keys).map(\.table)), missing: \(Set(fresh.rows.keys).subtracting(replica.rows.keys).map(\.table))")
+    }
 }

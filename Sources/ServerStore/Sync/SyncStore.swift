@@ -257,14 +257,23 @@ public struct SyncStore: Sendable {
                 WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid > $3::text::xid8 AND change_log.xid < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY change_log.xid, seq LIMIT $4
                 """, [tenant.uuidString, bucket, String(cursor), limit + 1])
-            var entries = try rows.map { (xid: UInt64(try $0.read(0, as: String.self))!, kind: try $0.read(1, as: Int.self), body: try $0.read(2, as: [UInt8].self)) }
+            func entry(_ row: PostgresRow) throws -> (xid: UInt64, kind: Int, body: [UInt8]) {
+                (UInt64(try row.read(0, as: String.self))!, try row.read(1, as: Int.self), try row.read(2, as: [UInt8].self))
+            }
+            var entries = try rows.map(entry)
             var hasMore = false
             if entries.count > limit {
                 hasMore = true
-                // Serve only whole transactions: drop the last one's rows unless it is all there is.
+                // Serve only whole transactions: drop the last one's rows; when it is the only one,
+                // the page holds all of it, however many rows (the cursor moves past it whole).
                 let last = entries[entries.count - 1].xid
                 let kept = entries.dropLast().filter { $0.xid != last }
-                entries = kept.isEmpty ? Array(entries.filter { $0.xid == last }) : Array(kept)
+                entries = kept.isEmpty
+                    ? try await db.query("""
+                        SELECT change_log.xid::text AS xid_text, kind, change_set FROM change_log
+                        WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid = $3::text::xid8 ORDER BY seq
+                        """, [tenant.uuidString, bucket, String(last)]).map(entry)
+                    : Array(kept)
             }
             var changeSets: [ChangeSet] = []
             var removes: [(at: Int, ref: RecordRef)] = []
