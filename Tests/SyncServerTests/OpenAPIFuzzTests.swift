@@ -4,7 +4,8 @@ import Testing
 
 /// Issue 14: every route fuzzed from `SyncProtocol/openapi.yaml` by schemathesis, a spec-driven
 /// fuzzer no part of FieldSync wrote, against `fieldsync-server dev` running as its own process:
-/// with each role's token, no answer may be a 5xx and the process must outlive it all.
+/// with each role's token, no answer may be a 5xx, every status, content type and body must be
+/// the one `openapi.yaml` documents, and the process must outlive it all.
 ///
 /// schemathesis comes from PyPI: `.ci/run` installs it into `.build/fuzz-venv`; elsewhere set
 /// `FIELDSYNC_SCHEMATHESIS` to its path or put it on `PATH`. `FIELDSYNC_FUZZ_EXAMPLES` sets the
@@ -21,7 +22,7 @@ struct OpenAPIFuzzTests {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    @Test("schemathesis finds no 5xx on any operation, for any role, and the server stays up", .timeLimit(.minutes(10)))
+    @Test("schemathesis finds no 5xx and no undocumented answer on any operation, for any role, and the server stays up", .timeLimit(.minutes(10)))
     func noServerErrors() async throws {
         let executable = try #require(Self.schemathesis, "schemathesis is not installed: run .ci/run, or pip install schemathesis==4.32.5")
         let examples = ProcessInfo.processInfo.environment["FIELDSYNC_FUZZ_EXAMPLES"] ?? "10"
@@ -36,7 +37,7 @@ struct OpenAPIFuzzTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["run", Self.root.appendingPathComponent("SyncProtocol/openapi.yaml").path, "--url", server.url.absoluteString,
-                                 "-H", "Authorization: Bearer \(token)", "--checks", "not_a_server_error", "--max-examples", examples,
+                                 "-H", "Authorization: Bearer \(token)", "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance", "--max-examples", examples,
                                  "--seed", String(index + 1), "--generation-allow-x00", "true", "--request-timeout", "30", "--no-color"]
             process.currentDirectoryURL = directory
             let output = Pipe()
