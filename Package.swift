@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "SyncClientHTTP", targets: ["SyncClientHTTP"]),
         .library(name: "ServerStore", targets: ["ServerStore"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
+        .library(name: "DemoData", targets: ["DemoData"]),
         .library(name: "SyncTesting", targets: ["SyncTesting"]),
         .executable(name: "fieldsync-server", targets: ["fieldsync-server"]),
         .executable(name: "fieldsim", targets: ["fieldsim"]),
@@ -80,11 +81,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The seeded demo data set, its file format and its loaders: shared by the server's `dev`,
+        // fieldsim and the tests (the server must not link test support).
+        .target(
+            name: "DemoData",
+            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore"],
+            swiftSettings: strict
+        ),
         // Test support, shipped as a module: generators, fleet, faults, convergence checks.
         .target(
             name: "SyncTesting",
             dependencies: [
-                "SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
+                "DemoData", "SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -95,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-server",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting", "FieldModel", "SyncCore",
+                "SyncServer", "ServerStore", "DemoData", "FieldModel", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -104,6 +112,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsim",
             dependencies: [
+                "DemoData",
                 "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,6 +124,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-bench",
             dependencies: [
+                "DemoData",
                 "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
                 "CSQLite", "CLibPQ", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,13 +141,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
-        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting"], swiftSettings: strict),
-        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "SyncTesting"], swiftSettings: strict),
-        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "FieldModel", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting", "DemoData"], swiftSettings: strict),
+        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "SyncTesting", "DemoData"], swiftSettings: strict),
+        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
+                "SyncServer", "ServerStore", "SyncTesting", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Hostile-client tests forge tokens with the real secret.
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -147,13 +157,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting", "DemoData", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncClientTests",
-            dependencies: ["SyncClient", "SyncTesting", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
+            dependencies: ["SyncClient", "SyncTesting", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
             swiftSettings: strict
         ),
-        .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "SyncWire", "SyncCore"], swiftSettings: strict),
-        .testTarget(name: "FieldSyncBenchTests", dependencies: ["SyncTesting", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore"], swiftSettings: strict),
+        .testTarget(name: "FieldSyncBenchTests", dependencies: ["SyncTesting", "DemoData", "SyncWire"], swiftSettings: strict),
     ]
 )

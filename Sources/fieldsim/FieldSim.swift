@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoData
 import Foundation
 import DeviceStore
 import FieldModel
@@ -93,7 +94,7 @@ struct FieldSim: AsyncParsableCommand {
         )
 
         @Option(help: "The folder to write <name>.bin and <name>.json into.")
-        var output: String = SyncTesting.Fixtures.protocolMessages.path
+        var output: String = DemoData.Fixtures.protocolMessages.path
 
         func run() throws {
             try ProtocolExamples.write(to: URL(fileURLWithPath: output))
@@ -108,7 +109,7 @@ struct FieldSim: AsyncParsableCommand {
         )
 
         @Option(help: "The folder to write schema.md and schema.json into.")
-        var output: String = SyncTesting.Fixtures.directory.deletingLastPathComponent().appendingPathComponent("SyncProtocol").path
+        var output: String = DemoData.Fixtures.directory.deletingLastPathComponent().appendingPathComponent("SyncProtocol").path
 
         func run() throws {
             try SchemaDocument.write(to: URL(fileURLWithPath: output))
@@ -126,7 +127,7 @@ struct FieldSim: AsyncParsableCommand {
         var seed: UInt64 = DemoGenerator.committedSeed
 
         @Option(help: "The folder to write one .tsv file per table into.")
-        var output: String = SyncTesting.Fixtures.demo.path
+        var output: String = DemoData.Fixtures.demo.path
 
         func run() throws {
             let data = DemoGenerator(seed: seed).generate()

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DemoData
 import FieldModel
 import Foundation
 import NIOCore

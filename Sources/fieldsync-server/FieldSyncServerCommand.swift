@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoData
 import FieldModel
 import Foundation
 import Hummingbird
@@ -6,7 +7,6 @@ import Logging
 import ServerStore
 import SyncCore
 import SyncServer
-import SyncTesting
 
 /// `fieldsync-server`: what the operator runs.
 @main
@@ -62,7 +62,7 @@ extension FieldSyncServerCommand {
         var stateDirectory = ".fieldsync"
 
         @Option(help: "The demo data set to load into an empty database.")
-        var fixtures = SyncTesting.Fixtures.demo.path
+        var fixtures = DemoData.Fixtures.demo.path
 
         func run() async throws {
             let logger = try listen.logger("fieldsync.server")

@@ -1,3 +1,4 @@
+import DemoData
 import FieldModel
 import SyncTesting
 import Testing

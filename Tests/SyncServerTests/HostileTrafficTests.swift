@@ -1,3 +1,4 @@
+import DemoData
 import FieldModel
 import Foundation
 import ServerStore

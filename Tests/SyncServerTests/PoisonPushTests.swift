@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DemoData
 import Foundation
 import NIOCore
 import NIOHTTP1

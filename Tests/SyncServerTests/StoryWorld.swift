@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DemoData
 import DeviceStore
 import FieldModel
 import Foundation

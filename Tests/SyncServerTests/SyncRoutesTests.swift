@@ -1,3 +1,4 @@
+import DemoData
 import DeviceStore
 import FieldModel
 import Foundation

@@ -1,3 +1,4 @@
+public import DemoData
 public import Foundation
 import SyncCore
 public import SyncWire

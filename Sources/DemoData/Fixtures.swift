@@ -8,7 +8,7 @@ public import Foundation
 public enum Fixtures {
     /// The `Fixtures/` folder of the checkout this module was built from.
     public static var directory: URL {
-        URL(fileURLWithPath: #filePath)  // …/Sources/SyncTesting/Fixtures.swift
+        URL(fileURLWithPath: #filePath)  // …/Sources/DemoData/Fixtures.swift
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures")
     }
