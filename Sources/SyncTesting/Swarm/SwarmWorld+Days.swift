@@ -86,11 +86,19 @@ extension SwarmWorld {
             for slot in 0..<configuration.visitsPerRep {
                 let customer = pool[Int(random.next() % UInt64(pool.count))]
                 let start = dayStart + 13 * Self.hour + Int64(slot) * 8 * Self.hour / Int64(configuration.visitsPerRep) + Int64(random.next() % 30) * 60_000
-                edits.append(SyncStore.OfficeEdit("visits", store.clock.newID(), [
+                let visit = store.clock.newID()
+                edits.append(SyncStore.OfficeEdit("visits", visit, [
                     ("customer_id", .id(customer)), ("assignee_id", .id(device.user)), ("visit_type", .text(slot % 4 == 3 ? "merchandising" : "sales")),
                     ("planned_start", .timestamp(start)), ("planned_end", .timestamp(start + 30 * 60_000)),
                     ("status", .state(StateValue("planned"))), ("creation_mode", .text("planned")),
                 ]))
+                // A merchandising visit comes with a shelf audit, created in the same change set
+                // as its visit (a child must reach the rep with its parent).
+                if slot % 4 == 3 {
+                    edits.append(SyncStore.OfficeEdit("visit_tasks", store.clock.newID(), [
+                        ("visit_id", .id(visit)), ("task_type", .text("shelf_audit")), ("required", .bool(false)), ("status", .state(StateValue("pending"))),
+                    ]))
+                }
             }
         }
         for chunk in stride(from: 0, to: edits.count, by: 100).map({ Array(edits[$0..<min($0 + 100, edits.count)]) }) {
@@ -121,9 +129,26 @@ extension SwarmWorld {
                     let target = reps[Int(random.next() % UInt64(reps.count))]
                     try? await store.assignVisit(visit, to: target.user, by: dispatcher)
                     count(.assignmentChange)
+                    // Now and then the office thinks better of it: away and back before any pull.
+                    if roll(25), let original = RecordID(try row.read(1, as: String.self)) {
+                        try? await store.assignVisit(visit, to: original, by: dispatcher)
+                    }
                 } else if roll(10) {
                     try? await store.cancelVisit(visit, by: dispatcher)
                     count(.assignmentChange)
+                }
+            }
+            // A technician's work order handed to another technician, and sometimes back: the
+            // first technician's phone must let go of it, its customer and its asset (or keep
+            // them, when it came back before the pull).
+            let technicians = devices.filter { $0.role == .technician }
+            if technicians.count > 1 {
+                for device in technicians where roll(30) {
+                    guard let order = device.workOrders.first else { continue }
+                    let other = technicians[(technicians.firstIndex { $0 === device }! + 1) % technicians.count]
+                    try? await store.assignWorkOrder(order, to: other.user, by: dispatcher)
+                    count(.assignmentChange)
+                    if roll(50) { try? await store.assignWorkOrder(order, to: device.user, by: dispatcher) }
                 }
             }
         }
