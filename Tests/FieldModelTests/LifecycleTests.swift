@@ -56,4 +56,14 @@ struct LifecycleTests {
         #expect(winner(Lifecycles.workOrder, "completed", "cancelled") == .state(StateValue("completed")))
         #expect(winner(Lifecycles.salesOrder, "released_to_erp", "cancelled") == .state(StateValue("released_to_erp")))
     }
+
+    /// A record stored with the last epoch (a hostile client could write any epoch before pushed
+    /// states were checked) must neither trap a reopen nor be reopened past it.
+    @Test("the last epoch neither traps nor reopens")
+    func lastEpoch() {
+        let stuck = StateValue("rejected", epoch: .max)
+        #expect(Lifecycles.salesOrder.permits(StateValue("draft", epoch: 0), over: stuck, by: .rep))  // an older epoch: the merge keeps the current
+        #expect(Lifecycles.salesOrder.permits(StateValue("cancelled", epoch: .max), over: stuck, by: .rep))  // a forward move in that epoch
+        #expect(throws: ModelError.self) { try Lifecycles.salesOrder.move(from: stuck, to: "draft", by: .rep) }
+    }
 }

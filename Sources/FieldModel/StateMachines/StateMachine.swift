@@ -61,6 +61,10 @@ public struct StateMachine: Sendable {
         if let role, !transition.roles.contains(role) {
             throw ModelError(.forbiddenTransition, "\(order.name): a \(role) may not move \(current.name) to \(target)")
         }
+        // A stored epoch may be any 32-bit value (it came from a device): the last one has no next.
+        if transition.reopens, current.epoch == .max {
+            throw ModelError(.forbiddenTransition, "\(order.name): the record cannot be reopened again")
+        }
         return StateValue(target, epoch: transition.reopens ? current.epoch + 1 : current.epoch)
     }
 
@@ -78,7 +82,7 @@ public struct StateMachine: Sendable {
         guard let current else { return target.epoch == 0 && creations[target.name]?.contains(role) == true }
         guard let to = order.rank(of: target.name), let from = order.rank(of: current.name) else { return false }
         if target.epoch < current.epoch || (target.epoch == current.epoch && to <= from) { return true }
-        let reopening = target.epoch == current.epoch + 1
+        let reopening = current.epoch < .max && target.epoch == current.epoch + 1
         guard reopening || target.epoch == current.epoch else { return false }
         return transitions.contains { move in
             move.reopens == reopening && move.to == target.name && move.roles.contains(role) && reaches(from: move.from, to: current.name)

@@ -213,7 +213,7 @@ extension SyncStore {
         var fields: [(String, FieldValue)] = [("planned_start", .timestamp(start)), ("planned_end", .timestamp(end))]
         // A missed visit given a new window is planned again (a new epoch: a reopen).
         if state.state()?.name == "missed" {
-            fields.append(("status", .state(StateValue("planned", epoch: (state.state()?.epoch ?? 0) + 1))))
+            fields.append(("status", try move(state, Lifecycles.visit, to: "planned", by: office.role, what: "visit")))
         }
         try await edit([OfficeEdit("visits", visit, fields)], by: office, tenant: office.tenant)
     }
