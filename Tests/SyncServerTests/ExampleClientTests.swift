@@ -18,17 +18,11 @@ struct ExampleClientTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try DevServer.start(in: directory)
         defer { server.stop() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Fixtures.directory.deletingLastPathComponent().appendingPathComponent("SyncProtocol/examples/rep_day.py").path,
-                             "--url", server.url.absoluteString, "--token", try #require(server.tokens["rep"])]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try run(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", Fixtures.directory.deletingLastPathComponent().appendingPathComponent("SyncProtocol/examples/rep_day.py").path,
+            "--url", server.url.absoluteString, "--token", try #require(server.tokens["rep"]),
+        ])
+        #expect(status == 0, "\(text)")
         guard case .object(let members) = try JSONValue.parse(Array(text.utf8)) else { Issue.record("not JSON: \(text)"); return }
         let answer = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
         #expect(answer["rejected"] == .array([]))

@@ -32,13 +32,7 @@ struct HostileTrafficTests {
     /// Every status the sync routes document.
     static let statuses: Set<Int> = [200, 400, 401, 403, 409, 413, 429]
 
-    static var seeds: [UInt64] {
-        let environment = ProcessInfo.processInfo.environment
-        if let one = environment["FIELDSYNC_HOSTILE_SEED"].flatMap(UInt64.init) { return [one] }
-        return (1...UInt64(environment["FIELDSYNC_HOSTILE_SEEDS"].flatMap(Int.init) ?? 4)).map { $0 }
-    }
-
-    @Test("seeded hostile pushes get documented answers, leak no row, store nothing out of range", arguments: seeds)
+    @Test("seeded hostile pushes get documented answers, leak no row, store nothing out of range", arguments: seeds("FIELDSYNC_HOSTILE", default: 4))
     func traffic(seed: UInt64) async throws {
         let steps = ProcessInfo.processInfo.environment["FIELDSYNC_HOSTILE_STEPS"].flatMap(Int.init) ?? 150
         let world = try await HostileWorld.make("hostile-traffic-\(seed)")

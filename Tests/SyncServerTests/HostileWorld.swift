@@ -145,3 +145,26 @@ extension RecordID {
     /// A random id (tests only).
     static func random() -> RecordID { RecordID(high: UInt64.random(in: 1...UInt64.max), low: UInt64.random(in: 1...UInt64.max)) }
 }
+
+/// The seeds of a seeded suite: `<prefix>_SEED=n` replays seed n alone, `<prefix>_SEEDS=k` runs
+/// seeds 1…k (`count` by default).
+func seeds(_ prefix: String, default count: Int) -> [UInt64] {
+    let environment = ProcessInfo.processInfo.environment
+    if let one = environment["\(prefix)_SEED"].flatMap(UInt64.init) { return [one] }
+    return (1...UInt64(environment["\(prefix)_SEEDS"].flatMap(Int.init) ?? count)).map { $0 }
+}
+
+/// Runs a program to its end: its exit status and everything it printed, both streams.
+func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}

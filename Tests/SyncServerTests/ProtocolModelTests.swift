@@ -79,13 +79,8 @@ struct ModelReplica {
 /// `FIELDSYNC_MODEL_SEED=<n>` replays one seed.
 @Suite("Protocol model")
 struct ProtocolModelTests {
-    static var seeds: [UInt64] {
-        let environment = ProcessInfo.processInfo.environment
-        if let one = environment["FIELDSYNC_MODEL_SEED"].flatMap(UInt64.init) { return [one] }
-        return (1...UInt64(environment["FIELDSYNC_MODEL_SEEDS"].flatMap(Int.init) ?? 20)).map { $0 }
-    }
-
-    @Test("random spec-valid traffic: every replica equals the server's snapshot of its buckets, and live never cries wolf", arguments: seeds)
+    @Test("random spec-valid traffic: every replica equals the server's snapshot of its buckets, and live never cries wolf",
+          arguments: seeds("FIELDSYNC_MODEL", default: 20))
     func model(seed: UInt64) async throws {
         let steps = ProcessInfo.processInfo.environment["FIELDSYNC_MODEL_STEPS"].flatMap(Int.init) ?? 60
         var random = SplitMix64(seed: seed)

@@ -115,16 +115,32 @@ struct SyncEdgesTests {
         return (RecordID(row[0]!)!, technicians[0], technicians[1])
     }
 
+    /// A technician primed on their `user:` bucket, one of whose work orders the dispatcher is
+    /// about to hand to the other technician.
+    struct Handover {
+        let world: HostileWorld
+        let order: RecordID, from: RecordID, to: RecordID
+        let phone: HostileWorld.Phone
+        let bucket: String
+        let cursor: BucketCursor
+        let dispatcher: SyncStore.OfficeUser
+
+        init(_ name: String) async throws {
+            world = try await HostileWorld.make(name)
+            (order, from, to) = try SyncEdgesTests.workOrder(world)
+            phone = try await world.phone(from, .technician)
+            bucket = "user:\(from.uuidString)"
+            cursor = try await SyncEdgesTests.primed(world, phone, bucket)
+            dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
+        }
+    }
+
     /// Item 3: a row that leaves a bucket is a remove there, delivered; the live channel then rests.
     @Test("a work order reassigned away is removed from the first technician's bucket, and live does not spin")
     func reassignedAway() async throws {
-        let world = try await HostileWorld.make("edges-reassigned-away")
-        let (order, from, to) = try Self.workOrder(world)
-        let phone = try await world.phone(from, .technician)
-        let bucket = "user:\(from.uuidString)"
-        let cursor = try await Self.primed(world, phone, bucket)
-        let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
-        try await world.store.assignWorkOrder(order, to: to, by: dispatcher)
+        let handover = try await Handover("edges-reassigned-away")
+        let (world, order, phone, bucket, cursor) = (handover.world, handover.order, handover.phone, handover.bucket, handover.cursor)
+        try await world.store.assignWorkOrder(order, to: handover.to, by: handover.dispatcher)
         let page = try #require(try await Self.nextPage(world, phone, cursor), "no page after the reassignment")
         #expect(page.removes.contains { $0.table == "work_orders" && $0.record == order }, "\(page.removes)")
         // The pull moved the cursor past the removes: live has nothing more to say.
@@ -137,14 +153,10 @@ struct SyncEdgesTests {
     /// Item 4: away and back within one page: the row ends present, never removed after its arrival.
     @Test("a work order reassigned away and back within one page is present at the end of the page")
     func awayAndBack() async throws {
-        let world = try await HostileWorld.make("edges-away-and-back")
-        let (order, from, to) = try Self.workOrder(world)
-        let phone = try await world.phone(from, .technician)
-        let bucket = "user:\(from.uuidString)"
-        let cursor = try await Self.primed(world, phone, bucket)
-        let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
-        try await world.store.assignWorkOrder(order, to: to, by: dispatcher)
-        try await world.store.assignWorkOrder(order, to: from, by: dispatcher)
+        let handover = try await Handover("edges-away-and-back")
+        let (world, order, phone, bucket, cursor) = (handover.world, handover.order, handover.phone, handover.bucket, handover.cursor)
+        try await world.store.assignWorkOrder(order, to: handover.to, by: handover.dispatcher)
+        try await world.store.assignWorkOrder(order, to: handover.from, by: handover.dispatcher)
         // Wait until both moves are visible, then read them in one page.
         var page: BucketPage?
         for _ in 0..<50 {
