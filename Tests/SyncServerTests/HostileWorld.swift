@@ -24,14 +24,14 @@ struct HostileWorld: Sendable {
     /// Monday 2026-11-30, 14:00 UTC: the first day of the demo's visit plans.
     static let now: UInt64 = 1_796_047_200_000
 
-    static func make(_ name: String) async throws -> HostileWorld {
+    static func make(_ name: String, pushBatchMax: Int = SyncStore.batchChangeSetsMax) async throws -> HostileWorld {
         let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase(name)))
         try await Migrator.migrate(pool)
         let data = DemoGenerator().generate()
         try await data.load(into: pool)
         let clock = ManualWallClock(now)
         let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
-        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock))
+        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock), pushBatchMax: pushBatchMax)
         return HostileWorld(store: store, service: SyncService(store: store, tokens: tokens, wallClock: clock), pool: pool, data: data,
                             tenant: try #require(data.tenant), tokens: tokens, clock: clock)
     }

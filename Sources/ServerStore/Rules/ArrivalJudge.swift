@@ -14,11 +14,16 @@ import SyncWire
 ///   verification, an order's prices and route, a customer's merge), collected in ``derived``.
 ///
 /// Every decision — refusal, flag, or a plain note such as "order confirmed" — is recorded in the
-/// `decisions` table with who, what, device time, server time and the rule (``record(_:on:)``);
+/// `decisions` table with who, what, device time, server time and the rule (``record(_:)``);
 /// refusals and flags wait there for the office's review.
+///
+/// The judge reads records through the push's ``WorkingSet`` and queries PostgreSQL for the
+/// rest; every earlier change set of the push is already written when it does.
 struct ArrivalJudge {
     let store: SyncStore
-    let tenant: RecordID
+    /// The push's working set: records as they stand, and where decisions wait.
+    let work: WorkingSet
+    var tenant: RecordID { work.tenant }
     let author: SyncStore.Author?
     let replica: ReplicaID
     /// The arrival time, in milliseconds since the epoch.
@@ -43,9 +48,9 @@ struct ArrivalJudge {
     /// Payments of this change set not judged yet: a payment is judged against the ones before it.
     var unjudgedPayments: Set<RecordID> = []
 
-    init(store: SyncStore, tenant: RecordID, author: SyncStore.Author?, replica: ReplicaID, now: Int64) {
+    init(store: SyncStore, work: WorkingSet, author: SyncStore.Author?, replica: ReplicaID, now: Int64) {
         self.store = store
-        self.tenant = tenant
+        self.work = work
         self.author = author
         self.replica = replica
         self.now = now
@@ -79,7 +84,7 @@ struct ArrivalJudge {
                 orderIDs.insert(order)
             }
         }
-        let orders = try await store.tables.read(try store.tables.table("sales_orders"), Array(orderIDs), tenant: tenant, on: db)
+        let orders = try await work.states("sales_orders", Array(orderIDs), on: db)
         var status = orders.compactMapValues { $0.state()?.name }
         var receipts: [RecordID: Set<String>] = [:]
         var kept: [Change] = []
@@ -158,7 +163,7 @@ struct ArrivalJudge {
     func record(_ table: String, _ id: RecordID?, on db: isolated PostgresConnection) async throws -> RecordState? {
         guard let id else { return nil }
         if let state = merged[table]?[id] { return state }
-        return try await store.tables.read(try store.tables.table(table), [id], tenant: tenant, on: db)[id]
+        return try await work.state(table, id, on: db)
     }
 
     /// §4.4: an order, audit or collection inside a visit needs a check-in first.
@@ -171,8 +176,9 @@ struct ArrivalJudge {
 
     // MARK: - The record of every decision
 
-    /// Inserts one `decisions` row per refusal, flag and note; refusals and flags are open for review.
-    func record(_ changes: [Change], on db: isolated PostgresConnection) async throws {
+    /// Keeps one `decisions` row per refusal, flag and note, written at the end of the push;
+    /// refusals and flags are open for review.
+    func record(_ changes: [Change]) {
         var rows: [(change: Change?, table: String, record: RecordID, finding: RuleFinding, result: ChangeOutcome.Result, serverState: RecordState?)] = []
         for change in changes {
             if let rejection = rejections[change.id] {
@@ -183,15 +189,14 @@ struct ArrivalJudge {
         }
         for note in notes { rows.append((note.change, note.table, note.record, note.finding, .applied, nil)) }
         for row in rows {
-            try await db.query("""
-                INSERT INTO decisions (tenant_id, change_id, tbl, record, rule, result, message, author_id, author_role, replica,
-                                       device_time, server_time, change, server_state, review)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                """, [tenant.uuidString, row.change?.id.uuid.uuidString, row.table, row.record.uuidString, row.finding.rule.name, row.result.name,
-                      row.finding.message, author?.user.uuidString, author?.role.name, Int64(replica.rawValue),
-                      row.change.map { Int64($0.version.clock.milliseconds) }, now,
-                      row.change.map { BinaryEncoder.encode($0) }, row.serverState.map { BinaryEncoder.encode($0) },
-                      row.result == .applied ? nil : "open"])
+            let values: [PostgresValue?] = [
+                .text(tenant.uuidString), row.change.map { .text($0.id.uuid.uuidString) }, .text(row.table), .text(row.record.uuidString),
+                .text(row.finding.rule.name), .text(row.result.name), .text(row.finding.message), author.map { .text($0.user.uuidString) },
+                author.map { .text($0.role.name) }, .text(String(replica.rawValue)), row.change.map { .text(String(Int64($0.version.clock.milliseconds))) },
+                .text(String(now)), row.change.map { .bytes(BinaryEncoder.encode($0)) }, row.serverState.map { .bytes(BinaryEncoder.encode($0)) },
+                row.result == .applied ? nil : .text("open"),
+            ]
+            work.decide(values.map { $0 ?? .null })
         }
     }
 

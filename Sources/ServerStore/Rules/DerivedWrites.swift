@@ -1,4 +1,5 @@
 import SyncCore
+import SyncWire
 
 /// The server's own writes that follow from the rules on arrival or from the office: a
 /// check-in's verification, an order's prices and status, a customer's merge, a reserved stock.
@@ -47,19 +48,20 @@ extension SyncStore {
     /// A new record or change id, time-ordered by the server's clock.
     func newID() -> RecordID { clock.newID() }
 
-    /// Applies the server's derived writes as one change set of its own, in the caller's transaction.
+    /// Applies the server's derived writes as one change set of its own, in the push's transaction.
     ///
-    /// Each record is locked and read, and each write is based on the version it replaces, so it
-    /// records no conflict; a value equal to the current one is not written again.
-    func commitDerived(_ writes: DerivedWrites, at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws {
+    /// Each record is locked and read (again, if the push read it before it held the lock), and
+    /// each write is based on the version it replaces, so it records no conflict; a value equal
+    /// to the current one is not written again.
+    func commitDerived(_ writes: DerivedWrites, at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws {
         guard !writes.isEmpty else { return }
-        try await Self.lock(writes.records, tenant: tenant, on: db)
+        try await work.lock(writes.records.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
         var states: [String: [RecordID: RecordState]] = [:]
         var memberships: [String: [RecordID: Set<String>]] = [:]
         for (tableName, records) in Dictionary(grouping: writes.records, by: \.table) {
             let ids = records.map(\.record)
-            states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
-            memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
+            states[tableName] = try await work.states(tableName, ids, on: db)
+            memberships[tableName] = try await work.memberships(tableName, ids, on: db)
         }
         let stamp = clock.stamp(after: writes.records.compactMap { states[$0.table]?[$0.record] })
         let version = Version(clock: stamp, replica: .server)
@@ -81,6 +83,6 @@ extension SyncStore {
             guard !list.isEmpty else { continue }
             changes.append(Change(id: ChangeID(newID()), table: tableName, record: record, operation: .write(list), version: version))
         }
-        _ = try await commit(changes, as: ChangeID(newID()), states: &states, memberships: memberships, at: now, tenant: tenant, on: db)
+        _ = try await commit(changes, as: ChangeID(newID()), states: &states, memberships: memberships, at: now, work: work, on: db)
     }
 }

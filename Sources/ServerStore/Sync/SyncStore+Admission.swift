@@ -1,5 +1,6 @@
 import FieldModel
 import SyncCore
+import SyncWire
 
 /// Admission: what every pushed change must pass before any rule on arrival sees it.
 ///
@@ -7,14 +8,14 @@ import SyncCore
 /// quarantines it (`rejected` with the rule's name) without touching anything:
 /// 1. **schema** (``admitSchema(_:judge:)``): the table and fields exist, every value has its
 ///    field's type, length and range, text holds no U+0000;
-/// 2. **clock** (``admitClocks(_:replica:judge:tenant:on:)``): not stamped before the replica's
+/// 2. **clock** (``admitClocks(_:replica:judge:work:on:)``): not stamped before the replica's
 ///    registration, nor below what the replica already pushed;
-/// 3. **scope** (``admitScope(_:scope:touched:judge:tenant:on:)``): a confined author's row lies in
+/// 3. **scope** (``admitScope(_:scope:touched:judge:work:on:)``): a confined author's row lies in
 ///    the buckets the author could see at the change's time;
 /// 4. **access** (``admitAccess(_:author:touched:judge:)``): each field is one the author's role may
 ///    write, each field that names its author names the author, each state is a move the role
 ///    may make;
-/// 5. **references** (``admitReferences(_:author:scope:touched:judge:tenant:on:)``): every
+/// 5. **references** (``admitReferences(_:author:scope:touched:judge:work:on:)``): every
 ///    reference names a record that exists and that the author may see.
 ///
 /// Scope comes before access so that a refusal never carries the state of a row outside the
@@ -28,11 +29,11 @@ extension SyncStore {
         var memberships: [String: [RecordID: Set<String>]] = [:]
         /// The buckets each stored record left, and when.
         var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
-        /// For rows a confined author creates ("table/id"): the buckets the device placed them in
-        /// by its own view, as of the change's time.
-        var guessed: [String: Set<String>] = [:]
-        /// Rows the change set creates that its author may place ("table/id"), with their buckets now.
-        var known: [String: Set<String>] = [:]
+        /// For rows a confined author creates: the buckets the device placed them in by its own
+        /// view, as of the change's time.
+        var guessed: [RecordRef: Set<String>] = [:]
+        /// Rows the change set creates that its author may place, with their buckets now.
+        var known: [RecordRef: Set<String>] = [:]
 
         /// Whether the change set creates `table/id`.
         func creates(_ table: String, _ id: RecordID, in changes: [Change]) -> Bool {
@@ -48,14 +49,14 @@ extension SyncStore {
         return now.union(departed.filter { $0.at > changeTime || ($0.bucket.hasPrefix("user:") && $0.at > assignedSince) }.map(\.bucket))
     }
 
-    /// Reads the stored state and buckets of every record `changes` name, once per table.
-    func readTouched(_ changes: [Change], departures: Bool, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Touched {
+    /// Reads the state and buckets of every record `changes` name, as they stand in the push.
+    func readTouched(_ changes: [Change], departures: Bool, work: WorkingSet, on db: isolated PostgresConnection) async throws -> Touched {
         var touched = Touched()
         for (tableName, changes) in Dictionary(grouping: changes, by: \.table) {
             let ids = Array(Set(changes.map(\.record)))
-            touched.states[tableName] = try await tables.read(try tables.table(tableName), ids, tenant: tenant, on: db)
-            touched.memberships[tableName] = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
-            if departures { touched.departed[tableName] = try await Self.departures(tableName, ids, tenant: tenant, on: db) }
+            touched.states[tableName] = try await work.states(tableName, ids, on: db)
+            touched.memberships[tableName] = try await work.memberships(tableName, ids, on: db)
+            if departures { touched.departed[tableName] = try await work.departures(tableName, ids, on: db) }
         }
         return touched
     }
@@ -82,14 +83,9 @@ extension SyncStore {
     /// newest clock it has already pushed, with ``SyncRoutes``' drift of five minutes either way.
     /// An honest device's clock only moves forward; a backdated one would be judged by the buckets
     /// of a time its author no longer owns.
-    func admitClocks(_ changes: [Change], replica: ReplicaID, judge: inout ArrivalJudge, tenant: RecordID,
+    func admitClocks(_ changes: [Change], replica: ReplicaID, judge: inout ArrivalJudge, work: WorkingSet,
                      on db: isolated PostgresConnection) async throws -> [Change] {
-        guard replica != .server, !changes.isEmpty else { return changes }
-        let rows = try await db.query("SELECT registered_clock, clock_max FROM devices WHERE tenant_id = $1 AND replica = $2",
-                                      [tenant.uuidString, Int64(replica.rawValue)])
-        guard let row = rows.first else { return changes }
-        let registered = try row.read(0, as: Int64.self)
-        let pushed = try row.read(1, as: Int64.self)
+        guard replica != .server, !changes.isEmpty, let (registered, pushed) = try await work.deviceClock(replica, on: db) else { return changes }
         let floor = max(registered, pushed) - Self.clockDriftMilliseconds
         var kept: [Change] = []
         for change in changes {
@@ -101,10 +97,7 @@ extension SyncStore {
                 kept.append(change)
             }
         }
-        if let newest = kept.map({ Int64($0.version.clock.milliseconds) }).max(), newest > pushed {
-            try await db.query("UPDATE devices SET clock_max = greatest(clock_max, $3) WHERE tenant_id = $1 AND replica = $2",
-                               [tenant.uuidString, Int64(replica.rawValue), newest])
-        }
+        if let newest = kept.map({ Int64($0.version.clock.milliseconds) }).max() { work.advance(replica, to: newest) }
         return kept
     }
 
@@ -117,17 +110,17 @@ extension SyncStore {
     /// Refuses a confined author's changes to rows outside the buckets the author could see at
     /// the change's time; flags work on rows the author no longer has.
     func admitScope(_ changes: [Change], scope: (atChange: Set<String>, now: Set<String>), touched: inout Touched, judge: inout ArrivalJudge,
-                    tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Change] {
+                    work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var refused = Set<ChangeID>()
         // Rows new in this change set: their state so far, so that a row created and then
         // written, or a child created under it, is judged with them. Parents are judged before
         // their children, whatever the order inside the change set (a change set applies whole).
-        var created: [String: RecordState] = [:]
+        var created: [RecordRef: RecordState] = [:]
         let schema = tables.schema.schema
         let parentsFirst = changes.enumerated().sorted { (schema.position(of: $0.element.table) ?? .max, $0.offset) < (schema.position(of: $1.element.table) ?? .max, $1.offset) }
         for change in parentsFirst.map(\.element) {
             let table = try tables.table(change.table)
-            let key = "\(change.table)/\(change.record.uuidString)"
+            let key = RecordRef(table: change.table, record: change.record)
             let changeTime = Int64(change.version.clock.milliseconds)
             let rowBuckets: Set<String>
             let nowBuckets: Set<String>
@@ -138,9 +131,9 @@ extension SyncStore {
             } else {
                 // A new one by the buckets it would have had then.
                 let state = Merge.apply(change, to: created[key], table: table).state
-                rowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, asOf: changeTime, assignedSince: changeTime - Self.offlineGrace,
-                                                    known: touched.known, tenant: tenant, on: db)
-                nowBuckets = try await Self.buckets(of: table, change.record, state, tables: tables, known: touched.known, tenant: tenant, on: db)
+                rowBuckets = try await buckets(of: table, change.record, state, asOf: changeTime, assignedSince: changeTime - Self.offlineGrace,
+                                               known: touched.known, work: work, on: db)
+                nowBuckets = try await buckets(of: table, change.record, state, known: touched.known, work: work, on: db)
                 if !rowBuckets.isDisjoint(with: scope.atChange) {
                     created[key] = state
                     touched.known[key] = nowBuckets
@@ -168,7 +161,7 @@ extension SyncStore {
     func admitAccess(_ changes: [Change], author: Author, touched: Touched, judge: inout ArrivalJudge) throws -> [Change] {
         // Each record's status as the change set moves it, so that a check-in then a completion
         // in one change set is judged step by step.
-        var running: [String: StateValue] = [:]
+        var running: [RecordRef: StateValue] = [:]
         var kept: [Change] = []
         for change in changes {
             let table = try tables.table(change.table)
@@ -177,7 +170,7 @@ extension SyncStore {
                 kept.append(change)
                 continue
             }
-            let key = "\(change.table)/\(change.record.uuidString)"
+            let key = RecordRef(table: change.table, record: change.record)
             if let refusal = Self.refusal(of: writes, in: table, by: author, creating: stored == nil, current: running[key] ?? stored?.state()) {
                 judge.reject(change, refusal, serverState: stored)
                 continue
@@ -233,7 +226,7 @@ extension SyncStore {
     /// identity rules instead). A record created earlier or later in the same change set counts,
     /// if its author may place it.
     func admitReferences(_ changes: [Change], author: Author, scope: (atChange: Set<String>, now: Set<String>)?, touched: Touched,
-                         judge: inout ArrivalJudge, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Change] {
+                         judge: inout ArrivalJudge, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var named: [String: Set<RecordID>] = [:]
         for change in changes {
             guard case .write(let writes) = change.operation, let table = tables.schema.schema.table(change.table) else { continue }
@@ -248,11 +241,10 @@ extension SyncStore {
         var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
         for (target, ids) in named {
             let ids = Array(ids)
-            existing[target] = Set(try await db.query("SELECT id::text FROM \(target) WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-                                                       [tenant.uuidString, PostgresArray.literal(ids)]).compactMap { RecordID(try $0.read(0, as: String.self)) })
+            existing[target] = Set(try await work.states(target, ids, on: db).keys)
             if scope != nil, target != "users" {
-                buckets[target] = try await Self.memberships(target, ids, tenant: tenant, on: db)
-                departed[target] = try await Self.departures(target, ids, tenant: tenant, on: db)
+                buckets[target] = try await work.memberships(target, ids, on: db)
+                departed[target] = try await work.departures(target, ids, on: db)
             }
         }
         return changes.filter { change in
@@ -261,7 +253,7 @@ extension SyncStore {
                 guard case .reference(let target)? = table.field(write.field)?.type, case .id(let id) = write.value else { continue }
                 let visible: Bool
                 if touched.creates(target, id, in: changes) {
-                    visible = scope == nil || touched.known["\(target)/\(id.uuidString)"] != nil
+                    visible = scope == nil || touched.known[RecordRef(table: target, record: id)] != nil
                 } else if existing[target]?.contains(id) != true {
                     visible = false
                 } else if let scope, target != "users" {

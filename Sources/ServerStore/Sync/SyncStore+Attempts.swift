@@ -6,48 +6,72 @@ import SyncCore
 /// Defense in depth against the next unknown trap: no single change set, and no retry of it, can
 /// stop the server for good.
 ///
-/// Every change set is applied under a session-level advisory lock of its own, with a row of
-/// `push_attempts` counting the attempts in flight. A change set that finishes, either way,
-/// removes its row and its lock. Should the process die under it, PostgreSQL ends the session
-/// and frees the lock, but the row stays: the next arrival finds it and knows the previous
-/// attempt never finished. Each change set is already its own transaction, so its next attempt
-/// is judged alone; if that one dies too, the third arrival refuses the change set
+/// Every change set of a push is applied under a session-level advisory lock of its own (taken
+/// for the whole sub-batch in one sorted statement), with a row of `push_attempts` counting its
+/// attempts in flight. A change set that finishes, either way, removes its row; the locks go
+/// when the sub-batch ends. Should the process die under it, PostgreSQL ends the session and
+/// frees the locks, but the rows stay: the next arrival finds them and knows those change sets
+/// never finished. Such a suspect is applied alone, in a transaction of its own, after the
+/// change sets before it; if that attempt dies too, the third arrival refuses it
 /// (`server_fault`, open for review) instead of running it again, and the device's outbox moves on.
 ///
-/// The lock also makes two arrivals of one change set (a retry racing its original) wait for
+/// The locks also make two arrivals of one change set (a retry racing its original) wait for
 /// each other, so a slow attempt is never mistaken for a dead one.
 extension SyncStore {
     /// How many attempts of a change set may die before it is refused.
     public static let deadAttemptsMax = 2
 
-    /// Runs `body` on a connection holding `changeSet`'s attempt lock; `body` learns whether the
-    /// change set is to be refused (its previous attempts died).
-    func attempting<T: Sendable>(_ changeSet: ChangeID, tenant: RecordID,
-                                 _ body: @Sendable (_ refuse: Bool, PostgresConnection) async throws -> T) async throws -> T {
+    /// Runs `body` on a connection holding the attempt locks of `changeSets`; `body` learns which
+    /// of them are suspects (an earlier attempt never finished). Each change set that is not a
+    /// suspect has a first attempt counted; `body` counts a suspect's with
+    /// ``reattempt(_:tenant:on:)`` and forgets each change set it finishes with ``finished(_:tenant:on:)``.
+    func attempting<T: Sendable>(_ changeSets: [ChangeID], tenant: RecordID,
+                                 _ body: @Sendable (isolated PostgresConnection, _ suspects: Set<ChangeID>) async throws -> T) async throws -> T {
         try await pool.withConnection { db in
-            let key = Self.attemptLockKey(changeSet, tenant: tenant)
-            try await db.query("SELECT pg_advisory_lock($1, $2)", [Int64(Self.attemptLockClass), Int64(key)])
+            let ids = Array(Set(changeSets.map(\.uuid))).sorted()
+            let keys = ids.map { Self.attemptLockKey(ChangeID($0), tenant: tenant) }.sorted()
+            try await db.query("SELECT count(pg_advisory_lock($1, k)) FROM unnest($2::integer[]) WITH ORDINALITY AS t(k, n)",
+                               [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
             do {
-                let attempts = try await db.query("""
-                    INSERT INTO push_attempts (tenant_id, change_set_id, attempts) VALUES ($1, $2, 1)
-                    ON CONFLICT (tenant_id, change_set_id) DO UPDATE SET attempts = push_attempts.attempts + 1
-                    RETURNING attempts
-                    """, [tenant.uuidString, changeSet.uuid.uuidString])[0].read(0, as: Int64.self)
-                if attempts > 1 {
-                    logger.warning("a change set is back after its attempt died with the process", metadata: [
-                        "change_set": "\(changeSet.uuid.uuidString)", "dead_attempts": "\(attempts - 1)"])
-                }
-                let result = try await body(attempts > Int64(Self.deadAttemptsMax), db)
-                try await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = $2", [tenant.uuidString, changeSet.uuid.uuidString])
-                try await db.query("SELECT pg_advisory_unlock($1, $2)", [Int64(Self.attemptLockClass), Int64(key)])
+                let first = try await db.query("""
+                    INSERT INTO push_attempts (tenant_id, change_set_id, attempts) SELECT $1, unnest($2::uuid[]), 1
+                    ON CONFLICT (tenant_id, change_set_id) DO NOTHING RETURNING change_set_id::text
+                    """, [tenant.uuidString, PostgresArray.literal(ids)])
+                let fresh = Set(try first.map { RecordID(try $0.read(0, as: String.self))! })
+                let suspects = Set(ids.filter { !fresh.contains($0) }.map(ChangeID.init))
+                let result = try await body(db, suspects)
+                try await db.query("SELECT count(pg_advisory_unlock($1, k)) FROM unnest($2::integer[]) AS t(k)",
+                                   [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
                 return result
             } catch {
-                // The process lives: this attempt did not die, whatever it met.
-                _ = try? await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = $2", [tenant.uuidString, changeSet.uuid.uuidString])
-                _ = try? await db.query("SELECT pg_advisory_unlock($1, $2)", [Int64(Self.attemptLockClass), Int64(key)])
+                // The process lives: these attempts did not die, whatever they met.
+                _ = try? await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
+                                        [tenant.uuidString, PostgresArray.literal(ids)])
+                _ = try? await db.query("SELECT count(pg_advisory_unlock($1, k)) FROM unnest($2::integer[]) AS t(k)",
+                                        [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
                 throw error
             }
         }
+    }
+
+    /// Counts another attempt of a suspect `changeSet`; whether it is to be refused (its earlier
+    /// attempts died ``deadAttemptsMax`` times).
+    func reattempt(_ changeSet: ChangeID, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Bool {
+        let attempts = try await db.query("""
+            INSERT INTO push_attempts (tenant_id, change_set_id, attempts) VALUES ($1, $2, 1)
+            ON CONFLICT (tenant_id, change_set_id) DO UPDATE SET attempts = push_attempts.attempts + 1
+            RETURNING attempts
+            """, [tenant.uuidString, changeSet.uuid.uuidString])[0].read(0, as: Int64.self)
+        logger.warning("a change set is back after its attempt died with the process", metadata: [
+            "change_set": "\(changeSet.uuid.uuidString)", "dead_attempts": "\(attempts - 1)"])
+        return attempts > Int64(Self.deadAttemptsMax)
+    }
+
+    /// Forgets the attempts of `changeSets`: they finished.
+    func finished(_ changeSets: [ChangeID], tenant: RecordID, on db: isolated PostgresConnection) async throws {
+        guard !changeSets.isEmpty else { return }
+        try await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
+                           [tenant.uuidString, PostgresArray.literal(changeSets.map(\.uuid))])
     }
 
     /// The first key of every attempt lock ("FSP1"); the two-key lock space is apart from the

@@ -52,3 +52,30 @@ extension SyncStore {
         return buckets
     }
 }
+
+/// The buckets a confined author (a rep or technician) could see over time, read once per push:
+/// `catalog`, the author's `user:` bucket, and each territory over the times the author owned
+/// it. ``buckets(at:)`` gives what ``SyncStore/buckets(user:role:tenant:at:)`` gives, without a
+/// query per change set.
+struct AuthorScope {
+    /// The buckets the author always sees.
+    let always: Set<String>
+    /// Each territory bucket with the time the author's ownership began and ended (`nil`: it has not).
+    let owned: [(bucket: String, from: Int64, to: Int64?)]
+
+    /// Reads `user`'s ownership of territories.
+    static func read(user: RecordID, tenant: RecordID, on db: isolated PostgresConnection) async throws -> AuthorScope {
+        let rows = try await db.query("SELECT territory_id::text, valid_from, valid_to FROM territory_owners WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted",
+                                      [tenant.uuidString, user.uuidString])
+        return AuthorScope(always: ["catalog", "user:\(user.uuidString)"],
+                           owned: try rows.compactMap { row in
+                               guard let territory = try row.read(0, as: String?.self) else { return nil }
+                               return ("territory:\(territory)", try row.read(1, as: Int64?.self) ?? .max, try row.read(2, as: Int64?.self))
+                           })
+    }
+
+    /// The buckets the author could see at `milliseconds` since the epoch.
+    func buckets(at milliseconds: Int64) -> Set<String> {
+        always.union(owned.filter { $0.from <= milliseconds && ($0.to.map { $0 > milliseconds } ?? true) }.map(\.bucket))
+    }
+}

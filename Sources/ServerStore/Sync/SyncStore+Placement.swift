@@ -7,14 +7,16 @@ import SyncWire
 /// A row's buckets follow from its own fields, its parent's buckets and, for a
 /// ``BucketRule/referrers(_:through:field:prefix:)`` rule, from the rows that refer to it. So a
 /// write can move rows it never touched: the visits and orders of a customer that changed
-/// territory, the customer of a work order assigned to a technician. ``place(touched:states:original:memberships:tenant:on:)``
-/// follows those dependencies until nothing more moves.
+/// territory, the customer of a work order assigned to a technician. ``place(touched:states:original:memberships:at:work:on:)``
+/// follows those dependencies until nothing more moves. Memberships are read and changed through
+/// the push's ``WorkingSet``, which writes them once at the end of the push.
 extension SyncStore {
     /// Places the rows a change set touched and every row that depends on them; returns the
-    /// buckets of each touched row ("table/id"), whose feed carries the change set.
+    /// buckets of each touched row, whose feed carries the change set.
     func place(touched: [String: Set<RecordID>], states: [String: [RecordID: RecordState]], original: [String: [RecordID: RecordState]],
-               memberships: [String: [RecordID: Set<String>]], at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [String: Set<String>] {
-        var bucketsOf: [String: Set<String>] = [:]
+               memberships: [String: [RecordID: Set<String>]], at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [RecordRef: Set<String>] {
+        let tenant = work.tenant
+        var bucketsOf: [RecordRef: Set<String>] = [:]
         var moved: [String: Set<RecordID>] = [:]       // rows whose buckets changed: their children follow
         var referred: [String: Set<RecordID>] = [:]    // rows a touched referrer points (or pointed) at
         // Parents first: a child created in the same change set takes its buckets from its
@@ -27,11 +29,11 @@ extension SyncStore {
             }
             for id in ids.sorted() {
                 let state = states[tableName]![id]!
-                let buckets = try await Self.buckets(of: table, id, state, tables: tables, tenant: tenant, on: db)
-                bucketsOf["\(tableName)/\(id.uuidString)"] = buckets
+                let buckets = try await buckets(of: table, id, state, work: work, on: db)
+                bucketsOf[RecordRef(table: tableName, record: id)] = buckets
                 let before = memberships[tableName]?[id] ?? []
                 // A row new to the server arrives with its change set; one that moves arrives whole.
-                if try await move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, at: now, tenant: tenant, on: db) {
+                if work.move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, at: now) {
                     moved[tableName, default: []].insert(id)
                 }
                 for rule in referring {
@@ -41,7 +43,7 @@ extension SyncStore {
                 }
             }
         }
-        var visited = Set(touched.flatMap { table, ids in ids.map { "\(table)/\($0.uuidString)" } })
+        var visited = Set(touched.flatMap { table, ids in ids.map { RecordRef(table: table, record: $0) } })
         var pending = referred
         while true {
             for (parentTable, ids) in moved {
@@ -54,21 +56,21 @@ extension SyncStore {
                 }
             }
             moved = [:]
-            var work: [(String, [RecordID])] = []
+            var queue: [(String, [RecordID])] = []
             for (tableName, ids) in pending.sorted(by: { $0.key < $1.key }) {
-                let fresh = ids.filter { visited.insert("\(tableName)/\($0.uuidString)").inserted }.sorted()
-                if !fresh.isEmpty { work.append((tableName, fresh)) }
+                let fresh = ids.filter { visited.insert(RecordRef(table: tableName, record: $0)).inserted }.sorted()
+                if !fresh.isEmpty { queue.append((tableName, fresh)) }
             }
             pending = [:]
-            if work.isEmpty { break }
-            for (tableName, ids) in work {
+            if queue.isEmpty { break }
+            for (tableName, ids) in queue {
                 let table = try tables.table(tableName)
-                let current = try await tables.read(table, ids, tenant: tenant, on: db)
-                let before = try await Self.memberships(tableName, ids, tenant: tenant, on: db)
+                let current = try await work.states(tableName, ids, on: db)
+                let before = try await work.memberships(tableName, ids, on: db)
                 for id in ids {
                     guard let state = current[id] else { continue }
-                    let buckets = try await Self.buckets(of: table, id, state, tables: tables, tenant: tenant, on: db)
-                    if try await move(RecordRef(table: tableName, record: id), state, from: before[id] ?? [], to: buckets, announce: true, at: now, tenant: tenant, on: db) {
+                    let buckets = try await buckets(of: table, id, state, work: work, on: db)
+                    if work.move(RecordRef(table: tableName, record: id), state, from: before[id] ?? [], to: buckets, announce: true, at: now) {
                         moved[tableName, default: []].insert(id)
                     }
                 }
@@ -77,87 +79,47 @@ extension SyncStore {
         return bucketsOf
     }
 
-    /// Records that `ref` is in `buckets` instead of `before`: a remove entry in each bucket it
-    /// left (remembered in `row_departures` with the time `now`) and, when `announce`, its full
-    /// state in each it entered. Whether anything changed.
-    func move(_ ref: RecordRef, _ state: RecordState, from before: Set<String>, to buckets: Set<String>, announce: Bool,
-              at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Bool {
-        guard before != buckets else { return false }
-        for bucket in before.subtracting(buckets).sorted() {
-            try await db.query("DELETE FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND tbl = $3 AND id = $4",
-                               [tenant.uuidString, bucket, ref.table, ref.record.uuidString])
-            try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
-                               [tenant.uuidString, bucket, BinaryEncoder.encode(ref)])
-            try await db.query("INSERT INTO row_departures (tenant_id, tbl, id, bucket, departed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                               [tenant.uuidString, ref.table, ref.record.uuidString, bucket, now])
-        }
-        for bucket in buckets.subtracting(before).sorted() {
-            try await db.query("INSERT INTO row_buckets (tenant_id, bucket, tbl, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                               [tenant.uuidString, bucket, ref.table, ref.record.uuidString])
-            if announce {
-                try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 2, $3)",
-                                   [tenant.uuidString, bucket, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))])
-            }
-        }
-        return true
-    }
-
-    /// The buckets each of `ids` in `table` is in now, in one query.
-    static func memberships(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
-        let rows = try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                      [tenant.uuidString, table, PostgresArray.literal(ids)])
-        var memberships: [RecordID: Set<String>] = [:]
-        for row in rows { memberships[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self)) }
-        return memberships
-    }
-
-    /// When each of `ids` in `table` left which bucket.
-    static func departures(_ table: String, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: String, at: Int64)]] {
-        let rows = try await db.query("SELECT id::text, bucket, departed_at FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                      [tenant.uuidString, table, PostgresArray.literal(ids)])
-        var departures: [RecordID: [(bucket: String, at: Int64)]] = [:]
-        for row in rows {
-            departures[RecordID(try row.read(0, as: String.self))!, default: []].append((try row.read(1, as: String.self), try row.read(2, as: Int64.self)))
-        }
-        return departures
-    }
-
-    /// The buckets a row is in: parents' buckets through `row_buckets`, referrers through their tables.
+    /// The buckets a row is in: its parents' buckets (as the push's working set has them) and the
+    /// rows that refer to it (through their tables).
     ///
     /// - Parameter asOf: When given, a parent's buckets include those it left after this time
     ///   (milliseconds): the buckets a new row would have been in then.
-    /// - Parameter known: Buckets of rows not yet written ("table/id"), for a parent created
-    ///   earlier in the same change set.
     ///   `assignedSince` does the same for a parent's `user:` buckets from an earlier time.
-    static func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, tables: RecordTables, asOf: Int64? = nil, assignedSince: Int64? = nil,
-                        known: [String: Set<String>] = [:], tenant: RecordID, on db: isolated PostgresConnection) async throws -> Set<String> {
-        var parents: [String: Set<String>] = [:]
+    /// - Parameter known: Buckets of rows not yet written, for a parent created earlier in the
+    ///   same change set.
+    func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, asOf: Int64? = nil, assignedSince: Int64? = nil,
+                 known: [RecordRef: Set<String>] = [:], work: WorkingSet, on db: isolated PostgresConnection) async throws -> Set<String> {
+        var parents: [RecordRef: Set<String>] = [:]
         var referrers: [String: Set<RecordID>] = [:]
         for rule in table.buckets {
             switch rule {
             case .parent(let field, let parentTable):
                 guard case .id(let parent)? = state.fields[field]?.value else { continue }
-                if let buckets = known["\(parentTable)/\(parent.uuidString)"] {
-                    parents["\(parentTable)/\(parent.uuidString)"] = try tables.table(parentTable).inheritable(buckets)
+                let ref = RecordRef(table: parentTable, record: parent)
+                if let buckets = known[ref] {
+                    parents[ref] = try tables.table(parentTable).inheritable(buckets)
                     continue
                 }
-                let rows = try await db.query("""
-                    SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3
-                    UNION SELECT bucket FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = $3
-                                                           AND (departed_at > $4 OR (bucket LIKE 'user:%' AND departed_at > $5))
-                    """, [tenant.uuidString, parentTable, parent.uuidString, asOf ?? Int64.max, assignedSince ?? asOf ?? Int64.max])
-                parents["\(parentTable)/\(parent.uuidString)"] = try tables.table(parentTable).inheritable(Set(try rows.map { try $0.read(0, as: String.self) }))
+                var buckets = try await work.memberships(parentTable, [parent], on: db)[parent] ?? []
+                if let asOf {
+                    let since = assignedSince ?? asOf
+                    for departure in try await work.departures(parentTable, [parent], on: db)[parent] ?? []
+                    where departure.at > asOf || (departure.bucket.hasPrefix("user:") && departure.at > since) {
+                        buckets.insert(departure.bucket)
+                    }
+                }
+                parents[ref] = try tables.table(parentTable).inheritable(buckets)
             case .referrers(let referrer, let through, let field, _):
                 let rows = try await db.query("""
                     SELECT DISTINCT \(field)::text FROM \(referrer) WHERE tenant_id = $1 AND \(through) = $2 AND NOT _deleted AND \(field) IS NOT NULL
-                    """, [tenant.uuidString, id.uuidString])
+                    """, [work.tenant.uuidString, id.uuidString])
                 referrers["\(referrer)/\(through)/\(field)"] = Set(try rows.map { RecordID(try $0.read(0, as: String.self))! })
             case .constant, .field:
                 continue
             }
         }
         return table.buckets(of: id, state: state,
-                             parentBuckets: { parentTable, parent in parents["\(parentTable)/\(parent.uuidString)"] ?? [] },
+                             parentBuckets: { parentTable, parent in parents[RecordRef(table: parentTable, record: parent)] ?? [] },
                              referrers: { referrer, through, field, _ in referrers["\(referrer)/\(through)/\(field)"] ?? [] })
     }
 }

@@ -5,11 +5,11 @@ public import SyncWire
 
 /// The server's side of sync on PostgreSQL: merging pushed change sets and serving the change feed.
 ///
-/// A pushed change set is applied in one PostgreSQL transaction: every change not seen before is
-/// validated against the schema, merged with the same merge devices run (the records of a table are
-/// read and written with one statement each), its conflicts recorded, and the change set appended
-/// to the change feed of every bucket its rows are in. A change seen before gets its stored
-/// outcome again and applies nothing.
+/// A push is applied in one PostgreSQL transaction (or one per sub-batch of a large push:
+/// `SyncStore+Push.swift`): every change not seen before is admitted, screened, merged with the
+/// same merge devices run, judged by the rules on arrival, and its change set appended to the
+/// change feed of every bucket its rows are in. Each change set keeps its own outcome. A change
+/// seen before gets its stored outcome again and applies nothing.
 ///
 /// The feed is exact: a pull serves only rows of transactions below
 /// `pg_snapshot_xmin(pg_current_snapshot())` — older than every transaction still running — in
@@ -20,15 +20,23 @@ public struct SyncStore: Sendable {
     public let pool: PostgresPool
     /// The clock of the server's own writes.
     public let clock: ServerClock
+    /// The most change sets one push transaction applies (see `SyncStore+Push.swift`).
+    public let pushBatchMax: Int
     let tables: RecordTables
     let logger: Logger
 
     /// Creates a store over `pool` for `schema`.
-    public init(pool: PostgresPool, schema: Schema, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync")) {
+    ///
+    /// - Parameter pushBatchMax: The most change sets one push transaction applies
+    ///   (``batchChangeSetsMax`` unless a test compares sizes; 1 applies each change set in a
+    ///   transaction of its own).
+    public init(pool: PostgresPool, schema: Schema, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync"),
+                pushBatchMax: Int = SyncStore.batchChangeSetsMax) {
         self.pool = pool
         self.clock = clock
         self.tables = RecordTables(schema: ServerSchema(schema))
         self.logger = logger
+        self.pushBatchMax = max(1, pushBatchMax)
     }
 
     /// How long a row that left an author's own `user:` bucket (a visit or work order reassigned)
@@ -64,168 +72,6 @@ public struct SyncStore: Sendable {
         public var outcomes: [ChangeOutcome]
         /// The conflicts met.
         public var conflicts: [Conflict]
-    }
-
-    /// Applies one change set from `replica` in one transaction.
-    ///
-    /// - Parameter author: Who wrote it (`nil` for the server itself, which may write anything).
-    ///   Each field is checked against the author's role, and a confined author's rows must lie in
-    ///   buckets the author could see at the change's time; work done while the author still had
-    ///   the row, but no longer has it, is applied and flagged.
-    /// - Parameter judging: Whether the rules on arrival run (`false` only when a reviewer
-    ///   overrides a quarantined change).
-    ///
-    /// A transaction that meets a deadlock or a serialization failure is run again, up to three times.
-    public func push(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil, judging: Bool = true,
-                     tenant: RecordID) async throws -> Applied {
-        var scope: (atChange: Set<String>, now: Set<String>)?
-        if let author, author.confined, let first = changeSet.changes.first {
-            let atChange = try await buckets(user: author.user, role: author.role, tenant: tenant, at: Int64(first.version.clock.milliseconds))
-            let now = try await buckets(user: author.user, role: author.role, tenant: tenant, at: Int64(author.now))
-            scope = (Set(atChange), Set(now))
-        }
-        let confinedTo = scope
-        for change in changeSet.changes { clock.receive(change.version.clock) }
-        // A change set whose attempts died with the process is refused, not run again (SyncStore+Attempts.swift).
-        return try await attempting(changeSet.id, tenant: tenant) { refuse, db in
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    return try await db.transaction { db in
-                        try await self.apply(changeSet, batch: batch, replica: replica, author: author, scope: confinedTo, judging: judging,
-                                             refusing: refuse, tenant: tenant, on: db)
-                    }
-                } catch let error as PostgresError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState ?? "") {
-                    self.logger.info("a push met a concurrent one; running it again", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
-                }
-            }
-        }
-    }
-
-    /// Applies one change set inside the caller's transaction on `db` (``push(_:batch:replica:author:judging:tenant:)``
-    /// opens one; the HTTP layer and tests may wrap more around it).
-    ///
-    /// The steps, in order: lock the touched records; answer replays with their stored outcome;
-    /// admit (schema and ranges, clock, scope, field access, identity and state moves,
-    /// references: `SyncStore+Admission.swift`); screen (the rules that reject); merge, write,
-    /// place and log; judge (the rules that flag and the server's own consequent writes, logged as
-    /// a change set of their own); record the decisions and every outcome.
-    ///
-    /// - Parameter scope: For a confined author, the buckets the author could see at the change's
-    ///   time and can see now (see ``push(_:batch:replica:author:judging:tenant:)``).
-    /// - Parameter refusing: Whether every change not answered before is refused (`server_fault`)
-    ///   and nothing else runs: a change set whose attempts died with the process.
-    public func apply(_ changeSet: ChangeSet, batch: RecordID, replica: ReplicaID, author: Author? = nil,
-                      scope: (atChange: Set<String>, now: Set<String>)? = nil, judging: Bool = true, refusing: Bool = false,
-                      tenant: RecordID, on db: isolated PostgresConnection) async throws -> Applied {
-        let now = Int64(author?.now ?? clock.milliseconds)
-        try await Self.lock(changeSet.changes.map { ($0.table, $0.record) }, tenant: tenant, on: db)
-        var outcomes: [ChangeID: ChangeOutcome] = [:]
-        let ids = PostgresArray.literal(changeSet.changes.map(\.id.uuid))
-        for row in try await db.query("SELECT change_id, outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
-                                      [tenant.uuidString, ids]) {
-            let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(1, as: [UInt8].self))
-            outcomes[outcome.change] = outcome
-        }
-        let answeredBefore = Set(outcomes.keys)
-        var judge = ArrivalJudge(store: self, tenant: tenant, author: author, replica: replica, now: now)
-
-        // Admission (SyncStore+Admission.swift): schema, clock, scope, access, references.
-        var fresh = admitSchema(changeSet.changes.filter { outcomes[$0.id] == nil }, judge: &judge)
-        if refusing {
-            for change in fresh { judge.reject(change, Self.serverFault, serverState: nil) }
-            fresh = []
-        }
-        var touched = try await readTouched(fresh, departures: scope != nil, tenant: tenant, on: db)
-        if author != nil { fresh = try await admitClocks(fresh, replica: replica, judge: &judge, tenant: tenant, on: db) }
-        if let scope { fresh = try await admitScope(fresh, scope: scope, touched: &touched, judge: &judge, tenant: tenant, on: db) }
-        if let author {
-            fresh = try admitAccess(fresh, author: author, touched: touched, judge: &judge)
-            fresh = try await admitReferences(fresh, author: author, scope: scope, touched: touched, judge: &judge, tenant: tenant, on: db)
-        }
-        var states = touched.states
-        let memberships = touched.memberships
-        let guessed = touched.guessed
-        FaultInjection.trapIfAsked(fresh)
-        if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
-
-        let original = states
-        let conflicts = try await commit(fresh, as: changeSet.id, states: &states, memberships: memberships, guessed: guessed, at: now, tenant: tenant, on: db)
-        if judging {
-            try await judge.judge(fresh, original: original, merged: states, on: db)
-            try await commitDerived(judge.derived, at: now, tenant: tenant, on: db)
-        }
-
-        for change in fresh {
-            let findings = (judge.findings[change.id] ?? []).map { Finding(rule: $0.rule.name, message: $0.message) }
-            outcomes[change.id] = ChangeOutcome(change: change.id, result: findings.isEmpty ? .applied : .appliedWithException, findings: findings)
-        }
-        for (id, rejection) in judge.rejections {
-            outcomes[id] = ChangeOutcome(change: id, result: .rejected, findings: [Finding(rule: rejection.finding.rule.name, message: rejection.finding.message)],
-                                         reason: rejection.finding.rule.name, serverState: rejection.serverState)
-        }
-        try await judge.record(changeSet.changes.filter { !answeredBefore.contains($0.id) }, on: db)
-        // Every answer is kept, rejections included, so that a replay gets exactly the same answer.
-        for change in changeSet.changes where !answeredBefore.contains(change.id) {
-            try await db.query("INSERT INTO applied_changes (tenant_id, change_id, batch_id, replica, outcome) VALUES ($1, $2, $3, $4, $5)",
-                               [tenant.uuidString, change.id.uuid.uuidString, batch.uuidString, Int64(replica.rawValue), BinaryEncoder.encode(outcomes[change.id]!)])
-        }
-        return Applied(outcomes: changeSet.changes.map { outcomes[$0.id]! }, conflicts: conflicts)
-    }
-
-    /// Merges `changes` (already checked) into `states`, writes the records, places them in their
-    /// buckets, appends the change set `id` to the feed of each bucket its rows are in and records
-    /// the conflicts met. Returns the conflicts.
-    ///
-    /// - Parameter guessed: For rows a device created, the buckets the device placed them in by
-    ///   its own view ("table/id"); each such bucket the row is not in on the server gets a remove,
-    ///   so the device lets go of a row that, say, belongs to a visit reassigned meanwhile.
-    func commit(_ changes: [Change], as id: ChangeID, states: inout [String: [RecordID: RecordState]], memberships: [String: [RecordID: Set<String>]],
-                guessed: [String: Set<String>] = [:], at now: Int64, tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Conflict] {
-        guard !changes.isEmpty else { return [] }
-        var conflicts: [Conflict] = []
-        var touched: [String: Set<RecordID>] = [:]
-        let original = states
-        for change in changes {
-            let table = try tables.table(change.table)
-            let result = Merge.apply(change, to: states[change.table]?[change.record], table: table)
-            states[change.table, default: [:]][change.record] = result.state
-            conflicts += result.conflicts
-            touched[change.table, default: []].insert(change.record)
-        }
-        for (tableName, ids) in touched {
-            try await tables.write(try tables.table(tableName), ids.map { ($0, states[tableName]![$0]!) }, tenant: tenant, on: db)
-        }
-
-        // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
-        // that left a bucket is a remove there, and a row that entered one arrives whole.
-        let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, at: now, tenant: tenant, on: db)
-        var perBucket: [String: [Change]] = [:]
-        for change in changes {
-            for bucket in bucketsOf["\(change.table)/\(change.record.uuidString)"] ?? [] { perBucket[bucket, default: []].append(change) }
-        }
-        for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
-            try await db.query("INSERT INTO change_log (tenant_id, bucket, change_set) VALUES ($1, $2, $3)",
-                               [tenant.uuidString, bucket, BinaryEncoder.encode(ChangeSet(id: id, changes: changes))])
-        }
-        for (key, buckets) in guessed.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "/")
-            guard parts.count == 2, let record = RecordID(parts[1]) else { continue }
-            for bucket in buckets.subtracting(bucketsOf[key] ?? []).sorted() {
-                try await db.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 1, $3)",
-                                   [tenant.uuidString, bucket, BinaryEncoder.encode(RecordRef(table: String(parts[0]), record: record))])
-            }
-        }
-        for conflict in conflicts {
-            try await db.query("""
-                INSERT INTO conflicts (tenant_id, tbl, record, field, winner, loser, winner_replica, loser_replica)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, [tenant.uuidString, conflict.table, conflict.record.uuidString, conflict.field,
-                      BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser),
-                      Int64(conflict.winner.version.replica.rawValue), Int64(conflict.loser.version.replica.rawValue)])
-        }
-        return conflicts
     }
 
     /// Takes a transaction-scoped advisory lock on each record, in one order for every caller, so

@@ -150,10 +150,9 @@ final class SyncRoutes: Sendable {
         var outcomes: [ChangeOutcome] = []
         var conflicts = 0
         defer { metrics.pushed(outcomes: outcomes.map(\.result.name), conflicts: conflicts) }
-        for changeSet in request.changeSets {
-            let replica = changeSet.changes.first?.version.replica ?? .server
-            let applied = try await store.push(changeSet, batch: request.batch, replica: replica,
-                                               author: SyncStore.Author(role: claims.role, user: claims.user, now: wall), tenant: claims.tenant)
+        let submissions = request.changeSets.map { SyncStore.Submission($0, replica: $0.changes.first?.version.replica ?? .server) }
+        for applied in try await store.push(submissions, batch: request.batch, author: SyncStore.Author(role: claims.role, user: claims.user, now: wall),
+                                            tenant: claims.tenant) {
             outcomes += applied.outcomes
             conflicts += applied.conflicts.count
         }

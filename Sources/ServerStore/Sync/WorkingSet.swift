@@ -1,0 +1,280 @@
+import FieldModel
+import SyncCore
+import SyncWire
+
+/// What one push transaction has read and decided: every row is read from PostgreSQL once per
+/// push, and the push's bookkeeping is written in a few statements at its end.
+///
+/// - **Read through.** A record's state, its buckets and its departures are read the first time
+///   a step asks for them, in one statement per table, and served from memory afterwards. The
+///   push's own writes keep them current, which is exact for every row the push writes: it
+///   holds their locks (``lock(_:on:)`` reads a row again when its lock is taken after it was
+///   read).
+/// - **Write behind.** Record rows are written as each change set merges, because the rules on
+///   arrival read them with SQL. Everything no rule reads with SQL waits here until
+///   ``flush(on:)``: bucket membership (netted per row over the push), departures, the feed,
+///   the answers to replays, decisions, conflicts and device clocks, one statement per table.
+///
+/// A working set lives inside one transaction on one connection and is never shared.
+final class WorkingSet {
+    let tables: RecordTables
+    let tenant: RecordID
+
+    private var states: [RecordRef: RecordState] = [:]
+    private var absent: Set<RecordRef> = []
+    private var buckets: [RecordRef: Set<String>] = [:]
+    /// The buckets as read from PostgreSQL: ``flush(on:)`` writes the difference.
+    private var storedBuckets: [RecordRef: Set<String>] = [:]
+    private var storedDepartures: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+    private var newDepartures: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+    private var locked: Set<Int64> = []
+    private var answers: [ChangeID: ChangeOutcome] = [:]
+    private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
+
+    private var feedRows: [[PostgresValue]] = []
+    private var answerRows: [[PostgresValue]] = []
+    private var decisionRows: [[PostgresValue]] = []
+    private var conflictRows: [[PostgresValue]] = []
+
+    init(tables: RecordTables, tenant: RecordID) {
+        self.tables = tables
+        self.tenant = tenant
+    }
+
+    // MARK: - Locks
+
+    /// Takes the transaction locks of `records` not held yet, in one sorted statement (see
+    /// ``SyncStore/lock(_:tenant:on:)``). A record read before its lock is read again.
+    func lock(_ records: [RecordRef], on db: isolated PostgresConnection) async throws {
+        var fresh: [RecordRef] = []
+        for ref in records where locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant)).inserted { fresh.append(ref) }
+        guard !fresh.isEmpty else { return }
+        try await SyncStore.lock(fresh.map { ($0.table, $0.record) }, tenant: tenant, on: db)
+        for ref in fresh {
+            states.removeValue(forKey: ref)
+            absent.remove(ref)
+            storedDepartures.removeValue(forKey: ref)
+            if buckets[ref] == storedBuckets[ref] {
+                buckets.removeValue(forKey: ref)
+                storedBuckets.removeValue(forKey: ref)
+            }
+        }
+    }
+
+    // MARK: - Records
+
+    /// The states of `ids` in `table` as they stand in this transaction (absent ids are not in the result).
+    func states(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        let missing = Array(Set(ids.filter { id in
+            let ref = RecordRef(table: table, record: id)
+            return states[ref] == nil && !absent.contains(ref)
+        })).sorted()
+        if !missing.isEmpty {
+            let read = try await tables.read(try tables.table(table), missing, tenant: tenant, on: db)
+            for id in missing {
+                let ref = RecordRef(table: table, record: id)
+                if let state = read[id] { states[ref] = state } else { absent.insert(ref) }
+            }
+        }
+        var found: [RecordID: RecordState] = [:]
+        for id in ids { if let state = states[RecordRef(table: table, record: id)] { found[id] = state } }
+        return found
+    }
+
+    /// One record as it stands in this transaction.
+    func state(_ table: String, _ id: RecordID, on db: isolated PostgresConnection) async throws -> RecordState? {
+        try await states(table, [id], on: db)[id]
+    }
+
+    /// Writes `rows` of `table` (already merged) and keeps them as they now stand.
+    func write(_ table: String, _ rows: [(RecordID, RecordState)], on db: isolated PostgresConnection) async throws {
+        try await tables.write(try tables.table(table), rows, tenant: tenant, on: db)
+        for (id, state) in rows {
+            let ref = RecordRef(table: table, record: id)
+            states[ref] = state
+            absent.remove(ref)
+        }
+    }
+
+    // MARK: - Buckets
+
+    /// The buckets each of `ids` in `table` is in now (every id is in the result).
+    func memberships(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
+        let missing = Array(Set(ids.filter { buckets[RecordRef(table: table, record: $0)] == nil })).sorted()
+        if !missing.isEmpty {
+            var read: [RecordID: Set<String>] = [:]
+            for row in try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                          [tenant.uuidString, table, PostgresArray.literal(missing)]) {
+                read[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self))
+            }
+            for id in missing {
+                let ref = RecordRef(table: table, record: id)
+                buckets[ref] = read[id] ?? []
+                storedBuckets[ref] = read[id] ?? []
+            }
+        }
+        var found: [RecordID: Set<String>] = [:]
+        for id in ids { found[id] = buckets[RecordRef(table: table, record: id)] }
+        return found
+    }
+
+    /// When each of `ids` in `table` left which bucket (every id is in the result).
+    func departures(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: String, at: Int64)]] {
+        let missing = Array(Set(ids.filter { storedDepartures[RecordRef(table: table, record: $0)] == nil })).sorted()
+        if !missing.isEmpty {
+            var read: [RecordID: [(bucket: String, at: Int64)]] = [:]
+            for row in try await db.query("SELECT id::text, bucket, departed_at FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                          [tenant.uuidString, table, PostgresArray.literal(missing)]) {
+                read[RecordID(try row.read(0, as: String.self))!, default: []].append((try row.read(1, as: String.self), try row.read(2, as: Int64.self)))
+            }
+            for id in missing { storedDepartures[RecordRef(table: table, record: id)] = read[id] ?? [] }
+        }
+        var found: [RecordID: [(bucket: String, at: Int64)]] = [:]
+        for id in ids {
+            let ref = RecordRef(table: table, record: id)
+            found[id] = storedDepartures[ref]! + (newDepartures[ref] ?? [])
+        }
+        return found
+    }
+
+    /// Records that `ref` is in `buckets` instead of `before`: a remove in the feed of each
+    /// bucket it left (and the departure, at `now`) and, when `announce`, its full state in the
+    /// feed of each it entered. Whether anything changed.
+    func move(_ ref: RecordRef, _ state: RecordState, from before: Set<String>, to buckets: Set<String>, announce: Bool, at now: Int64) -> Bool {
+        guard before != buckets else { return false }
+        if storedBuckets[ref] == nil { storedBuckets[ref] = before }
+        self.buckets[ref] = buckets
+        for bucket in before.subtracting(buckets).sorted() {
+            feed(bucket, .remove, BinaryEncoder.encode(ref))
+            if !(newDepartures[ref] ?? []).contains(where: { $0.bucket == bucket && $0.at == now }) {
+                newDepartures[ref, default: []].append((bucket, now))
+            }
+        }
+        if announce {
+            for bucket in buckets.subtracting(before).sorted() { feed(bucket, .entered, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))) }
+        }
+        return true
+    }
+
+    // MARK: - The feed, answers, decisions, conflicts
+
+    /// What a feed row carries (`change_log.kind`).
+    enum FeedKind: Int {
+        /// A change set, filtered to the bucket's rows.
+        case changeSet = 0
+        /// A row that left the bucket (a ``RecordRef``).
+        case remove = 1
+        /// A row that entered the bucket, whole (a ``RecordSnapshot``).
+        case entered = 2
+    }
+
+    /// Appends an entry to `bucket`'s feed, after every entry appended before in this push.
+    func feed(_ bucket: String, _ kind: FeedKind, _ body: [UInt8]) {
+        feedRows.append([.text(tenant.uuidString), .text(bucket), .text(String(kind.rawValue)), .bytes(body)])
+    }
+
+    /// Reads the stored answers to `ids` (changes answered by an earlier push).
+    func loadAnswers(_ ids: [ChangeID], on db: isolated PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        for row in try await db.query("SELECT outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
+                                      [tenant.uuidString, PostgresArray.literal(ids.map(\.uuid))]) {
+            let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(0, as: [UInt8].self))
+            answers[outcome.change] = outcome
+        }
+    }
+
+    /// The answer already given to `change` (by an earlier push or earlier in this one).
+    func answer(to change: ChangeID) -> ChangeOutcome? { answers[change] }
+
+    /// Keeps `outcome` as the answer to its change: a replay gets exactly the same answer.
+    func answered(_ outcome: ChangeOutcome, batch: RecordID, replica: ReplicaID) {
+        guard answers[outcome.change] == nil else { return }
+        answers[outcome.change] = outcome
+        answerRows.append([.text(tenant.uuidString), .text(outcome.change.uuid.uuidString), .text(batch.uuidString),
+                           .text(String(replica.rawValue)), .bytes(BinaryEncoder.encode(outcome))])
+    }
+
+    /// Keeps a `decisions` row (the columns of ``decisionColumns``).
+    func decide(_ row: [PostgresValue]) { decisionRows.append(row) }
+
+    /// The columns of a `decisions` row, in ``decide(_:)``'s order.
+    static let decisionColumns = ["tenant_id", "change_id", "tbl", "record", "rule", "result", "message", "author_id", "author_role", "replica",
+                                  "device_time", "server_time", "change", "server_state", "review"]
+
+    /// Keeps a conflict met by the merge.
+    func conflict(_ conflict: Conflict) {
+        conflictRows.append([.text(tenant.uuidString), .text(conflict.table), .text(conflict.record.uuidString), .text(conflict.field),
+                             .bytes(BinaryEncoder.encode(conflict.winner)), .bytes(BinaryEncoder.encode(conflict.loser)),
+                             .text(String(conflict.winner.version.replica.rawValue)), .text(String(conflict.loser.version.replica.rawValue))])
+    }
+
+    // MARK: - Device clocks
+
+    /// A device replica's registration clock and the newest clock it has pushed, `nil` when it is
+    /// not a registered device.
+    func deviceClock(_ replica: ReplicaID, on db: isolated PostgresConnection) async throws -> (registered: Int64, pushed: Int64)? {
+        if let known = deviceClocks[replica] { return known.map { ($0.registered, $0.pushed) } }
+        let row = try await db.query("SELECT registered_clock, clock_max FROM devices WHERE tenant_id = $1 AND replica = $2",
+                                     [tenant.uuidString, Int64(replica.rawValue)]).first
+        let clock = try row.map { (registered: try $0.read(0, as: Int64.self), pushed: try $0.read(1, as: Int64.self), stored: try $0.read(1, as: Int64.self)) }
+        deviceClocks[replica] = .some(clock)
+        return clock.map { ($0.registered, $0.pushed) }
+    }
+
+    /// Raises the newest clock `replica` has pushed to `newest`.
+    func advance(_ replica: ReplicaID, to newest: Int64) {
+        guard case .some(.some(var clock)) = deviceClocks[replica], newest > clock.pushed else { return }
+        clock.pushed = newest
+        deviceClocks[replica] = .some(clock)
+    }
+
+    // MARK: - The end of the push
+
+    /// Writes everything that waited: memberships, departures, the feed, answers, decisions,
+    /// conflicts and device clocks. Returns how many statements it took.
+    @discardableResult
+    func flush(on db: isolated PostgresConnection) async throws -> Int {
+        var statements = 0
+        var left: [(bucket: String, ref: RecordRef)] = []
+        var entered: [(bucket: String, ref: RecordRef)] = []
+        for (ref, now) in buckets {
+            let before = storedBuckets[ref] ?? []
+            guard now != before else { continue }
+            left += before.subtracting(now).map { ($0, ref) }
+            entered += now.subtracting(before).map { ($0, ref) }
+        }
+        if !left.isEmpty {
+            try await db.query("""
+                DELETE FROM row_buckets r USING unnest($2::text[], $3::text[], $4::uuid[]) AS k(bucket, tbl, id)
+                WHERE r.tenant_id = $1 AND r.bucket = k.bucket AND r.tbl = k.tbl AND r.id = k.id
+                """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
+                      PostgresArray.literal(left.map(\.ref.record))])
+            statements += 1
+        }
+        if !entered.isEmpty {
+            try await db.query("""
+                INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
+                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
+                      PostgresArray.literal(entered.map(\.ref.record))])
+            statements += 1
+        }
+        let departed = newDepartures.flatMap { ref, departures in
+            departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), .text($0.bucket), .text(String($0.at))] }
+        }
+        statements += try await db.insert(into: "row_departures", columns: ["tenant_id", "tbl", "id", "bucket", "departed_at"], rows: departed,
+                                          suffix: "ON CONFLICT DO NOTHING")
+        statements += try await db.insert(into: "change_log", columns: ["tenant_id", "bucket", "kind", "change_set"], rows: feedRows)
+        statements += try await db.insert(into: "applied_changes", columns: ["tenant_id", "change_id", "batch_id", "replica", "outcome"], rows: answerRows,
+                                          suffix: "ON CONFLICT DO NOTHING")
+        statements += try await db.insert(into: "decisions", columns: Self.decisionColumns, rows: decisionRows)
+        statements += try await db.insert(into: "conflicts", columns: ["tenant_id", "tbl", "record", "field", "winner", "loser", "winner_replica", "loser_replica"],
+                                          rows: conflictRows)
+        for (replica, clock) in deviceClocks {
+            guard let clock, clock.pushed > clock.stored else { continue }
+            try await db.query("UPDATE devices SET clock_max = greatest(clock_max, $3) WHERE tenant_id = $1 AND replica = $2",
+                               [tenant.uuidString, Int64(replica.rawValue), clock.pushed])
+            statements += 1
+        }
+        return statements
+    }
+}
