@@ -62,8 +62,13 @@ extension ArrivalJudge {
         if let finding = Pricing.check(deviceTotalMinor: state.integer("device_total_minor"), serverTotalMinor: totals.totalMinor) { flag(change, finding) }
 
         let role = author?.role.name ?? "rep"
-        let roleMax = try await db.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
-                                         [tenant.uuidString, role]).first?.read(0, as: Int64?.self) ?? 0
+        var policy = work.setting("discount_max_bp/\(role)")
+        if policy == nil {
+            policy = try await db.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
+                                        [tenant.uuidString, role]).first?.read(0, as: Int64?.self)
+            work.remember("discount_max_bp/\(role)", policy ?? nil)
+        }
+        let roleMax = (policy ?? nil) ?? 0
         if let finding = CommercialRules.discount(linesBP: inputs.map(\.discountBP), roleMaxBP: roleMax) { routeToApproval.append(finding) }
         if !routeToApproval.isEmpty {
             for finding in routeToApproval { flag(change, finding) }
@@ -119,14 +124,14 @@ extension ArrivalJudge {
                     derived.add(-reserved, to: "quantity", of: "stock_levels", level)
                     let location = try await record("stock_levels", level, on: db)?.id("stock_location_id")
                     if let location {
-                        derived.set("stock_ledger", store.newID(), [("stock_location_id", .id(location)), ("product_id", .id(product)), ("delta", .integer(-reserved)),
+                        derived.set("stock_ledger", mint("stock_ledger"), [("stock_location_id", .id(location)), ("product_id", .id(product)), ("delta", .integer(-reserved)),
                                                                    ("reason", .text("reserve")), ("reference_id", .text(order.uuidString))])
                     }
                 }
                 if quantity > available { short.append("\(quantity - max(0, available)) of \(product.uuidString)") }
             }
             if let customer = state.id("customer_id") {
-                let lastPrice = try line.read(4, as: String?.self).flatMap { RecordID($0) } ?? store.newID()
+                let lastPrice = try line.read(4, as: String?.self).flatMap { RecordID($0) } ?? mint("last_prices")
                 derived.set("last_prices", lastPrice, [("customer_id", .id(customer)), ("product_id", .id(product)),
                                                        ("unit_price_minor", .integer(unitPrice)), ("ordered_at", .timestamp(state.timestamp("order_date") ?? now))])
             }

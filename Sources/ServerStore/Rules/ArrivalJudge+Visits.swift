@@ -19,10 +19,14 @@ extension ArrivalJudge {
             let storeLocation = customer.flatMap { customer in
                 customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
             }
-            let tenantRadius = try await db.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
+            var tenantRadius = work.setting("geofence_radius_m")
+            if tenantRadius == nil {
+                tenantRadius = try await db.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
                                                   [tenant.uuidString]).first?.read(0, as: Int64?.self)
+                work.remember("geofence_radius_m", tenantRadius ?? nil)
+            }
             let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
-                                         visitType: visit?.text("visit_type").flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int(tenantRadius ?? 200))
+                                         visitType: visit?.text("visit_type").flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int((tenantRadius ?? nil) ?? 200))
             let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: event.integer("latitude_e6") ?? 0, longitudeE6: event.integer("longitude_e6") ?? 0),
                                    accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
             let user = event.id("user_id")?.uuidString ?? ""

@@ -202,6 +202,13 @@ struct ArrivalJudge {
 
     // MARK: - Helpers
 
+    /// A new record id for a record the server creates in `table`.
+    func mint(_ table: String) -> RecordID {
+        let id = store.newID()
+        work.minted(RecordRef(table: table, record: id))
+        return id
+    }
+
     static func id(_ value: FieldValue) -> RecordID? {
         if case .id(let id) = value { return id }
         return nil

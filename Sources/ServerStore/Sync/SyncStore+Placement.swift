@@ -33,7 +33,9 @@ extension SyncStore {
                 bucketsOf[RecordRef(table: tableName, record: id)] = buckets
                 let before = memberships[tableName]?[id] ?? []
                 // A row new to the server arrives with its change set; one that moves arrives whole.
-                if work.move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, at: now) {
+                // Only a row that existed can have children stored elsewhere that must follow it.
+                if work.move(RecordRef(table: tableName, record: id), state, from: before, to: buckets, announce: !before.isEmpty, at: now),
+                   original[tableName]?[id] != nil {
                     moved[tableName, default: []].insert(id)
                 }
                 for rule in referring {

@@ -174,6 +174,7 @@ extension SyncStore {
         // Every record the push names, locked in one sorted statement before anything is read.
         try await work.lock(changes.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
         try await work.loadAnswers(changes.map(\.id), on: db)
+        try await work.prefetch(changes.filter { work.answer(to: $0.id) == nil }, departures: author?.confined == true, on: db)
         let scope = if let author, author.confined { try await AuthorScope.read(user: author.user, tenant: tenant, on: db) } else { AuthorScope?.none }
         var applied: [Applied] = []
         for submission in submissions {

@@ -29,6 +29,7 @@ final class WorkingSet {
     private var newDepartures: [RecordRef: [(bucket: String, at: Int64)]] = [:]
     private var locked: Set<Int64> = []
     private var answers: [ChangeID: ChangeOutcome] = [:]
+    private var settings: [String: Int64?] = [:]
     private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
 
     private var feedRows: [[PostgresValue]] = []
@@ -60,6 +61,73 @@ final class WorkingSet {
             }
         }
     }
+
+    // MARK: - Reading ahead
+
+    /// Reads, in a few statements, what the push's steps will ask for: the state and buckets of
+    /// every record the changes name, and the state and buckets of every record they refer to
+    /// (parents, customers, visits). `departures` adds when each left which bucket (for a
+    /// confined author's scope).
+    func prefetch(_ changes: [Change], departures: Bool, on db: isolated PostgresConnection) async throws {
+        var refs = Set<RecordRef>()
+        for change in changes {
+            refs.insert(RecordRef(table: change.table, record: change.record))
+            guard case .write(let writes) = change.operation, let table = tables.schema.schema.table(change.table) else { continue }
+            for write in writes {
+                if case .reference(let target)? = table.field(write.field)?.type, case .id(let id) = write.value { refs.insert(RecordRef(table: target, record: id)) }
+            }
+        }
+        for (table, group) in Dictionary(grouping: refs.filter { tables.schema.schema.table($0.table) != nil }, by: \.table) {
+            _ = try await states(table, group.map(\.record), on: db)
+        }
+        try await loadMemberships(refs.filter { buckets[$0] == nil })
+        if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }) }
+
+        func loadMemberships(_ refs: [RecordRef]) async throws {
+            guard !refs.isEmpty else { return }
+            var read: [RecordRef: Set<String>] = [:]
+            for row in try await db.query("""
+                SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+                WHERE r.tenant_id = $1
+                """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+                read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: String.self))
+            }
+            for ref in refs {
+                buckets[ref] = read[ref] ?? []
+                storedBuckets[ref] = read[ref] ?? []
+            }
+        }
+        func loadDepartures(_ refs: [RecordRef]) async throws {
+            guard !refs.isEmpty else { return }
+            var read: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+            for row in try await db.query("""
+                SELECT r.tbl, r.id::text, r.bucket, r.departed_at FROM row_departures r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+                WHERE r.tenant_id = $1
+                """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+                read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
+                    .append((try row.read(2, as: String.self), try row.read(3, as: Int64.self)))
+            }
+            for ref in refs { storedDepartures[ref] = read[ref] ?? [] }
+        }
+    }
+
+    /// Records that the server just minted `ref`'s id: nothing is stored under it, it is in no
+    /// bucket, and nobody else can hold its lock.
+    func minted(_ ref: RecordRef) {
+        absent.insert(ref)
+        buckets[ref] = []
+        storedBuckets[ref] = []
+        storedDepartures[ref] = []
+        locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant))
+    }
+
+    /// A setting the push reads from a table no push writes (the tenant's geofence radius, a
+    /// role's discount maximum), read once per push: what ``remember(_:_:)`` kept, or `nil`
+    /// when it has not been read yet.
+    func setting(_ key: String) -> Int64?? { settings[key] }
+
+    /// Keeps a setting read for the rest of the push.
+    func remember(_ key: String, _ value: Int64?) { settings[key] = .some(value) }
 
     // MARK: - Records
 
