@@ -30,6 +30,11 @@ public actor PostgresConnection {
     private let handle: Handle
     private let canceller: Canceller?
     private var transactionDepth = 0
+    /// Statements prepared on this connection, by their SQL text, and how often each statement
+    /// not prepared yet has run (see ``preparing(_:count:)``).
+    private var prepared: [String: String] = [:]
+    private var runs: [String: Int] = [:]
+    private var preparedCount = 0
     private static let sent = Atomic<Int>(0)
 
     /// How many statements every connection of this process has sent (each one a round trip),
@@ -190,12 +195,50 @@ public actor PostgresConnection {
             }
         }
         let pointers = buffers.map { $0.map { UnsafePointer($0) } }
+        let name = try preparing(sql, count: parameters.count)
         let result = pointers.withUnsafeBufferPointer { values in
-            PQexecParams(handle.pointer, sql, Int32(parameters.count), nil, values.baseAddress, lengths, formats, 0)
+            if let name {
+                PQexecPrepared(handle.pointer, name, Int32(parameters.count), values.baseAddress, lengths, formats, 0)
+            } else {
+                PQexecParams(handle.pointer, sql, Int32(parameters.count), nil, values.baseAddress, lengths, formats, 0)
+            }
         }
         defer { PQclear(result) }
-        return try rows(of: result)
+        do {
+            return try rows(of: result)
+        } catch {
+            // A table changed under a prepared plan (a migration): prepare it again next time.
+            if let name, error.sqlState == "0A000" {
+                prepared[sql] = nil
+                _ = try? executeScript("DEALLOCATE \(name)")
+            }
+            throw error
+        }
     }
+
+    /// The name of `sql`'s prepared statement, preparing it on its second run; `nil` to run it
+    /// unprepared. A statement that runs again and again (every push's lookups and upserts) is
+    /// then parsed and planned once per connection instead of once per run. Long texts (a
+    /// multi-row insert) and statements past ``preparedMax`` stay unprepared.
+    private func preparing(_ sql: String, count: Int) throws(PostgresError) -> String? {
+        if let name = prepared[sql] { return name }
+        guard sql.utf8.count <= 16_384, prepared.count < Self.preparedMax else { return nil }
+        if runs.count >= 4 * Self.preparedMax { runs.removeAll() }
+        runs[sql, default: 0] += 1
+        guard runs[sql]! >= 2 else { return nil }
+        runs[sql] = nil
+        preparedCount += 1
+        let name = "fieldsync_\(preparedCount)"
+        Self.sent.add(1, ordering: .relaxed)
+        let result = PQprepare(handle.pointer, name, sql, Int32(count), nil)
+        defer { PQclear(result) }
+        _ = try rows(of: result)
+        prepared[sql] = name
+        return name
+    }
+
+    /// The most statements one connection keeps prepared.
+    static let preparedMax = 256
 
     func executeScript(_ script: String) throws(PostgresError) -> PostgresRows {
         Self.sent.add(1, ordering: .relaxed)
