@@ -5,9 +5,12 @@ public import SyncCore
 public enum PostgresArray {
     /// `{"a","b"}`: every element quoted, backslashes and quotes escaped.
     public static func literal(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        "{" + values.map { value in
+            guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + value + "\"" }
+            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined(separator: ",") + "}"
     }
 
-    /// The literal of a list of ids.
-    public static func literal(_ ids: [RecordID]) -> String { literal(ids.map(\.uuidString)) }
+    /// The literal of a list of ids (which need no quotes).
+    public static func literal(_ ids: [RecordID]) -> String { "{" + ids.map(\.uuidString).joined(separator: ",") + "}" }
 }

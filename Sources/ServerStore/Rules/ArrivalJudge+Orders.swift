@@ -24,7 +24,7 @@ extension ArrivalJudge {
     /// total that differs, then sends the order to pending approval (a discount over the role's
     /// maximum, or a product without a price), to credit hold (over the credit limit), or confirms it.
     mutating func route(_ change: Change, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
-        let lines = try await db.query("""
+        let lines = try await work.query("""
             SELECT l.id::text, l.product_id::text, l.quantity, l.discount_bp, e.unit_price_minor, p.tax_rate_percent
             FROM order_lines l
             LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
@@ -32,7 +32,7 @@ extension ArrivalJudge {
                                WHERE e.tenant_id = l.tenant_id AND e.price_list_id = $3 AND e.product_id = l.product_id AND NOT e._deleted
                                ORDER BY e.id LIMIT 1) e ON true
             WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
-            """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""])
+            """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""], on: db)
         var routeToApproval: [RuleFinding] = []
         var inputs: [Pricing.LineInput] = []
         var ids: [RecordID] = []
@@ -64,8 +64,8 @@ extension ArrivalJudge {
         let role = author?.role.name ?? "rep"
         var policy = work.setting("discount_max_bp/\(role)")
         if policy == nil {
-            policy = try await db.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
-                                        [tenant.uuidString, role]).first?.read(0, as: Int64?.self)
+            policy = try await work.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
+                                        [tenant.uuidString, role], on: db).first?.read(0, as: Int64?.self)
             work.remember("discount_max_bp/\(role)", policy ?? nil)
         }
         let roleMax = (policy ?? nil) ?? 0
@@ -87,11 +87,11 @@ extension ArrivalJudge {
     /// §4.9: the customer's outstanding balance, open orders and this order against the limit.
     func credit(order: RecordID, _ state: RecordState, totalMinor: Int64, on db: isolated PostgresConnection) async throws -> RuleFinding? {
         guard let customer = try await record("customers", state.id("customer_id"), on: db), let limit = customer.integer("credit_limit_minor") else { return nil }
-        let open = try await db.query("""
+        let open = try await work.query("""
             SELECT coalesce(sum(total_minor), 0)::bigint FROM sales_orders
             WHERE tenant_id = $1 AND customer_id = $2 AND id <> $3 AND status = ANY($4::text[]) AND NOT _deleted
             """, [tenant.uuidString, state.id("customer_id")?.uuidString ?? "", order.uuidString,
-                  PostgresArray.literal(Self.openOrderStates)])[0].read(0, as: Int64.self)
+                  PostgresArray.literal(Self.openOrderStates)], on: db)[0].read(0, as: Int64.self)
         return CommercialRules.credit(outstandingMinor: customer.integer("outstanding_minor") ?? 0, openOrdersMinor: open, orderMinor: totalMinor, limitMinor: limit)
     }
 
@@ -99,7 +99,7 @@ extension ArrivalJudge {
     /// short is backordered and flagged) and becomes the customer's last price for its products.
     mutating func confirm(_ change: Change?, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
         note(change, "sales_orders", order, RuleFinding(.orderConfirmed, "the order passed the rules on price, discount and credit"))
-        let lines = try await db.query("""
+        let lines = try await work.query("""
             SELECT l.product_id::text, l.quantity, s.id::text, s.quantity, lp.id::text, l.unit_price_minor, l.id::text
             FROM order_lines l
             LEFT JOIN LATERAL (SELECT s.id, s.quantity FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
@@ -107,7 +107,7 @@ extension ArrivalJudge {
                                ORDER BY w.id LIMIT 1) s ON true
             LEFT JOIN last_prices lp ON lp.tenant_id = l.tenant_id AND lp.customer_id = $3 AND lp.product_id = l.product_id AND NOT lp._deleted
             WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
-            """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""])
+            """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""], on: db)
         var short: [String] = []
         for line in lines {
             let product = RecordID(try line.read(0, as: String.self))!
@@ -155,9 +155,9 @@ extension ArrivalJudge {
     mutating func payment(_ change: Change, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
         unjudgedPayments.remove(change.record)
-        let paid = try await db.query("""
+        let paid = try await work.query("""
             SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE tenant_id = $1 AND order_id = $2 AND id <> $3 AND NOT (id = ANY($4::uuid[]))
-            """, [tenant.uuidString, orderID.uuidString, change.record.uuidString, PostgresArray.literal(Array(unjudgedPayments))])[0].read(0, as: Int64.self)
+            """, [tenant.uuidString, orderID.uuidString, change.record.uuidString, PostgresArray.literal(Array(unjudgedPayments))], on: db)[0].read(0, as: Int64.self)
         if let total = order.integer("total_minor") ?? order.integer("device_total_minor"),
            let finding = CommercialRules.payment(amountMinor: payment.integer("amount_minor") ?? 0, receiptNumber: payment.text("receipt_number") ?? "",
                                                  existingReceipts: [], paidMinor: paid, orderTotalMinor: total, toleranceMinor: 1) {

@@ -23,9 +23,9 @@ extension ArrivalJudge {
     /// a van below zero is accepted and flagged.
     mutating func partUsed(_ change: Change, _ part: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("product_id") != nil, let location = part.id("stock_location_id"), let product = part.id("product_id") else { return }
-        let quantity = try await db.query("""
+        let quantity = try await work.query("""
             SELECT quantity FROM stock_levels WHERE tenant_id = $1 AND stock_location_id = $2 AND product_id = $3 AND NOT _deleted ORDER BY id LIMIT 1
-            """, [tenant.uuidString, location.uuidString, product.uuidString]).first?.read(0, as: Int64?.self)
+            """, [tenant.uuidString, location.uuidString, product.uuidString], on: db).first?.read(0, as: Int64?.self)
         if let quantity, quantity < 0 {
             flag(change, RuleFinding(.vanStockNegative, "the van's stock of the product is now \(quantity)"))
         }
@@ -40,7 +40,7 @@ extension ArrivalJudge {
             derived.set("customers", change.record, "normalized_name", .text(CustomerIdentity.normalizedName(name)))
         }
         if let author, author.confined, change.creates(given: before), let name = after.text("name") {
-            let rows = try await db.query("""
+            let rows = try await work.query("""
                 SELECT id::text FROM customers
                 WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL AND NOT _deleted
                   AND ((tax_number IS NOT NULL AND tax_number <> '' AND tax_number = $3)
@@ -48,7 +48,7 @@ extension ArrivalJudge {
                                                   OR (postal_code IS NOT NULL AND postal_code = $6))))
                 ORDER BY id LIMIT 1
                 """, [tenant.uuidString, change.record.uuidString, after.text("tax_number") ?? "", CustomerIdentity.normalizedName(name),
-                      CustomerIdentity.phoneDigits(after.text("phone") ?? ""), after.text("postal_code") ?? ""])
+                      CustomerIdentity.phoneDigits(after.text("phone") ?? ""), after.text("postal_code") ?? ""], on: db)
             if let row = rows.first, let survivor = RecordID(try row.read(0, as: String.self)) {
                 mergedAway[change.record] = survivor
                 derived.set("customers", change.record, "merged_into", .id(survivor))
@@ -84,7 +84,7 @@ extension ArrivalJudge {
     /// An attachment is complete when its bytes are on the server, pending until they arrive.
     mutating func attachment(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.creates(given: before), let sha = after.text("sha256") else { return }
-        let present = try await !db.query("SELECT 1 FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha]).isEmpty
+        let present = try await !work.query("SELECT 1 FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha], on: db).isEmpty
         derived.set("attachments", change.record, "upload_state", .text(present ? "complete" : "pending"))
     }
 }

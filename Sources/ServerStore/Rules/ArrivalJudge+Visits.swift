@@ -21,8 +21,8 @@ extension ArrivalJudge {
             }
             var tenantRadius = work.setting("geofence_radius_m")
             if tenantRadius == nil {
-                tenantRadius = try await db.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
-                                                  [tenant.uuidString]).first?.read(0, as: Int64?.self)
+                tenantRadius = try await work.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
+                                                  [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
                 work.remember("geofence_radius_m", tenantRadius ?? nil)
             }
             let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
@@ -30,18 +30,18 @@ extension ArrivalJudge {
             let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: event.integer("latitude_e6") ?? 0, longitudeE6: event.integer("longitude_e6") ?? 0),
                                    accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
             let user = event.id("user_id")?.uuidString ?? ""
-            let previous = try await db.query("""
+            let previous = try await work.query("""
                 SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
                 WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
                 ORDER BY device_time DESC LIMIT 1
-                """, [tenant.uuidString, user, visitID.uuidString, deviceTime]).first.map {
+                """, [tenant.uuidString, user, visitID.uuidString, deviceTime], on: db).first.map {
                 Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
                              accuracyMeters: Int(try $0.read(2, as: Int64.self)), deviceTime: try $0.read(3, as: Int64.self))
             }
-            let twin = try await !db.query("""
+            let twin = try await !work.query("""
                 SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
                 WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
-                """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""]).isEmpty
+                """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""], on: db).isEmpty
             let judged = Geofence.verify(fix, store: storeLocation, radiusMeters: radius, previous: previous, matchesAnotherStore: twin)
             fields.append(("verification", .text(judged.verification.rawValue)))
             if let distance = judged.distanceMeters { fields.append(("distance_m", .integer(Int64(distance)))) }
@@ -50,13 +50,13 @@ extension ArrivalJudge {
                 note(change, change.table, change.record,
                      RuleFinding(.geofence, judged.distanceMeters.map { "\(judged.verification.rawValue), \($0) m from the store" } ?? judged.verification.rawValue))
             }
-            let open = try await db.query("""
+            let open = try await work.query("""
                 SELECT 1 FROM visits WHERE tenant_id = $1 AND executed_by = $2 AND status = 'in_progress' AND id <> $3 AND NOT _deleted LIMIT 1
-                """, [tenant.uuidString, user, visitID.uuidString])
+                """, [tenant.uuidString, user, visitID.uuidString], on: db)
             if let finding = ExecutionRules.checkIn(otherVisitInProgress: !open.isEmpty) { flag(change, finding) }
         } else if kind == "check_out" {
-            let checkIn = try await db.query("SELECT min(device_time) FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in'",
-                                             [tenant.uuidString, visitID.uuidString]).first?.read(0, as: Int64?.self)
+            let checkIn = try await work.query("SELECT min(device_time) FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in'",
+                                             [tenant.uuidString, visitID.uuidString], on: db).first?.read(0, as: Int64?.self)
             if checkIn.map({ $0 > deviceTime }) ?? true {
                 flag(change, RuleFinding(.eventsOutOfOrder, checkIn == nil ? "a check-out without a check-in" : "the check-out is before the check-in"))
             }
@@ -89,13 +89,13 @@ extension ArrivalJudge {
             }
         }
         if written == "completed", after.state()?.name == "completed" {
-            let times = try await db.query("""
+            let times = try await work.query("""
                 SELECT min(device_time) FILTER (WHERE kind = 'check_in'), max(device_time) FILTER (WHERE kind = 'check_out')
                 FROM geo_events WHERE tenant_id = $1 AND visit_id = $2
-                """, [tenant.uuidString, change.record.uuidString])[0]
-            let open = try await db.query("""
+                """, [tenant.uuidString, change.record.uuidString], on: db)[0]
+            let open = try await work.query("""
                 SELECT count(*) FROM visit_tasks WHERE tenant_id = $1 AND visit_id = $2 AND required AND status <> 'done' AND NOT _deleted
-                """, [tenant.uuidString, change.record.uuidString])[0].read(0, as: Int.self)
+                """, [tenant.uuidString, change.record.uuidString], on: db)[0].read(0, as: Int.self)
             for finding in ExecutionRules.completeVisit(checkInAt: try times.read(0, as: Int64?.self), checkOutAt: try times.read(1, as: Int64?.self),
                                                         openRequiredTasks: open) {
                 flag(change, finding)

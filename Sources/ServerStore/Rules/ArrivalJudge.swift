@@ -108,8 +108,8 @@ struct ArrivalJudge {
                 guard change.creates(given: states["payments"]?[change.record]), let order = change.written("order_id").flatMap(Self.id),
                       case .text(let receipt)? = change.written("receipt_number") else { break }
                 if receipts[order] == nil {
-                    receipts[order] = Set(try await db.query("SELECT receipt_number FROM payments WHERE tenant_id = $1 AND order_id = $2",
-                                                             [tenant.uuidString, order.uuidString]).map { try $0.read(0, as: String.self) })
+                    receipts[order] = Set(try await work.query("SELECT receipt_number FROM payments WHERE tenant_id = $1 AND order_id = $2",
+                                                             [tenant.uuidString, order.uuidString], on: db).map { try $0.read(0, as: String.self) })
                 }
                 if receipts[order]!.contains(receipt) {
                     reject(change, RuleFinding(.duplicateReceipt, "receipt \(receipt) is already recorded for this order; the first payment stands"), serverState: nil)
@@ -169,8 +169,8 @@ struct ArrivalJudge {
     /// §4.4: an order, audit or collection inside a visit needs a check-in first.
     mutating func insideVisit(_ change: Change, visit: RecordID?, on db: isolated PostgresConnection) async throws {
         guard let visit, change.operation != .delete else { return }
-        let checkedIn = try await !db.query("SELECT 1 FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in' LIMIT 1",
-                                            [tenant.uuidString, visit.uuidString]).isEmpty
+        let checkedIn = try await !work.query("SELECT 1 FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in' LIMIT 1",
+                                            [tenant.uuidString, visit.uuidString], on: db).isEmpty
         if let finding = ExecutionRules.insideVisit(checkedIn: checkedIn) { flag(change, finding) }
     }
 

@@ -51,8 +51,8 @@ extension SyncStore {
             for (parentTable, ids) in moved {
                 for child in tables.schema.schema.tables {
                     for case .parent(let field, let parent) in child.buckets where parent == parentTable {
-                        let rows = try await db.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(field) = ANY($2::uuid[])",
-                                                      [tenant.uuidString, PostgresArray.literal(Array(ids))])
+                        let rows = try await work.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(field) = ANY($2::uuid[])",
+                                                      [tenant.uuidString, PostgresArray.literal(Array(ids))], on: db)
                         for row in rows { pending[child.name, default: []].insert(RecordID(try row.read(0, as: String.self))!) }
                     }
                 }
@@ -112,9 +112,9 @@ extension SyncStore {
                 }
                 parents[ref] = try tables.table(parentTable).inheritable(buckets)
             case .referrers(let referrer, let through, let field, _):
-                let rows = try await db.query("""
+                let rows = try await work.query("""
                     SELECT DISTINCT \(field)::text FROM \(referrer) WHERE tenant_id = $1 AND \(through) = $2 AND NOT _deleted AND \(field) IS NOT NULL
-                    """, [work.tenant.uuidString, id.uuidString])
+                    """, [work.tenant.uuidString, id.uuidString], on: db)
                 referrers["\(referrer)/\(through)/\(field)"] = Set(try rows.map { RecordID(try $0.read(0, as: String.self))! })
             case .constant, .field:
                 continue

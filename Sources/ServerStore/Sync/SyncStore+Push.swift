@@ -267,9 +267,7 @@ extension SyncStore {
             conflicts += result.conflicts
             touched[change.table, default: []].insert(change.record)
         }
-        for (tableName, ids) in touched.sorted(by: { $0.key < $1.key }) {
-            try await work.write(tableName, ids.sorted().map { ($0, states[tableName]![$0]!) }, on: db)
-        }
+        for (tableName, ids) in touched { work.write(tableName, ids.map { ($0, states[tableName]![$0]!) }) }
 
         // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
         // that left a bucket is a remove there, and a row that entered one arrives whole.

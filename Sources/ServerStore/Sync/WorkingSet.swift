@@ -10,10 +10,11 @@ import SyncWire
 ///   push's own writes keep them current, which is exact for every row the push writes: it
 ///   holds their locks (``lock(_:on:)`` reads a row again when its lock is taken after it was
 ///   read).
-/// - **Write behind.** Record rows are written as each change set merges, because the rules on
-///   arrival read them with SQL. Everything no rule reads with SQL waits here until
-///   ``flush(on:)``: bucket membership (netted per row over the push), departures, the feed,
-///   the answers to replays, decisions, conflicts and device clocks, one statement per table.
+/// - **Write behind.** Merged rows wait here until a query of the rules on arrival or of
+///   placement reads their table with SQL (``query(_:_:on:)`` writes them first, one statement
+///   per table), or until the push ends. Everything no query reads waits until ``flush(on:)``:
+///   bucket membership (netted per row over the push), departures, the feed, the answers to
+///   replays, decisions, conflicts and device clocks, one statement per table.
 ///
 /// A working set lives inside one transaction on one connection and is never shared.
 final class WorkingSet {
@@ -30,6 +31,8 @@ final class WorkingSet {
     private var locked: Set<Int64> = []
     private var answers: [ChangeID: ChangeOutcome] = [:]
     private var settings: [String: Int64?] = [:]
+    /// Rows merged but not written yet, by table.
+    private var unwritten: [String: Set<RecordID>] = [:]
     private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
 
     private var feedRows: [[PostgresValue]] = []
@@ -51,7 +54,7 @@ final class WorkingSet {
         for ref in records where locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant)).inserted { fresh.append(ref) }
         guard !fresh.isEmpty else { return }
         try await SyncStore.lock(fresh.map { ($0.table, $0.record) }, tenant: tenant, on: db)
-        for ref in fresh {
+        for ref in fresh where unwritten[ref.table]?.contains(ref.record) != true {
             states.removeValue(forKey: ref)
             absent.remove(ref)
             storedDepartures.removeValue(forKey: ref)
@@ -154,14 +157,42 @@ final class WorkingSet {
         try await states(table, [id], on: db)[id]
     }
 
-    /// Writes `rows` of `table` (already merged) and keeps them as they now stand.
-    func write(_ table: String, _ rows: [(RecordID, RecordState)], on db: isolated PostgresConnection) async throws {
-        try await tables.write(try tables.table(table), rows, tenant: tenant, on: db)
+    /// Keeps `rows` of `table` (already merged) as they now stand; they are written when a
+    /// query reads their table (``query(_:_:on:)``) or at the end of the push, whichever is first.
+    func write(_ table: String, _ rows: [(RecordID, RecordState)]) {
         for (id, state) in rows {
             let ref = RecordRef(table: table, record: id)
             states[ref] = state
             absent.remove(ref)
+            unwritten[table, default: []].insert(id)
         }
+    }
+
+    /// Runs a query that reads record tables with SQL, after writing the rows of those tables
+    /// the push has merged but not written yet: the query sees every earlier change set of the
+    /// push. The tables are the ones the SQL names after `FROM` and `JOIN`.
+    func query(_ sql: String, _ values: [any PostgresBindable], on db: isolated PostgresConnection) async throws -> PostgresRows {
+        if !unwritten.isEmpty {
+            let read = Self.tablesRead(by: sql)
+            for table in unwritten.keys.sorted() where read.contains(table) { try await writeRows(of: table, on: db) }
+        }
+        return try await db.query(sql, values)
+    }
+
+    /// The tables `sql` reads: the names after `FROM` and `JOIN`.
+    static func tablesRead(by sql: String) -> Set<String> {
+        var names = Set<String>()
+        let words = sql.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "(" || $0 == ")" || $0 == "," })
+        for (index, word) in words.enumerated() where index + 1 < words.count && (word.uppercased() == "FROM" || word.uppercased() == "JOIN") {
+            names.insert(String(words[index + 1]))
+        }
+        return names
+    }
+
+    /// Writes the merged rows of `table` not written yet, in one statement (or a few for many rows).
+    private func writeRows(of table: String, on db: isolated PostgresConnection) async throws {
+        guard let ids = unwritten.removeValue(forKey: table), !ids.isEmpty else { return }
+        try await tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, on: db)
     }
 
     // MARK: - Buckets
@@ -302,7 +333,11 @@ final class WorkingSet {
     /// conflicts and device clocks. Returns how many statements it took.
     @discardableResult
     func flush(on db: isolated PostgresConnection) async throws -> Int {
-        var statements = 0
+        var statements = unwritten.count
+        let schema = tables.schema.schema
+        for table in unwritten.keys.sorted(by: { (schema.position(of: $0) ?? .max, $0) < (schema.position(of: $1) ?? .max, $1) }) {
+            try await writeRows(of: table, on: db)
+        }
         var left: [(bucket: String, ref: RecordRef)] = []
         var entered: [(bucket: String, ref: RecordRef)] = []
         for (ref, now) in buckets {

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+@testable import ServerStore
+
+/// The push's working set writes merged rows only when a query reads their table, so every SQL
+/// read inside a push must go through ``WorkingSet/query(_:_:on:)`` and name its tables after
+/// `FROM` or `JOIN`.
+@Suite("Working set")
+struct WorkingSetTests {
+    @Test("the tables a query reads are the names after FROM and JOIN, subqueries and laterals included")
+    func tablesRead() {
+        #expect(WorkingSet.tablesRead(by: "SELECT 1 FROM geo_events WHERE tenant_id = $1") == ["geo_events"])
+        #expect(WorkingSet.tablesRead(by: """
+            SELECT l.id FROM order_lines l
+            LEFT JOIN products p ON p.id = l.product_id
+            LEFT JOIN LATERAL (SELECT unit_price_minor FROM price_list_entries e WHERE e.id = l.id) e ON true
+            """).isSuperset(of: ["order_lines", "products", "price_list_entries"]))
+        #expect(WorkingSet.tablesRead(by: "SELECT 1 FROM geo_events g JOIN visits v ON v.id = g.visit_id").isSuperset(of: ["geo_events", "visits"]))
+        #expect(WorkingSet.tablesRead(by: "SELECT coalesce(sum(total_minor), 0)::bigint FROM sales_orders\nWHERE id <> $3") == ["sales_orders"])
+    }
+
+    @Test("the rules on arrival and placement run SQL only through the working set")
+    func noDirectQueries() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/ServerStore")
+        let files = try FileManager.default.contentsOfDirectory(at: sources.appendingPathComponent("Rules"), includingPropertiesForKeys: nil)
+            + [sources.appendingPathComponent("Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("Sync/SyncStore+Admission.swift")]
+        #expect(files.count > 4)
+        for file in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(!text.contains("db.query("), "\(file.lastPathComponent) queries PostgreSQL around the working set")
+        }
+    }
+}
