@@ -58,6 +58,7 @@ struct Bench: Sendable {
         if groups.contains(.priming) { figures += try await priming(world) }
         if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
         if groups.contains(.capacity) { figures += try await capacity(world) }
+        if groups.contains(.rush) { figures += try await eveningRush(world) }
         return figures
     }
 

@@ -66,5 +66,5 @@ extension FieldSyncBench {
 
 /// A group of figures, selectable with `--only`.
 enum BenchGroup: String, CaseIterable, Sendable {
-    case apply, ingest, priming, roundtrip, capacity, wire, kernel
+    case apply, ingest, priming, roundtrip, capacity, rush, wire, kernel
 }
