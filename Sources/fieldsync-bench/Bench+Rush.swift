@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FieldModel
 import Foundation
 import NIOCore
+import NIOHTTP1
 import ServerStore
 import SyncClient
 import SyncClientHTTP
@@ -28,6 +29,16 @@ extension Bench {
         config.timeout = .init(connect: .seconds(10), read: .seconds(120))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         let transport = HTTPTransport(baseURL: world.server.url, client: http, timeout: .seconds(120))
+        // More instances: `fieldsync-server serve` processes of this build on the same database.
+        var others: [Process] = []
+        defer { for process in others { process.terminate(); process.waitUntilExit() } }
+        var started = [transport]
+        for index in 1..<instances {
+            let (process, url) = try await Self.startInstance(index, world)
+            others.append(process)
+            started.append(HTTPTransport(baseURL: url, client: http, timeout: .seconds(120)))
+        }
+        let transports = started
         do {
             try await register(devices[...], transport: transport, world)
             let priceList = RecordID(try await world.server.pool.query("SELECT id::text FROM price_lists WHERE tenant_id = $1 AND NOT _deleted ORDER BY id LIMIT 1",
@@ -36,7 +47,7 @@ extension Bench {
                 Self.day(of: device, visits: scale.rushVisits, products: world.products, priceList: priceList, seed: UInt64(index), now: world.now)
             }
             let changes = days.reduce(0) { $0 + $1.reduce(0) { $0 + $1.changes.count } }
-            Self.log("evening rush: \(phones) phones, \(changes) changes, arriving within \(Figure.format(scale.rushWindow)) s")
+            Self.log("evening rush: \(phones) phones, \(changes) changes, arriving within \(Figure.format(scale.rushWindow)) s at \(transports.count) instance(s)")
             let uploads = Locked<[Double]>([])
             let failures = Locked<[String]>([])
             let refused = Locked<[String: Int]>([:])
@@ -48,7 +59,7 @@ extension Bench {
                         try? await Task.sleep(until: due, clock: .continuous)
                         do {
                             for push in stride(from: 0, to: days[index].count, by: 100).map({ Array(days[index][$0..<min($0 + 100, days[index].count)]) }) {
-                                let answer = try await transport.send(.pushRequest(PushRequest(batch: push[0].id.uuid, changeSets: push)), to: "/v1/push", token: device.token)
+                                let answer = try await transports[index % transports.count].send(.pushRequest(PushRequest(batch: push[0].id.uuid, changeSets: push)), to: "/v1/push", token: device.token)
                                 guard answer.status == 200, case .pushResponse(let response) = answer.message else { throw BenchError("push answered \(answer.status)") }
                                 for outcome in response.outcomes where outcome.result == .rejected { refused.withLock { $0[outcome.reason ?? "?", default: 0] += 1 } }
                             }
@@ -65,7 +76,7 @@ extension Bench {
             let failed = failures.withLock { $0 }
             let raw = try RawPostgres(world.server.database)
             let rawSeconds = try Self.rawIngest(ChangeMix(changeSets: days.flatMap { $0 }), on: raw, prefix: "bench_rush")
-            let note = "\(phones) phones, \(changes) changes; raw: the same rows in pushes of 100, one after another"
+            let note = "\(phones) phones, \(changes) changes, \(transports.count) server instance(s); raw: the same rows in pushes of 100, one after another"
                 + (failed.isEmpty ? "" : "; \(failed.count) phones failed: \(failed.first!)")
                 + refused.withLock { refused in refused.isEmpty ? "" : "; refused: " + refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") }
             var acknowledged = Figure(name: "evening_rush_seconds", value: drained, baseline: rawSeconds, unit: "s",
@@ -83,6 +94,31 @@ extension Bench {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// Starts `fieldsync-server serve` (next to this executable) on the bench's database and
+    /// secret, on a free port, and waits until it is ready.
+    static func startInstance(_ index: Int, _ world: BenchWorld) async throws -> (Process, String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("fieldsync-server")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw BenchError("--instances needs \(binary.path): swift build -c release --product fieldsync-server")
+        }
+        let port = 18_000 + Int.random(in: 0..<20_000)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--database-url", world.server.database, "--token-secret", world.server.secret, "--port", String(port),
+                             "--log-level", "error", "--requests-per-second", "100000"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let url = "http://127.0.0.1:\(port)"
+        let probe = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { Task { try? await probe.shutdown() } }
+        for _ in 0..<300 {
+            if let response = try? await probe.execute(HTTPClientRequest(url: url + "/ready"), timeout: .seconds(2)), response.status == .ok { return (process, url) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw BenchError("instance \(index) did not become ready on port \(port)")
     }
 
     /// A rep's day at their store: `visits` ad hoc visits of the standard mix's shape, as the

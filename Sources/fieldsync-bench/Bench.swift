@@ -10,6 +10,8 @@ struct Bench: Sendable {
     let scale: Scale
     let groups: Set<BenchGroup>
     let peers: Bool
+    /// Server instances the evening rush spreads its phones over.
+    var instances = 1
 
     func run() async throws -> [Figure] {
         Self.log("starting PostgreSQL and the server")

@@ -14,7 +14,7 @@ struct FieldSyncBench: AsyncParsableCommand {
         discussion: """
             Starts a private PostgreSQL and the real server on a loopback port, seeds a realistic rep, and measures:
             device apply, server ingest (store layer and HTTP), priming, incremental round trips, server capacity,
-            wire size and the merge kernel. Each figure has its baseline measured in the same run and the ratio.
+            the evening rush, wire size and the merge kernel. Each figure has its baseline measured in the same run and the ratio.
             The Loro and Yrs baselines need Python 3 and PyPI (Benchmarks/peers/run.sh installs them into
             .build/peers-venv); without them those figures say why they are missing.
             """,
@@ -40,6 +40,12 @@ extension FieldSyncBench {
         @Flag(help: "Skip the Loro and Yrs baselines (no Python, no PyPI).")
         var noPeers = false
 
+        @Option(help: "Server instances the evening rush spreads its phones over (more than one starts `fieldsync-server serve` processes from this build on the same database).")
+        var instances = 1
+
+        @Option(help: "Seconds over which the evening rush's phones arrive (default: 600, or 5 with --quick); a short window measures how fast the server drains a queue.")
+        var rushWindow: Double?
+
         func run() async throws {
             var groups = Set(BenchGroup.allCases)
             if let only {
@@ -51,9 +57,14 @@ extension FieldSyncBench {
                     groups.insert(group)
                 }
             }
-            let scale = quick ? Scale.quick : Scale.full
+            var scale = quick ? Scale.quick : Scale.full
+            if let rushWindow {
+                guard rushWindow >= 0 else { throw ValidationError("--rush-window is seconds, at least 0") }
+                scale.rushWindow = rushWindow
+            }
             let started = ContinuousClock.now
-            let figures = try await Bench(scale: scale, groups: groups, peers: !noPeers).run()
+            guard instances >= 1 else { throw ValidationError("--instances is at least 1") }
+            let figures = try await Bench(scale: scale, groups: groups, peers: !noPeers, instances: instances).run()
             if json {
                 print(Figure.json(figures))
             } else {

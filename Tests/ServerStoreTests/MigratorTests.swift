@@ -35,6 +35,25 @@ struct MigratorTests {
         }
     }
 
+    @Test("every table is keyed by tenant first (SCALING.md: distributable by tenant)")
+    func tenantKeyed() async throws {
+        let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase("tenant-keyed")))
+        try await Migrator.migrate(pool)
+        let tables = try await pool.query("""
+            SELECT c.relname,
+                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped AND a.attnotnull),
+                   coalesce((SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                             WHERE i.indrelid = c.oid AND i.indisprimary), '')
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1
+            """).map { (try $0.read(0, as: String.self), try $0.read(1, as: String.self) == "t", try $0.read(2, as: String.self)) }
+        #expect(tables.count > 30)
+        // The one table of the whole installation: which migrations ran.
+        for (name, hasTenant, keyFirst) in tables where name != "schema_revisions" {
+            #expect(hasTenant && keyFirst == "tenant_id", "\(name): every table carries tenant_id NOT NULL and leads its primary key with it")
+        }
+    }
+
     @Test("the demo data set loads once, every record with its buckets")
     func demoLoads() async throws {
         let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase("demo")))

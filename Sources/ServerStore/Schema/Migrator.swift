@@ -25,7 +25,7 @@ public enum Migrator {
         Migration(revision: 5, name: "decisions on arrival, reviews, blobs and bucket departures", sql: Revision005.sql),
         Migration(revision: 6, name: "indexes for the rules on arrival and the office", sql: Revision006.sql),
         Migration(revision: 7, name: "device clocks and push attempts", sql: Revision007.sql),
-        Migration(revision: 8, name: "one live notification per feed statement", sql: Revision008.sql),
+        Migration(revision: 8, name: "one live notification per feed statement; devices keyed by tenant", sql: Revision008.sql),
     ]
 
     /// The latest revision this build knows.
