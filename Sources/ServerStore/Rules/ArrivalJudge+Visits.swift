@@ -55,8 +55,7 @@ extension ArrivalJudge {
                 """, [tenant.uuidString, user, visitID.uuidString], on: db)
             if let finding = ExecutionRules.checkIn(otherVisitInProgress: !open.isEmpty) { flag(change, finding) }
         } else if kind == "check_out" {
-            let checkIn = try await work.query("SELECT min(device_time) FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in'",
-                                             [tenant.uuidString, visitID.uuidString], on: db).first?.read(0, as: Int64?.self)
+            let checkIn = try await work.events(of: visitID, on: db).filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min()
             if checkIn.map({ $0 > deviceTime }) ?? true {
                 flag(change, RuleFinding(.eventsOutOfOrder, checkIn == nil ? "a check-out without a check-in" : "the check-out is before the check-in"))
             }
@@ -89,14 +88,12 @@ extension ArrivalJudge {
             }
         }
         if written == "completed", after.state()?.name == "completed" {
-            let times = try await work.query("""
-                SELECT min(device_time) FILTER (WHERE kind = 'check_in'), max(device_time) FILTER (WHERE kind = 'check_out')
-                FROM geo_events WHERE tenant_id = $1 AND visit_id = $2
-                """, [tenant.uuidString, change.record.uuidString], on: db)[0]
+            let events = try await work.events(of: change.record, on: db)
             let open = try await work.query("""
                 SELECT count(*) FROM visit_tasks WHERE tenant_id = $1 AND visit_id = $2 AND required AND status <> 'done' AND NOT _deleted
                 """, [tenant.uuidString, change.record.uuidString], on: db)[0].read(0, as: Int.self)
-            for finding in ExecutionRules.completeVisit(checkInAt: try times.read(0, as: Int64?.self), checkOutAt: try times.read(1, as: Int64?.self),
+            for finding in ExecutionRules.completeVisit(checkInAt: events.filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min(),
+                                                        checkOutAt: events.filter { $0.kind == "check_out" }.compactMap(\.deviceTime).max(),
                                                         openRequiredTasks: open) {
                 flag(change, finding)
             }

@@ -169,8 +169,7 @@ struct ArrivalJudge {
     /// §4.4: an order, audit or collection inside a visit needs a check-in first.
     mutating func insideVisit(_ change: Change, visit: RecordID?, on db: isolated PostgresConnection) async throws {
         guard let visit, change.operation != .delete else { return }
-        let checkedIn = try await !work.query("SELECT 1 FROM geo_events WHERE tenant_id = $1 AND visit_id = $2 AND kind = 'check_in' LIMIT 1",
-                                            [tenant.uuidString, visit.uuidString], on: db).isEmpty
+        let checkedIn = try await work.events(of: visit, on: db).contains { $0.kind == "check_in" }
         if let finding = ExecutionRules.insideVisit(checkedIn: checkedIn) { flag(change, finding) }
     }
 
