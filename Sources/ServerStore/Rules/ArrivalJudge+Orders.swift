@@ -87,11 +87,12 @@ extension ArrivalJudge {
     /// §4.9: the customer's outstanding balance, open orders and this order against the limit.
     func credit(order: RecordID, _ state: RecordState, totalMinor: Int64, on db: isolated PostgresConnection) async throws -> RuleFinding? {
         guard let customer = try await record("customers", state.id("customer_id"), on: db), let limit = customer.integer("credit_limit_minor") else { return nil }
-        let open = try await work.query("""
-            SELECT coalesce(sum(total_minor), 0)::bigint FROM sales_orders
-            WHERE tenant_id = $1 AND customer_id = $2 AND id <> $3 AND status = ANY($4::text[]) AND NOT _deleted
-            """, [tenant.uuidString, state.id("customer_id")?.uuidString ?? "", order.uuidString,
-                  PostgresArray.literal(Self.openOrderStates)], on: db)[0].read(0, as: Int64.self)
+        // The customer's other open orders.
+        guard let customerID = state.id("customer_id") else { return nil }
+        let table = try store.tables.table("sales_orders")
+        let open = Self.sum(try await work.rows("sales_orders", where: "customer_id", is: customerID, on: db).filter { other, row in
+            other != order && Self.openOrderStates.contains(row.state()?.name ?? "") && !row.isDeleted(under: table.tombstones)
+        }.values.map { $0.integer("total_minor") ?? 0 })
         return CommercialRules.credit(outstandingMinor: customer.integer("outstanding_minor") ?? 0, openOrdersMinor: open, orderMinor: totalMinor, limitMinor: limit)
     }
 
@@ -144,6 +145,12 @@ extension ArrivalJudge {
         }
     }
 
+    /// The sum of `amounts`, held to 64 bits (a hostile client's thousands of payments cannot trap it).
+    static func sum(_ amounts: some Sequence<Int64>) -> Int64 {
+        let total = amounts.reduce(Int128(0)) { $0 + Int128($1) }
+        return Int64(clamping: total)
+    }
+
     /// Moves an order to `status` (keeping its epoch) with other server fields.
     mutating func setStatus(_ order: RecordID, _ state: RecordState, _ status: String, _ also: (String, FieldValue)...) {
         derived.set("sales_orders", order, "status", .state(StateValue(status, epoch: state.state()?.epoch ?? 0)))
@@ -155,9 +162,9 @@ extension ArrivalJudge {
     mutating func payment(_ change: Change, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
         unjudgedPayments.remove(change.record)
-        let paid = try await work.query("""
-            SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE tenant_id = $1 AND order_id = $2 AND id <> $3 AND NOT (id = ANY($4::uuid[]))
-            """, [tenant.uuidString, orderID.uuidString, change.record.uuidString, PostgresArray.literal(Array(unjudgedPayments))], on: db)[0].read(0, as: Int64.self)
+        // Every other payment of the order (deleted ones too), but not those of this change set not judged yet.
+        let paid = Self.sum(try await work.rows("payments", where: "order_id", is: orderID, on: db)
+            .filter { $0.key != change.record && !unjudgedPayments.contains($0.key) }.values.map { $0.integer("amount_minor") ?? 0 })
         if let total = order.integer("total_minor") ?? order.integer("device_total_minor"),
            let finding = CommercialRules.payment(amountMinor: payment.integer("amount_minor") ?? 0, receiptNumber: payment.text("receipt_number") ?? "",
                                                  existingReceipts: [], paidMinor: paid, orderTotalMinor: total, toleranceMinor: 1) {

@@ -89,9 +89,10 @@ extension ArrivalJudge {
         }
         if written == "completed", after.state()?.name == "completed" {
             let events = try await work.events(of: change.record, on: db)
-            let open = try await work.query("""
-                SELECT count(*) FROM visit_tasks WHERE tenant_id = $1 AND visit_id = $2 AND required AND status <> 'done' AND NOT _deleted
-                """, [tenant.uuidString, change.record.uuidString], on: db)[0].read(0, as: Int.self)
+            let tasks = try store.tables.table("visit_tasks")
+            let open = try await work.rows("visit_tasks", where: "visit_id", is: change.record, on: db).values.filter { task in
+                task.bool("required") == true && task.state().map { $0.name != "done" } == true && !task.isDeleted(under: tasks.tombstones)
+            }.count
             for finding in ExecutionRules.completeVisit(checkInAt: events.filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min(),
                                                         checkOutAt: events.filter { $0.kind == "check_out" }.compactMap(\.deviceTime).max(),
                                                         openRequiredTasks: open) {

@@ -108,8 +108,7 @@ struct ArrivalJudge {
                 guard change.creates(given: states["payments"]?[change.record]), let order = change.written("order_id").flatMap(Self.id),
                       case .text(let receipt)? = change.written("receipt_number") else { break }
                 if receipts[order] == nil {
-                    receipts[order] = Set(try await work.query("SELECT receipt_number FROM payments WHERE tenant_id = $1 AND order_id = $2",
-                                                             [tenant.uuidString, order.uuidString], on: db).map { try $0.read(0, as: String.self) })
+                    receipts[order] = Set(try await work.rows("payments", where: "order_id", is: order, on: db).values.compactMap { $0.text("receipt_number") })
                 }
                 if receipts[order]!.contains(receipt) {
                     reject(change, RuleFinding(.duplicateReceipt, "receipt \(receipt) is already recorded for this order; the first payment stands"), serverState: nil)

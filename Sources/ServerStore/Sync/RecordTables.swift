@@ -13,11 +13,16 @@ struct RecordTables: Sendable {
 
     /// The states of `ids` in `table` (absent ids are not in the result).
     func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        guard !ids.isEmpty else { return [:] }
-        let list = PostgresArray.literal(ids)
-        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [tenant.uuidString, list])
+        try await read(table, where: "id", in: ids, tenant: tenant, on: db)
+    }
+
+    /// The states of the rows of `table` whose `column` (`id`, or a reference field) is one of `values`.
+    func read(_ table: TableSchema, where column: String, in values: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        guard !values.isEmpty else { return [:] }
+        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND \(column) = ANY($2::uuid[])", [tenant.uuidString, PostgresArray.literal(values)])
         var counters: [RecordID: [String: CounterValue]] = [:]
-        if table.fields.contains(where: { $0.type == .counter }) {
+        if table.fields.contains(where: { $0.type == .counter }), !rows.isEmpty {
+            let list = PostgresArray.literal(try rows.map { RecordID(try $0.read("id", as: String.self))! })
             for row in try await db.query("SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
                                           [tenant.uuidString, table.name, list]) {
                 let id = RecordID(try row.read(0, as: String.self))!

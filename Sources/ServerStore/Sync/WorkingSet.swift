@@ -38,6 +38,12 @@ final class WorkingSet {
     private var storedEvents: [RecordID: [RecordID: VisitEvent]] = [:]
     private var eventsRead: Set<RecordID> = []
     private var visitsAhead: Set<RecordID> = []
+    /// For rows read by a reference ("table.field"): the referenced ids whose rows are all in
+    /// ``states`` (``rows(_:where:is:on:)``); the ids of each table's rows held; and, by table,
+    /// the ids the push refers to, whose related rows are read together on first use.
+    private var related: [String: Set<RecordID>] = [:]
+    private var held: [String: Set<RecordID>] = [:]
+    private var ahead: [String: Set<RecordID>] = [:]
     /// Every geo event the push has merged, by id.
     private var pushedEvents: [RecordID: (visit: RecordID?, event: VisitEvent)] = [:]
     private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
@@ -89,6 +95,13 @@ final class WorkingSet {
         }
         for (table, group) in Dictionary(grouping: refs.filter { tables.schema.schema.table($0.table) != nil }, by: \.table) {
             _ = try await states(table, group.map(\.record), on: db)
+        }
+        for ref in refs { ahead[ref.table, default: []].insert(ref.record) }
+        for ref in refs {
+            guard let state = states[ref], let table = tables.schema.schema.table(ref.table) else { continue }
+            for field in table.fields {
+                if case .reference(let target) = field.type, let id = state.id(field.name) { ahead[target, default: []].insert(id) }
+            }
         }
         visitsAhead.formUnion(refs.compactMap { ref in
             switch ref.table {
@@ -158,7 +171,12 @@ final class WorkingSet {
             let read = try await tables.read(try tables.table(table), missing, tenant: tenant, on: db)
             for id in missing {
                 let ref = RecordRef(table: table, record: id)
-                if let state = read[id] { states[ref] = state } else { absent.insert(ref) }
+                if let state = read[id] {
+                    states[ref] = state
+                    held[table, default: []].insert(id)
+                } else {
+                    absent.insert(ref)
+                }
             }
         }
         var found: [RecordID: RecordState] = [:]
@@ -178,11 +196,40 @@ final class WorkingSet {
             let ref = RecordRef(table: table, record: id)
             states[ref] = state
             absent.remove(ref)
+            held[table, default: []].insert(id)
             unwritten[table, default: []].insert(id)
             if table == "geo_events" {
                 pushedEvents[id] = (state.id("visit_id"), VisitEvent(kind: state.text("kind") ?? "", deviceTime: state.timestamp("device_time")))
             }
         }
+    }
+
+    /// The rows of `table` whose reference `field` names `parent` (deleted rows included), as
+    /// they stand in the push: the stored ones, read once per push for every record of the
+    /// field's target table the push refers to, with the push's own rows over them.
+    func rows(_ table: String, where field: String, is parent: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        let key = "\(table).\(field)"
+        if related[key]?.contains(parent) != true {
+            guard let schema = tables.schema.schema.table(table), case .reference(let target)? = schema.field(field)?.type else {
+                throw SyncStoreError(.invalid, "\(table).\(field) is not a reference")
+            }
+            let parents = (ahead[target] ?? []).union([parent]).subtracting(related[key] ?? [])
+            let read = try await tables.read(schema, where: field, in: Array(parents).sorted(), tenant: tenant, on: db)
+            for (id, state) in read {
+                let ref = RecordRef(table: table, record: id)
+                // A row the push holds already is as new as the stored one, or newer.
+                guard states[ref] == nil else { continue }
+                states[ref] = state
+                absent.remove(ref)
+                held[table, default: []].insert(id)
+            }
+            related[key, default: []].formUnion(parents)
+        }
+        var found: [RecordID: RecordState] = [:]
+        for id in held[table] ?? [] {
+            if let state = states[RecordRef(table: table, record: id)], state.id(field) == parent { found[id] = state }
+        }
+        return found
     }
 
     /// Runs a query that reads record tables with SQL, after writing the rows of those tables
