@@ -13,12 +13,13 @@ import Synchronization
 
 extension Bench {
     /// 5. The most devices syncing every ``Scale/syncPeriod`` seconds that the server serves with
-    /// a p99 under 500 ms, trying ``Scale/capacitySteps`` in turn.
+    /// a p99 under 500 ms, trying ``Scale/capacitySteps`` in turn; one sync in ten pushes a visit
+    /// of the standard mix.
     ///
     /// The load generator speaks the real protocol over loopback HTTP: each device is a user of
     /// its own (reps, five to a territory), registered, with its cursors at the feed's head. A
-    /// device syncs on its own schedule (spread evenly over the period); a sync pushes a contact
-    /// note one time in ten, then pulls. Latency is counted from when the sync was due, so a
+    /// device syncs on its own schedule (spread evenly over the period); a sync pushes a visit of
+    /// the standard mix's shape (13 changes) one time in ten, then pulls. Latency is counted from when the sync was due, so a
     /// server that falls behind is charged for the wait. The first period warms up; the second
     /// is measured. A step passes with a p99 under 500 ms and no failed request.
     func capacity(_ world: BenchWorld) async throws -> [Figure] {
@@ -30,6 +31,7 @@ extension Bench {
         config.timeout = .init(connect: .seconds(10), read: .seconds(60))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         let transport = HTTPTransport(baseURL: world.server.url, client: http, timeout: .seconds(60))
+        let priceList = try await Self.priceList(world)
         var registered = 0
         var sustained = 0
         var steps: [String] = []
@@ -39,7 +41,7 @@ extension Bench {
                 try await register(devices[registered..<count], transport: transport, world)
                 registered = count
                 Self.log("capacity: \(count) devices syncing every \(Figure.format(scale.syncPeriod)) s")
-                let (p50, p99, failures, syncs) = await load(Array(devices.prefix(count)), transport: transport, world)
+                let (p50, p99, failures, syncs) = await load(Array(devices.prefix(count)), transport: transport, world, priceList: priceList)
                 steps.append("\(count) devices: \(syncs) syncs measured, p50 \(Figure.format(p50)) ms, p99 \(Figure.format(p99)) ms, \(failures) failed")
                 Self.log("capacity: " + steps.last!)
                 guard p99 < 500, failures == 0 else { break }
@@ -69,10 +71,11 @@ extension Bench {
         }
     }
 
-    /// `count` reps, five to a new territory with one customer each, seeded as the server's own records.
-    func seedLoadUsers(_ count: Int, _ world: BenchWorld) async throws -> [LoadDevice] {
+    /// `count` reps, five to a new territory with one customer each, seeded as the server's own
+    /// records; `label` and `seed` keep the users of one group apart from another's.
+    func seedLoadUsers(_ count: Int, _ world: BenchWorld, label: String = "load", seed: UInt64 = 5) async throws -> [LoadDevice] {
         let demo = DemoGenerator().generate()
-        var random = SplitMix64(seed: 5)
+        var random = SplitMix64(seed: seed)
         let idTime = UInt64(BenchWorld.monday.epochSeconds * 1000) - 20 * 86_400_000
         var data = DemoDataSet(tables: [
             DemoDataSet.Table(name: "territories", columns: demo["territories"]!.columns),
@@ -89,20 +92,20 @@ extension Bench {
         for n in 0..<count {
             if n % 5 == 0 {
                 territory = RecordID.make(milliseconds: idTime, using: &random).uuidString
-                data.tables[0].append([territory, world.tenant.uuidString, "Load territory \(n / 5)"])
+                data.tables[0].append([territory, world.tenant.uuidString, "\(label.capitalized) territory \(n / 5)"])
                 customer = RecordID.make(milliseconds: idTime, using: &random)
                 var row = customerTemplate
                 row[0] = customer.uuidString
                 row[territoryColumn] = territory
-                row[3] = "Load Customer \(n / 5)"
-                row[4] = "load customer \(n / 5)"
+                row[3] = "\(label.capitalized) Customer \(n / 5)"
+                row[4] = "\(label) customer \(n / 5)"
                 data.tables[3].append(row)
             }
             let user = RecordID.make(milliseconds: idTime, using: &random)
             var row = userTemplate
             row[0] = user.uuidString
-            row[3] = "Load rep \(n)"
-            row[4] = "load.rep.\(n)@bench.fieldsync.example"
+            row[3] = "\(label.capitalized) rep \(n)"
+            row[4] = "\(label).rep.\(n)@bench.fieldsync.example"
             data.tables[1].append(row)
             data.tables[2].append([territory, user.uuidString, "2026-01-01T05:00:00Z", nil])
             seats.append((user, customer))
@@ -135,7 +138,7 @@ extension Bench {
     }
 
     /// Two sync periods of `devices`; returns the second period's p50 and p99 (ms), failures and syncs.
-    func load(_ devices: [LoadDevice], transport: HTTPTransport, _ world: BenchWorld) async -> (Double, Double, Int, Int) {
+    func load(_ devices: [LoadDevice], transport: HTTPTransport, _ world: BenchWorld, priceList: RecordID) async -> (Double, Double, Int, Int) {
         let latencies = Locked<[Double]>([])
         let failures = Locked(0)
         let period = scale.syncPeriod
@@ -148,7 +151,7 @@ extension Bench {
                         let due = start + .milliseconds(Int64((Double(index) / Double(devices.count) + Double(round)) * period * 1000))
                         try? await Task.sleep(until: due, clock: .continuous)
                         do {
-                            try await Self.sync(device, push: random.next() % 10 == 0, transport: transport, world)
+                            try await Self.sync(device, push: random.next() % 10 == 0, transport: transport, world, priceList: priceList)
                             if round == 1 { latencies.withLock { $0.append(Self.seconds(ContinuousClock.now - due) * 1000) } }
                         } catch {
                             failures.withLock { $0 += 1 }
@@ -161,19 +164,15 @@ extension Bench {
         return (Self.quantile(measured, 0.5), Self.quantile(measured, 0.99), failures.withLock { $0 }, measured.count)
     }
 
-    /// One sync of a load device: maybe a push of one contact note, then a pull.
-    static func sync(_ device: LoadDevice, push: Bool, transport: HTTPTransport, _ world: BenchWorld) async throws {
+    /// One sync of a load device: maybe a push of one visit of the standard mix's shape (check-in,
+    /// an order of five lines submitted, a payment, check-out, completion: 13 changes in 11 change
+    /// sets), then a pull.
+    static func sync(_ device: LoadDevice, push: Bool, transport: HTTPTransport, _ world: BenchWorld, priceList: RecordID) async throws {
         let (replica, cursors) = device.state.withLock { $0 }
-        guard let replica else { throw BenchError("an unregistered device") }
+        guard replica != nil else { throw BenchError("an unregistered device") }
         if push {
-            var random = SystemRandomNumberGenerator()
-            let id = RecordID.make(milliseconds: world.now, using: &random)
-            let change = Change(id: ChangeID(RecordID.make(milliseconds: world.now, using: &random)), table: "contact_records", record: id, operation: .write([
-                FieldWrite("customer_id", .id(device.customer)), FieldWrite("author_id", .id(device.user)), FieldWrite("channel", .text("phone")),
-                FieldWrite("notes", .text("Called about the next delivery.")),
-            ]), version: Version(clock: HLC(milliseconds: world.now), replica: replica))
-            let changeSet = ChangeSet(id: ChangeID(RecordID.make(milliseconds: world.now, using: &random)), changes: [change])
-            let answer = try await transport.send(.pushRequest(PushRequest(batch: changeSet.id.uuid, changeSets: [changeSet])), to: "/v1/push", token: device.token)
+            let visit = day(of: device, visits: 1, products: world.products, priceList: priceList, seed: UInt64.random(in: 1...UInt64.max), now: world.now)
+            let answer = try await transport.send(.pushRequest(PushRequest(batch: visit[0].id.uuid, changeSets: visit)), to: "/v1/push", token: device.token)
             guard answer.status == 200, case .pushResponse = answer.message else { throw BenchError("push failed: \(answer.message)") }
         }
         let answer = try await transport.send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/pull", token: device.token)

@@ -61,8 +61,8 @@ extension FieldSyncServerCommand {
         @Option(help: "Where the development cluster keeps its files.")
         var stateDirectory = ".fieldsync"
 
-        @Option(help: "The demo data set to load into an empty database.")
-        var fixtures = DemoData.Fixtures.demo.path
+        @Option(help: "A demo data set to load into an empty database (a directory like Fixtures/demo); without it, the demo set is generated (the same bytes as the committed one), so an installed binary needs no checkout.")
+        var fixtures: String?
 
         func run() async throws {
             let logger = try listen.logger("fieldsync.server")
@@ -71,7 +71,7 @@ extension FieldSyncServerCommand {
             let cluster = try await PostgresCluster.start(in: directory, logger: logger)
             do {
                 let pool = try PostgresPool(.init(connectionString: cluster.connectionString()), logger: logger)
-                try await prepare(pool, loadDemo: fixtures, logger: logger)
+                try await prepare(pool, demo: try demoData(at: fixtures ?? ""), logger: logger)
                 let banner = ["PostgreSQL: \(cluster.connectionString())"] + (try await demoTokens(pool, tokens))
                 try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: banner.joined(separator: "\n"))
                 await pool.close()
@@ -101,7 +101,7 @@ extension FieldSyncServerCommand {
             let logger = try listen.logger("fieldsync.server")
             let tokens = try await TokenAuthority(secret: try resolveSecret(tokenSecret))
             let pool = try PostgresPool(.init(connectionString: try resolveDatabaseURL(databaseURL)), logger: logger)
-            try await prepare(pool, loadDemo: loadDemo, logger: logger)
+            try await prepare(pool, demo: try loadDemo.map(demoData(at:)), logger: logger)
             try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: nil)
             await pool.close()
         }
@@ -178,14 +178,17 @@ func resolveDatabaseURL(_ option: String?) throws -> String {
     return url
 }
 
-/// Migrates, then loads the demo data set into an empty database when asked.
-func prepare(_ pool: PostgresPool, loadDemo fixtures: String?, logger: Logger) async throws {
+/// The demo data set in `directory` (a `tables.txt` and its files), or the generated one (the
+/// same bytes as the committed `Fixtures/demo/`) when `directory` holds none.
+func demoData(at directory: String) throws -> DemoDataSet {
+    let url = URL(fileURLWithPath: directory)
+    return FileManager.default.fileExists(atPath: url.appendingPathComponent("tables.txt").path) ? try DemoDataSet(contentsOf: url) : DemoGenerator().generate()
+}
+
+/// Migrates, then loads `demo` into an empty database when given.
+func prepare(_ pool: PostgresPool, demo data: DemoDataSet?, logger: Logger) async throws {
     try await Migrator.migrate(pool, logger: logger)
-    guard let fixtures else { return }
-    let directory = URL(fileURLWithPath: fixtures)
-    let data = FileManager.default.fileExists(atPath: directory.appendingPathComponent("tables.txt").path)
-        ? try DemoDataSet(contentsOf: directory)
-        : DemoGenerator().generate()  // the same bytes as the committed set
+    guard let data else { return }
     if try await data.load(into: pool) {
         logger.info("loaded the demo data set", metadata: ["rows": "\(data.tables.reduce(0) { $0 + $1.rows.count })"])
     }
