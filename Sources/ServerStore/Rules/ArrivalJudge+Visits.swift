@@ -50,10 +50,13 @@ extension ArrivalJudge {
                 note(change, change.table, change.record,
                      RuleFinding(.geofence, judged.distanceMeters.map { "\(judged.verification.rawValue), \($0) m from the store" } ?? judged.verification.rawValue))
             }
-            let open = try await work.query("""
-                SELECT 1 FROM visits WHERE tenant_id = $1 AND executed_by = $2 AND status = 'in_progress' AND id <> $3 AND NOT _deleted LIMIT 1
-                """, [tenant.uuidString, user, visitID.uuidString], on: db)
-            if let finding = ExecutionRules.checkIn(otherVisitInProgress: !open.isEmpty) { flag(change, finding) }
+            var otherInProgress = false
+            if let executor = event.id("user_id") {
+                let visits = try store.tables.table("visits")
+                otherInProgress = try await work.rows("visits", where: "executed_by", is: executor, status: "in_progress", on: db)
+                    .contains { $0.key != visitID && !$0.value.isDeleted(under: visits.tombstones) }
+            }
+            if let finding = ExecutionRules.checkIn(otherVisitInProgress: otherInProgress) { flag(change, finding) }
         } else if kind == "check_out" {
             let checkIn = try await work.events(of: visitID, on: db).filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min()
             if checkIn.map({ $0 > deviceTime }) ?? true {

@@ -16,10 +16,15 @@ struct RecordTables: Sendable {
         try await read(table, where: "id", in: ids, tenant: tenant, on: db)
     }
 
-    /// The states of the rows of `table` whose `column` (`id`, or a reference field) is one of `values`.
-    func read(_ table: TableSchema, where column: String, in values: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+    /// The states of the rows of `table` whose `column` (`id`, or a reference field) is one of
+    /// `values` and, when `status` is given, whose status is `status`.
+    func read(_ table: TableSchema, where column: String, in values: [RecordID], status: String? = nil, tenant: RecordID,
+              on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
         guard !values.isEmpty else { return [:] }
-        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND \(column) = ANY($2::uuid[])", [tenant.uuidString, PostgresArray.literal(values)])
+        var parameters: [any PostgresBindable] = [tenant.uuidString, PostgresArray.literal(values)]
+        if let status { parameters.append(status) }
+        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND \(column) = ANY($2::uuid[])\(status == nil ? "" : " AND status = $3")",
+                                      parameters)
         var counters: [RecordID: [String: CounterValue]] = [:]
         if table.fields.contains(where: { $0.type == .counter }), !rows.isEmpty {
             let list = PostgresArray.literal(try rows.map { RecordID(try $0.read("id", as: String.self))! })

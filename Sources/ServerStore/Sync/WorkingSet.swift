@@ -207,14 +207,18 @@ final class WorkingSet {
     /// The rows of `table` whose reference `field` names `parent` (deleted rows included), as
     /// they stand in the push: the stored ones, read once per push for every record of the
     /// field's target table the push refers to, with the push's own rows over them.
-    func rows(_ table: String, where field: String, is parent: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        let key = "\(table).\(field)"
+    ///
+    /// - Parameter status: Only the rows in this state (another visit in progress, say), read
+    ///   ahead with the same condition.
+    func rows(_ table: String, where field: String, is parent: RecordID, status: String? = nil,
+              on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        let key = "\(table).\(field)" + (status.map { " = \($0)" } ?? "")
         if related[key]?.contains(parent) != true {
             guard let schema = tables.schema.schema.table(table), case .reference(let target)? = schema.field(field)?.type else {
                 throw SyncStoreError(.invalid, "\(table).\(field) is not a reference")
             }
             let parents = (ahead[target] ?? []).union([parent]).subtracting(related[key] ?? [])
-            let read = try await tables.read(schema, where: field, in: Array(parents).sorted(), tenant: tenant, on: db)
+            let read = try await tables.read(schema, where: field, in: Array(parents).sorted(), status: status, tenant: tenant, on: db)
             for (id, state) in read {
                 let ref = RecordRef(table: table, record: id)
                 // A row the push holds already is as new as the stored one, or newer.
@@ -227,7 +231,9 @@ final class WorkingSet {
         }
         var found: [RecordID: RecordState] = [:]
         for id in held[table] ?? [] {
-            if let state = states[RecordRef(table: table, record: id)], state.id(field) == parent { found[id] = state }
+            if let state = states[RecordRef(table: table, record: id)], state.id(field) == parent, status == nil || state.state()?.name == status {
+                found[id] = state
+            }
         }
         return found
     }
