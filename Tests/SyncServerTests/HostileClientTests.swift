@@ -20,6 +20,29 @@ struct HostileClientTests {
     /// Item 1: device values at the extremes. Each used to trap in the rules' arithmetic (and a
     /// stored `actual_start` of Int64.min killed every board read); now each is refused with
     /// `out_of_range` before any rule computes.
+    /// Found by the differential test's hostile traffic (seed 8, 30 pushes): a check-in without
+    /// coordinates, then another check-in of the same rep, made the next judge read NULL as a
+    /// number, and every retry of the push answered 500.
+    @Test("a check-in without coordinates does not break the next one's travel check")
+    func checkInWithoutCoordinates() async throws {
+        let world = try await HostileWorld.make("hostile-no-coordinates")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        let visits = try #require(world.data["visits"])
+        let assignee = try #require(visits.columns.firstIndex(of: "assignee_id"))
+        let mine = visits.rows.filter { $0[assignee] == rep.uuidString }.prefix(2).map { RecordID($0[0]!)! }
+        try #require(mine.count == 2)
+        let first = try await phone.push("geo_events", RecordID.random(), [("visit_id", .id(mine[0])), ("user_id", .id(rep)), ("kind", .text("check_in")),
+                                                                        ("device_time", .timestamp(Int64(Self.ms)))])
+        #expect(first.result != .rejected, "\(first)")
+        world.clock.advance(by: 60_000)
+        let second = try await phone.push("geo_events", RecordID.random(), [("visit_id", .id(mine[1])), ("user_id", .id(rep)), ("kind", .text("check_in")),
+                                                                         ("device_time", .timestamp(Int64(Self.ms) + 60_000)), ("latitude_e6", .integer(40_750_000)),
+                                                                         ("longitude_e6", .integer(-73_990_000)), ("accuracy_m", .integer(15))],
+                                          at: Self.ms + 60_000)
+        #expect(second.result != .rejected, "\(second)")
+    }
+
     @Test("integer and time extremes are refused out_of_range, and the server keeps answering")
     func extremes() async throws {
         let world = try await HostileWorld.make("hostile-extremes")

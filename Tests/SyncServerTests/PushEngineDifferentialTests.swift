@@ -151,7 +151,9 @@ struct DayTraffic {
             clock += 1_000
             let (changes, what) = role == .rep ? repWork(phone, at: clock) : technicianWork(phone, at: clock)
             let changeSet = ChangeSet(id: ChangeID(id()), changes: changes)
-            // What the wire refuses (a NUL in a name) never reaches the store.
+            // What the routes refuse before the store — a clock ahead of the server's (409), a NUL
+            // in a name — never reaches it.
+            guard changes.allSatisfy({ $0.version.clock.milliseconds <= now + 300_000 }) else { continue }
             guard (try? Frame.decode(Frame.encode(.pushRequest(PushRequest(batch: changeSet.id.uuid, changeSets: [changeSet]))))) != nil else { continue }
             log[changeSet.id] = what
             sets.append(changeSet)
@@ -195,10 +197,11 @@ struct DayTraffic {
                             at: clock)], "a submit")
         case 6:
             guard !orders.isEmpty else { return repWork(phone, at: clock) }
-            let order = orders[Int(random.next() % UInt64(orders.count))]
+            // A recent order, so that an order's payments often fall in one push.
+            let order = orders[orders.count - 1 - Int(random.next() % UInt64(min(orders.count, 3)))]
             // Receipt numbers repeat now and then: the second is refused.
             return ([change(phone, "payments", id(), [("order_id", .id(order)), ("amount_minor", .integer(Int64(random.next() % 50_000 + 1))),
-                                                      ("method", .text("cash")), ("receipt_number", .text("R-\(random.next() % 6)")),
+                                                      ("method", .text("cash")), ("receipt_number", .text("R-\(random.next() % 4)")),
                                                       ("collected_by", .id(phone.user)), ("collected_at", .timestamp(time))], at: clock)], "a payment")
         case 7:
             return ([change(phone, "geo_events", id(), [("visit_id", .id(visit.id)), ("user_id", .id(phone.user)), ("kind", .text("check_out")),

@@ -30,13 +30,16 @@ extension ArrivalJudge {
             let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: event.integer("latitude_e6") ?? 0, longitudeE6: event.integer("longitude_e6") ?? 0),
                                    accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
             let user = event.id("user_id")?.uuidString ?? ""
+            // The user's previous check-in elsewhere that says where it was (a check-in without
+            // coordinates says nothing about travel).
             let previous = try await work.query("""
                 SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
                 WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
+                  AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL
                 ORDER BY device_time DESC LIMIT 1
                 """, [tenant.uuidString, user, visitID.uuidString, deviceTime], on: db).first.map {
                 Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
-                             accuracyMeters: Int(try $0.read(2, as: Int64.self)), deviceTime: try $0.read(3, as: Int64.self))
+                             accuracyMeters: Int(try $0.read(2, as: Int64?.self) ?? -1), deviceTime: try $0.read(3, as: Int64.self))
             }
             let twin = try await !work.query("""
                 SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
@@ -58,7 +61,7 @@ extension ArrivalJudge {
             }
             if let finding = ExecutionRules.checkIn(otherVisitInProgress: otherInProgress) { flag(change, finding) }
         } else if kind == "check_out" {
-            let checkIn = try await work.events(of: visitID, on: db).filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min()
+            let checkIn = try await work.events(of: visitID, kind: "check_in", on: db).compactMap { $0.timestamp("device_time") }.min()
             if checkIn.map({ $0 > deviceTime }) ?? true {
                 flag(change, RuleFinding(.eventsOutOfOrder, checkIn == nil ? "a check-out without a check-in" : "the check-out is before the check-in"))
             }
@@ -91,13 +94,14 @@ extension ArrivalJudge {
             }
         }
         if written == "completed", after.state()?.name == "completed" {
-            let events = try await work.events(of: change.record, on: db)
+            let checkIns = try await work.events(of: change.record, kind: "check_in", on: db)
+            let checkOuts = try await work.events(of: change.record, kind: "check_out", on: db)
             let tasks = try store.tables.table("visit_tasks")
             let open = try await work.rows("visit_tasks", where: "visit_id", is: change.record, on: db).values.filter { task in
                 task.bool("required") == true && task.state().map { $0.name != "done" } == true && !task.isDeleted(under: tasks.tombstones)
             }.count
-            for finding in ExecutionRules.completeVisit(checkInAt: events.filter { $0.kind == "check_in" }.compactMap(\.deviceTime).min(),
-                                                        checkOutAt: events.filter { $0.kind == "check_out" }.compactMap(\.deviceTime).max(),
+            for finding in ExecutionRules.completeVisit(checkInAt: checkIns.compactMap { $0.timestamp("device_time") }.min(),
+                                                        checkOutAt: checkOuts.compactMap { $0.timestamp("device_time") }.max(),
                                                         openRequiredTasks: open) {
                 flag(change, finding)
             }

@@ -168,7 +168,7 @@ struct ArrivalJudge {
     /// §4.4: an order, audit or collection inside a visit needs a check-in first.
     mutating func insideVisit(_ change: Change, visit: RecordID?, on db: isolated PostgresConnection) async throws {
         guard let visit, change.operation != .delete else { return }
-        let checkedIn = try await work.events(of: visit, on: db).contains { $0.kind == "check_in" }
+        let checkedIn = try await !work.events(of: visit, kind: "check_in", on: db).isEmpty
         if let finding = ExecutionRules.insideVisit(checkedIn: checkedIn) { flag(change, finding) }
     }
 

@@ -33,19 +33,12 @@ final class WorkingSet {
     private var settings: [String: Int64?] = [:]
     /// Rows merged but not written yet, by table.
     private var unwritten: [String: Set<RecordID>] = [:]
-    /// Check-ins and check-outs as stored before the push, by visit (``events(of:on:)``), the
-    /// visits read, and the visits the push refers to, read together on first use.
-    private var storedEvents: [RecordID: [RecordID: VisitEvent]] = [:]
-    private var eventsRead: Set<RecordID> = []
-    private var visitsAhead: Set<RecordID> = []
     /// For rows read by a reference ("table.field"): the referenced ids whose rows are all in
     /// ``states`` (``rows(_:where:is:on:)``); the ids of each table's rows held; and, by table,
     /// the ids the push refers to, whose related rows are read together on first use.
     private var related: [String: Set<RecordID>] = [:]
     private var held: [String: Set<RecordID>] = [:]
     private var ahead: [String: Set<RecordID>] = [:]
-    /// Every geo event the push has merged, by id.
-    private var pushedEvents: [RecordID: (visit: RecordID?, event: VisitEvent)] = [:]
     private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
 
     private var feedRows: [[PostgresValue]] = []
@@ -103,13 +96,6 @@ final class WorkingSet {
                 if case .reference(let target) = field.type, let id = state.id(field.name) { ahead[target, default: []].insert(id) }
             }
         }
-        visitsAhead.formUnion(refs.compactMap { ref in
-            switch ref.table {
-            case "visits": ref.record
-            case "sales_orders": states[ref]?.id("visit_id")
-            default: nil
-            }
-        })
         try await loadMemberships(refs.filter { buckets[$0] == nil })
         if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }) }
 
@@ -198,9 +184,6 @@ final class WorkingSet {
             absent.remove(ref)
             held[table, default: []].insert(id)
             unwritten[table, default: []].insert(id)
-            if table == "geo_events" {
-                pushedEvents[id] = (state.id("visit_id"), VisitEvent(kind: state.text("kind") ?? "", deviceTime: state.timestamp("device_time")))
-            }
         }
     }
 
@@ -267,31 +250,9 @@ final class WorkingSet {
 
     // MARK: - Check-ins and check-outs
 
-    /// A visit's check-in or check-out, as the rules on arrival need it.
-    struct VisitEvent {
-        /// `check_in`, `check_out`, or another kind.
-        var kind: String
-        /// When the device recorded it.
-        var deviceTime: Int64?
-    }
-
-    /// The check-ins and check-outs of `visit` as they stand in the push: those stored before it
-    /// (read once, for every visit the push refers to) with the push's own geo events over them.
-    func events(of visit: RecordID, on db: isolated PostgresConnection) async throws -> [VisitEvent] {
-        if !eventsRead.contains(visit) {
-            let ids = Array(visitsAhead.union([visit]).subtracting(eventsRead)).sorted()
-            for row in try await db.query("""
-                SELECT id::text, visit_id::text, kind, device_time FROM geo_events
-                WHERE tenant_id = $1 AND visit_id = ANY($2::uuid[]) AND kind IN ('check_in', 'check_out')
-                """, [tenant.uuidString, PostgresArray.literal(ids)]) {
-                storedEvents[RecordID(try row.read(1, as: String.self))!, default: [:]][RecordID(try row.read(0, as: String.self))!] =
-                    VisitEvent(kind: try row.read(2, as: String.self), deviceTime: try row.read(3, as: Int64?.self))
-            }
-            eventsRead.formUnion(ids)
-        }
-        var events = (storedEvents[visit] ?? [:]).filter { pushedEvents[$0.key] == nil }.map(\.value)
-        events += pushedEvents.values.filter { $0.visit == visit && ["check_in", "check_out"].contains($0.event.kind) }.map(\.event)
-        return events
+    /// The geo events of `visit` of kind `kind` (deleted ones too), as they stand in the push.
+    func events(of visit: RecordID, kind: String, on db: isolated PostgresConnection) async throws -> [RecordState] {
+        try await rows("geo_events", where: "visit_id", is: visit, on: db).values.filter { $0.text("kind") == kind }
     }
 
     // MARK: - Buckets
