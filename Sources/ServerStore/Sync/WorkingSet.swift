@@ -96,35 +96,8 @@ final class WorkingSet {
                 if case .reference(let target) = field.type, let id = state.id(field.name) { ahead[target, default: []].insert(id) }
             }
         }
-        try await loadMemberships(refs.filter { buckets[$0] == nil })
-        if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }) }
-
-        func loadMemberships(_ refs: [RecordRef]) async throws {
-            guard !refs.isEmpty else { return }
-            var read: [RecordRef: Set<String>] = [:]
-            for row in try await db.query("""
-                SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
-                WHERE r.tenant_id = $1
-                """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
-                read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: String.self))
-            }
-            for ref in refs {
-                buckets[ref] = read[ref] ?? []
-                storedBuckets[ref] = read[ref] ?? []
-            }
-        }
-        func loadDepartures(_ refs: [RecordRef]) async throws {
-            guard !refs.isEmpty else { return }
-            var read: [RecordRef: [(bucket: String, at: Int64)]] = [:]
-            for row in try await db.query("""
-                SELECT r.tbl, r.id::text, r.bucket, r.departed_at FROM row_departures r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
-                WHERE r.tenant_id = $1
-                """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
-                read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
-                    .append((try row.read(2, as: String.self), try row.read(3, as: Int64.self)))
-            }
-            for ref in refs { storedDepartures[ref] = read[ref] ?? [] }
-        }
+        try await loadMemberships(refs.filter { buckets[$0] == nil }, on: db)
+        if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }, on: db) }
     }
 
     /// Records that the server just minted `ref`'s id: nothing is stored under it, it is in no
@@ -259,19 +232,7 @@ final class WorkingSet {
 
     /// The buckets each of `ids` in `table` is in now (every id is in the result).
     func memberships(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
-        let missing = Array(Set(ids.filter { buckets[RecordRef(table: table, record: $0)] == nil })).sorted()
-        if !missing.isEmpty {
-            var read: [RecordID: Set<String>] = [:]
-            for row in try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                          [tenant.uuidString, table, PostgresArray.literal(missing)]) {
-                read[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: String.self))
-            }
-            for id in missing {
-                let ref = RecordRef(table: table, record: id)
-                buckets[ref] = read[id] ?? []
-                storedBuckets[ref] = read[id] ?? []
-            }
-        }
+        try await loadMemberships(Set(ids).map { RecordRef(table: table, record: $0) }.filter { buckets[$0] == nil }, on: db)
         var found: [RecordID: Set<String>] = [:]
         for id in ids { found[id] = buckets[RecordRef(table: table, record: id)] }
         return found
@@ -279,21 +240,43 @@ final class WorkingSet {
 
     /// When each of `ids` in `table` left which bucket (every id is in the result).
     func departures(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: String, at: Int64)]] {
-        let missing = Array(Set(ids.filter { storedDepartures[RecordRef(table: table, record: $0)] == nil })).sorted()
-        if !missing.isEmpty {
-            var read: [RecordID: [(bucket: String, at: Int64)]] = [:]
-            for row in try await db.query("SELECT id::text, bucket, departed_at FROM row_departures WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                          [tenant.uuidString, table, PostgresArray.literal(missing)]) {
-                read[RecordID(try row.read(0, as: String.self))!, default: []].append((try row.read(1, as: String.self), try row.read(2, as: Int64.self)))
-            }
-            for id in missing { storedDepartures[RecordRef(table: table, record: id)] = read[id] ?? [] }
-        }
+        try await loadDepartures(Set(ids).map { RecordRef(table: table, record: $0) }.filter { storedDepartures[$0] == nil }, on: db)
         var found: [RecordID: [(bucket: String, at: Int64)]] = [:]
         for id in ids {
             let ref = RecordRef(table: table, record: id)
             found[id] = storedDepartures[ref]! + (newDepartures[ref] ?? [])
         }
         return found
+    }
+
+    /// Reads the buckets of `refs` (all tables at once) into the set.
+    private func loadMemberships(_ refs: [RecordRef], on db: isolated PostgresConnection) async throws {
+        guard !refs.isEmpty else { return }
+        var read: [RecordRef: Set<String>] = [:]
+        for row in try await db.query("""
+            SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+            WHERE r.tenant_id = $1
+            """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: String.self))
+        }
+        for ref in refs {
+            buckets[ref] = read[ref] ?? []
+            storedBuckets[ref] = read[ref] ?? []
+        }
+    }
+
+    /// Reads the departures of `refs` (all tables at once) into the set.
+    private func loadDepartures(_ refs: [RecordRef], on db: isolated PostgresConnection) async throws {
+        guard !refs.isEmpty else { return }
+        var read: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+        for row in try await db.query("""
+            SELECT r.tbl, r.id::text, r.bucket, r.departed_at FROM row_departures r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+            WHERE r.tenant_id = $1
+            """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
+                .append((try row.read(2, as: String.self), try row.read(3, as: Int64.self)))
+        }
+        for ref in refs { storedDepartures[ref] = read[ref] ?? [] }
     }
 
     /// Records that `ref` is in `buckets` instead of `before`: a remove in the feed of each
