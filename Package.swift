@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "ServerStore", targets: ["ServerStore"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
         .library(name: "DemoData", targets: ["DemoData"]),
+        .library(name: "ProtocolDocuments", targets: ["ProtocolDocuments"]),
+        .library(name: "FleetSimulation", targets: ["FleetSimulation"]),
         .library(name: "SyncTesting", targets: ["SyncTesting"]),
         .executable(name: "fieldsync-server", targets: ["fieldsync-server"]),
         .executable(name: "fieldsim", targets: ["fieldsim"]),
@@ -88,16 +90,24 @@ let package = Package(
             dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore"],
             swiftSettings: strict
         ),
-        // Test support, shipped as a module: generators, fleet, faults, convergence checks.
+        // The machine-readable parts of SyncProtocol/ (the schema document, the golden messages),
+        // written from the code so that the spec cannot drift from it.
+        .target(name: "ProtocolDocuments", dependencies: ["DemoData", "SyncCore", "FieldModel", "SyncWire"], swiftSettings: strict),
+        // The fleet simulation: phones and a server in one process or over loopback HTTP, under
+        // faults, for `fieldsim swarm`, the demo, the bench and the tests.
         .target(
-            name: "SyncTesting",
+            name: "FleetSimulation",
             dependencies: [
                 "DemoData", "SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
+        // Test helpers only: a private PostgreSQL per test process, the server as a child
+        // process, hostile traffic. No executable links it.
+        .target(name: "SyncTesting", dependencies: ["SyncCore", "ServerStore"], swiftSettings: strict),
 
         // Executables.
         .executableTarget(
@@ -113,7 +123,7 @@ let package = Package(
             name: "fieldsim",
             dependencies: [
                 "DemoData",
-                "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
+                "FleetSimulation", "ProtocolDocuments", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -125,7 +135,7 @@ let package = Package(
             name: "fieldsync-bench",
             dependencies: [
                 "DemoData",
-                "SyncTesting", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
+                "FleetSimulation", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
                 "CSQLite", "CLibPQ", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,13 +151,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
-        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "SyncTesting", "DemoData"], swiftSettings: strict),
-        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "SyncTesting", "DemoData"], swiftSettings: strict),
+        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "ProtocolDocuments", "DemoData"], swiftSettings: strict),
+        .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "FleetSimulation", "DemoData"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
+                "SyncServer", "ServerStore", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Hostile-client tests forge tokens with the real secret.
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -157,10 +167,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SyncTestingTests", dependencies: ["SyncTesting", "DemoData", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "DemoDataTests", dependencies: ["DemoData", "SyncCore"], swiftSettings: strict),
+        .testTarget(name: "ProtocolDocumentsTests", dependencies: ["ProtocolDocuments", "DemoData", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "FleetSimulationTests", dependencies: ["FleetSimulation"], swiftSettings: strict),
+        // The module rules of DESIGN.md §2, read from the manifest as SwiftPM evaluates it.
+        .testTarget(name: "PackageTests", swiftSettings: strict),
         .testTarget(
             name: "SyncClientTests",
-            dependencies: ["SyncClient", "SyncTesting", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
+            dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
             swiftSettings: strict
         ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore"], swiftSettings: strict),

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import SyncClientHTTP
 import SyncCore
 import SyncServer
-import SyncTesting
+import FleetSimulation
 import Synchronization
 
 /// `fieldsim demo`: the whole product on one machine, in about a minute. A private PostgreSQL,

@@ -4,7 +4,8 @@ import Foundation
 import DeviceStore
 import FieldModel
 import SyncCore
-import SyncTesting
+import FleetSimulation
+import ProtocolDocuments
 import SyncWire
 
 /// `fieldsim`: plays the phone (and, later, a fleet of phones) for QA.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SyncTesting
+import FleetSimulation
 import SyncWire
 
 /// `fieldsim swarm`: a fleet through simulated working days under faults, and the verdict.

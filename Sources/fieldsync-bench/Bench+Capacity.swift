@@ -7,7 +7,7 @@ import ServerStore
 import SyncClient
 import SyncClientHTTP
 import SyncCore
-import SyncTesting
+import FleetSimulation
 import SyncWire
 import Synchronization
 

@@ -1,7 +1,7 @@
 import DeviceStore
 import FieldModel
 import SyncCore
-import SyncTesting
+import FleetSimulation
 import SyncWire
 
 extension Bench {

@@ -6,7 +6,7 @@ import Foundation
 import SyncClient
 import SyncClientHTTP
 import SyncCore
-import SyncTesting
+import FleetSimulation
 import SyncWire
 
 extension Bench {

@@ -1,7 +1,7 @@
 import DeviceStore
 import SyncClient
 import SyncCore
-import SyncTesting
+import FleetSimulation
 
 extension Bench {
     /// 4. A primed phone's sync (push the outbox, pull until nothing is left) over loopback HTTP

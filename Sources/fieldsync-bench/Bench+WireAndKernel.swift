@@ -1,6 +1,6 @@
 import FieldModel
 import SyncCore
-import SyncTesting
+import FleetSimulation
 import SyncWire
 
 extension Bench {

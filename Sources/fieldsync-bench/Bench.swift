@@ -2,7 +2,7 @@ import DemoData
 import Foundation
 import SyncClient
 import SyncCore
-import SyncTesting
+import FleetSimulation
 
 /// The benchmark run: one private PostgreSQL, the real server on a loopback port, one seeded
 /// world; each group adds its figures.

@@ -8,7 +8,7 @@ import SyncClient
 import SyncClientHTTP
 import SyncCore
 import SyncServer
-import SyncTesting
+import FleetSimulation
 import SyncWire
 
 /// The server the benchmarks run against, seeded with a realistic rep: the demo tenant, with the

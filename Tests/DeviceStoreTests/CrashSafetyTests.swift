@@ -1,7 +1,7 @@
+import FleetSimulation
 import FieldModel
 import Foundation
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

@@ -2,7 +2,6 @@ import DemoData
 import FieldModel
 import Foundation
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

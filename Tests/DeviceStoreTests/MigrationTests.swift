@@ -1,7 +1,6 @@
 import DemoData
 import Foundation
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

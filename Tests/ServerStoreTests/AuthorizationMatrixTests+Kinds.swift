@@ -1,6 +1,5 @@
 import FieldModel
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

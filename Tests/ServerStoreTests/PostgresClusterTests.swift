@@ -1,5 +1,4 @@
 import Foundation
-import SyncTesting
 import Testing
 
 @testable import ServerStore

@@ -1,3 +1,4 @@
+import FleetSimulation
 import DemoData
 import DeviceStore
 import FieldModel

@@ -1,3 +1,4 @@
+import FleetSimulation
 import AsyncHTTPClient
 import FieldModel
 import Foundation

@@ -4,7 +4,6 @@ import Foundation
 import JWTKit
 import ServerStore
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

@@ -6,7 +6,6 @@ import HummingbirdTesting
 import NIOCore
 import ServerStore
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

@@ -3,7 +3,6 @@ import FieldModel
 import Foundation
 import ServerStore
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

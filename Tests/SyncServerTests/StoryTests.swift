@@ -3,7 +3,6 @@ import DeviceStore
 import FieldModel
 import ServerStore
 import SyncCore
-import SyncTesting
 import SyncWire
 import Testing
 

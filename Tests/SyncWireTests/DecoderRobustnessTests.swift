@@ -1,6 +1,6 @@
+import ProtocolDocuments
 import Foundation
 import SyncCore
-import SyncTesting
 import Testing
 
 @testable import SyncWire

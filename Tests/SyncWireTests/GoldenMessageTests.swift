@@ -1,7 +1,7 @@
+import ProtocolDocuments
 import DemoData
 import Foundation
 import SyncCore
-import SyncTesting
 import Testing
 
 @testable import SyncWire

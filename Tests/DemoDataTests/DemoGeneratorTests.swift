@@ -3,7 +3,7 @@ import Foundation
 import SyncCore
 import Testing
 
-@testable import SyncTesting
+@testable import DemoData
 
 @Suite("DemoGenerator")
 struct DemoGeneratorTests {

@@ -1,6 +1,6 @@
 import DemoData
 import Foundation
-import SyncTesting
+import ProtocolDocuments
 import SyncWire
 import Testing
 

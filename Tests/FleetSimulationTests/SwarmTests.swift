@@ -1,5 +1,5 @@
+import FleetSimulation
 import Foundation
-import SyncTesting
 import Testing
 
 /// The swarm: deterministic under a seed, and converging under every fault.
