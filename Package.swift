@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "DeviceStore", targets: ["DeviceStore"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
         .library(name: "SyncClientHTTP", targets: ["SyncClientHTTP"]),
+        .library(name: "PostgresDriver", targets: ["PostgresDriver"]),
         .library(name: "ServerStore", targets: ["ServerStore"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
         .library(name: "DemoData", targets: ["DemoData"]),
@@ -65,9 +66,16 @@ let package = Package(
         ),
 
         // Server side: never links SQLite.
+        // The PostgreSQL driver: connection, pool, COPY, listener, a private cluster. Knows no
+        // FieldSync table; SyncCore only for the dedicated executor of blocking C calls.
+        .target(
+            name: "PostgresDriver",
+            dependencies: ["SyncCore", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "ServerStore",
-            dependencies: ["FieldModel", "SyncWire", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresDriver", "FieldModel", "SyncWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -107,7 +115,7 @@ let package = Package(
         ),
         // Test helpers only: a private PostgreSQL per test process, the server as a child
         // process, hostile traffic. No executable links it.
-        .target(name: "SyncTesting", dependencies: ["SyncCore", "ServerStore"], swiftSettings: strict),
+        .target(name: "SyncTesting", dependencies: ["SyncCore", "PostgresDriver"], swiftSettings: strict),
 
         // Executables.
         .executableTarget(
@@ -153,6 +161,7 @@ let package = Package(
         .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "ProtocolDocuments", "DemoData"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "FleetSimulation", "DemoData"], swiftSettings: strict),
+        .testTarget(name: "PostgresDriverTests", dependencies: ["PostgresDriver", "SyncTesting", "SyncCore"], swiftSettings: strict),
         .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",

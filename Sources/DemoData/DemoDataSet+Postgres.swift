@@ -1,4 +1,5 @@
-public import ServerStore
+public import PostgresDriver
+import ServerStore
 import FieldModel
 public import SyncCore
 import SyncWire

@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
-public import ServerStore
+public import PostgresDriver
+import ServerStore
 public import SyncCore
 import FieldModel
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Logging
+import PostgresDriver
 import ServerStore
 import ServiceLifecycle
 import SyncClientHTTP

@@ -3,6 +3,7 @@ import DemoData
 import FieldModel
 import Foundation
 import NIOCore
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncClientHTTP

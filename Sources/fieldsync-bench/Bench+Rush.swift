@@ -3,6 +3,7 @@ import FieldModel
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncClientHTTP

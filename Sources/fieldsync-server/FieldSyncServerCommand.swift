@@ -4,6 +4,7 @@ import FieldModel
 import Foundation
 import Hummingbird
 import Logging
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncServer

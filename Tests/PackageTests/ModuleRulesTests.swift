@@ -4,7 +4,8 @@ import Testing
 /// The module rules of the design (its §2), checked on the manifest as SwiftPM evaluates it
 /// (`swift package dump-package`), because no picture of the code can: the device side never
 /// links libpq, the server side — `fieldsync-server` included — never links SQLite, the device
-/// store, the sync client or the test support, and no executable links the test support.
+/// store, the sync client or the test support, the PostgreSQL driver knows nothing above it, and
+/// no executable links the test support.
 @Suite("Module rules")
 struct ModuleRulesTests {
     /// The package's root folder (this file is `Tests/PackageTests/ModuleRulesTests.swift`).
@@ -80,9 +81,12 @@ struct ModuleRulesTests {
             #expect(reached.isEmpty, "\(server) reaches \(reached.sorted())")
         }
         for device in ["SyncCore", "FieldModel", "SyncWire", "DeviceStore", "SyncClient", "SyncClientHTTP"] {
-            let reached = Self.reach(device, in: targets).intersection(["CLibPQ", "ServerStore", "SyncServer", "SyncTesting"])
+            let reached = Self.reach(device, in: targets).intersection(["CLibPQ", "PostgresDriver", "ServerStore", "SyncServer", "SyncTesting"])
             #expect(reached.isEmpty, "\(device) reaches \(reached.sorted())")
         }
+        // The driver knows no FieldSync table: nothing of the field model, the wire or the engine.
+        let driver = Self.reach("PostgresDriver", in: targets).intersection(["FieldModel", "SyncWire", "ServerStore", "SyncServer"])
+        #expect(driver.isEmpty, "PostgresDriver reaches \(driver.sorted())")
         // Test support is for tests: no executable and no other library links it.
         for target in targets.keys where !target.hasSuffix("Tests") && target != "SyncTesting" {
             #expect(!Self.reach(target, in: targets).contains("SyncTesting"), "\(target) reaches SyncTesting")

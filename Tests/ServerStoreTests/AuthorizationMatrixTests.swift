@@ -1,5 +1,6 @@
 import DemoData
 import FieldModel
+import PostgresDriver
 import SyncCore
 import SyncTesting
 import SyncWire

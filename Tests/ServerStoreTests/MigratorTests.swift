@@ -1,5 +1,6 @@
 import DemoData
 import FieldModel
+import PostgresDriver
 import SyncTesting
 import Testing
 

@@ -3,6 +3,7 @@ import DemoData
 import DeviceStore
 import FieldModel
 import Foundation
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncCore

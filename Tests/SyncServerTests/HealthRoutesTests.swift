@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import PostgresDriver
 import ServerStore
 import SyncTesting
 import Testing

@@ -1,6 +1,7 @@
 import DemoData
 import FieldModel
 import Foundation
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncTesting

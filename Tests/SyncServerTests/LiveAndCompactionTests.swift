@@ -4,6 +4,7 @@ import FieldModel
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncTesting

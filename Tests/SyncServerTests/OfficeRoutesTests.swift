@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncTesting

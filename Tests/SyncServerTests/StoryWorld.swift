@@ -5,6 +5,7 @@ import FieldModel
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncClientHTTP

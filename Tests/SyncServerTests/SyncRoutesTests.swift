@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncTesting

@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 import Logging
-public import ServerStore
+public import PostgresDriver
+import ServerStore
 import ServiceLifecycle
 import SyncClientHTTP
 public import SyncCore

@@ -2,6 +2,7 @@ import Foundation
 import DeviceStore
 import FieldModel
 import Logging
+import PostgresDriver
 import ServerStore
 public import SyncClient
 public import SyncCore

@@ -2,6 +2,7 @@ import DemoData
 import Foundation
 import DeviceStore
 import FieldModel
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncCore

@@ -1,5 +1,6 @@
 import DeviceStore
 import FieldModel
+import PostgresDriver
 import ServerStore
 import SyncCore
 import SyncWire

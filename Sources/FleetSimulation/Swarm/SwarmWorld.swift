@@ -3,6 +3,7 @@ import Foundation
 import DeviceStore
 import FieldModel
 import Logging
+import PostgresDriver
 import ServerStore
 import SyncClient
 import SyncCore

@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 public import SyncCore
 
 /// Photo and signature bytes, named by their SHA-256: stored within quotas, read only by who may

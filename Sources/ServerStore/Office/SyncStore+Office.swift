@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 public import SyncCore
 import SyncWire
 

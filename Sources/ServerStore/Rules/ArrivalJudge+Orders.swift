@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 import SyncCore
 
 /// DOMAIN.md §4.7–4.10 and §4.13: an order's prices, its route through approval and credit, its

@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 import SyncCore
 
 /// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.

@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 import SyncCore
 
 /// DOMAIN.md §4.1–4.6 and §2: check-ins, check-outs and visits.

@@ -1,4 +1,5 @@
 import FieldModel
+import PostgresDriver
 import SyncCore
 import SyncWire
 

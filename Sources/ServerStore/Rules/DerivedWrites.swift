@@ -1,3 +1,4 @@
+import PostgresDriver
 import SyncCore
 import SyncWire
 

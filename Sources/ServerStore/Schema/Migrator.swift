@@ -1,4 +1,5 @@
 public import Logging
+public import PostgresDriver
 
 /// One forward step of the server's PostgreSQL schema.
 public struct Migration: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresDriver
 import SyncCore
 
 /// Reads and writes records' merged states in PostgreSQL, a table at a time: one query reads every

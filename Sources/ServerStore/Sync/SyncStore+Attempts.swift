@@ -1,6 +1,7 @@
 import FieldModel
 import Foundation
 import Logging
+import PostgresDriver
 import SyncCore
 
 /// Defense in depth against the next unknown trap: no single change set, and no retry of it, can

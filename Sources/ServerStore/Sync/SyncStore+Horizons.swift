@@ -1,3 +1,4 @@
+import PostgresDriver
 public import SyncCore
 public import SyncWire
 

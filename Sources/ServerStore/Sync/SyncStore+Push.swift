@@ -1,5 +1,6 @@
 import FieldModel
 import Logging
+public import PostgresDriver
 public import SyncCore
 import SyncWire
 

@@ -1,5 +1,6 @@
 public import Logging
 import FieldModel
+public import PostgresDriver
 public import SyncCore
 public import SyncWire
 

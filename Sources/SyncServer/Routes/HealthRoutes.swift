@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import PostgresDriver
 import ServerStore
 
 /// `GET /health`: whether the server is up and can reach its database.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresDriver
 import ServerStore
 import Synchronization
 

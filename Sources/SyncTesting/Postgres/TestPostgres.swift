@@ -1,5 +1,5 @@
 import Foundation
-public import ServerStore
+public import PostgresDriver
 
 /// Real PostgreSQL for tests: one private cluster per test process, one fresh database per test.
 ///

@@ -1,5 +1,4 @@
 import Foundation
-public import SyncCore
 
 /// PostgreSQL array literals, for binding a list as one text parameter (`$1::uuid[]`, `$1::text[]`).
 public enum PostgresArray {
@@ -10,7 +9,4 @@ public enum PostgresArray {
             return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }.joined(separator: ",") + "}"
     }
-
-    /// The literal of a list of ids (which need no quotes).
-    public static func literal(_ ids: [RecordID]) -> String { "{" + ids.map(\.uuidString).joined(separator: ",") + "}" }
 }

@@ -1,8 +1,8 @@
 import Foundation
+@testable import PostgresDriver
 import SyncTesting
 import Testing
 
-@testable import ServerStore
 
 @Suite("PostgresConnection")
 struct PostgresConnectionTests {

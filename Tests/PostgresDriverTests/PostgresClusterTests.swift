@@ -1,7 +1,7 @@
 import Foundation
+@testable import PostgresDriver
 import Testing
 
-@testable import ServerStore
 
 @Suite("PostgresCluster")
 struct PostgresClusterTests {
