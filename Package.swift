@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "SyncClientHTTP", targets: ["SyncClientHTTP"]),
         .library(name: "PostgresDriver", targets: ["PostgresDriver"]),
         .library(name: "ServerStore", targets: ["ServerStore"]),
+        .library(name: "FieldRules", targets: ["FieldRules"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
         .library(name: "DemoData", targets: ["DemoData"]),
         .library(name: "ProtocolDocuments", targets: ["ProtocolDocuments"]),
@@ -78,10 +79,12 @@ let package = Package(
             dependencies: ["PostgresDriver", "FieldModel", "SyncWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The field-sales and field-service rules on arrival, plugged into the engine.
+        .target(name: "FieldRules", dependencies: ["ServerStore", "PostgresDriver", "FieldModel", "SyncCore"], swiftSettings: strict),
         .target(
             name: "SyncServer",
             dependencies: [
-                "ServerStore", "SyncWire", "FieldModel",
+                "ServerStore", "FieldRules", "SyncWire", "FieldModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -95,7 +98,7 @@ let package = Package(
         // fieldsim and the tests (the server must not link test support).
         .target(
             name: "DemoData",
-            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore"],
+            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore", "FieldRules"],
             swiftSettings: strict
         ),
         // The machine-readable parts of SyncProtocol/ (the schema document, the golden messages),
@@ -106,7 +109,7 @@ let package = Package(
         .target(
             name: "FleetSimulation",
             dependencies: [
-                "DemoData", "SyncCore", "FieldModel", "SyncWire", "ServerStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
+                "DemoData", "SyncCore", "FieldModel", "SyncWire", "ServerStore", "FieldRules", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +146,7 @@ let package = Package(
             name: "fieldsync-bench",
             dependencies: [
                 "DemoData",
-                "FleetSimulation", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore",
+                "FleetSimulation", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore", "FieldRules",
                 "CSQLite", "CLibPQ", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,11 +165,11 @@ let package = Package(
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "ProtocolDocuments", "DemoData"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "FleetSimulation", "DemoData"], swiftSettings: strict),
         .testTarget(name: "PostgresDriverTests", dependencies: ["PostgresDriver", "SyncTesting", "SyncCore"], swiftSettings: strict),
-        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "FieldRules", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "ServerStore", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
+                "SyncServer", "ServerStore", "FieldRules", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Hostile-client tests forge tokens with the real secret.
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -183,7 +186,7 @@ let package = Package(
         .testTarget(name: "PackageTests", swiftSettings: strict),
         .testTarget(
             name: "SyncClientTests",
-            dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldModel", "SyncWire", "SyncCore"],
+            dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldRules", "FieldModel", "SyncWire", "SyncCore"],
             swiftSettings: strict
         ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore"], swiftSettings: strict),

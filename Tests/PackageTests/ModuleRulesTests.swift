@@ -87,6 +87,8 @@ struct ModuleRulesTests {
         // The driver knows no FieldSync table: nothing of the field model, the wire or the engine.
         let driver = Self.reach("PostgresDriver", in: targets).intersection(["FieldModel", "SyncWire", "ServerStore", "SyncServer"])
         #expect(driver.isEmpty, "PostgresDriver reaches \(driver.sorted())")
+        // The engine knows no business rule: the rules plug into it, never the other way round.
+        #expect(!Self.reach("ServerStore", in: targets).contains("FieldRules"), "the push engine reaches the field-sales rules")
         // Test support is for tests: no executable and no other library links it.
         for target in targets.keys where !target.hasSuffix("Tests") && target != "SyncTesting" {
             #expect(!Self.reach(target, in: targets).contains("SyncTesting"), "\(target) reaches SyncTesting")

@@ -23,9 +23,9 @@ struct WorkingSetTests {
     @Test("the rules on arrival and placement run SQL only through the working set")
     func noDirectQueries() throws {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/ServerStore")
-        let files = try FileManager.default.contentsOfDirectory(at: sources.appendingPathComponent("Rules"), includingPropertiesForKeys: nil)
-            + [sources.appendingPathComponent("Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("Sync/SyncStore+Admission.swift")]
+            .appendingPathComponent("Sources")
+        let files = try FileManager.default.contentsOfDirectory(at: sources.appendingPathComponent("FieldRules"), includingPropertiesForKeys: nil)
+            + [sources.appendingPathComponent("ServerStore/Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("ServerStore/Sync/SyncStore+Admission.swift")]
         #expect(files.count > 4)
         for file in files where file.pathExtension == "swift" {
             let text = try String(contentsOf: file, encoding: .utf8)

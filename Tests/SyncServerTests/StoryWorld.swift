@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DemoData
 import DeviceStore
 import FieldModel
+import FieldRules
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -55,7 +56,7 @@ struct StoryWorld {
         do {
             try await app.test(.live) { client in
                 let world = StoryWorld(url: "http://127.0.0.1:\(client.port!)", pool: pool,
-                                       store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock)),
+                                       store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock)),
                                        data: data, tenant: try #require(data.tenant), tokens: tokens, clock: clock, directory: directory, http: http)
                 try await body(world)
             }

@@ -1,4 +1,5 @@
 import DemoData
+import FieldRules
 import Foundation
 import DeviceStore
 import FieldModel
@@ -182,7 +183,7 @@ extension SwarmWorld {
     func restartServer() async throws {
         guard has(.serverRestart), let inProcess else { return }
         restarts += 1
-        store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, clock: ServerClock(wallClock: clock, seed: configuration.seed ^ restarts << 40))
+        store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock, seed: configuration.seed ^ restarts << 40))
         inProcess.restart(with: SyncService(store: store, tokens: tokens, wallClock: clock, logger: logger))
         count(.serverRestart)
     }

@@ -7,16 +7,16 @@ import SyncWire
 ///
 /// The server trusts no client, so each change is judged in this order, and the first refusal
 /// quarantines it (`rejected` with the rule's name) without touching anything:
-/// 1. **schema** (``admitSchema(_:judge:)``): the table and fields exist, every value has its
+/// 1. **schema** (``admitSchema(_:verdicts:)``): the table and fields exist, every value has its
 ///    field's type, length and range, text holds no U+0000;
-/// 2. **clock** (``admitClocks(_:replica:judge:work:on:)``): not stamped before the replica's
+/// 2. **clock** (``admitClocks(_:replica:verdicts:work:on:)``): not stamped before the replica's
 ///    registration, nor below what the replica already pushed;
-/// 3. **scope** (``admitScope(_:scope:touched:judge:work:on:)``): a confined author's row lies in
+/// 3. **scope** (``admitScope(_:scope:touched:verdicts:work:on:)``): a confined author's row lies in
 ///    the buckets the author could see at the change's time;
-/// 4. **access** (``admitAccess(_:author:touched:judge:)``): each field is one the author's role may
+/// 4. **access** (``admitAccess(_:author:touched:verdicts:)``): each field is one the author's role may
 ///    write, each field that names its author names the author, each state is a move the role
 ///    may make;
-/// 5. **references** (``admitReferences(_:author:scope:touched:judge:work:on:)``): every
+/// 5. **references** (``admitReferences(_:author:scope:touched:verdicts:work:on:)``): every
 ///    reference names a record that exists and that the author may see.
 ///
 /// Scope comes before access so that a refusal never carries the state of a row outside the
@@ -66,13 +66,13 @@ extension SyncStore {
 
     /// Refuses changes that do not fit the schema: unknown tables and fields, wrong types, values
     /// out of range or too long, U+0000, unknown states.
-    func admitSchema(_ changes: [Change], judge: inout ArrivalJudge) -> [Change] {
+    func admitSchema(_ changes: [Change], verdicts: inout Verdicts) -> [Change] {
         changes.filter { change in
             do throws(ChangeViolation) {
                 try tables.schema.schema.validate(change)
                 return true
             } catch {
-                judge.reject(change, RuleFinding(RuleFinding.Rule(error.code.name), error.message), serverState: nil)
+                verdicts.reject(change, RuleFinding(RuleFinding.Rule(error.code.name), error.message), serverState: nil)
                 return false
             }
         }
@@ -84,7 +84,7 @@ extension SyncStore {
     /// newest clock it has already pushed, with ``SyncRoutes``' drift of five minutes either way.
     /// An honest device's clock only moves forward; a backdated one would be judged by the buckets
     /// of a time its author no longer owns.
-    func admitClocks(_ changes: [Change], replica: ReplicaID, judge: inout ArrivalJudge, work: WorkingSet,
+    func admitClocks(_ changes: [Change], replica: ReplicaID, verdicts: inout Verdicts, work: WorkingSet,
                      on db: isolated PostgresConnection) async throws -> [Change] {
         guard replica != .server, !changes.isEmpty, let (registered, pushed) = try await work.deviceClock(replica, on: db) else { return changes }
         let floor = max(registered, pushed) - Self.clockDriftMilliseconds
@@ -92,7 +92,7 @@ extension SyncStore {
         for change in changes {
             let stamped = Int64(change.version.clock.milliseconds)
             if stamped < floor {
-                judge.reject(change, RuleFinding(.clockBehind, "stamped \((floor - stamped) / 1_000) s before what this device already pushed or its registration"),
+                verdicts.reject(change, RuleFinding(.clockBehind, "stamped \((floor - stamped) / 1_000) s before what this device already pushed or its registration"),
                              serverState: nil)
             } else {
                 kept.append(change)
@@ -110,7 +110,7 @@ extension SyncStore {
 
     /// Refuses a confined author's changes to rows outside the buckets the author could see at
     /// the change's time; flags work on rows the author no longer has.
-    func admitScope(_ changes: [Change], scope: (atChange: Set<String>, now: Set<String>), touched: inout Touched, judge: inout ArrivalJudge,
+    func admitScope(_ changes: [Change], scope: (atChange: Set<String>, now: Set<String>), touched: inout Touched, verdicts: inout Verdicts,
                     work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var refused = Set<ChangeID>()
         // Rows new in this change set: their state so far, so that a row created and then
@@ -143,12 +143,12 @@ extension SyncStore {
                 }
             }
             if rowBuckets.isDisjoint(with: scope.atChange) {
-                judge.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
+                verdicts.reject(change, RuleFinding(.forbiddenRecord, "the record is outside the author's territories and assignments"), serverState: nil)
                 refused.insert(change.id)
                 continue
             }
             if nowBuckets.isDisjoint(with: scope.now) {
-                judge.flag(change, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
+                verdicts.flag(change.id, RuleFinding(.noLongerOwned, "written while the author still had the record; flagged for review"))
             }
         }
         return changes.filter { !refused.contains($0.id) }
@@ -159,7 +159,7 @@ extension SyncStore {
     /// Refuses writes to fields the author's role may not write, fields that name their author
     /// but name someone else, and state moves the role may not make. Runs after the scope, so
     /// the refusal may carry the row's state: the author may see it.
-    func admitAccess(_ changes: [Change], author: Author, touched: Touched, judge: inout ArrivalJudge) throws -> [Change] {
+    func admitAccess(_ changes: [Change], author: Author, touched: Touched, verdicts: inout Verdicts) throws -> [Change] {
         // Each record's status as the change set moves it, so that a check-in then a completion
         // in one change set is judged step by step.
         var running: [RecordRef: StateValue] = [:]
@@ -173,7 +173,7 @@ extension SyncStore {
             }
             let key = RecordRef(table: change.table, record: change.record)
             if let refusal = Self.refusal(of: writes, in: table, by: author, creating: stored == nil, current: running[key] ?? stored?.state()) {
-                judge.reject(change, refusal, serverState: stored)
+                verdicts.reject(change, refusal, serverState: stored)
                 continue
             }
             if case .state(let written)? = change.written("status") {
@@ -227,7 +227,7 @@ extension SyncStore {
     /// identity rules instead). A record created earlier or later in the same change set counts,
     /// if its author may place it.
     func admitReferences(_ changes: [Change], author: Author, scope: (atChange: Set<String>, now: Set<String>)?, touched: Touched,
-                         judge: inout ArrivalJudge, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
+                         verdicts: inout Verdicts, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var named: [String: Set<RecordID>] = [:]
         for change in changes {
             guard case .write(let writes) = change.operation, let table = tables.schema.schema.table(change.table) else { continue }
@@ -264,7 +264,7 @@ extension SyncStore {
                     visible = true
                 }
                 if !visible {
-                    judge.reject(change, RuleFinding(.unknownReference, "\(table.name).\(write.field) names no \(target) record the author may see"), serverState: nil)
+                    verdicts.reject(change, RuleFinding(.unknownReference, "\(table.name).\(write.field) names no \(target) record the author may see"), serverState: nil)
                     return false
                 }
             }

@@ -13,12 +13,13 @@ import SyncWire
 /// 1. **answer replays** with their stored outcome;
 /// 2. **admit** (schema and ranges, clock, scope, field access, identity and state moves,
 ///    references: `SyncStore+Admission.swift`);
-/// 3. **screen**: the rules that refuse (`Rules/ArrivalJudge.swift`);
+/// 3. **screen**: the rules that refuse (``ArrivalRules/screen(_:states:arrival:on:)``; the
+///    field-sales rules are the `FieldRules` module);
 /// 4. **merge, write, place, log** (``commit(_:as:states:memberships:guessed:at:work:on:)``,
 ///    placement in `SyncStore+Placement.swift`);
 /// 5. **judge**: the rules that flag, and the server's consequent writes, merged as a change set
-///    of their own (`Rules/DerivedWrites.swift`);
-/// 6. **record** the decisions and every answer.
+///    of their own (``ArrivalRules/judge(_:original:merged:arrival:on:)``, `DerivedWrites.swift`);
+/// 6. **record** the decisions (``Verdicts``) and every answer.
 ///
 /// A later change set sees an earlier one's effects and the server's derived writes, exactly as
 /// if each had been its own transaction. Each change set stays atomic and keeps its own outcome;
@@ -170,7 +171,7 @@ extension SyncStore {
     ///   and nothing else runs: change sets whose attempts died with the process.
     public func apply(_ submissions: [Submission], batch: RecordID, author: Author? = nil, judging: Bool = true, refusing: Bool = false,
                       tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Applied] {
-        let work = WorkingSet(tables: tables, tenant: tenant)
+        let work = WorkingSet(tables: tables, tenant: tenant, clock: clock)
         let changes = submissions.flatMap(\.changeSet.changes)
         // Every record the push names, locked in one sorted statement before anything is read.
         try await work.lock(changes.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
@@ -191,14 +192,15 @@ extension SyncStore {
                work: WorkingSet, on db: isolated PostgresConnection) async throws -> Applied {
         let changeSet = submission.changeSet
         let now = Int64(author?.now ?? clock.milliseconds)
+        let arrival = Arrival(author: author, replica: submission.replica, now: now, reads: work)
+        var verdicts = Verdicts()
         // 1. Replays get their stored answer.
         let answeredBefore = Set(changeSet.changes.compactMap { work.answer(to: $0.id)?.change })
-        var judge = ArrivalJudge(store: self, work: work, author: author, replica: submission.replica, now: now)
 
         // 2. Admission (SyncStore+Admission.swift): schema, clock, scope, access, references.
-        var fresh = admitSchema(changeSet.changes.filter { !answeredBefore.contains($0.id) }, judge: &judge)
+        var fresh = admitSchema(changeSet.changes.filter { !answeredBefore.contains($0.id) }, verdicts: &verdicts)
         if refusing {
-            for change in fresh { judge.reject(change, Self.serverFault, serverState: nil) }
+            for change in fresh { verdicts.reject(change, Self.serverFault, serverState: nil) }
             fresh = []
         }
         let scope = author.flatMap { author in
@@ -207,17 +209,19 @@ extension SyncStore {
             }
         }
         var touched = try await readTouched(fresh, departures: scope != nil, work: work, on: db)
-        if author != nil { fresh = try await admitClocks(fresh, replica: submission.replica, judge: &judge, work: work, on: db) }
-        if let scope { fresh = try await admitScope(fresh, scope: scope, touched: &touched, judge: &judge, work: work, on: db) }
+        if author != nil { fresh = try await admitClocks(fresh, replica: submission.replica, verdicts: &verdicts, work: work, on: db) }
+        if let scope { fresh = try await admitScope(fresh, scope: scope, touched: &touched, verdicts: &verdicts, work: work, on: db) }
         if let author {
-            fresh = try admitAccess(fresh, author: author, touched: touched, judge: &judge)
-            fresh = try await admitReferences(fresh, author: author, scope: scope, touched: touched, judge: &judge, work: work, on: db)
+            fresh = try admitAccess(fresh, author: author, touched: touched, verdicts: &verdicts)
+            fresh = try await admitReferences(fresh, author: author, scope: scope, touched: touched, verdicts: &verdicts, work: work, on: db)
         }
         var states = touched.states
         FaultInjection.trapIfAsked(fresh)
 
         // 3. Screen: the rules that refuse.
-        if judging { fresh = try await judge.screen(fresh, states: states, on: db) }
+        if judging {
+            fresh = verdicts.refuse(try await rules.screen(fresh, states: states, arrival: arrival, on: db), of: fresh)
+        }
 
         // 4. Merge, write, place, log.
         let original = states
@@ -226,23 +230,24 @@ extension SyncStore {
 
         // 5. Judge: the rules that flag, and the server's consequent writes.
         if judging {
-            try await judge.judge(fresh, original: original, merged: states, on: db)
-            try await commitDerived(judge.derived, at: now, work: work, on: db)
+            let judgement = try await rules.judge(fresh, original: original, merged: states, arrival: arrival, on: db)
+            verdicts.take(judgement)
+            try await commitDerived(judgement.derived, at: now, work: work, on: db)
         }
 
         // 6. Record the decisions and every answer.
         var outcomes: [ChangeID: ChangeOutcome] = [:]
         for change in changeSet.changes { outcomes[change.id] = work.answer(to: change.id) }
         for change in fresh {
-            let findings = (judge.findings[change.id] ?? []).map { Finding(rule: $0.rule.name, message: $0.message) }
+            let findings = (verdicts.findings[change.id] ?? []).map { Finding(rule: $0.rule.name, message: $0.message) }
             outcomes[change.id] = ChangeOutcome(change: change.id, result: findings.isEmpty ? .applied : .appliedWithException, findings: findings)
         }
-        for (id, rejection) in judge.rejections {
+        for (id, rejection) in verdicts.rejections {
             outcomes[id] = ChangeOutcome(change: id, result: .rejected, findings: [Finding(rule: rejection.finding.rule.name, message: rejection.finding.message)],
                                          reason: rejection.finding.rule.name, serverState: rejection.serverState)
         }
         let answeredNow = changeSet.changes.filter { !answeredBefore.contains($0.id) }
-        judge.record(answeredNow)
+        verdicts.record(answeredNow, author: author, replica: submission.replica, now: now, work: work)
         // Every answer is kept, rejections included, so that a replay gets exactly the same answer.
         for change in answeredNow { work.answered(outcomes[change.id]!, batch: batch, replica: submission.replica) }
         return Applied(outcomes: changeSet.changes.map { outcomes[$0.id]! }, conflicts: conflicts)

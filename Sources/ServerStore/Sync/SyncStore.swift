@@ -23,17 +23,20 @@ public struct SyncStore: Sendable {
     public let clock: ServerClock
     /// The most change sets one push transaction applies (see `SyncStore+Push.swift`).
     public let pushBatchMax: Int
+    /// The business rules pushes are judged by.
+    public let rules: any ArrivalRules
     let tables: RecordTables
     let logger: Logger
 
-    /// Creates a store over `pool` for `schema`.
+    /// Creates a store over `pool` for `schema`, judging pushes by `rules`.
     ///
     /// - Parameter pushBatchMax: The most change sets one push transaction applies
     ///   (``batchChangeSetsMax`` unless a test compares sizes; 1 applies each change set in a
     ///   transaction of its own).
-    public init(pool: PostgresPool, schema: Schema, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync"),
+    public init(pool: PostgresPool, schema: Schema, rules: any ArrivalRules, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync"),
                 pushBatchMax: Int = SyncStore.batchChangeSetsMax) {
         self.pool = pool
+        self.rules = rules
         self.clock = clock
         self.tables = RecordTables(schema: ServerSchema(schema))
         self.logger = logger

@@ -18,9 +18,11 @@ import SyncWire
 ///   replays, decisions, conflicts and device clocks, one statement per table.
 ///
 /// A working set lives inside one transaction on one connection and is never shared.
-final class WorkingSet {
+final class WorkingSet: ArrivalReads {
     let tables: RecordTables
     let tenant: RecordID
+    /// The clock the ids the server mints come from.
+    let clock: ServerClock
 
     private var states: [RecordRef: RecordState] = [:]
     private var absent: Set<RecordRef> = []
@@ -47,10 +49,13 @@ final class WorkingSet {
     private var decisionRows: [[PostgresValue]] = []
     private var conflictRows: [[PostgresValue]] = []
 
-    init(tables: RecordTables, tenant: RecordID) {
+    init(tables: RecordTables, tenant: RecordID, clock: ServerClock) {
         self.tables = tables
         self.tenant = tenant
+        self.clock = clock
     }
+
+    var schema: Schema { tables.schema.schema }
 
     // MARK: - Locks
 
@@ -99,6 +104,13 @@ final class WorkingSet {
         }
         try await loadMemberships(refs.filter { buckets[$0] == nil }, on: db)
         if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }, on: db) }
+    }
+
+    /// A new id for a record the server creates in `table` (see ``minted(_:)``).
+    func mint(_ table: String) -> RecordID {
+        let id = clock.newID()
+        minted(RecordRef(table: table, record: id))
+        return id
     }
 
     /// Records that the server just minted `ref`'s id: nothing is stored under it, it is in no
@@ -220,13 +232,6 @@ final class WorkingSet {
     private func writeRows(of table: String, on db: isolated PostgresConnection) async throws {
         guard let ids = unwritten.removeValue(forKey: table), !ids.isEmpty else { return }
         try await tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, on: db)
-    }
-
-    // MARK: - Check-ins and check-outs
-
-    /// The geo events of `visit` of kind `kind` (deleted ones too), as they stand in the push.
-    func events(of visit: RecordID, kind: String, on db: isolated PostgresConnection) async throws -> [RecordState] {
-        try await rows("geo_events", where: "visit_id", is: visit, on: db).values.filter { $0.text("kind") == kind }
     }
 
     // MARK: - Buckets

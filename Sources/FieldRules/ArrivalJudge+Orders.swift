@@ -1,5 +1,6 @@
 import FieldModel
 import PostgresDriver
+import ServerStore
 import SyncCore
 
 /// DOMAIN.md §4.7–4.10 and §4.13: an order's prices, its route through approval and credit, its
@@ -25,7 +26,7 @@ extension ArrivalJudge {
     /// total that differs, then sends the order to pending approval (a discount over the role's
     /// maximum, or a product without a price), to credit hold (over the credit limit), or confirms it.
     mutating func route(_ change: Change, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
-        let lines = try await work.query("""
+        let lines = try await reads.query("""
             SELECT l.id::text, l.product_id::text, l.quantity, l.discount_bp, e.unit_price_minor, p.tax_rate_percent
             FROM order_lines l
             LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
@@ -63,11 +64,11 @@ extension ArrivalJudge {
         if let finding = Pricing.check(deviceTotalMinor: state.integer("device_total_minor"), serverTotalMinor: totals.totalMinor) { flag(change, finding) }
 
         let role = author?.role.name ?? "rep"
-        var policy = work.setting("discount_max_bp/\(role)")
+        var policy = reads.setting("discount_max_bp/\(role)")
         if policy == nil {
-            policy = try await work.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
+            policy = try await reads.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
                                         [tenant.uuidString, role], on: db).first?.read(0, as: Int64?.self)
-            work.remember("discount_max_bp/\(role)", policy ?? nil)
+            reads.remember("discount_max_bp/\(role)", policy ?? nil)
         }
         let roleMax = (policy ?? nil) ?? 0
         if let finding = CommercialRules.discount(linesBP: inputs.map(\.discountBP), roleMaxBP: roleMax) { routeToApproval.append(finding) }
@@ -90,8 +91,8 @@ extension ArrivalJudge {
         guard let customer = try await record("customers", state.id("customer_id"), on: db), let limit = customer.integer("credit_limit_minor") else { return nil }
         // The customer's other open orders.
         guard let customerID = state.id("customer_id") else { return nil }
-        let table = try store.tables.table("sales_orders")
-        let open = Self.sum(try await work.rows("sales_orders", where: "customer_id", is: customerID, on: db).filter { other, row in
+        let table = reads.table("sales_orders")
+        let open = Self.sum(try await reads.rows("sales_orders", where: "customer_id", is: customerID, on: db).filter { other, row in
             other != order && Self.openOrderStates.contains(row.state()?.name ?? "") && !row.isDeleted(under: table.tombstones)
         }.values.map { $0.integer("total_minor") ?? 0 })
         return CommercialRules.credit(outstandingMinor: customer.integer("outstanding_minor") ?? 0, openOrdersMinor: open, orderMinor: totalMinor, limitMinor: limit)
@@ -101,7 +102,7 @@ extension ArrivalJudge {
     /// short is backordered and flagged) and becomes the customer's last price for its products.
     mutating func confirm(_ change: Change?, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
         note(change, "sales_orders", order, RuleFinding(.orderConfirmed, "the order passed the rules on price, discount and credit"))
-        let lines = try await work.query("""
+        let lines = try await reads.query("""
             SELECT l.product_id::text, l.quantity, s.id::text, s.quantity, lp.id::text, l.unit_price_minor, l.id::text
             FROM order_lines l
             LEFT JOIN LATERAL (SELECT s.id, s.quantity FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
@@ -116,7 +117,7 @@ extension ArrivalJudge {
             let quantity = try line.read(1, as: Int64?.self) ?? 0
             // Priced in this transaction (a submit confirmed at once), or earlier (an approval).
             var unitPrice = try line.read(5, as: Int64?.self) ?? 0
-            if case .integer(let priced)? = derived.values(of: "order_lines", RecordID(try line.read(6, as: String.self))!).fields.first(where: { $0.field == "unit_price_minor" })?.value {
+            if case .integer(let priced)? = derived.value(of: "unit_price_minor", "order_lines", RecordID(try line.read(6, as: String.self))!) {
                 unitPrice = priced
             }
             if let level = try line.read(2, as: String?.self).flatMap({ RecordID($0) }) {
@@ -164,7 +165,7 @@ extension ArrivalJudge {
         guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
         unjudgedPayments.remove(change.record)
         // Every other payment of the order (deleted ones too), but not those of this change set not judged yet.
-        let paid = Self.sum(try await work.rows("payments", where: "order_id", is: orderID, on: db)
+        let paid = Self.sum(try await reads.rows("payments", where: "order_id", is: orderID, on: db)
             .filter { $0.key != change.record && !unjudgedPayments.contains($0.key) }.values.map { $0.integer("amount_minor") ?? 0 })
         if let total = order.integer("total_minor") ?? order.integer("device_total_minor"),
            let finding = CommercialRules.payment(amountMinor: payment.integer("amount_minor") ?? 0, receiptNumber: payment.text("receipt_number") ?? "",

@@ -1,5 +1,6 @@
 import FieldModel
 import PostgresDriver
+import ServerStore
 import SyncCore
 
 /// DOMAIN.md §4.1–4.6 and §2: check-ins, check-outs and visits.
@@ -20,11 +21,11 @@ extension ArrivalJudge {
             let storeLocation = customer.flatMap { customer in
                 customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
             }
-            var tenantRadius = work.setting("geofence_radius_m")
+            var tenantRadius = reads.setting("geofence_radius_m")
             if tenantRadius == nil {
-                tenantRadius = try await work.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
+                tenantRadius = try await reads.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
                                                   [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
-                work.remember("geofence_radius_m", tenantRadius ?? nil)
+                reads.remember("geofence_radius_m", tenantRadius ?? nil)
             }
             let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
                                          visitType: visit?.text("visit_type").flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int((tenantRadius ?? nil) ?? 200))
@@ -33,7 +34,7 @@ extension ArrivalJudge {
             let user = event.id("user_id")?.uuidString ?? ""
             // The user's previous check-in elsewhere that says where it was (a check-in without
             // coordinates says nothing about travel).
-            let previous = try await work.query("""
+            let previous = try await reads.query("""
                 SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
                 WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
                   AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL
@@ -42,7 +43,7 @@ extension ArrivalJudge {
                 Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
                              accuracyMeters: Int(try $0.read(2, as: Int64?.self) ?? -1), deviceTime: try $0.read(3, as: Int64.self))
             }
-            let twin = try await !work.query("""
+            let twin = try await !reads.query("""
                 SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
                 WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
                 """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""], on: db).isEmpty
@@ -56,13 +57,13 @@ extension ArrivalJudge {
             }
             var otherInProgress = false
             if let executor = event.id("user_id") {
-                let visits = try store.tables.table("visits")
-                otherInProgress = try await work.rows("visits", where: "executed_by", is: executor, status: "in_progress", on: db)
+                let visits = reads.table("visits")
+                otherInProgress = try await reads.rows("visits", where: "executed_by", is: executor, status: "in_progress", on: db)
                     .contains { $0.key != visitID && !$0.value.isDeleted(under: visits.tombstones) }
             }
             if let finding = ExecutionRules.checkIn(otherVisitInProgress: otherInProgress) { flag(change, finding) }
         } else if kind == "check_out" {
-            let checkIn = try await work.events(of: visitID, kind: "check_in", on: db).compactMap { $0.timestamp("device_time") }.min()
+            let checkIn = try await reads.events(of: visitID, kind: "check_in", on: db).compactMap { $0.timestamp("device_time") }.min()
             if checkIn.map({ $0 > deviceTime }) ?? true {
                 flag(change, RuleFinding(.eventsOutOfOrder, checkIn == nil ? "a check-out without a check-in" : "the check-out is before the check-in"))
             }
@@ -95,10 +96,10 @@ extension ArrivalJudge {
             }
         }
         if written == "completed", after.state()?.name == "completed" {
-            let checkIns = try await work.events(of: change.record, kind: "check_in", on: db)
-            let checkOuts = try await work.events(of: change.record, kind: "check_out", on: db)
-            let tasks = try store.tables.table("visit_tasks")
-            let open = try await work.rows("visit_tasks", where: "visit_id", is: change.record, on: db).values.filter { task in
+            let checkIns = try await reads.events(of: change.record, kind: "check_in", on: db)
+            let checkOuts = try await reads.events(of: change.record, kind: "check_out", on: db)
+            let tasks = reads.table("visit_tasks")
+            let open = try await reads.rows("visit_tasks", where: "visit_id", is: change.record, on: db).values.filter { task in
                 task.bool("required") == true && task.state().map { $0.name != "done" } == true && !task.isDeleted(under: tasks.tombstones)
             }.count
             for finding in ExecutionRules.completeVisit(checkInAt: checkIns.compactMap { $0.timestamp("device_time") }.min(),

@@ -1,47 +1,56 @@
 import PostgresDriver
-import SyncCore
-import SyncWire
+public import SyncCore
+public import SyncWire
 
 /// The server's own writes that follow from the rules on arrival or from the office: a
 /// check-in's verification, an order's prices and status, a customer's merge, a reserved stock.
 ///
 /// They travel like any replica's writes (a change set of replica ``ReplicaID/server``, merged,
 /// placed and logged in the feed), so devices see them like any other change.
-struct DerivedWrites {
+public struct DerivedWrites: Sendable {
     /// The records written, in the order first written.
-    private(set) var records: [(table: String, record: RecordID)] = []
-    private var fields: [String: [(field: String, value: FieldValue)]] = [:]
-    private var counters: [String: [(field: String, delta: Int64)]] = [:]
+    public private(set) var records: [RecordRef] = []
+    private var fields: [RecordRef: [(field: String, value: FieldValue)]] = [:]
+    private var counters: [RecordRef: [(field: String, delta: Int64)]] = [:]
 
-    var isEmpty: Bool { records.isEmpty }
+    /// No writes.
+    public init() {}
 
-    private mutating func touch(_ table: String, _ record: RecordID) -> String {
-        let key = "\(table)/\(record.uuidString)"
-        if fields[key] == nil && counters[key] == nil { records.append((table, record)) }
-        return key
+    /// Whether nothing is written.
+    public var isEmpty: Bool { records.isEmpty }
+
+    private mutating func touch(_ table: String, _ record: RecordID) -> RecordRef {
+        let ref = RecordRef(table: table, record: record)
+        if fields[ref] == nil && counters[ref] == nil { records.append(ref) }
+        return ref
     }
 
     /// Sets `field` of a record (the last value set wins).
-    mutating func set(_ table: String, _ record: RecordID, _ field: String, _ value: FieldValue) {
-        let key = touch(table, record)
-        fields[key, default: []].removeAll { $0.field == field }
-        fields[key, default: []].append((field, value))
+    public mutating func set(_ table: String, _ record: RecordID, _ field: String, _ value: FieldValue) {
+        let ref = touch(table, record)
+        fields[ref, default: []].removeAll { $0.field == field }
+        fields[ref, default: []].append((field, value))
     }
 
     /// Sets several fields of a record.
-    mutating func set(_ table: String, _ record: RecordID, _ values: [(String, FieldValue)]) {
+    public mutating func set(_ table: String, _ record: RecordID, _ values: [(String, FieldValue)]) {
         for (field, value) in values { set(table, record, field, value) }
     }
 
     /// Adds `delta` to a counter field, as the server's contribution.
-    mutating func add(_ delta: Int64, to field: String, of table: String, _ record: RecordID) {
-        let key = touch(table, record)
-        counters[key, default: []].append((field, delta))
+    public mutating func add(_ delta: Int64, to field: String, of table: String, _ record: RecordID) {
+        let ref = touch(table, record)
+        counters[ref, default: []].append((field, delta))
     }
 
-    func values(of table: String, _ record: RecordID) -> (fields: [(field: String, value: FieldValue)], counters: [(field: String, delta: Int64)]) {
-        let key = "\(table)/\(record.uuidString)"
-        return (fields[key] ?? [], counters[key] ?? [])
+    /// The value set for `field` of a record, if one was set.
+    public func value(of field: String, _ table: String, _ record: RecordID) -> FieldValue? {
+        fields[RecordRef(table: table, record: record)]?.last { $0.field == field }?.value
+    }
+
+    /// The fields set and the counter deltas added of one record.
+    func values(of ref: RecordRef) -> (fields: [(field: String, value: FieldValue)], counters: [(field: String, delta: Int64)]) {
+        (fields[ref] ?? [], counters[ref] ?? [])
     }
 }
 
@@ -56,7 +65,7 @@ extension SyncStore {
     /// to the current one is not written again.
     func commitDerived(_ writes: DerivedWrites, at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws {
         guard !writes.isEmpty else { return }
-        try await work.lock(writes.records.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
+        try await work.lock(writes.records, on: db)
         var states: [String: [RecordID: RecordState]] = [:]
         var memberships: [String: [RecordID: Set<String>]] = [:]
         for (tableName, records) in Dictionary(grouping: writes.records, by: \.table) {
@@ -67,9 +76,10 @@ extension SyncStore {
         let stamp = clock.stamp(after: writes.records.compactMap { states[$0.table]?[$0.record] })
         let version = Version(clock: stamp, replica: .server)
         var changes: [Change] = []
-        for (tableName, record) in writes.records {
+        for ref in writes.records {
+            let (tableName, record) = (ref.table, ref.record)
             let current = states[tableName]?[record]
-            let (fields, counters) = writes.values(of: tableName, record)
+            let (fields, counters) = writes.values(of: ref)
             var list: [FieldWrite] = []
             for (field, value) in fields where current?.fields[field]?.value != value {
                 list.append(FieldWrite(field, value, base: current?.fields[field]?.version))

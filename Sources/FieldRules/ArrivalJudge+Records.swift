@@ -1,5 +1,6 @@
 import FieldModel
 import PostgresDriver
+import ServerStore
 import SyncCore
 
 /// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.
@@ -24,7 +25,7 @@ extension ArrivalJudge {
     /// a van below zero is accepted and flagged.
     mutating func partUsed(_ change: Change, _ part: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("product_id") != nil, let location = part.id("stock_location_id"), let product = part.id("product_id") else { return }
-        let quantity = try await work.query("""
+        let quantity = try await reads.query("""
             SELECT quantity FROM stock_levels WHERE tenant_id = $1 AND stock_location_id = $2 AND product_id = $3 AND NOT _deleted ORDER BY id LIMIT 1
             """, [tenant.uuidString, location.uuidString, product.uuidString], on: db).first?.read(0, as: Int64?.self)
         if let quantity, quantity < 0 {
@@ -41,7 +42,7 @@ extension ArrivalJudge {
             derived.set("customers", change.record, "normalized_name", .text(CustomerIdentity.normalizedName(name)))
         }
         if let author, author.confined, change.creates(given: before), let name = after.text("name") {
-            let rows = try await work.query("""
+            let rows = try await reads.query("""
                 SELECT id::text FROM customers
                 WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL AND NOT _deleted
                   AND ((tax_number IS NOT NULL AND tax_number <> '' AND tax_number = $3)
@@ -63,7 +64,7 @@ extension ArrivalJudge {
 
     /// §4.12: a reference to a merged-away customer is pointed at the customer it was merged into.
     mutating func followMerges(_ change: Change, on db: isolated PostgresConnection) async throws {
-        guard case .write(let writes) = change.operation, let table = store.tables.schema.schema.table(change.table) else { return }
+        guard case .write(let writes) = change.operation, let table = reads.schema.table(change.table) else { return }
         for write in writes where table.field(write.field)?.type == .reference("customers") && write.field != "merged_into" {
             guard case .id(var target) = write.value else { continue }
             var hops = 0
@@ -85,7 +86,7 @@ extension ArrivalJudge {
     /// An attachment is complete when its bytes are on the server, pending until they arrive.
     mutating func attachment(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.creates(given: before), let sha = after.text("sha256") else { return }
-        let present = try await !work.query("SELECT 1 FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha], on: db).isEmpty
+        let present = try await !reads.query("SELECT 1 FROM blobs WHERE tenant_id = $1 AND sha256 = $2", [tenant.uuidString, sha], on: db).isEmpty
         derived.set("attachments", change.record, "upload_state", .text(present ? "complete" : "pending"))
     }
 }

@@ -1,0 +1,39 @@
+import FieldModel
+public import PostgresDriver
+public import ServerStore
+public import SyncCore
+
+/// The field-sales and field-service rules of DOMAIN.md §4, plugged into the push engine:
+/// `SyncStore(pool:schema:rules: FieldSalesRules(), …)`.
+///
+/// Each call makes an ``ArrivalJudge`` for one change set and returns what it decided; the
+/// engine records the decisions, merges the derived writes and answers the device.
+public struct FieldSalesRules: ArrivalRules {
+    /// The rules.
+    public init() {}
+
+    /// The rules that refuse: an edit to an order no longer editable, a receipt number already
+    /// recorded. The server's own writes are not screened.
+    public func screen(_ changes: [Change], states: [String: [RecordID: RecordState]], arrival: Arrival,
+                       on db: isolated PostgresConnection) async throws -> [Refusal] {
+        var judge = ArrivalJudge(arrival)
+        _ = try await judge.screen(changes, states: states, on: db)
+        return judge.refusals
+    }
+
+    /// The rules that flag (place, time, prices, credit, stock, payments, completion), and the
+    /// server's consequent writes.
+    public func judge(_ changes: [Change], original: [String: [RecordID: RecordState]], merged: [String: [RecordID: RecordState]],
+                      arrival: Arrival, on db: isolated PostgresConnection) async throws -> Judgement {
+        var judge = ArrivalJudge(arrival)
+        try await judge.judge(changes, original: original, merged: merged, on: db)
+        return judge.judgement
+    }
+}
+
+extension ArrivalReads {
+    /// The geo events of `visit` of kind `kind` (deleted ones too), as they stand in the push.
+    func events(of visit: RecordID, kind: String, on db: isolated PostgresConnection) async throws -> [RecordState] {
+        try await rows("geo_events", where: "visit_id", is: visit, on: db).values.filter { $0.text("kind") == kind }
+    }
+}

@@ -1,0 +1,137 @@
+public import FieldModel
+public import PostgresDriver
+public import SyncCore
+
+/// The business rules a push is judged by, plugged into the engine (``SyncStore/init(pool:schema:rules:clock:logger:pushBatchMax:)``).
+///
+/// The engine knows what a change set is, who may write what, and how records merge, place and
+/// log; what a check-in or an order means is the rules' business. The engine calls them twice
+/// per change set, inside the push's transaction, and they answer with data:
+/// - ``screen(_:states:arrival:on:)`` before the merge: the changes refused into quarantine
+///   (they apply nothing);
+/// - ``judge(_:original:merged:arrival:on:)`` after the merge: the changes flagged for review,
+///   the decisions worth keeping that flag nothing, and the server's consequent writes, which
+///   the engine merges, places and logs as a change set of its own.
+///
+/// The rules read through ``Arrival/reads`` and nothing else: records as they stand in the push,
+/// the rows that refer to a record, and SQL that sees every earlier change set of the push. They
+/// never lock, write, place or log. The field-sales rules are `FieldRules.FieldSalesRules`.
+public protocol ArrivalRules: Sendable {
+    /// The rules that refuse, run on the admitted changes of one change set before they merge.
+    /// Returns the refusals, in the order of `changes`; every other change goes on to merge.
+    ///
+    /// - Parameter states: The changes' records as they stand before the change set.
+    func screen(_ changes: [Change], states: [String: [RecordID: RecordState]], arrival: Arrival,
+                on db: isolated PostgresConnection) async throws -> [Refusal]
+
+    /// The rules that flag, and the server's consequent writes, run after the change set merged.
+    ///
+    /// - Parameter original: The changes' records before the change set.
+    /// - Parameter merged: The same records after it.
+    func judge(_ changes: [Change], original: [String: [RecordID: RecordState]], merged: [String: [RecordID: RecordState]], arrival: Arrival,
+               on db: isolated PostgresConnection) async throws -> Judgement
+}
+
+/// One change set's arrival, as the rules see it.
+public struct Arrival {
+    /// Who wrote the change set (`nil` for the server itself).
+    public let author: SyncStore.Author?
+    /// The replica that wrote it.
+    public let replica: ReplicaID
+    /// The arrival time, in milliseconds since the epoch.
+    public let now: Int64
+    /// The push's records and queries, read-only.
+    public let reads: any ArrivalReads
+
+    /// The tenant the push belongs to.
+    public var tenant: RecordID { reads.tenant }
+}
+
+/// What the rules may read of a push as it is applied: every earlier change set of the push and
+/// the server's derived writes are seen, the rows of a table are read once per push.
+public protocol ArrivalReads: AnyObject {
+    /// The tenant the push belongs to.
+    var tenant: RecordID { get }
+    /// The schema the records follow.
+    var schema: Schema { get }
+    /// The states of `ids` in `table` as they stand in the push (absent ids are not in the result).
+    func states(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: RecordState]
+    /// The state of one record as it stands in the push.
+    func state(_ table: String, _ id: RecordID, on db: isolated PostgresConnection) async throws -> RecordState?
+    /// The rows of `table` whose reference `field` names `parent` (and whose status is `status`,
+    /// when given), deleted ones included, as they stand in the push.
+    func rows(_ table: String, where field: String, is parent: RecordID, status: String?,
+              on db: isolated PostgresConnection) async throws -> [RecordID: RecordState]
+    /// Runs SQL that reads record tables (named after `FROM` and `JOIN`), seeing every earlier
+    /// change set of the push.
+    func query(_ sql: String, _ values: [any PostgresBindable], on db: isolated PostgresConnection) async throws -> PostgresRows
+    /// A setting read once per push: what ``remember(_:_:)`` kept, or `nil` when not read yet.
+    func setting(_ key: String) -> Int64??
+    /// Keeps a setting read for the rest of the push.
+    func remember(_ key: String, _ value: Int64?)
+    /// A new id for a record the server creates in `table`, time-ordered by the server's clock.
+    func mint(_ table: String) -> RecordID
+}
+
+extension ArrivalReads {
+    /// The rows of `table` whose reference `field` names `parent`, deleted ones included.
+    public func rows(_ table: String, where field: String, is parent: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+        try await rows(table, where: field, is: parent, status: nil, on: db)
+    }
+
+    /// The table `name` of the schema; a name the rules use must be in it.
+    public func table(_ name: String) -> TableSchema {
+        guard let table = schema.table(name) else { preconditionFailure("the rules name a table the schema does not have: \(name)") }
+        return table
+    }
+}
+
+/// A change refused into quarantine: it applies nothing.
+public struct Refusal: Sendable {
+    /// The change refused.
+    public var change: Change
+    /// The rule that refused it and why.
+    public var finding: RuleFinding
+    /// The record as the server holds it, returned with the refusal so the device can show both.
+    public var serverState: RecordState?
+
+    /// Creates a refusal.
+    public init(_ change: Change, _ finding: RuleFinding, serverState: RecordState?) {
+        self.change = change
+        self.finding = finding
+        self.serverState = serverState
+    }
+}
+
+/// What the rules decided about a merged change set.
+public struct Judgement: Sendable {
+    /// A decision that flags nothing, kept in `decisions` (an order confirmed, a customer merged).
+    public struct Note: Sendable {
+        /// The change it follows from, if any.
+        public var change: Change?
+        /// The record it is about.
+        public var table: String
+        /// The record's id.
+        public var record: RecordID
+        /// The rule and what it found.
+        public var finding: RuleFinding
+
+        /// Creates a note.
+        public init(change: Change?, table: String, record: RecordID, finding: RuleFinding) {
+            self.change = change
+            self.table = table
+            self.record = record
+            self.finding = finding
+        }
+    }
+
+    /// The changes flagged (`applied_with_exception`) and why, in the order found.
+    public var flags: [(change: ChangeID, finding: RuleFinding)] = []
+    /// The decisions that flag nothing.
+    public var notes: [Note] = []
+    /// The server's consequent writes.
+    public var derived = DerivedWrites()
+
+    /// An empty judgement.
+    public init() {}
+}
