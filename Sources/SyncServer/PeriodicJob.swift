@@ -1,4 +1,5 @@
 import Logging
+import OfficeStore
 import ServerStore
 import ServiceLifecycle
 import SyncCore

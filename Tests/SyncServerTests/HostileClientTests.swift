@@ -2,6 +2,7 @@ import DemoData
 import FieldModel
 import Foundation
 import JWTKit
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncCore

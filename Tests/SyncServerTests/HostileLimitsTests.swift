@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncCore

@@ -1,6 +1,7 @@
 import DemoData
 import FieldModel
 import Foundation
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncCore

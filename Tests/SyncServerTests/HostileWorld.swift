@@ -2,6 +2,7 @@ import DemoData
 import FieldModel
 import FieldRules
 import Foundation
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncCore

@@ -1,6 +1,7 @@
 import DemoData
 import FieldModel
 import Foundation
+import OfficeStore
 import ServerStore
 import SyncCore
 import SyncWire

@@ -1,6 +1,7 @@
 import DemoData
 import DeviceStore
 import FieldModel
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncCore

@@ -6,6 +6,7 @@ import FieldRules
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncClient

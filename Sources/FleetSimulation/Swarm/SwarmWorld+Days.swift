@@ -3,6 +3,7 @@ import FieldRules
 import Foundation
 import DeviceStore
 import FieldModel
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncClient

@@ -4,6 +4,7 @@ import Foundation
 import DeviceStore
 import FieldModel
 import Logging
+import OfficeStore
 import PostgresDriver
 import ServerStore
 import SyncClient

@@ -56,7 +56,7 @@ public struct DerivedWrites: Sendable {
 
 extension SyncStore {
     /// A new record or change id, time-ordered by the server's clock.
-    func newID() -> RecordID { clock.newID() }
+    package func newID() -> RecordID { clock.newID() }
 
     /// Applies the server's derived writes as one change set of its own, in the push's transaction.
     ///

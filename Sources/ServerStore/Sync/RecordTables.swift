@@ -1,19 +1,19 @@
 import Foundation
-import PostgresDriver
-import SyncCore
+package import PostgresDriver
+package import SyncCore
 
 /// Reads and writes records' merged states in PostgreSQL, a table at a time: one query reads every
 /// record a change set touches in a table, one statement writes them back.
-struct RecordTables: Sendable {
-    let schema: ServerSchema
+package struct RecordTables: Sendable {
+    package let schema: ServerSchema
 
-    func table(_ name: String) throws -> TableSchema {
+    package func table(_ name: String) throws -> TableSchema {
         guard let table = schema.schema.table(name) else { throw SyncStoreError(.invalid, "no table \(name)") }
         return table
     }
 
     /// The states of `ids` in `table` (absent ids are not in the result).
-    func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
+    package func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
         try await read(table, where: "id", in: ids, tenant: tenant, on: db)
     }
 

@@ -46,7 +46,7 @@ public final class ServerClock: Sendable {
     }
 
     /// A new stamp later than every version in `states`.
-    func stamp(after states: [RecordState]) -> HLC {
+    package func stamp(after states: [RecordState]) -> HLC {
         let wall = wallClock.now()
         return clock.withLock { clock in
             for state in states {

@@ -25,7 +25,7 @@ public struct SyncStore: Sendable {
     public let pushBatchMax: Int
     /// The business rules pushes are judged by.
     public let rules: any ArrivalRules
-    let tables: RecordTables
+    package let tables: RecordTables
     let logger: Logger
 
     /// Creates a store over `pool` for `schema`, judging pushes by `rules`.

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import OfficeStore
 import ServerStore
 import SyncCore
 import SyncWire

@@ -1,4 +1,5 @@
 import Foundation
+import OfficeStore
 import ServerStore
 import SyncCore
 import SyncWire

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import OfficeStore
 import ServerStore
 import SyncCore
 import SyncWire

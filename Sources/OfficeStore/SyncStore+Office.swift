@@ -1,5 +1,7 @@
+public import ServerStore
 import FieldModel
 import PostgresDriver
+import SyncWire
 public import SyncCore
 import SyncWire
 

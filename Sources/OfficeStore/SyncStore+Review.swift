@@ -1,3 +1,4 @@
+public import ServerStore
 import FieldModel
 import PostgresDriver
 public import SyncCore
