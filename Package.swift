@@ -24,7 +24,7 @@ let package = Package(
         .library(name: "SyncClient", targets: ["SyncClient"]),
         .library(name: "SyncClientHTTP", targets: ["SyncClientHTTP"]),
         .library(name: "PostgresDriver", targets: ["PostgresDriver"]),
-        .library(name: "ServerStore", targets: ["ServerStore"]),
+        .library(name: "SyncEngine", targets: ["SyncEngine"]),
         .library(name: "FieldRules", targets: ["FieldRules"]),
         .library(name: "OfficeStore", targets: ["OfficeStore"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
@@ -76,23 +76,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "ServerStore",
+            name: "SyncEngine",
             dependencies: ["PostgresDriver", "FieldModel", "SyncWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The field-sales and field-service rules on arrival, plugged into the engine.
-        .target(name: "FieldRules", dependencies: ["ServerStore", "PostgresDriver", "FieldModel", "SyncCore"], swiftSettings: strict),
+        .target(name: "FieldRules", dependencies: ["SyncEngine", "PostgresDriver", "FieldModel", "SyncCore"], swiftSettings: strict),
         // The office's operations on the store: plans, assignments, approvals, reviews, the
         // board, missed visits, blobs. Every write goes through the push engine.
         .target(
             name: "OfficeStore",
-            dependencies: ["ServerStore", "PostgresDriver", "FieldModel", "SyncWire", "SyncCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SyncEngine", "PostgresDriver", "FieldModel", "SyncWire", "SyncCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "SyncServer",
             dependencies: [
-                "ServerStore", "FieldRules", "OfficeStore", "SyncWire", "FieldModel",
+                "SyncEngine", "FieldRules", "OfficeStore", "SyncWire", "FieldModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,7 +106,7 @@ let package = Package(
         // fieldsim and the tests (the server must not link test support).
         .target(
             name: "DemoData",
-            dependencies: ["SyncCore", "FieldModel", "SyncWire", "ServerStore", "FieldRules"],
+            dependencies: ["SyncCore", "FieldModel", "SyncWire", "SyncEngine", "FieldRules"],
             swiftSettings: strict
         ),
         // The machine-readable parts of SyncProtocol/ (the schema document, the golden messages),
@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "FleetSimulation",
             dependencies: [
-                "DemoData", "SyncCore", "FieldModel", "SyncWire", "ServerStore", "FieldRules", "OfficeStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
+                "DemoData", "SyncCore", "FieldModel", "SyncWire", "SyncEngine", "FieldRules", "OfficeStore", "SyncServer", "DeviceStore", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-server",
             dependencies: [
-                "SyncServer", "ServerStore", "DemoData", "FieldModel", "SyncCore",
+                "SyncServer", "SyncEngine", "DemoData", "FieldModel", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -142,7 +142,7 @@ let package = Package(
             name: "fieldsim",
             dependencies: [
                 "DemoData",
-                "FleetSimulation", "ProtocolDocuments", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore", "OfficeStore",
+                "FleetSimulation", "ProtocolDocuments", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "SyncEngine", "OfficeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -154,7 +154,7 @@ let package = Package(
             name: "fieldsync-bench",
             dependencies: [
                 "DemoData",
-                "FleetSimulation", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "ServerStore", "FieldRules", "OfficeStore",
+                "FleetSimulation", "DeviceStore", "FieldModel", "SyncWire", "SyncCore", "SyncClient", "SyncClientHTTP", "SyncServer", "SyncEngine", "FieldRules", "OfficeStore",
                 "CSQLite", "CLibPQ", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,11 +173,11 @@ let package = Package(
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "ProtocolDocuments", "DemoData"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "FleetSimulation", "DemoData"], swiftSettings: strict),
         .testTarget(name: "PostgresDriverTests", dependencies: ["PostgresDriver", "SyncTesting", "SyncCore"], swiftSettings: strict),
-        .testTarget(name: "ServerStoreTests", dependencies: ["ServerStore", "FieldRules", "OfficeStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FieldRules", "OfficeStore", "SyncTesting", "DemoData", "FieldModel", "SyncWire"], swiftSettings: strict),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "ServerStore", "FieldRules", "OfficeStore", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
+                "SyncServer", "SyncEngine", "FieldRules", "OfficeStore", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "FieldModel", "SyncWire", "SyncClient", "SyncClientHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Hostile-client tests forge tokens with the real secret.
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(name: "PackageTests", swiftSettings: strict),
         .testTarget(
             name: "SyncClientTests",
-            dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "ServerStore", "FieldRules", "OfficeStore", "FieldModel", "SyncWire", "SyncCore"],
+            dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "SyncEngine", "FieldRules", "OfficeStore", "FieldModel", "SyncWire", "SyncCore"],
             swiftSettings: strict
         ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore"], swiftSettings: strict),

@@ -1,4 +1,4 @@
-// CLibPQ: the system libpq, for ServerStore only. Debian keeps the header under
+// CLibPQ: the system libpq, for PostgresDriver only. Debian keeps the header under
 // /usr/include/postgresql, which pkg-config adds to the search path.
 #ifndef FIELDSYNC_CLIBPQ_SHIM_H
 #define FIELDSYNC_CLIBPQ_SHIM_H

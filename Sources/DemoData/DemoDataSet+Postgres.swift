@@ -1,6 +1,6 @@
 import FieldRules
 public import PostgresDriver
-import ServerStore
+import SyncEngine
 import FieldModel
 public import SyncCore
 import SyncWire

@@ -1,6 +1,6 @@
 import FieldModel
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 
 /// DOMAIN.md §4.7–4.10 and §4.13: an order's prices, its route through approval and credit, its

@@ -1,6 +1,6 @@
 import FieldModel
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 
 /// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.

@@ -1,6 +1,6 @@
 import FieldModel
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 
 /// DOMAIN.md §4.1–4.6 and §2: check-ins, check-outs and visits.

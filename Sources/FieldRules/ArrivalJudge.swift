@@ -1,6 +1,6 @@
 import FieldModel
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 
 /// The rules of DOMAIN.md §4, run on every change set as it arrives: facts captured on the phone

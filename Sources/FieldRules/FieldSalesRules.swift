@@ -1,6 +1,6 @@
 import FieldModel
 public import PostgresDriver
-public import ServerStore
+public import SyncEngine
 public import SyncCore
 
 /// The field-sales and field-service rules of DOMAIN.md §4, plugged into the push engine:

@@ -1,4 +1,4 @@
-public import ServerStore
+public import SyncEngine
 import FieldModel
 import PostgresDriver
 import SyncWire

@@ -2,7 +2,7 @@ import FieldRules
 public import Hummingbird
 public import Logging
 public import PostgresDriver
-import ServerStore
+import SyncEngine
 public import SyncCore
 import FieldModel
 

@@ -1,6 +1,6 @@
 import Logging
 import OfficeStore
-import ServerStore
+import SyncEngine
 import ServiceLifecycle
 import SyncCore
 

@@ -1,5 +1,5 @@
 public import Logging
-public import ServerStore
+public import SyncEngine
 public import SyncCore
 import FieldModel
 import HTTPTypes

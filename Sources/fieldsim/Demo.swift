@@ -3,7 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import ServiceLifecycle
 import SyncClientHTTP
 import SyncCore

@@ -5,7 +5,7 @@ import FieldRules
 import Foundation
 import NIOCore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncClientHTTP
 import SyncCore

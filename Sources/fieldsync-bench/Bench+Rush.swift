@@ -4,7 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncClientHTTP
 import SyncCore

@@ -2,7 +2,7 @@ import DeviceStore
 import FieldModel
 import FieldRules
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncClientHTTP
 import SyncCore

@@ -5,7 +5,7 @@ import FieldModel
 import FieldRules
 import Foundation
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncClientHTTP
 import SyncCore

@@ -5,7 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncServer
 

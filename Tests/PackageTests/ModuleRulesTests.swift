@@ -76,19 +76,19 @@ struct ModuleRulesTests {
     func rules() throws {
         let targets = try Self.targets()
         try #require(targets["fieldsync-server"] != nil && targets["DeviceStore"] != nil, "the manifest was not read: \(targets.keys.sorted())")
-        for server in ["fieldsync-server", "SyncServer", "ServerStore", "DemoData"] {
+        for server in ["fieldsync-server", "SyncServer", "SyncEngine", "DemoData"] {
             let reached = Self.reach(server, in: targets).intersection(["CSQLite", "DeviceStore", "SyncClient", "SyncClientHTTP", "SyncTesting", "FleetSimulation"])
             #expect(reached.isEmpty, "\(server) reaches \(reached.sorted())")
         }
         for device in ["SyncCore", "FieldModel", "SyncWire", "DeviceStore", "SyncClient", "SyncClientHTTP"] {
-            let reached = Self.reach(device, in: targets).intersection(["CLibPQ", "PostgresDriver", "ServerStore", "SyncServer", "SyncTesting"])
+            let reached = Self.reach(device, in: targets).intersection(["CLibPQ", "PostgresDriver", "SyncEngine", "SyncServer", "SyncTesting"])
             #expect(reached.isEmpty, "\(device) reaches \(reached.sorted())")
         }
         // The driver knows no FieldSync table: nothing of the field model, the wire or the engine.
-        let driver = Self.reach("PostgresDriver", in: targets).intersection(["FieldModel", "SyncWire", "ServerStore", "SyncServer"])
+        let driver = Self.reach("PostgresDriver", in: targets).intersection(["FieldModel", "SyncWire", "SyncEngine", "SyncServer"])
         #expect(driver.isEmpty, "PostgresDriver reaches \(driver.sorted())")
         // The engine knows no business rule: the rules plug into it, never the other way round.
-        let engine = Self.reach("ServerStore", in: targets).intersection(["FieldRules", "OfficeStore", "SyncServer"])
+        let engine = Self.reach("SyncEngine", in: targets).intersection(["FieldRules", "OfficeStore", "SyncServer"])
         #expect(engine.isEmpty, "the push engine reaches \(engine.sorted())")
         // Test support is for tests: no executable and no other library links it.
         for target in targets.keys where !target.hasSuffix("Tests") && target != "SyncTesting" {

@@ -5,7 +5,7 @@ import DeviceStore
 import FieldModel
 import Foundation
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncCore
 import SyncServer

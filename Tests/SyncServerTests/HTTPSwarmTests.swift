@@ -5,7 +5,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClientHTTP
 import SyncCore
 import SyncTesting

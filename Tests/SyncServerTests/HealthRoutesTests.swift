@@ -5,7 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncTesting
 import Testing
 

@@ -4,7 +4,7 @@ import Foundation
 import JWTKit
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 import Testing

@@ -6,7 +6,7 @@ import HummingbirdTesting
 import NIOCore
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 import Testing

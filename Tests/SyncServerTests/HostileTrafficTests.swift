@@ -3,7 +3,7 @@ import FieldModel
 import Foundation
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

@@ -4,7 +4,7 @@ import FieldRules
 import Foundation
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

@@ -6,7 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

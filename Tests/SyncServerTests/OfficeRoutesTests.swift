@@ -6,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

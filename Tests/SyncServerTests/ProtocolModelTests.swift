@@ -2,7 +2,7 @@ import DemoData
 import FieldModel
 import Foundation
 import OfficeStore
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 import Testing

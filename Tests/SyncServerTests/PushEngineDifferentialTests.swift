@@ -2,7 +2,7 @@ import DemoData
 import FieldModel
 import Foundation
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

@@ -3,7 +3,7 @@ import DeviceStore
 import FieldModel
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 import Testing

@@ -8,7 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncClientHTTP
 import SyncCore

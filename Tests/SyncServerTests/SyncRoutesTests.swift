@@ -8,7 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncTesting
 import SyncWire

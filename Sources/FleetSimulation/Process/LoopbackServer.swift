@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
 import Logging
 public import PostgresDriver
-import ServerStore
+import SyncEngine
 import ServiceLifecycle
 import SyncClientHTTP
 public import SyncCore

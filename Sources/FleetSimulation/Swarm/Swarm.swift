@@ -3,7 +3,7 @@ import DeviceStore
 import FieldModel
 import Logging
 import PostgresDriver
-import ServerStore
+import SyncEngine
 public import SyncClient
 public import SyncCore
 import SyncServer

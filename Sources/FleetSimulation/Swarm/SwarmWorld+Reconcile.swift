@@ -1,7 +1,7 @@
 import DeviceStore
 import FieldModel
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 

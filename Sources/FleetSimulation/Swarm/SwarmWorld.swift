@@ -6,7 +6,7 @@ import FieldModel
 import Logging
 import OfficeStore
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import SyncClient
 import SyncCore
 import SyncServer

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 import OfficeStore
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 

@@ -1,7 +1,7 @@
 import Hummingbird
 import Logging
 import PostgresDriver
-import ServerStore
+import SyncEngine
 
 /// `GET /health`: whether the server is up and can reach its database.
 struct HealthRoutes: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresDriver
-import ServerStore
+import SyncEngine
 import Synchronization
 
 /// Wakes live-channel requests when their buckets get new feed entries, on this server instance

@@ -1,6 +1,6 @@
 import Foundation
 import OfficeStore
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import OfficeStore
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 

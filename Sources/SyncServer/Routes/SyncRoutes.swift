@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import ServerStore
+import SyncEngine
 import SyncCore
 import SyncWire
 

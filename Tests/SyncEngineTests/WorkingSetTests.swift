@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 /// The push's working set writes merged rows only when a query reads their table, so every SQL
 /// read inside a push must go through ``WorkingSet/query(_:_:on:)`` and name its tables after
@@ -25,7 +25,7 @@ struct WorkingSetTests {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources")
         let files = try FileManager.default.contentsOfDirectory(at: sources.appendingPathComponent("FieldRules"), includingPropertiesForKeys: nil)
-            + [sources.appendingPathComponent("ServerStore/Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("ServerStore/Sync/SyncStore+Admission.swift")]
+            + [sources.appendingPathComponent("SyncEngine/Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("SyncEngine/Sync/SyncStore+Admission.swift")]
         #expect(files.count > 4)
         for file in files where file.pathExtension == "swift" {
             let text = try String(contentsOf: file, encoding: .utf8)

@@ -8,7 +8,7 @@ import SyncTesting
 import SyncWire
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 @Suite("SyncStore")
 struct SyncStoreTests {

@@ -4,7 +4,7 @@
 /// record's children or siblings read the whole table: pricing an order scanned `order_lines`
 /// and `price_list_entries`, the credit check scanned `sales_orders`. `fieldsync-bench` found it
 /// (a push slowed as the tenant grew: 22 ms per order priced with 22,000 lines on the server).
-/// Each index below serves a query of `ServerStore/Rules/` or `ServerStore/Office/`.
+/// Each index below serves a query of `SyncEngine/Rules/` or `SyncEngine/Office/`.
 enum Revision006 {
     static let sql = """
         CREATE INDEX order_lines_by_order ON order_lines (tenant_id, order_id);

@@ -4,7 +4,7 @@ import SyncCore
 import SyncWire
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 /// Reading, for every kind of record: a row in the viewer's scope and one outside it, made through
 /// the server's own write path, and the viewer's buckets at the same moment.

@@ -4,7 +4,7 @@ import SyncCore
 import SyncTesting
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 @Suite("PostgreSQL notifications")
 struct PostgresListenerTests {

@@ -7,7 +7,7 @@ import SyncCore
 import SyncWire
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 /// The rules on arrival at the store layer, with hand-made change sets: what each rule decides,
 /// what the server writes back, and the audit.

@@ -4,7 +4,7 @@ import PostgresDriver
 import SyncTesting
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 @Suite("Migrator")
 struct MigratorTests {

@@ -7,7 +7,7 @@ import SyncTesting
 import SyncWire
 import Testing
 
-@testable import ServerStore
+@testable import SyncEngine
 
 /// Who may read and write what (DOMAIN.md §3), cell by cell. The expectations are written out here
 /// from the domain, not derived from the schema, so that a wrong declaration fails a cell.
