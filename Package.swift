@@ -77,7 +77,7 @@ let package = Package(
         ),
         .target(
             name: "SyncEngine",
-            dependencies: ["PostgresDriver", "FieldModel", "SyncWire", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresDriver", "SyncCore", "SyncWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The field-sales and field-service rules on arrival, plugged into the engine.

@@ -19,7 +19,7 @@ extension DemoDataSet {
         let existing = try await pool.query("SELECT count(*) FROM tenants WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int.self)
         guard existing == 0 else { return false }
         let snapshots = try snapshots(for: FieldSalesSchema.schema, clock: clock)
-        try await SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules())
+        try await SyncStore(pool: pool, domain: FieldSalesDomain())
             .seed(snapshots.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: tenant)
         return true
     }

@@ -16,7 +16,7 @@ extension ArrivalJudge {
                 flag(change, finding)
             }
         }
-        if let author, !author.confined, ["on_hold", "cancelled"].contains(written) {
+        if let author, !FieldSalesDomain.confines(author.role), ["on_hold", "cancelled"].contains(written) {
             note(change, change.table, change.record, RuleFinding(.dispatcherOverride, "\(author.role) moved the work order to \(written)"))
         }
     }
@@ -41,7 +41,7 @@ extension ArrivalJudge {
         if change.written("name") != nil, let name = after.text("name") {
             derived.set("customers", change.record, "normalized_name", .text(CustomerIdentity.normalizedName(name)))
         }
-        if let author, author.confined, change.creates(given: before), let name = after.text("name") {
+        if let author, FieldSalesDomain.confines(author.role), change.creates(given: before), let name = after.text("name") {
             let rows = try await reads.query("""
                 SELECT id::text FROM customers
                 WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL AND NOT _deleted

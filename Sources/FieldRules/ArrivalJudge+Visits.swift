@@ -90,7 +90,7 @@ extension ArrivalJudge {
             if previous == "cancelled" {
                 flag(change, RuleFinding(.executedAfterCancel, "the visit was cancelled by the office; the work done on it stands"))
             }
-            if let author, author.confined, let assignee = after.id("assignee_id"), assignee != author.user {
+            if let author, FieldSalesDomain.confines(author.role), let assignee = after.id("assignee_id"), assignee != author.user {
                 flag(change, RuleFinding(.reassignedWhileExecuted, "the visit is now assigned to someone else; the work is kept and attributed to its author"))
                 if after.id("executed_by") == nil { derived.set("visits", change.record, "executed_by", .id(author.user)) }
             }

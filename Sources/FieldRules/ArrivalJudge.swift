@@ -144,7 +144,7 @@ struct ArrivalJudge {
             }
             try await followMerges(change, on: db)
             // The office set a state the record had already moved past: the later state stands.
-            if let author, !author.confined, let written = change.writtenState(), let kept = after.state()?.name, kept != written {
+            if let author, !FieldSalesDomain.confines(author.role), let written = change.writtenState(), let kept = after.state()?.name, kept != written {
                 flag(change, RuleFinding(.stateOvertaken, "the record is already \(kept); \(written) was not applied"))
             }
         }

@@ -4,7 +4,7 @@ public import SyncEngine
 public import SyncCore
 
 /// The field-sales and field-service rules of DOMAIN.md §4, plugged into the push engine:
-/// `SyncStore(pool:schema:rules: FieldSalesRules(), …)`.
+/// `SyncStore(pool:domain: FieldSalesDomain())`.
 ///
 /// Each call makes an ``ArrivalJudge`` for one change set and returns what it decided; the
 /// engine records the decisions, merges the derived writes and answers the device.

@@ -48,7 +48,7 @@ public enum FieldSyncServer {
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
-            let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: wallClock))
+            let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock))
             OfficeRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter).register(on: router)
             BlobRoutes(store: store, tokens: tokens, limiter: limiter).register(on: router)
             SyncRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter, metrics: metrics,
@@ -82,8 +82,8 @@ public enum FieldSyncServer {
                 serverName: "fieldsync/\(version)"
             ),
             services: [
-                PeriodicJob.feedCompaction(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules()), retention: retention, interval: .seconds(600), logger: logger),
-                PeriodicJob.missedVisits(store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: wallClock)),
+                PeriodicJob.feedCompaction(store: SyncStore(pool: pool, domain: FieldSalesDomain()), retention: retention, interval: .seconds(600), logger: logger),
+                PeriodicJob.missedVisits(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
                                          wallClock: wallClock, grace: .seconds(3_600), interval: .seconds(60), logger: logger),
             ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },

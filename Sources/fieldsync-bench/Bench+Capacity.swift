@@ -113,7 +113,7 @@ extension Bench {
             seats.append((user, customer))
         }
         let records = try data.snapshots(for: FieldSalesSchema.schema, clock: HLC(milliseconds: idTime))
-        try await SyncStore(pool: world.server.pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules()).seed(records.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: world.tenant)
+        try await SyncStore(pool: world.server.pool, domain: FieldSalesDomain()).seed(records.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: world.tenant)
         var devices: [LoadDevice] = []
         for seat in seats { devices.append(LoadDevice(user: seat.user, customer: seat.customer, token: try await world.token(for: seat.user))) }
         return devices

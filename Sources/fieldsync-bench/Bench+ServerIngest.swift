@@ -15,7 +15,7 @@ extension Bench {
     /// upsert of the same rows (one transaction and one multi-row statement per table per push).
     func serverIngest(_ mixA: ChangeMix, _ mixB: ChangeMix, phone: Phone, _ world: BenchWorld) async throws -> [Figure] {
         guard let replica = try await phone.store.identity().replica else { throw BenchError("the mix phone is not registered") }
-        let store = SyncStore(pool: world.server.pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: world.server.clock))
+        let store = SyncStore(pool: world.server.pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: world.server.clock))
         Self.log("server ingest, store layer: \(mixA.changes) changes")
         var rejected = 0
         let statementsBefore = PostgresConnection.statementsSent

@@ -143,7 +143,7 @@ struct BenchWorld: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tokens = try await TokenAuthority(secret: server.secret)
         let tenant = data.tenant!
-        let buckets = try await SyncStore(pool: server.pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules())
+        let buckets = try await SyncStore(pool: server.pool, domain: FieldSalesDomain())
             .buckets(user: rep, role: .rep, tenant: tenant, at: Int64(server.clock.now()))
         let rows = try await server.pool.query("SELECT count(DISTINCT (tbl, id)) FROM row_buckets WHERE tenant_id = $1 AND bucket = ANY($2::text[])",
                                                [tenant.uuidString, PostgresArray.literal(buckets)])[0].read(0, as: Int.self)
@@ -156,7 +156,7 @@ struct BenchWorld: Sendable {
 
     /// The buckets `user` is entitled to now.
     func buckets(of user: RecordID, role: Role) async throws -> [String] {
-        try await SyncStore(pool: server.pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules()).buckets(user: user, role: role, tenant: tenant, at: Int64(now))
+        try await SyncStore(pool: server.pool, domain: FieldSalesDomain()).buckets(user: user, role: role, tenant: tenant, at: Int64(now))
     }
 
     /// A bearer token for `user`.

@@ -64,7 +64,7 @@ struct SyncClientTests {
         let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == "rep" }![0]!)!
         let clock = ManualWallClock(1_796_050_800_000)  // Monday 2026-11-30 09:00 in New York
         let tokens = try await TokenAuthority(secret: String(repeating: "k", count: 40))
-        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock))
+        let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock))
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-client-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return World(pool: pool, service: SyncService(store: store, tokens: tokens, wallClock: clock), tokens: tokens, clock: clock, tenant: tenant, rep: rep,

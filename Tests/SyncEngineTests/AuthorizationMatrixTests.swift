@@ -82,7 +82,7 @@ struct AuthorizationMatrixTests {
         let data = DemoGenerator().generate()
         try await data.load(into: pool)
         let tenant = data.tenant!
-        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules())
+        let store = SyncStore(pool: pool, domain: FieldSalesDomain())
         let userRows = data["users"]!.rows
         var users: [String: RecordID] = [:]
         for role in ["rep", "technician", "dispatcher", "manager"] { users[role] = RecordID(userRows.first { $0[2] == role }![0]!)! }

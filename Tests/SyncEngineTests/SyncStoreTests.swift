@@ -24,7 +24,7 @@ struct SyncStoreTests {
         try await Migrator.migrate(pool)
         let data = DemoGenerator().generate()
         try await data.load(into: pool)
-        return Setup(pool: pool, store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules()), data: data, tenant: data.tenant!)
+        return Setup(pool: pool, store: SyncStore(pool: pool, domain: FieldSalesDomain()), data: data, tenant: data.tenant!)
     }
 
     static func id(_ n: UInt64) -> RecordID { RecordID(high: 0x019B_0000_0000_7000 | n << 16, low: 0x8000_0000_0000_0000 | n) }

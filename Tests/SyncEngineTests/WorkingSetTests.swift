@@ -1,4 +1,6 @@
+import FieldModel
 import Foundation
+import SyncCore
 import Testing
 
 @testable import SyncEngine
@@ -24,12 +26,35 @@ struct WorkingSetTests {
     func noDirectQueries() throws {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources")
+        // The rules (not the domain's audience, which is read before a push's working set exists).
         let files = try FileManager.default.contentsOfDirectory(at: sources.appendingPathComponent("FieldRules"), includingPropertiesForKeys: nil)
+            .filter { $0.lastPathComponent.hasPrefix("ArrivalJudge") || $0.lastPathComponent == "FieldSalesRules.swift" }
             + [sources.appendingPathComponent("SyncEngine/Sync/SyncStore+Placement.swift"), sources.appendingPathComponent("SyncEngine/Sync/SyncStore+Admission.swift")]
         #expect(files.count > 4)
         for file in files where file.pathExtension == "swift" {
             let text = try String(contentsOf: file, encoding: .utf8)
             #expect(!text.contains("db.query("), "\(file.lastPathComponent) queries PostgreSQL around the working set")
+        }
+    }
+}
+
+/// The engine takes its domain as input (``SyncDomain``): no file of it names a table of the
+/// field-sales schema.
+@Suite("Engine knows no domain")
+struct EngineDomainTests {
+    @Test("no source of SyncEngine's push engine names a field-sales table in a string")
+    func noFieldSalesTables() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/SyncEngine/Sync")
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "swift" }
+        #expect(files.count > 10)
+        let tables = FieldSalesSchema.schema.tables.map(\.name)
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            let named = try tables.filter { table in
+                try text.contains("\"\(table)\"") || text.contains(Regex("(FROM|JOIN|INTO|UPDATE)\\s+\(table)\\b"))
+            }
+            #expect(named.isEmpty, "\(file.lastPathComponent) names \(named)")
         }
     }
 }

@@ -34,7 +34,7 @@ struct HostileWorld: Sendable {
         try await data.load(into: pool)
         let clock = ManualWallClock(now)
         let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
-        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock), pushBatchMax: pushBatchMax)
+        let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock), pushBatchMax: pushBatchMax)
         return HostileWorld(store: store, service: SyncService(store: store, tokens: tokens, wallClock: clock), pool: pool, data: data,
                             tenant: try #require(data.tenant), tokens: tokens, clock: clock)
     }

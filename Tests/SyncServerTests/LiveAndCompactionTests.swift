@@ -95,7 +95,7 @@ struct LiveAndCompactionTests {
     @Test("the feed is compacted below what every active device acknowledged; a device behind the horizon re-primes after uploading")
     func compactionAndReprime() async throws {
         let world = try await Self.world("compact")
-        let store = SyncStore(pool: world.pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules())
+        let store = SyncStore(pool: world.pool, domain: FieldSalesDomain())
         let app = Application(router: FieldSyncServer.makeRouter(pool: world.pool, tokens: world.tokens, wallClock: world.clock))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-compact-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

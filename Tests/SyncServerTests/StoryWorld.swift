@@ -57,7 +57,7 @@ struct StoryWorld {
         do {
             try await app.test(.live) { client in
                 let world = StoryWorld(url: "http://127.0.0.1:\(client.port!)", pool: pool,
-                                       store: SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock)),
+                                       store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock)),
                                        data: data, tenant: try #require(data.tenant), tokens: tokens, clock: clock, directory: directory, http: http)
                 try await body(world)
             }

@@ -1,4 +1,4 @@
-public import FieldModel
+import FieldModel
 public import SyncCore
 
 /// What a local action did: the change set it queued and the warnings the device's preview of

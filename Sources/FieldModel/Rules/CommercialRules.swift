@@ -1,3 +1,4 @@
+public import SyncCore
 /// DOMAIN.md §4.8–4.10 and §4.13: discounts, credit, stock and payments, judged as of arrival.
 public enum CommercialRules {
     /// §4.8: whether an order needs a manager's approval: any line's discount over the role's maximum.

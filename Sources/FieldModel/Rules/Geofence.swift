@@ -1,4 +1,5 @@
 import Foundation
+public import SyncCore
 
 /// A point on the earth in integer micro-degrees (about 0.1 m of resolution).
 public struct Coordinate: Hashable, Sendable {

@@ -1,3 +1,4 @@
+public import SyncCore
 /// DOMAIN.md §4.7: an order's prices, taxes and totals, computed the same way on the phone
 /// (a preview) and on the server (the truth), in integer minor units.
 ///

@@ -184,7 +184,7 @@ extension SwarmWorld {
     func restartServer() async throws {
         guard has(.serverRestart), let inProcess else { return }
         restarts += 1
-        store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock, seed: configuration.seed ^ restarts << 40))
+        store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock, seed: configuration.seed ^ restarts << 40))
         inProcess.restart(with: SyncService(store: store, tokens: tokens, wallClock: clock, logger: logger))
         count(.serverRestart)
     }

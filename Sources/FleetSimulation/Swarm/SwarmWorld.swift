@@ -119,7 +119,7 @@ final class SwarmWorld {
         clock.set(UInt64(monday.epochSeconds * 1000) + 12 * UInt64(hour))
         let secret = tokenSecret ?? (0..<4).map { _ in String(random.next() | 1 << 63, radix: 16) }.joined()
         let tokens = try await TokenAuthority(secret: secret)
-        let store = SyncStore(pool: pool, schema: FieldSalesSchema.schema, rules: FieldSalesRules(), clock: ServerClock(wallClock: clock, seed: configuration.seed))
+        let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock, seed: configuration.seed))
         let inProcess = configuration.remote == nil
             ? InProcessTransport(SyncService(store: store, tokens: tokens, wallClock: clock, logger: logger)) : nil
         let territories = data["territories"]!.rows.map { RecordID($0[0]!)! }

@@ -1,4 +1,3 @@
-public import FieldModel
 public import PostgresDriver
 public import SyncCore
 

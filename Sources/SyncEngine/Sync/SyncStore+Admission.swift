@@ -1,4 +1,3 @@
-import FieldModel
 import PostgresDriver
 import SyncCore
 import SyncWire
@@ -172,7 +171,7 @@ extension SyncStore {
                 continue
             }
             let key = RecordRef(table: change.table, record: change.record)
-            if let refusal = Self.refusal(of: writes, in: table, by: author, creating: stored == nil, current: running[key] ?? stored?.state()) {
+            if let refusal = Self.refusal(of: writes, in: table, by: author, creating: stored == nil, current: running[key] ?? stored?.state(), domain: domain) {
                 verdicts.reject(change, refusal, serverState: stored)
                 continue
             }
@@ -190,7 +189,8 @@ extension SyncStore {
     ///   when creating are allowed).
     /// - Parameter current: The row's status before these writes, `nil` when it has none yet (the
     ///   status written is then judged as a creation).
-    static func refusal(of writes: [FieldWrite], in table: TableSchema, by author: Author, creating: Bool, current: StateValue?) -> RuleFinding? {
+    static func refusal(of writes: [FieldWrite], in table: TableSchema, by author: Author, creating: Bool, current: StateValue?,
+                        domain: any SyncDomain) -> RuleFinding? {
         for write in writes {
             guard let field = table.field(write.field) else { continue }
             guard field.access.allows(author.role, creating: creating) else {
@@ -204,8 +204,7 @@ extension SyncStore {
             if mustNameAuthor, case .id(let named) = write.value, named != author.user {
                 return RuleFinding(.foreignIdentity, "\(table.name).\(field.name) names the user who writes it; it cannot name another")
             }
-            if case .state(let order) = field.type, case .state(let target) = write.value, let machine = Lifecycles.machine(order),
-               !machine.permits(target, over: current, by: author.role) {
+            if case .state(let order) = field.type, case .state(let target) = write.value, !domain.permits(target, over: current, in: order, by: author.role) {
                 let from = current.map { "\($0.name) (epoch \($0.epoch))" } ?? "a new record"
                 return RuleFinding(.forbiddenTransition, "a \(author.role) may not move \(table.name) from \(from) to \(target.name) (epoch \(target.epoch))")
             }
@@ -243,7 +242,7 @@ extension SyncStore {
         for (target, ids) in named {
             let ids = Array(ids)
             existing[target] = Set(try await work.states(target, ids, on: db).keys)
-            if scope != nil, target != "users" {
+            if scope != nil, target != domain.people {
                 buckets[target] = try await work.memberships(target, ids, on: db)
                 departed[target] = try await work.departures(target, ids, on: db)
             }
@@ -257,7 +256,7 @@ extension SyncStore {
                     visible = scope == nil || touched.known[RecordRef(table: target, record: id)] != nil
                 } else if existing[target]?.contains(id) != true {
                     visible = false
-                } else if let scope, target != "users" {
+                } else if let scope, target != domain.people {
                     let then = Self.bucketsThen(now: buckets[target]?[id] ?? [], departed: departed[target]?[id] ?? [], at: Int64(change.version.clock.milliseconds))
                     visible = !then.isDisjoint(with: scope.atChange)
                 } else {

@@ -1,4 +1,3 @@
-import FieldModel
 import Foundation
 import Logging
 import PostgresDriver

@@ -1,4 +1,3 @@
-import FieldModel
 import PostgresDriver
 public import SyncCore
 
@@ -34,49 +33,10 @@ extension SyncStore {
                               [Int64(replica.rawValue), tenant.uuidString, user.uuidString]).isEmpty
     }
 
-    /// The buckets `user` may sync at `milliseconds` (since the epoch): `catalog`, `user:<id>`, and
-    /// the territories the user owns then (reps, technicians) or all of them (the office).
+    /// The buckets `user` may sync at `milliseconds` (since the epoch), as the domain's
+    /// ``SyncDomain/audience(of:role:tenant:on:)`` says.
     public func buckets(user: RecordID, role: Role, tenant: RecordID, at milliseconds: Int64) async throws -> [String] {
-        var buckets = ["catalog", "user:\(user.uuidString)"]
-        let territories: PostgresRows
-        if role == .rep || role == .technician {
-            territories = try await pool.query("""
-                SELECT DISTINCT territory_id::text FROM territory_owners
-                WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted AND valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3)
-                ORDER BY 1
-                """, [tenant.uuidString, user.uuidString, milliseconds])
-        } else {
-            territories = try await pool.query("SELECT id::text FROM territories WHERE tenant_id = $1 AND NOT _deleted ORDER BY 1", [tenant.uuidString])
-            buckets.append("team:\(user.uuidString)")
-        }
-        buckets += try territories.map { "territory:\(try $0.read(0, as: String.self))" }
-        return buckets
-    }
-}
-
-/// The buckets a confined author (a rep or technician) could see over time, read once per push:
-/// `catalog`, the author's `user:` bucket, and each territory over the times the author owned
-/// it. ``buckets(at:)`` gives what ``SyncStore/buckets(user:role:tenant:at:)`` gives, without a
-/// query per change set.
-struct AuthorScope {
-    /// The buckets the author always sees.
-    let always: Set<String>
-    /// Each territory bucket with the time the author's ownership began and ended (`nil`: it has not).
-    let owned: [(bucket: String, from: Int64, to: Int64?)]
-
-    /// Reads `user`'s ownership of territories.
-    static func read(user: RecordID, tenant: RecordID, on db: isolated PostgresConnection) async throws -> AuthorScope {
-        let rows = try await db.query("SELECT territory_id::text, valid_from, valid_to FROM territory_owners WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted",
-                                      [tenant.uuidString, user.uuidString])
-        return AuthorScope(always: ["catalog", "user:\(user.uuidString)"],
-                           owned: try rows.compactMap { row in
-                               guard let territory = try row.read(0, as: String?.self) else { return nil }
-                               return ("territory:\(territory)", try row.read(1, as: Int64?.self) ?? .max, try row.read(2, as: Int64?.self))
-                           })
-    }
-
-    /// The buckets the author could see at `milliseconds` since the epoch.
-    func buckets(at milliseconds: Int64) -> Set<String> {
-        always.union(owned.filter { $0.from <= milliseconds && ($0.to.map { $0 > milliseconds } ?? true) }.map(\.bucket))
+        let audience = try await pool.withConnection { db in try await self.domain.audience(of: user, role: role, tenant: tenant, on: db) }
+        return audience.buckets(at: milliseconds).sorted()
     }
 }

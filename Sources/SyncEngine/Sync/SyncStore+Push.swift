@@ -1,4 +1,3 @@
-import FieldModel
 import Logging
 public import PostgresDriver
 public import SyncCore
@@ -176,8 +175,10 @@ extension SyncStore {
         // Every record the push names, locked in one sorted statement before anything is read.
         try await work.lock(changes.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
         try await work.loadAnswers(changes.map(\.id), on: db)
-        try await work.prefetch(changes.filter { work.answer(to: $0.id) == nil }, departures: author?.confined == true, on: db)
-        let scope = if let author, author.confined { try await AuthorScope.read(user: author.user, tenant: tenant, on: db) } else { AuthorScope?.none }
+        let confined = author.map { domain.confines($0.role) } ?? false
+        try await work.prefetch(changes.filter { work.answer(to: $0.id) == nil }, departures: confined, on: db)
+        // A confined author's buckets over time, read once per push.
+        let scope = if let author, confined { try await domain.audience(of: author.user, role: author.role, tenant: tenant, on: db) } else { Audience?.none }
         var applied: [Applied] = []
         for submission in submissions {
             for change in submission.changeSet.changes { clock.receive(change.version.clock) }
@@ -188,7 +189,7 @@ extension SyncStore {
     }
 
     /// Applies one change set of a push: the steps of the push engine, in order.
-    func apply(_ submission: Submission, batch: RecordID, author: Author?, scope authorScope: AuthorScope?, judging: Bool, refusing: Bool,
+    func apply(_ submission: Submission, batch: RecordID, author: Author?, scope authorScope: Audience?, judging: Bool, refusing: Bool,
                work: WorkingSet, on db: isolated PostgresConnection) async throws -> Applied {
         let changeSet = submission.changeSet
         let now = Int64(author?.now ?? clock.milliseconds)

@@ -1,5 +1,4 @@
 public import Logging
-import FieldModel
 public import PostgresDriver
 public import SyncCore
 public import SyncWire
@@ -23,22 +22,24 @@ public struct SyncStore: Sendable {
     public let clock: ServerClock
     /// The most change sets one push transaction applies (see `SyncStore+Push.swift`).
     public let pushBatchMax: Int
+    /// The domain: its schema, its rules on arrival, its roles' reach and state moves.
+    public let domain: any SyncDomain
     /// The business rules pushes are judged by.
-    public let rules: any ArrivalRules
+    public var rules: any ArrivalRules { domain.rules }
     package let tables: RecordTables
     let logger: Logger
 
-    /// Creates a store over `pool` for `schema`, judging pushes by `rules`.
+    /// Creates a store over `pool` for `domain`.
     ///
     /// - Parameter pushBatchMax: The most change sets one push transaction applies
     ///   (``batchChangeSetsMax`` unless a test compares sizes; 1 applies each change set in a
     ///   transaction of its own).
-    public init(pool: PostgresPool, schema: Schema, rules: any ArrivalRules, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync"),
+    public init(pool: PostgresPool, domain: any SyncDomain, clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "fieldsync.sync"),
                 pushBatchMax: Int = SyncStore.batchChangeSetsMax) {
         self.pool = pool
-        self.rules = rules
+        self.domain = domain
         self.clock = clock
-        self.tables = RecordTables(schema: ServerSchema(schema))
+        self.tables = RecordTables(schema: ServerSchema(domain.schema))
         self.logger = logger
         self.pushBatchMax = max(1, pushBatchMax)
     }
@@ -55,9 +56,6 @@ public struct SyncStore: Sendable {
         public var role: Role
         /// The author.
         public var user: RecordID
-        /// Whether the author's writes are confined to the buckets the author may see (reps and
-        /// technicians): a row outside them is refused, whatever its id.
-        public var confined: Bool
         /// The time of the request, in milliseconds since the epoch (from the server's injected clock).
         public var now: UInt64
 
@@ -65,7 +63,6 @@ public struct SyncStore: Sendable {
         public init(role: Role, user: RecordID, now: UInt64) {
             self.role = role
             self.user = user
-            self.confined = role == .rep || role == .technician
             self.now = now
         }
     }

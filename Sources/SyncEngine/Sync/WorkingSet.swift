@@ -1,4 +1,3 @@
-import FieldModel
 import PostgresDriver
 import SyncCore
 import SyncWire
