@@ -33,20 +33,31 @@ extension ArrivalJudge {
                                    accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
             let user = event.id("user_id")?.uuidString ?? ""
             // The user's previous check-in elsewhere that says where it was (a check-in without
-            // coordinates says nothing about travel).
-            let previous = try await reads.query("""
-                SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
-                WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
-                  AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL
-                ORDER BY device_time DESC LIMIT 1
-                """, [tenant.uuidString, user, visitID.uuidString, deviceTime], on: db).first.map {
-                Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
-                             accuracyMeters: Int(try $0.read(2, as: Int64?.self) ?? -1), deviceTime: try $0.read(3, as: Int64.self))
+            // coordinates says nothing about travel), and another store's check-in at exactly
+            // these coordinates: read ahead for the push (CheckInLookups), or looked up alone.
+            let previous: Geofence.Fix?
+            if let userID = event.id("user_id"), let known = previousCheckIn(user: userID, visit: visitID, before: deviceTime) {
+                previous = known
+            } else {
+                previous = try await reads.query("""
+                    SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
+                    WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
+                      AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL
+                    ORDER BY device_time DESC LIMIT 1
+                    """, [tenant.uuidString, user, visitID.uuidString, deviceTime], on: db).first.map {
+                    Geofence.Fix(coordinate: Coordinate(latitudeE6: try $0.read(0, as: Int64.self), longitudeE6: try $0.read(1, as: Int64.self)),
+                                 accuracyMeters: Int(try $0.read(2, as: Int64?.self) ?? -1), deviceTime: try $0.read(3, as: Int64.self))
+                }
             }
-            let twin = try await !reads.query("""
-                SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
-                WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
-                """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""], on: db).isEmpty
+            let twin: Bool
+            if let known = try await checkInElsewhere(at: fix.coordinate, other: change.record, customer: customerID, on: db) {
+                twin = known
+            } else {
+                twin = try await !reads.query("""
+                    SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
+                    WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
+                    """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""], on: db).isEmpty
+            }
             let judged = Geofence.verify(fix, store: storeLocation, radiusMeters: radius, previous: previous, matchesAnotherStore: twin)
             fields.append(("verification", .text(judged.verification.rawValue)))
             if let distance = judged.distanceMeters { fields.append(("distance_m", .integer(Int64(distance)))) }

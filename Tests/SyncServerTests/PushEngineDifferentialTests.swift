@@ -12,7 +12,8 @@ import Testing
 
 /// Issue 16, same answers: the set-based push engine applies a push's change sets in one
 /// transaction through one working set, and must answer exactly as if each change set were its
-/// own transaction. Seeded traffic — a rep's days (check-ins, orders submitted, payments, duplicate
+/// own transaction. Seeded traffic — a rep's days (check-ins kilometres apart or at another
+/// check-in's exact spot, orders submitted, payments, duplicate
 /// receipts, check-outs, completions, corrections) and a technician's, mixed with hostile change
 /// sets our phone never sends — goes in pushes of 1 to 40 change sets to two fresh worlds: one
 /// whose store applies each change set alone (`pushBatchMax: 1`) and one that batches. Every
@@ -120,6 +121,9 @@ struct DayTraffic {
     /// What each user may and may not see, for the hostile change sets.
     let targets: [RecordID: Target]
     var orders: [RecordID] = []
+    /// The latitudes of earlier check-ins: one check-in in four stands exactly where an earlier
+    /// one stood (another store's coordinates, when at another visit).
+    var latitudes: [Int64] = []
     /// What each change set is, for a failure's message.
     var log: [ChangeID: String] = [:]
 
@@ -173,8 +177,13 @@ struct DayTraffic {
         switch random.next() % 12 {
         case 0, 1:
             let event = id()
+            // Kilometres apart, seconds apart: travel too fast to be true, judged against the
+            // check-ins just before, in the same push or an earlier one.
+            let latitude = !latitudes.isEmpty && random.next() % 4 == 0
+                ? latitudes[Int(random.next() % UInt64(latitudes.count))] : 40_700_000 + Int64(random.next() % 100_000)
+            latitudes.append(latitude)
             return ([change(phone, "geo_events", event, [("visit_id", .id(visit.id)), ("user_id", .id(phone.user)), ("kind", .text("check_in")),
-                                                          ("device_time", .timestamp(time)), ("latitude_e6", .integer(40_750_000 + Int64(random.next() % 1_000))),
+                                                          ("device_time", .timestamp(time)), ("latitude_e6", .integer(latitude)),
                                                           ("longitude_e6", .integer(-73_990_000)), ("accuracy_m", .integer(12)), ("provider", .text("gps")),
                                                           ("mock_location", .bool(false))], at: clock),
                      change(phone, "visits", visit.id, [("status", .state(StateValue("in_progress"))), ("actual_start", .timestamp(time)),

@@ -16,6 +16,12 @@ public import SyncCore
 /// the rows that refer to a record, and SQL that sees every earlier change set of the push. They
 /// never lock, write, place or log. The field-sales rules are `FieldRules.FieldSalesRules`.
 public protocol ArrivalRules: Sendable {
+    /// Called once per push transaction, before its first change set, with every change not
+    /// answered before: the rules may read ahead in bulk what they will look up change by
+    /// change, and keep it with ``ArrivalReads/memoize(_:_:)``. What they read here is as stored
+    /// before the push; the push's own rows are ``ArrivalReads/merged(_:)``.
+    func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws
+
     /// The rules that refuse, run on the admitted changes of one change set before they merge.
     /// Returns the refusals, in the order of `changes`; every other change goes on to merge.
     ///
@@ -29,6 +35,11 @@ public protocol ArrivalRules: Sendable {
     /// - Parameter merged: The same records after it.
     func judge(_ changes: [Change], original: [String: [RecordID: RecordState]], merged: [String: [RecordID: RecordState]], arrival: Arrival,
                on db: isolated PostgresConnection) async throws -> Judgement
+}
+
+extension ArrivalRules {
+    /// Reads nothing ahead.
+    public func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {}
 }
 
 /// One change set's arrival, as the rules see it.
@@ -70,6 +81,13 @@ public protocol ArrivalReads: AnyObject {
     func remember(_ key: String, _ value: Int64?)
     /// A new id for a record the server creates in `table`, time-ordered by the server's clock.
     func mint(_ table: String) -> RecordID
+    /// The rows of `table` the push has merged so far (the change set being judged included),
+    /// as they now stand.
+    func merged(_ table: String) -> [RecordID: RecordState]
+    /// What the rules kept for the rest of the push under `key` (``memoize(_:_:)``), if anything.
+    func memo(_ key: String) -> (any Sendable)?
+    /// Keeps `value` under `key` for the rest of the push.
+    func memoize(_ key: String, _ value: any Sendable)
 }
 
 extension ArrivalReads {

@@ -179,6 +179,8 @@ extension SyncStore {
         try await work.prefetch(changes.filter { work.answer(to: $0.id) == nil }, departures: confined, on: db)
         // A confined author's buckets over time, read once per push.
         let scope = if let author, confined { try await domain.audience(of: author.user, role: author.role, tenant: tenant, on: db) } else { Audience?.none }
+        // The rules read ahead what they will look up change by change.
+        if judging { try await rules.prepare(changes.filter { work.answer(to: $0.id) == nil }, reads: work, on: db) }
         var applied: [Applied] = []
         for submission in submissions {
             for change in submission.changeSet.changes { clock.receive(change.version.clock) }

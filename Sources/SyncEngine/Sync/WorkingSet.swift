@@ -33,6 +33,9 @@ final class WorkingSet: ArrivalReads {
     private var locked: Set<Int64> = []
     private var answers: [ChangeID: ChangeOutcome] = [:]
     private var settings: [String: Int64?] = [:]
+    private var memos: [String: any Sendable] = [:]
+    /// The ids of the rows the push has merged, by table.
+    private var mergedIDs: [String: Set<RecordID>] = [:]
     /// Rows merged but not written yet, by table.
     private var unwritten: [String: Set<RecordID>] = [:]
     /// For rows read by a reference ("table.field"): the referenced ids whose rows are all in
@@ -169,8 +172,22 @@ final class WorkingSet: ArrivalReads {
             absent.remove(ref)
             held[table, default: []].insert(id)
             unwritten[table, default: []].insert(id)
+            mergedIDs[table, default: []].insert(id)
         }
     }
+
+    /// The rows of `table` the push has merged so far, as they now stand.
+    func merged(_ table: String) -> [RecordID: RecordState] {
+        var found: [RecordID: RecordState] = [:]
+        for id in mergedIDs[table] ?? [] { found[id] = states[RecordRef(table: table, record: id)] }
+        return found
+    }
+
+    /// What the rules kept under `key` for the rest of the push.
+    func memo(_ key: String) -> (any Sendable)? { memos[key] }
+
+    /// Keeps `value` under `key` for the rest of the push.
+    func memoize(_ key: String, _ value: any Sendable) { memos[key] = value }
 
     /// The rows of `table` whose reference `field` names `parent` (deleted rows included), as
     /// they stand in the push: the stored ones, read once per push for every record of the
