@@ -26,26 +26,34 @@ extension ArrivalJudge {
     /// total that differs, then sends the order to pending approval (a discount over the role's
     /// maximum, or a product without a price), to credit hold (over the credit limit), or confirms it.
     mutating func route(_ change: Change, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
-        let lines = try await reads.query("""
-            SELECT l.id::text, l.product_id::text, l.quantity, l.discount_bp, e.unit_price_minor, p.tax_rate_percent
-            FROM order_lines l
-            LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
-            LEFT JOIN LATERAL (SELECT unit_price_minor FROM price_list_entries e
-                               WHERE e.tenant_id = l.tenant_id AND e.price_list_id = $3 AND e.product_id = l.product_id AND NOT e._deleted
-                               ORDER BY e.id LIMIT 1) e ON true
-            WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
-            """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""], on: db)
+        let lines: [OrderLine]
+        if let known = try await pricedLines(of: order, priceList: state.id("price_list_id"), on: db) {
+            lines = known
+        } else {
+            lines = try await reads.query("""
+                SELECT l.id::text, l.product_id::text, l.quantity, l.discount_bp, e.unit_price_minor, p.tax_rate_percent
+                FROM order_lines l
+                LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+                LEFT JOIN LATERAL (SELECT unit_price_minor FROM price_list_entries e
+                                   WHERE e.tenant_id = l.tenant_id AND e.price_list_id = $3 AND e.product_id = l.product_id AND NOT e._deleted
+                                   ORDER BY e.id LIMIT 1) e ON true
+                WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
+                """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""], on: db).map { row in
+                OrderLine(id: RecordID(try row.read(0, as: String.self))!, product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+                          quantity: try row.read(2, as: Int64?.self), discountBP: try row.read(3, as: Int64?.self), listPriceMinor: try row.read(4, as: Int64?.self),
+                          taxRate: try row.read(5, as: Int64?.self))
+            }
+        }
         var routeToApproval: [RuleFinding] = []
         var inputs: [Pricing.LineInput] = []
         var ids: [RecordID] = []
         for line in lines {
-            let price = try line.read(4, as: Int64?.self)
-            if price == nil {
-                routeToApproval.append(RuleFinding(.unpricedProduct, "product \(try line.read(1, as: String.self)) has no price in the order's price list"))
+            if line.listPriceMinor == nil {
+                routeToApproval.append(RuleFinding(.unpricedProduct, "product \(line.product?.uuidString ?? "") has no price in the order's price list"))
             }
-            ids.append(RecordID(try line.read(0, as: String.self))!)
-            inputs.append(Pricing.LineInput(quantity: try line.read(2, as: Int64?.self) ?? 0, listPriceMinor: price ?? 0,
-                                            discountBP: try line.read(3, as: Int64?.self) ?? 0, taxRateMillipercent: try line.read(5, as: Int64?.self) ?? 0))
+            ids.append(line.id)
+            inputs.append(Pricing.LineInput(quantity: line.quantity ?? 0, listPriceMinor: line.listPriceMinor ?? 0,
+                                            discountBP: line.discountBP ?? 0, taxRateMillipercent: line.taxRate ?? 0))
         }
         let totals: Pricing.Totals
         do {
@@ -102,26 +110,35 @@ extension ArrivalJudge {
     /// short is backordered and flagged) and becomes the customer's last price for its products.
     mutating func confirm(_ change: Change?, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
         note(change, "sales_orders", order, RuleFinding(.orderConfirmed, "the order passed the rules on price, discount and credit"))
-        let lines = try await reads.query("""
-            SELECT l.product_id::text, l.quantity, s.id::text, s.quantity, lp.id::text, l.unit_price_minor, l.id::text
-            FROM order_lines l
-            LEFT JOIN LATERAL (SELECT s.id, s.quantity FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
-                               WHERE s.tenant_id = l.tenant_id AND s.product_id = l.product_id AND w.kind = 'warehouse' AND NOT s._deleted AND NOT w._deleted
-                               ORDER BY w.id LIMIT 1) s ON true
-            LEFT JOIN last_prices lp ON lp.tenant_id = l.tenant_id AND lp.customer_id = $3 AND lp.product_id = l.product_id AND NOT lp._deleted
-            WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
-            """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""], on: db)
+        let lines: [OrderLine]
+        if let known = try await stockedLines(of: order, customer: state.id("customer_id"), on: db) {
+            lines = known
+        } else {
+            lines = try await reads.query("""
+                SELECT l.product_id::text, l.quantity, s.id::text, s.quantity, lp.id::text, l.unit_price_minor, l.id::text
+                FROM order_lines l
+                LEFT JOIN LATERAL (SELECT s.id, s.quantity FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
+                                   WHERE s.tenant_id = l.tenant_id AND s.product_id = l.product_id AND w.kind = 'warehouse' AND NOT s._deleted AND NOT w._deleted
+                                   ORDER BY w.id LIMIT 1) s ON true
+                LEFT JOIN last_prices lp ON lp.tenant_id = l.tenant_id AND lp.customer_id = $3 AND lp.product_id = l.product_id AND NOT lp._deleted
+                WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
+                """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""], on: db).map { row in
+                let level = try row.read(2, as: String?.self).flatMap { RecordID($0) }
+                return OrderLine(id: RecordID(try row.read(6, as: String.self))!, product: try row.read(0, as: String?.self).flatMap { RecordID($0) },
+                                 quantity: try row.read(1, as: Int64?.self), unitPriceMinor: try row.read(5, as: Int64?.self),
+                                 level: try level.map { ($0, try row.read(3, as: Int64?.self) ?? 0) }, lastPrice: try row.read(4, as: String?.self).flatMap { RecordID($0) })
+            }
+        }
         var short: [String] = []
         for line in lines {
-            let product = RecordID(try line.read(0, as: String.self))!
-            let quantity = try line.read(1, as: Int64?.self) ?? 0
+            guard let product = line.product else { continue }
+            let quantity = line.quantity ?? 0
             // Priced in this transaction (a submit confirmed at once), or earlier (an approval).
-            var unitPrice = try line.read(5, as: Int64?.self) ?? 0
-            if case .integer(let priced)? = derived.value(of: "unit_price_minor", "order_lines", RecordID(try line.read(6, as: String.self))!) {
+            var unitPrice = line.unitPriceMinor ?? 0
+            if case .integer(let priced)? = derived.value(of: "unit_price_minor", "order_lines", line.id) {
                 unitPrice = priced
             }
-            if let level = try line.read(2, as: String?.self).flatMap({ RecordID($0) }) {
-                let available = try line.read(3, as: Int64?.self) ?? 0
+            if let (level, available) = line.level {
                 let reserved = min(quantity, max(0, available))
                 if reserved > 0 {
                     derived.add(-reserved, to: "quantity", of: "stock_levels", level)
@@ -134,7 +151,7 @@ extension ArrivalJudge {
                 if quantity > available { short.append("\(quantity - max(0, available)) of \(product.uuidString)") }
             }
             if let customer = state.id("customer_id") {
-                let lastPrice = try line.read(4, as: String?.self).flatMap { RecordID($0) } ?? mint("last_prices")
+                let lastPrice = line.lastPrice ?? mint("last_prices")
                 derived.set("last_prices", lastPrice, [("customer_id", .id(customer)), ("product_id", .id(product)),
                                                        ("unit_price_minor", .integer(unitPrice)), ("ordered_at", .timestamp(state.timestamp("order_date") ?? now))])
             }

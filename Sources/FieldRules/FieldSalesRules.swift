@@ -12,9 +12,11 @@ public struct FieldSalesRules: ArrivalRules {
     /// The rules.
     public init() {}
 
-    /// Reads ahead, for the whole push, what the check-in rules look up (``CheckInLookups``).
+    /// Reads ahead, for the whole push, what the check-in and order rules look up
+    /// (``CheckInLookups``, ``OrderLookups``).
     public func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {
         try await CheckInLookups.prepare(changes, reads: reads, on: db)
+        try await OrderLookups.prepare(changes, reads: reads, on: db)
     }
 
     /// The rules that refuse: an edit to an order no longer editable, a receipt number already

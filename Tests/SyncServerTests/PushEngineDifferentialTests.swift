@@ -195,14 +195,18 @@ struct DayTraffic {
                                                                  ("price_list_id", .id(priceList)), ("currency", .text("USD")), ("tax_inclusive", .bool(false)),
                                                                  ("order_date", .timestamp(time)), ("status", .state(StateValue("draft")))], at: clock)]
             for line in 0..<Int(random.next() % 4 + 1) {
-                changes.append(change(phone, "order_lines", id(), [("order_id", .id(order)), ("product_id", .id(products[Int(random.next() % UInt64(products.count))])),
+                // Few products, so that orders of one customer share them: the last price one
+                // confirm writes is the row the next confirm of the push updates.
+                changes.append(change(phone, "order_lines", id(), [("order_id", .id(order)), ("product_id", .id(products[Int(random.next() % UInt64(min(products.count, 3)))])),
                                                                    ("quantity", .integer(Int64(random.next() % 9 + 1))),
                                                                    ("discount_bp", .integer(random.next() % 5 == 0 ? 2_500 : 0))], at: clock, line + 1))
             }
             return (changes, "an order with \(changes.count - 1) line(s)")
         case 4, 5:
             guard !orders.isEmpty else { return repWork(phone, at: clock) }
-            let order = orders[Int(random.next() % UInt64(orders.count))]
+            // Mostly a recent order, so that an order is often created and submitted in one push.
+            let order = random.next() % 2 == 0 ? orders[orders.count - 1 - Int(random.next() % UInt64(min(orders.count, 3)))]
+                : orders[Int(random.next() % UInt64(orders.count))]
             return ([change(phone, "sales_orders", order, [("status", .state(StateValue("submitted"))), ("device_total_minor", .integer(Int64(random.next() % 100_000)))],
                             at: clock)], "a submit")
         case 6:
