@@ -39,28 +39,61 @@ package struct RecordTables: Sendable {
                 counters[id, default: [:]][field] = counter
             }
         }
+        guard !rows.isEmpty else { return [:] }
+        let layout = try Layout(table, columns: rows.columns)
         var states: [RecordID: RecordState] = [:]
         for row in rows {
-            let id = RecordID(try row.read("id", as: String.self))!
+            let id = RecordID(try row.read(layout.id, as: String.self))!
             var state = RecordState()
-            for field in table.fields {
-                guard let clock = try row.read("\(field.name)__clock", as: Int64?.self),
-                      let replica = try row.read("\(field.name)__replica", as: Int32?.self) else { continue }
+            for (field, at) in zip(table.fields, layout.fields) {
+                guard let clock = try row.read(at.clock, as: Int64?.self), let replica = try row.read(at.replica, as: Int32?.self) else { continue }
                 let value: FieldValue
                 if field.type == .counter {
                     value = .counter(counters[id]?[field.name] ?? CounterValue())
                 } else {
-                    let epoch = field.type.isState ? try row.read("\(field.name)__epoch", as: Int32?.self) ?? 0 : 0
-                    value = try Self.decode(try row.read(field.name, as: String?.self), as: field.type, epoch: UInt32(epoch))
+                    let epoch = if let column = at.epoch { try row.read(column, as: Int32?.self) ?? 0 } else { Int32(0) }
+                    value = try Self.decode(try row.read(at.value, as: String?.self), as: field.type, epoch: UInt32(epoch))
                 }
                 state.fields[field.name] = FieldState(value: value, version: Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica))))
             }
-            if let clock = try row.read("_tombstone_clock", as: Int64?.self), let replica = try row.read("_tombstone_replica", as: Int32?.self) {
+            if let clock = try row.read(layout.tombstoneClock, as: Int64?.self), let replica = try row.read(layout.tombstoneReplica, as: Int32?.self) {
                 state.tombstone = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica)))
             }
             states[id] = state
         }
         return states
+    }
+
+    /// Where each column of a table's row is in a result, found once per result rather than by
+    /// name for every row.
+    struct Layout {
+        struct Field {
+            var value: Int
+            var clock: Int
+            var replica: Int
+            var epoch: Int?
+        }
+
+        var id: Int
+        var fields: [Field]
+        var tombstoneClock: Int
+        var tombstoneReplica: Int
+
+        init(_ table: TableSchema, columns: [String]) throws {
+            var positions: [String: Int] = [:]
+            for (index, column) in columns.enumerated() { positions[column] = index }
+            func position(_ name: String) throws -> Int {
+                guard let index = positions[name] else { throw SyncStoreError(.invalid, "\(table.name) has no column \(name)") }
+                return index
+            }
+            id = try position("id")
+            fields = try table.fields.map { field in
+                Field(value: try position(field.name), clock: try position("\(field.name)__clock"), replica: try position("\(field.name)__replica"),
+                      epoch: field.type.isState ? try position("\(field.name)__epoch") : nil)
+            }
+            tombstoneClock = try position("_tombstone_clock")
+            tombstoneReplica = try position("_tombstone_replica")
+        }
     }
 
     /// Writes `states` into `table`, replacing the rows, in statements of at most 200 rows.
