@@ -19,6 +19,7 @@ extension Bench {
         Self.log("server ingest, store layer: \(mixA.changes) changes")
         var rejected = 0
         let statementsBefore = PostgresConnection.statementsSent
+        let tripsBefore = PostgresConnection.roundTrips
         let storeSeconds = try await Self.time {
             for push in mixA.pushes() {
                 // One call per push, as the server makes.
@@ -30,6 +31,7 @@ extension Bench {
         // Every statement of the process while the store-layer pushes ran (the server's
         // background jobs add a few).
         let statementsPerPush = Double(PostgresConnection.statementsSent - statementsBefore) / Double(mixA.pushes().count)
+        let tripsPerPush = Double(PostgresConnection.roundTrips - tripsBefore) / Double(mixA.pushes().count)
         Self.log("server ingest over HTTP: \(mixB.changes) changes")
         let transport = HTTPTransport(baseURL: world.server.url, client: world.server.http)
         let token = try await world.token(for: world.rep)
@@ -51,6 +53,9 @@ extension Bench {
                    against: "raw libpq batched upsert", atLeast: 0.2),
             .ratio("server_ingest_statements", statementsPerPush, Self.rawStatementsPerPush(mixA), unit: "statements/push",
                    against: "raw libpq batched upsert (BEGIN, one per table, COMMIT)"),
+            // The raw path waits for each of its statements.
+            .ratio("server_ingest_round_trips", tripsPerPush, Self.rawStatementsPerPush(mixA), unit: "round trips/push",
+                   against: "raw libpq batched upsert, one round trip per statement"),
         ]
     }
 

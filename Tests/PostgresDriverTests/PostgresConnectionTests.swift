@@ -65,6 +65,43 @@ struct PostgresConnectionTests {
         #expect(await connection.isReusable)
     }
 
+    @Test("a pipelined batch runs in order in one round trip; a failing statement stops it, and the connection stays usable")
+    func pipelines() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("pipeline"))
+        try await connection.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)")
+        var batch = PostgresBatch()
+        batch.insert(into: "t", columns: ["id", "v"], rows: (1...3).map { [.text(String($0)), .text("v\($0)")] })
+        batch.add("UPDATE t SET v = v || '!' WHERE id = $1", [2])
+        batch.add("SELECT count(*) FROM t WHERE v LIKE $1", ["%!"])
+        let trips = await connection.roundTripsMade
+        let answers = try await connection.run(batch)
+        #expect(await connection.roundTripsMade - trips == 1, "one round trip for three statements")
+        #expect(answers.count == 3)
+        #expect(try answers[2][0].read(0, as: Int64.self) == 1, "the update ran before the select, in order")
+        // Inside a transaction, a failing statement fails the batch and the transaction.
+        var failing = PostgresBatch()
+        failing.add("INSERT INTO t (id, v) VALUES ($1, $2)", [10, "ten"])
+        failing.add("INSERT INTO t (id, v) VALUES ($1, $2)", [1, "duplicate"])
+        failing.add("INSERT INTO t (id, v) VALUES ($1, $2)", [11, "eleven"])
+        let failed = failing
+        await #expect(throws: PostgresError.self) {
+            try await connection.transaction { db in try await db.run(failed) }
+        }
+        #expect(try await connection.query("SELECT count(*) FROM t")[0].read(0, as: Int64.self) == 3, "nothing of the failed batch stayed")
+        #expect(await connection.isReusable)
+        // Outside a transaction, the batch is all or nothing too (one implicit transaction).
+        await #expect(throws: PostgresError.self) { try await connection.run(failed) }
+        #expect(try await connection.query("SELECT count(*) FROM t")[0].read(0, as: Int64.self) == 3)
+        // A NUL in a parameter is refused before anything is sent.
+        var nul = PostgresBatch()
+        nul.add("INSERT INTO t (id, v) VALUES ($1, $2)", [20, "a"])
+        nul.add("INSERT INTO t (id, v) VALUES ($1, $2)", [21, "b\u{0}c"])
+        let refused = nul
+        await #expect(throws: PostgresError.self) { try await connection.run(refused) }
+        #expect(try await connection.query("SELECT count(*) FROM t")[0].read(0, as: Int64.self) == 3)
+        #expect(await connection.isReusable)
+    }
+
     @Test("SQL errors carry the SQLSTATE and never the values")
     func errorsHideValues() async throws {
         let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("errors"))

@@ -36,10 +36,18 @@ public actor PostgresConnection {
     private var runs: [String: Int] = [:]
     private var preparedCount = 0
     private static let sent = Atomic<Int>(0)
+    private static let trips = Atomic<Int>(0)
 
-    /// How many statements every connection of this process has sent (each one a round trip),
-    /// for measurement: `fieldsync-bench` reports statements per push from it.
+    /// How many statements every connection of this process has sent, for measurement:
+    /// `fieldsync-bench` reports statements per push from it.
     public static var statementsSent: Int { sent.load(ordering: .relaxed) }
+
+    /// How many times every connection of this process has waited for the server's answer: one
+    /// per statement, or one per pipelined batch (``run(_:)``).
+    public static var roundTrips: Int { trips.load(ordering: .relaxed) }
+
+    /// How many times this connection has waited for the server's answer.
+    public private(set) var roundTripsMade = 0
 
     /// The process id of the server backend serving this connection.
     public nonisolated let backendPID: Int32
@@ -170,33 +178,13 @@ public actor PostgresConnection {
 
     func execute(_ sql: String, _ parameters: [PostgresValue]) throws(PostgresError) -> PostgresRows {
         Self.sent.add(1, ordering: .relaxed)
-        var lengths: [Int32] = []
-        var formats: [Int32] = []
-        var buffers: [UnsafeMutablePointer<CChar>?] = []
-        defer { for buffer in buffers { buffer?.deallocate() } }
-        for parameter in parameters {
-            switch parameter {
-            case .null:
-                buffers.append(nil)
-                lengths.append(0)
-                formats.append(0)
-            case .text(let text):
-                let utf8 = Array(text.utf8)
-                guard !utf8.contains(0) else {
-                    throw PostgresError(.client, message: "a text parameter contains a NUL character, which PostgreSQL text cannot hold")
-                }
-                buffers.append(Self.copy(utf8, terminated: true))
-                lengths.append(Int32(utf8.count))
-                formats.append(0)
-            case .bytes(let bytes):
-                buffers.append(Self.copy(bytes, terminated: false))
-                lengths.append(Int32(bytes.count))
-                formats.append(1)
-            }
-        }
-        let pointers = buffers.map { $0.map { UnsafePointer($0) } }
+        Self.trips.add(1, ordering: .relaxed)
+        roundTripsMade += 1
+        let bound = try Bound(parameters)
+        defer { bound.deallocate() }
         let name = try preparing(sql, count: parameters.count)
-        let result = pointers.withUnsafeBufferPointer { values in
+        let (lengths, formats) = (bound.lengths, bound.formats)
+        let result = bound.pointers.withUnsafeBufferPointer { values in
             if let name {
                 PQexecPrepared(handle.pointer, name, Int32(parameters.count), values.baseAddress, lengths, formats, 0)
             } else {
@@ -230,6 +218,8 @@ public actor PostgresConnection {
         preparedCount += 1
         let name = "fieldsync_\(preparedCount)"
         Self.sent.add(1, ordering: .relaxed)
+        Self.trips.add(1, ordering: .relaxed)
+        roundTripsMade += 1
         let result = PQprepare(handle.pointer, name, sql, Int32(count), nil)
         defer { PQclear(result) }
         _ = try rows(of: result)
@@ -240,8 +230,116 @@ public actor PostgresConnection {
     /// The most statements one connection keeps prepared.
     static let preparedMax = 256
 
+    /// Runs `batch`'s statements in order in one round trip: libpq's pipeline mode sends them
+    /// all, then reads every answer. The first statement that fails throws, and the ones after
+    /// it do not run (inside a transaction, the transaction is failed as by any error).
+    ///
+    /// Either the statements or their answers must be small: the connection blocks while it
+    /// sends, and reads only when everything is sent, so large statements (a push's writes) are
+    /// fine when their answers are small, and large answers (a push's reads) when the statements
+    /// are small; both large at once could stall both ends. Statements already prepared on this
+    /// connection run prepared. Outside a transaction the batch is one implicit transaction.
+    @discardableResult
+    public func run(_ batch: PostgresBatch) async throws -> [PostgresRows] {
+        switch batch.statements.count {
+        case 0: return []
+        case 1: return [try await cancellable { connection throws(PostgresError) in
+                try connection.execute(batch.statements[0].sql, batch.statements[0].values)
+            }]
+        default: return try await cancellable { connection throws(PostgresError) in try connection.pipeline(batch.statements) }
+        }
+    }
+
+    private func pipeline(_ statements: [PostgresBatch.Statement]) throws(PostgresError) -> [PostgresRows] {
+        Self.sent.add(statements.count, ordering: .relaxed)
+        Self.trips.add(1, ordering: .relaxed)
+        roundTripsMade += 1
+        // Every parameter is bound before anything is sent: a value libpq cannot carry (a NUL
+        // in text) refuses the whole batch, not the statements after it.
+        var bound: [Bound] = []
+        defer { for parameters in bound { parameters.deallocate() } }
+        for statement in statements { bound.append(try Bound(statement.values)) }
+        guard PQenterPipelineMode(handle.pointer) == 1 else { throw lostOrFailed() }
+        var sendFailure: PostgresError?
+        for (statement, parameters) in zip(statements, bound) {
+            let count = Int32(statement.values.count)
+            let (lengths, formats, name, sql) = (parameters.lengths, parameters.formats, prepared[statement.sql], statement.sql)
+            let sent = parameters.pointers.withUnsafeBufferPointer { values in
+                if let name {
+                    PQsendQueryPrepared(handle.pointer, name, count, values.baseAddress, lengths, formats, 0)
+                } else {
+                    PQsendQueryParams(handle.pointer, sql, count, nil, values.baseAddress, lengths, formats, 0)
+                }
+            }
+            if sent != 1 { sendFailure = lostOrFailed(); break }
+        }
+        // The sync ends the pipeline even when a send failed, so that the connection leaves
+        // pipeline mode in a known state.
+        guard PQpipelineSync(handle.pointer) == 1 else { throw lostOrFailed() }
+        var answers: [PostgresRows] = []
+        var failure: PostgresError?
+        var ended = false
+        while true {
+            guard let result = PQgetResult(handle.pointer) else {
+                // The end of one statement's results; two in a row, or a closed connection,
+                // means no sync will come.
+                if ended || !isOpen { failure = failure ?? lostOrFailed(); break }
+                ended = true
+                continue
+            }
+            ended = false
+            defer { PQclear(result) }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+            if status == PGRES_PIPELINE_ABORTED { continue }
+            do throws(PostgresError) { answers.append(try rows(of: result)) } catch { failure = failure ?? error }
+            if !isOpen { failure = failure ?? lostOrFailed(); break }
+        }
+        _ = PQexitPipelineMode(handle.pointer)
+        if let failure = sendFailure ?? failure { throw failure }
+        return answers
+    }
+
+    /// Parameters bound for libpq: one C buffer each (text NUL-terminated), with lengths and
+    /// formats; ``deallocate()`` frees the buffers.
+    private struct Bound {
+        var pointers: [UnsafePointer<CChar>?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        private var buffers: [UnsafeMutablePointer<CChar>?] = []
+
+        init(_ parameters: [PostgresValue]) throws(PostgresError) {
+            for parameter in parameters {
+                switch parameter {
+                case .null:
+                    buffers.append(nil)
+                    lengths.append(0)
+                    formats.append(0)
+                case .text(let text):
+                    let utf8 = Array(text.utf8)
+                    guard !utf8.contains(0) else {
+                        deallocate()
+                        throw PostgresError(.client, message: "a text parameter contains a NUL character, which PostgreSQL text cannot hold")
+                    }
+                    buffers.append(PostgresConnection.copy(utf8, terminated: true))
+                    lengths.append(Int32(utf8.count))
+                    formats.append(0)
+                case .bytes(let bytes):
+                    buffers.append(PostgresConnection.copy(bytes, terminated: false))
+                    lengths.append(Int32(bytes.count))
+                    formats.append(1)
+                }
+            }
+            pointers = buffers.map { $0.map { UnsafePointer($0) } }
+        }
+
+        func deallocate() { for buffer in buffers { buffer?.deallocate() } }
+    }
+
     func executeScript(_ script: String) throws(PostgresError) -> PostgresRows {
         Self.sent.add(1, ordering: .relaxed)
+        Self.trips.add(1, ordering: .relaxed)
+        roundTripsMade += 1
         let result = PQexec(handle.pointer, script)
         defer { PQclear(result) }
         return try rows(of: result)
@@ -327,7 +425,7 @@ public actor PostgresConnection {
         return PostgresError(isOpen ? .client : .connectionLost, message: message.isEmpty ? "libpq returned no result" : message)
     }
 
-    private static func copy(_ bytes: [UInt8], terminated: Bool) -> UnsafeMutablePointer<CChar> {
+    fileprivate static func copy(_ bytes: [UInt8], terminated: Bool) -> UnsafeMutablePointer<CChar> {
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
         bytes.withUnsafeBytes { raw in
             UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(buffer), byteCount: bytes.count)

@@ -13,6 +13,9 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         self.affectedRows = affectedRows
     }
 
+    /// No rows.
+    public static let empty = PostgresRows(columns: [], cells: [], affectedRows: 0)
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { cells.count }
     public subscript(position: Int) -> PostgresRow { PostgresRow(columns: columns, cells: cells[position]) }

@@ -26,18 +26,37 @@ package struct RecordTables: Sendable {
         if let status { parameters.append(status) }
         let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND \(column) = ANY($2::uuid[])\(status == nil ? "" : " AND status = $3")",
                                       parameters)
-        var counters: [RecordID: [String: CounterValue]] = [:]
+        var contributions: PostgresRows?
         if table.fields.contains(where: { $0.type == .counter }), !rows.isEmpty {
             let list = PostgresArray.literal(try rows.map { RecordID(try $0.read("id", as: String.self))! })
-            for row in try await db.query("SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                          [tenant.uuidString, table.name, list]) {
-                let id = RecordID(try row.read(0, as: String.self))!
-                let field = try row.read(1, as: String.self)
-                var counter = counters[id, default: [:]][field, default: CounterValue()]
-                counter.contributions[ReplicaID(UInt32(try row.read(2, as: Int64.self)))] =
-                    .init(total: try row.read(3, as: Int64.self), clock: HLC(rawValue: UInt64(bitPattern: try row.read(4, as: Int64.self))))
-                counters[id, default: [:]][field] = counter
-            }
+            contributions = try await db.query(Self.countersSQL, [tenant.uuidString, table.name, list])
+        }
+        return try decode(table, rows, contributions: contributions)
+    }
+
+    static let countersSQL = "SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])"
+
+    /// Adds the statements that read `ids` of `table` to `batch` (the rows, and their counters'
+    /// contributions when the table has counters); ``decode(_:_:contributions:)`` reads the answers.
+    /// Returns how many statements it added.
+    func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, into batch: inout PostgresBatch) -> Int {
+        let list = PostgresArray.literal(ids)
+        batch.add("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [tenant.uuidString, list])
+        guard table.fields.contains(where: { $0.type == .counter }) else { return 1 }
+        batch.add(Self.countersSQL, [tenant.uuidString, table.name, list])
+        return 2
+    }
+
+    /// The states in `rows` of `table`, with the counters' contributions in `contributions`.
+    func decode(_ table: TableSchema, _ rows: PostgresRows, contributions: PostgresRows?) throws -> [RecordID: RecordState] {
+        var counters: [RecordID: [String: CounterValue]] = [:]
+        for row in contributions ?? PostgresRows.empty {
+            let id = RecordID(try row.read(0, as: String.self))!
+            let field = try row.read(1, as: String.self)
+            var counter = counters[id, default: [:]][field, default: CounterValue()]
+            counter.contributions[ReplicaID(UInt32(try row.read(2, as: Int64.self)))] =
+                .init(total: try row.read(3, as: Int64.self), clock: HLC(rawValue: UInt64(bitPattern: try row.read(4, as: Int64.self))))
+            counters[id, default: [:]][field] = counter
         }
         guard !rows.isEmpty else { return [:] }
         let layout = try Layout(table, columns: rows.columns)
@@ -98,6 +117,13 @@ package struct RecordTables: Sendable {
 
     /// Writes `states` into `table`, replacing the rows, in statements of at most 200 rows.
     func write(_ table: TableSchema, _ states: [(RecordID, RecordState)], tenant: RecordID, on db: isolated PostgresConnection) async throws {
+        var batch = PostgresBatch()
+        write(table, states, tenant: tenant, into: &batch)
+        try await db.run(batch)
+    }
+
+    /// Adds the statements that write `states` into `table` to `batch`.
+    func write(_ table: TableSchema, _ states: [(RecordID, RecordState)], tenant: RecordID, into batch: inout PostgresBatch) {
         guard !states.isEmpty else { return }
         var columns = ["tenant_id", "id"]
         for field in table.fields {
@@ -135,13 +161,13 @@ package struct RecordTables: Sendable {
                 values.append(.text(state.isDeleted(under: table.tombstones) ? "t" : "f"))
                 tuples.append("(" + (start..<values.count).map { "$\($0 + 1)" }.joined(separator: ", ") + ")")
             }
-            try await db.query("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)", values)
-            for batch in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
-                let placeholders = batch.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
-                try await db.query("""
+            batch.add("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)", values)
+            for rows in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
+                let placeholders = rows.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
+                batch.add("""
                     INSERT INTO counter_contributions (tenant_id, tbl, id, field, replica, total, clock) VALUES \(placeholders.joined(separator: ", "))
                     ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock
-                    """, batch.flatMap { $0 })
+                    """, rows.flatMap { $0 })
             }
         }
     }

@@ -94,9 +94,35 @@ final class WorkingSet: ArrivalReads {
                 if case .reference(let target)? = table.field(write.field)?.type, case .id(let id) = write.value { refs.insert(RecordRef(table: target, record: id)) }
             }
         }
-        for (table, group) in Dictionary(grouping: refs.filter { tables.schema.schema.table($0.table) != nil }, by: \.table) {
-            _ = try await states(table, group.map(\.record), on: db)
+        // One pipelined round trip: each table's rows (and counters), buckets, departures.
+        var batch = PostgresBatch()
+        var reads: [(table: TableSchema, ids: [RecordID], statements: Int)] = []
+        for (table, group) in Dictionary(grouping: refs.filter { tables.schema.schema.table($0.table) != nil }, by: \.table).sorted(by: { $0.key < $1.key }) {
+            let missing = Set(group.filter { states[$0] == nil && !absent.contains($0) }.map(\.record)).sorted()
+            guard !missing.isEmpty else { continue }
+            let schema = try tables.table(table)
+            reads.append((schema, missing, tables.read(schema, missing, tenant: tenant, into: &batch)))
         }
+        let unplaced = refs.filter { buckets[$0] == nil }.sorted { ($0.table, $0.record) < ($1.table, $1.record) }
+        if !unplaced.isEmpty { batch.add(Self.membershipsSQL, Self.refParameters(unplaced, tenant: tenant)) }
+        let undeparted = departures ? refs.filter { storedDepartures[$0] == nil }.sorted { ($0.table, $0.record) < ($1.table, $1.record) } : []
+        if !undeparted.isEmpty { batch.add(Self.departuresSQL, Self.refParameters(undeparted, tenant: tenant)) }
+        var answers = try await db.run(batch)[...]
+        for read in reads {
+            let rows = answers.removeFirst()
+            let found = try tables.decode(read.table, rows, contributions: read.statements == 2 ? answers.removeFirst() : nil)
+            for id in read.ids {
+                let ref = RecordRef(table: read.table.name, record: id)
+                if let state = found[id] {
+                    states[ref] = state
+                    held[read.table.name, default: []].insert(id)
+                } else {
+                    absent.insert(ref)
+                }
+            }
+        }
+        if !unplaced.isEmpty { try takeMemberships(unplaced, answers.removeFirst()) }
+        if !undeparted.isEmpty { try takeDepartures(undeparted, answers.removeFirst()) }
         for ref in refs { ahead[ref.table, default: []].insert(ref.record) }
         for ref in refs {
             guard let state = states[ref], let table = tables.schema.schema.table(ref.table) else { continue }
@@ -104,8 +130,6 @@ final class WorkingSet: ArrivalReads {
                 if case .reference(let target) = field.type, let id = state.id(field.name) { ahead[target, default: []].insert(id) }
             }
         }
-        try await loadMemberships(refs.filter { buckets[$0] == nil }, on: db)
-        if departures { try await loadDepartures(refs.filter { storedDepartures[$0] == nil }, on: db) }
     }
 
     /// A new id for a record the server creates in `table` (see ``minted(_:)``).
@@ -274,11 +298,22 @@ final class WorkingSet: ArrivalReads {
     /// Reads the buckets of `refs` (all tables at once) into the set.
     private func loadMemberships(_ refs: [RecordRef], on db: isolated PostgresConnection) async throws {
         guard !refs.isEmpty else { return }
+        try takeMemberships(refs, try await db.query(Self.membershipsSQL, Self.refParameters(refs, tenant: tenant)))
+    }
+
+    static let membershipsSQL = """
+        SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+        WHERE r.tenant_id = $1
+        """
+
+    static func refParameters(_ refs: [RecordRef], tenant: RecordID) -> [any PostgresBindable] {
+        [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]
+    }
+
+    /// Keeps the buckets of `refs` read in `rows` (a ref without a row is in no bucket).
+    private func takeMemberships(_ refs: [RecordRef], _ rows: PostgresRows) throws {
         var read: [RecordRef: Set<String>] = [:]
-        for row in try await db.query("""
-            SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
-            WHERE r.tenant_id = $1
-            """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+        for row in rows {
             read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: String.self))
         }
         for ref in refs {
@@ -290,11 +325,18 @@ final class WorkingSet: ArrivalReads {
     /// Reads the departures of `refs` (all tables at once) into the set.
     private func loadDepartures(_ refs: [RecordRef], on db: isolated PostgresConnection) async throws {
         guard !refs.isEmpty else { return }
+        try takeDepartures(refs, try await db.query(Self.departuresSQL, Self.refParameters(refs, tenant: tenant)))
+    }
+
+    static let departuresSQL = """
+        SELECT r.tbl, r.id::text, r.bucket, r.departed_at FROM row_departures r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
+        WHERE r.tenant_id = $1
+        """
+
+    /// Keeps the departures of `refs` read in `rows`.
+    private func takeDepartures(_ refs: [RecordRef], _ rows: PostgresRows) throws {
         var read: [RecordRef: [(bucket: String, at: Int64)]] = [:]
-        for row in try await db.query("""
-            SELECT r.tbl, r.id::text, r.bucket, r.departed_at FROM row_departures r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
-            WHERE r.tenant_id = $1
-            """, [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]) {
+        for row in rows {
             read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
                 .append((try row.read(2, as: String.self), try row.read(3, as: Int64.self)))
         }
@@ -398,10 +440,13 @@ final class WorkingSet: ArrivalReads {
     /// conflicts and device clocks. Returns how many statements it took.
     @discardableResult
     func flush(on db: isolated PostgresConnection) async throws -> Int {
-        var statements = unwritten.count
+        // Every write below is independent of the others: one pipelined round trip.
+        var batch = PostgresBatch()
         let schema = tables.schema.schema
         for table in unwritten.keys.sorted(by: { (schema.position(of: $0) ?? .max, $0) < (schema.position(of: $1) ?? .max, $1) }) {
-            try await writeRows(of: table, on: db)
+            if let ids = unwritten.removeValue(forKey: table), !ids.isEmpty {
+                tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, into: &batch)
+            }
         }
         var left: [(bucket: String, ref: RecordRef)] = []
         var entered: [(bucket: String, ref: RecordRef)] = []
@@ -412,37 +457,34 @@ final class WorkingSet: ArrivalReads {
             entered += now.subtracting(before).map { ($0, ref) }
         }
         if !left.isEmpty {
-            try await db.query("""
+            batch.add("""
                 DELETE FROM row_buckets r USING unnest($2::text[], $3::text[], $4::uuid[]) AS k(bucket, tbl, id)
                 WHERE r.tenant_id = $1 AND r.bucket = k.bucket AND r.tbl = k.tbl AND r.id = k.id
                 """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
                       PostgresArray.literal(left.map(\.ref.record))])
-            statements += 1
         }
         if !entered.isEmpty {
-            try await db.query("""
+            batch.add("""
                 INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
                 """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
                       PostgresArray.literal(entered.map(\.ref.record))])
-            statements += 1
         }
         let departed = newDepartures.flatMap { ref, departures in
             departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), .text($0.bucket), .text(String($0.at))] }
         }
-        statements += try await db.insert(into: "row_departures", columns: ["tenant_id", "tbl", "id", "bucket", "departed_at"], rows: departed,
-                                          suffix: "ON CONFLICT DO NOTHING")
-        statements += try await db.insert(into: "change_log", columns: ["tenant_id", "bucket", "kind", "change_set"], rows: feedRows)
-        statements += try await db.insert(into: "applied_changes", columns: ["tenant_id", "change_id", "batch_id", "replica", "outcome"], rows: answerRows,
-                                          suffix: "ON CONFLICT DO NOTHING")
-        statements += try await db.insert(into: "decisions", columns: Self.decisionColumns, rows: decisionRows)
-        statements += try await db.insert(into: "conflicts", columns: ["tenant_id", "tbl", "record", "field", "winner", "loser", "winner_replica", "loser_replica"],
-                                          rows: conflictRows)
+        batch.insert(into: "row_departures", columns: ["tenant_id", "tbl", "id", "bucket", "departed_at"], rows: departed, suffix: "ON CONFLICT DO NOTHING")
+        batch.insert(into: "change_log", columns: ["tenant_id", "bucket", "kind", "change_set"], rows: feedRows)
+        batch.insert(into: "applied_changes", columns: ["tenant_id", "change_id", "batch_id", "replica", "outcome"], rows: answerRows,
+                     suffix: "ON CONFLICT DO NOTHING")
+        batch.insert(into: "decisions", columns: Self.decisionColumns, rows: decisionRows)
+        batch.insert(into: "conflicts", columns: ["tenant_id", "tbl", "record", "field", "winner", "loser", "winner_replica", "loser_replica"],
+                     rows: conflictRows)
         for (replica, clock) in deviceClocks {
             guard let clock, clock.pushed > clock.stored else { continue }
-            try await db.query("UPDATE devices SET clock_max = greatest(clock_max, $3) WHERE tenant_id = $1 AND replica = $2",
-                               [tenant.uuidString, Int64(replica.rawValue), clock.pushed])
-            statements += 1
+            batch.add("UPDATE devices SET clock_max = greatest(clock_max, $3) WHERE tenant_id = $1 AND replica = $2",
+                      [tenant.uuidString, Int64(replica.rawValue), clock.pushed])
         }
-        return statements
+        try await db.run(batch)
+        return batch.statements.count
     }
 }

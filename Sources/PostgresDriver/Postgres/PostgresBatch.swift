@@ -1,0 +1,43 @@
+/// Statements to run together in one round trip (libpq's pipeline mode): independent writes,
+/// such as the bookkeeping a push writes at its end. See ``PostgresConnection/run(_:)``.
+public struct PostgresBatch: Sendable {
+    /// One statement and its parameters `$1`, `$2`, ….
+    public struct Statement: Sendable {
+        /// The SQL text (one statement).
+        public var sql: String
+        /// Its parameters.
+        public var values: [PostgresValue]
+    }
+
+    /// The statements, in the order they run.
+    public private(set) var statements: [Statement] = []
+
+    /// An empty batch.
+    public init() {}
+
+    /// Whether the batch has no statement.
+    public var isEmpty: Bool { statements.isEmpty }
+
+    /// Adds one statement.
+    public mutating func add(_ sql: String, _ values: [any PostgresBindable] = []) {
+        statements.append(Statement(sql: sql, values: values.map(\.postgresValue)))
+    }
+
+    /// Adds multi-row `INSERT … VALUES` statements for `rows`, as few as the protocol's 65,535
+    /// parameters allow, keeping the rows' order (a `bigserial` column numbers them in that
+    /// order). `suffix` follows each statement (`ON CONFLICT DO NOTHING`).
+    public mutating func insert(into table: String, columns: [String], rows: [[PostgresValue]], suffix: String = "") {
+        guard !rows.isEmpty else { return }
+        let perStatement = max(1, 65_535 / max(1, columns.count))
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            var tuples: [String] = []
+            tuples.reserveCapacity(chunk.count)
+            for index in 0..<chunk.count {
+                tuples.append("(" + (0..<columns.count).map { "$\(index * columns.count + $0 + 1)" }.joined(separator: ", ") + ")")
+            }
+            statements.append(Statement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) \(suffix)",
+                                        values: chunk.flatMap { $0 }))
+        }
+    }
+}
