@@ -62,9 +62,11 @@ struct CheckInLookups: Sendable {
         }
         let asked = Array(coordinates)
         let spots = try await reads.query("""
-            SELECT g.id::text, g.visit_id::text, g.latitude_e6, g.longitude_e6 FROM geo_events g
-            WHERE g.tenant_id = $1 AND g.kind = 'check_in'
-              AND (g.latitude_e6, g.longitude_e6) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))
+            SELECT g.id::text, g.visit_id::text, g.latitude_e6, g.longitude_e6
+            FROM unnest($2::bigint[], $3::bigint[]) AS q(latitude, longitude)
+            CROSS JOIN LATERAL (
+                SELECT id, visit_id, latitude_e6, longitude_e6 FROM geo_events
+                WHERE tenant_id = $1 AND latitude_e6 = q.latitude AND longitude_e6 = q.longitude AND kind = 'check_in') g
             """, [reads.tenant.uuidString, "{" + asked.map { String($0.latitudeE6) }.joined(separator: ",") + "}",
                   "{" + asked.map { String($0.longitudeE6) }.joined(separator: ",") + "}"], on: db)
         for coordinate in asked { lookups.spots[coordinate] = [] }
