@@ -78,6 +78,14 @@ struct PostgresConnectionTests {
         #expect(await connection.roundTripsMade - trips == 1, "one round trip for three statements")
         #expect(answers.count == 3)
         #expect(try answers[2][0].read(0, as: Int64.self) == 1, "the update ran before the select, in order")
+        // On its second run a statement of a pipeline is prepared, as outside one, and answers the same.
+        var again = PostgresBatch()
+        again.add("UPDATE t SET v = v || '!' WHERE id = $1", [3])
+        again.add("SELECT count(*) FROM t WHERE v LIKE $1", ["%!"])
+        let second = try await connection.run(again)
+        #expect(second.count == 2)
+        #expect(try second[1][0].read(0, as: Int64.self) == 2)
+        #expect(try await connection.query("SELECT count(*) FROM pg_prepared_statements")[0].read(0, as: Int64.self) == 2)
         // Inside a transaction, a failing statement fails the batch and the transaction.
         var failing = PostgresBatch()
         failing.add("INSERT INTO t (id, v) VALUES ($1, $2)", [10, "ten"])

@@ -210,13 +210,7 @@ public actor PostgresConnection {
     /// multi-row insert) and statements past ``preparedMax`` stay unprepared.
     private func preparing(_ sql: String, count: Int) throws(PostgresError) -> String? {
         if let name = prepared[sql] { return name }
-        guard sql.utf8.count <= 16_384, prepared.count < Self.preparedMax else { return nil }
-        if runs.count >= 4 * Self.preparedMax { runs.removeAll() }
-        runs[sql, default: 0] += 1
-        guard runs[sql]! >= 2 else { return nil }
-        runs[sql] = nil
-        preparedCount += 1
-        let name = "fieldsync_\(preparedCount)"
+        guard let name = nameToPrepare(sql) else { return nil }
         Self.sent.add(1, ordering: .relaxed)
         Self.trips.add(1, ordering: .relaxed)
         roundTripsMade += 1
@@ -225,6 +219,18 @@ public actor PostgresConnection {
         _ = try rows(of: result)
         prepared[sql] = name
         return name
+    }
+
+    /// The name to prepare `sql` under now — on its second run, when it is short enough and the
+    /// connection has room — or `nil` to run it unprepared.
+    private func nameToPrepare(_ sql: String) -> String? {
+        guard prepared[sql] == nil, sql.utf8.count <= 16_384, prepared.count < Self.preparedMax else { return nil }
+        if runs.count >= 4 * Self.preparedMax { runs.removeAll() }
+        runs[sql, default: 0] += 1
+        guard runs[sql]! >= 2 else { return nil }
+        runs[sql] = nil
+        preparedCount += 1
+        return "fieldsync_\(preparedCount)"
     }
 
     /// The most statements one connection keeps prepared.
@@ -260,10 +266,20 @@ public actor PostgresConnection {
         defer { for parameters in bound { parameters.deallocate() } }
         for statement in statements { bound.append(try Bound(statement.values)) }
         guard PQenterPipelineMode(handle.pointer) == 1 else { throw lostOrFailed() }
+        // What each result of the pipeline answers, in order: a statement prepared on its second
+        // run (as outside a pipeline), or a statement's rows.
+        var expected: [(sql: String, name: String)?] = []
         var sendFailure: PostgresError?
         for (statement, parameters) in zip(statements, bound) {
             let count = Int32(statement.values.count)
-            let (lengths, formats, name, sql) = (parameters.lengths, parameters.formats, prepared[statement.sql], statement.sql)
+            var name = prepared[statement.sql]
+            if name == nil, let fresh = nameToPrepare(statement.sql) {
+                Self.sent.add(1, ordering: .relaxed)
+                guard PQsendPrepare(handle.pointer, fresh, statement.sql, count, nil) == 1 else { sendFailure = lostOrFailed(); break }
+                expected.append((statement.sql, fresh))
+                name = fresh
+            }
+            let (lengths, formats, sql) = (parameters.lengths, parameters.formats, statement.sql)
             let sent = parameters.pointers.withUnsafeBufferPointer { values in
                 if let name {
                     PQsendQueryPrepared(handle.pointer, name, count, values.baseAddress, lengths, formats, 0)
@@ -272,12 +288,14 @@ public actor PostgresConnection {
                 }
             }
             if sent != 1 { sendFailure = lostOrFailed(); break }
+            expected.append(nil)
         }
         // The sync ends the pipeline even when a send failed, so that the connection leaves
         // pipeline mode in a known state.
         guard PQpipelineSync(handle.pointer) == 1 else { throw lostOrFailed() }
         var answers: [PostgresRows] = []
         var failure: PostgresError?
+        var next = 0
         var ended = false
         while true {
             guard let result = PQgetResult(handle.pointer) else {
@@ -291,8 +309,15 @@ public actor PostgresConnection {
             defer { PQclear(result) }
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC { break }
+            let answering = next < expected.count ? expected[next] : nil
+            next += 1
             if status == PGRES_PIPELINE_ABORTED { continue }
-            do throws(PostgresError) { answers.append(try rows(of: result)) } catch { failure = failure ?? error }
+            do throws(PostgresError) {
+                let rows = try rows(of: result)
+                if let (sql, name) = answering { prepared[sql] = name } else { answers.append(rows) }
+            } catch {
+                failure = failure ?? error
+            }
             if !isOpen { failure = failure ?? lostOrFailed(); break }
         }
         _ = PQexitPipelineMode(handle.pointer)
