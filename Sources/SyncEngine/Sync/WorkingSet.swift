@@ -110,16 +110,7 @@ final class WorkingSet: ArrivalReads {
         var answers = try await db.run(batch)[...]
         for read in reads {
             let rows = answers.removeFirst()
-            let found = try tables.decode(read.table, rows, contributions: read.statements == 2 ? answers.removeFirst() : nil)
-            for id in read.ids {
-                let ref = RecordRef(table: read.table.name, record: id)
-                if let state = found[id] {
-                    states[ref] = state
-                    held[read.table.name, default: []].insert(id)
-                } else {
-                    absent.insert(ref)
-                }
-            }
+            keep(try tables.decode(read.table, rows, contributions: read.statements == 2 ? answers.removeFirst() : nil), asked: read.ids, in: read.table.name)
         }
         if !unplaced.isEmpty { try takeMemberships(unplaced, answers.removeFirst()) }
         if !undeparted.isEmpty { try takeDepartures(undeparted, answers.removeFirst()) }
@@ -166,20 +157,24 @@ final class WorkingSet: ArrivalReads {
             return states[ref] == nil && !absent.contains(ref)
         })).sorted()
         if !missing.isEmpty {
-            let read = try await tables.read(try tables.table(table), missing, tenant: tenant, on: db)
-            for id in missing {
-                let ref = RecordRef(table: table, record: id)
-                if let state = read[id] {
-                    states[ref] = state
-                    held[table, default: []].insert(id)
-                } else {
-                    absent.insert(ref)
-                }
-            }
+            keep(try await tables.read(try tables.table(table), missing, tenant: tenant, on: db), asked: missing, in: table)
         }
         var found: [RecordID: RecordState] = [:]
         for id in ids { if let state = states[RecordRef(table: table, record: id)] { found[id] = state } }
         return found
+    }
+
+    /// Keeps the stored states `found` of the ids `asked` in `table`; an id not found is absent.
+    private func keep(_ found: [RecordID: RecordState], asked: [RecordID], in table: String) {
+        for id in asked {
+            let ref = RecordRef(table: table, record: id)
+            if let state = found[id] {
+                states[ref] = state
+                held[table, default: []].insert(id)
+            } else {
+                absent.insert(ref)
+            }
+        }
     }
 
     /// One record as it stands in this transaction.
