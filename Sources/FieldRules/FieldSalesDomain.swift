@@ -34,18 +34,18 @@ public struct FieldSalesDomain: SyncDomain {
     }
 
     public func audience(of user: RecordID, role: Role, tenant: RecordID, on db: isolated PostgresConnection) async throws -> Audience {
-        var always: Set<String> = ["catalog", "user:\(user.uuidString)"]
+        var always: Set<Bucket> = [.catalog, .personal(user)]
         guard confines(role) else {
             let territories = try await db.query("SELECT id::text FROM territories WHERE tenant_id = $1 AND NOT _deleted", [tenant.uuidString])
-            always.insert("team:\(user.uuidString)")
-            for row in territories { always.insert("territory:\(try row.read(0, as: String.self))") }
+            always.insert(.team(user))
+            for row in territories { always.insert(.territory(RecordID(try row.read(0, as: String.self))!)) }
             return Audience(always: always)
         }
         let owned = try await db.query("SELECT territory_id::text, valid_from, valid_to FROM territory_owners WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted",
                                        [tenant.uuidString, user.uuidString])
         return Audience(always: always, held: try owned.compactMap { row in
-            guard let territory = try row.read(0, as: String?.self) else { return nil }
-            return ("territory:\(territory)", try row.read(1, as: Int64?.self) ?? .max, try row.read(2, as: Int64?.self))
+            guard let territory = try row.read(0, as: String?.self).flatMap({ RecordID($0) }) else { return nil }
+            return (.territory(territory), try row.read(1, as: Int64?.self) ?? .max, try row.read(2, as: Int64?.self))
         })
     }
 }

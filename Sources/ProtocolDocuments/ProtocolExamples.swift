@@ -1,5 +1,6 @@
 public import DemoData
 public import Foundation
+import FieldModel
 import SyncCore
 public import SyncWire
 
@@ -51,7 +52,7 @@ public enum ProtocolExamples {
     public static let all: [(name: String, message: Message)] = [
         ("register_request", .registerRequest(RegisterRequest(installation: id(100), appVersion: "1.0.0", platform: "fieldsim", schemaRevision: 1))),
         ("register_response", .registerResponse(RegisterResponse(replica: rep, serverClock: HLC(milliseconds: 1_764_512_000_000, counter: 7),
-                                                                  buckets: ["catalog", "territory:\(id(200).uuidString)", "user:\(id(201).uuidString)"]))),
+                                                                  buckets: [.catalog, .territory(id(200)), .personal(id(201))]))),
         ("push_request", .pushRequest(PushRequest(batch: id(300), changeSets: [completeVisit]))),
         ("push_response", .pushResponse(PushResponse(batch: id(300), serverClock: HLC(milliseconds: 1_764_515_401_000), outcomes: [
             ChangeOutcome(change: ChangeID(id(11)), result: .appliedWithException,
@@ -62,15 +63,15 @@ public enum ProtocolExamples {
             ChangeOutcome(change: ChangeID(id(15)), result: .applied),
         ]))),
         ("pull_request", .pullRequest(PullRequest(cursors: [
-            BucketCursor(bucket: "catalog", sequence: 0), BucketCursor(bucket: "territory:\(id(200).uuidString)", sequence: 4_211),
+            BucketCursor(bucket: .catalog, sequence: 0), BucketCursor(bucket: .territory(id(200)), sequence: 4_211),
         ], recordsMax: 2_000, replica: ReplicaID(7)))),
         ("pull_response", .pullResponse(PullResponse(serverClock: HLC(milliseconds: 1_764_515_402_000), pages: [
-            BucketPage(bucket: "territory:\(id(200).uuidString)", kind: .changes, changeSets: [completeVisit],
+            BucketPage(bucket: .territory(id(200)), kind: .changes, changeSets: [completeVisit],
                        removes: [RecordRef(table: "customers", record: id(6))], cursor: 4_212, hasMore: false),
-            BucketPage(bucket: "catalog", kind: .snapshot, snapshots: [RecordSnapshot(ref: RecordRef(table: "sales_orders", record: order), state: serverState)],
+            BucketPage(bucket: .catalog, kind: .snapshot, snapshots: [RecordSnapshot(ref: RecordRef(table: "sales_orders", record: order), state: serverState)],
                        cursor: 9_001, hasMore: true),
         ], bucketsChanged: true, reprime: []))),
-        ("live_notice", .liveNotice(LiveNotice(buckets: ["user:\(id(201).uuidString)"], serverClock: HLC(milliseconds: 1_764_515_403_000)))),
+        ("live_notice", .liveNotice(LiveNotice(buckets: [.personal(id(201))], serverClock: HLC(milliseconds: 1_764_515_403_000)))),
         ("error_clock_ahead", .error(ErrorResponse(code: ErrorResponse.Code.clockAhead,
                                                    message: "the device's clock is 3 days ahead of the server's: rewind to server_clock, re-stamp unacknowledged changes and push again",
                                                    serverClock: HLC(milliseconds: 1_764_515_404_000)))),

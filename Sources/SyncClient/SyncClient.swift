@@ -81,7 +81,7 @@ public actor SyncClient {
         /// Times the outbox was re-stamped after `clock_ahead`.
         public var restamps = 0
         /// Buckets re-primed.
-        public var reprimed: [String] = []
+        public var reprimed: [Bucket] = []
 
         /// An empty report.
         public init() {}
@@ -177,7 +177,7 @@ public actor SyncClient {
 
     /// Waits on the live channel until the server says a bucket has something new (or its wait
     /// ran out: an empty list); the app then calls ``sync()``.
-    public func waitForNews() async throws -> [String] {
+    public func waitForNews() async throws -> [Bucket] {
         var report = Report()
         let cursors = try await store.cursors()
         let replica = try await store.identity().replica

@@ -15,7 +15,7 @@ extension Bench {
         var raw = 0.0
         for run in 0..<runs {
             let store = try await DeviceStore.open(path: world.scratch("apply-\(run).sqlite"))
-            let page = BucketPage(bucket: "territory:\(world.territory.uuidString)", kind: .changes, changeSets: mix.changeSets, cursor: 1, hasMore: false)
+            let page = BucketPage(bucket: .territory(world.territory), kind: .changes, changeSets: mix.changeSets, cursor: 1, hasMore: false)
             let elapsed = try await Self.time { try await store.apply(page, serverClock: HLC(milliseconds: world.now)) }
             fieldSync = max(fieldSync, Double(mix.changes) / elapsed)
             raw = max(raw, Double(mix.changes) / (try Self.rawApply(mix, path: world.scratch("apply-raw-\(run).sqlite"))))

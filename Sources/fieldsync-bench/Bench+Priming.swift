@@ -25,7 +25,7 @@ extension Bench {
                                              "--user", world.rep.uuidString, "--directory", world.scratch("prime-\(run)")]))
             Self.log("priming run \(run + 1): COPY TO and raw SQLite")
             raw.append(try Self.child(["prime-child", "--mode", "raw", "--database", world.server.database, "--tenant", world.tenant.uuidString,
-                                       "--buckets", buckets.joined(separator: ","), "--directory", world.scratch("prime-raw-\(run)")]))
+                                       "--buckets", buckets.map(\.name).joined(separator: ","), "--directory", world.scratch("prime-raw-\(run)")]))
         }
         func best(_ runs: [JSONValue]) -> (seconds: Double, bytes: Double, rows: Double, peak: Double) {
             func number(_ run: JSONValue, _ key: String) -> Double { if case .number(let text)? = run[key] { Double(text) ?? .nan } else { .nan } }

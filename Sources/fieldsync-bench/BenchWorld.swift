@@ -155,7 +155,7 @@ struct BenchWorld: Sendable {
     var now: UInt64 { server.clock.now() }
 
     /// The buckets `user` is entitled to now.
-    func buckets(of user: RecordID, role: Role) async throws -> [String] {
+    func buckets(of user: RecordID, role: Role) async throws -> [Bucket] {
         try await SyncStore(pool: server.pool, domain: FieldSalesDomain()).buckets(user: user, role: role, tenant: tenant, at: Int64(now))
     }
 

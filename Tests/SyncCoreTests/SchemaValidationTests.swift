@@ -67,7 +67,7 @@ struct SchemaValidationTests {
         let buckets = jobs.buckets(of: job, state: jobState) { table, id in
             table == "customers" && id == customer ? customers.buckets(of: customer, state: customerState) { _, _ in [] } : []
         }
-        #expect(buckets == ["job:\(job.uuidString)", "territory:\(territory.uuidString)", "all"])
+        #expect(buckets == [Bucket("job", job), Bucket("territory", territory), "all"])
     }
 
     @Test("a referrers rule places a row in its referrers' buckets, which its children do not inherit")
@@ -89,8 +89,8 @@ struct SchemaValidationTests {
                                         parentBuckets: { _, _ in [] }, referrers: { table, through, field, id in
                                             table == "tickets" && through == "site_id" && field == "engineer_id" && id == site ? [engineer] : []
                                         })
-        #expect(siteBuckets == ["region:\(region.uuidString)", "engineer:\(engineer.uuidString)"])
-        #expect(sites.inheritable(siteBuckets) == ["region:\(region.uuidString)"])
+        #expect(siteBuckets == [Bucket("region", region), Bucket("engineer", engineer)])
+        #expect(sites.inheritable(siteBuckets) == [Bucket("region", region)])
 
         // The referring field must point at the table, and the prefix must be the rule's own.
         #expect(throws: SchemaError.self) {

@@ -66,7 +66,7 @@ extension AuthorizationMatrixTests {
         let viewer = world.users[cell.role]!
         let row = try await kinds.row(cell.table, for: cell.role, own: cell.own)
         let rowBuckets = Set(try await world.pool.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                                        [world.tenant.uuidString, cell.table, row.uuidString]).map { try $0.read(0, as: String.self) })
+                                                        [world.tenant.uuidString, cell.table, row.uuidString]).map { try $0.read(0, as: Bucket.self) })
         let visible = Set(try await world.store.buckets(user: viewer, role: Role(cell.role), tenant: world.tenant, at: Int64(Self.now)))
         #expect(!rowBuckets.isDisjoint(with: visible) == cell.allowed,
                 "\(cell.testDescription): row in \(rowBuckets.sorted()), viewer sees \(visible.count) buckets")

@@ -73,7 +73,7 @@ struct AuthorizationMatrixTests {
         let rows: [String: (own: RecordID, other: RecordID)]
         /// The technician's own rows where they differ: the customer and asset of a work order of theirs.
         let technicianRows: [String: RecordID]
-        let buckets: [RecordID: [String: Set<String>]]
+        let buckets: [RecordID: [String: Set<Bucket>]]
     }
 
     static func makeWorld() async throws -> World {
@@ -105,7 +105,7 @@ struct AuthorizationMatrixTests {
         table["work_orders"] = rows("work_orders") { row, columns in ownCustomers.contains(row[columns.firstIndex(of: "customer_id")!]!) }
         let products = data["products"]!.rows
         table["products"] = (RecordID(products[0][0]!)!, RecordID(products[1][0]!)!)
-        var buckets: [RecordID: [String: Set<String>]] = [:]
+        var buckets: [RecordID: [String: Set<Bucket>]] = [:]
         for (role, user) in users {
             buckets[user] = ["": Set(try await store.buckets(user: user, role: Role(role), tenant: tenant, at: 1_796_065_200_000))]
         }
@@ -142,7 +142,7 @@ struct AuthorizationMatrixTests {
         case .read:
             let row = cell.scope == .own ? own! : world.rows[cell.table]!.other
             let rowBuckets = Set(try await world.pool.query("SELECT bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = $3",
-                                                            [world.tenant.uuidString, cell.table, row.uuidString]).map { try $0.read(0, as: String.self) })
+                                                            [world.tenant.uuidString, cell.table, row.uuidString]).map { try $0.read(0, as: Bucket.self) })
             return !rowBuckets.isDisjoint(with: world.buckets[user]![""]!)
         case .create, .update:
             let version = Version(clock: HLC(milliseconds: now), replica: ReplicaID(90))

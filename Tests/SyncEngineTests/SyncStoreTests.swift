@@ -114,7 +114,7 @@ struct SyncStoreTests {
         let move = ChangeSet(id: ChangeID(Self.id(50)), changes: [Change(id: ChangeID(Self.id(51)), table: "customers", record: customer,
             operation: .write([FieldWrite("territory_id", .id(RecordID(to)!))]), version: Version(clock: HLC(milliseconds: 1_796_300_000_000), replica: .server))])
         _ = try await setup.store.push(move, batch: Self.id(52), replica: .server, tenant: setup.tenant)
-        func page(_ bucket: String) async throws -> BucketPage {
+        func page(_ bucket: Bucket) async throws -> BucketPage {
             var page = try await setup.store.changes(bucket: bucket, after: 0, limit: 100, tenant: setup.tenant)
             for _ in 0..<500 where page.changeSets.isEmpty && page.removes.isEmpty && page.snapshots.isEmpty {
                 try await Task.sleep(for: .milliseconds(10))
@@ -160,7 +160,7 @@ struct SyncStoreTests {
         let reassign = ChangeSet(id: ChangeID(Self.id(60)), changes: [Change(id: ChangeID(Self.id(61)), table: "work_orders", record: RecordID(order[0]!)!,
             operation: .write([FieldWrite("assignee_id", .id(newcomer))]), version: Version(clock: HLC(milliseconds: 1_796_300_000_000), replica: .server))])
         _ = try await setup.store.push(reassign, batch: Self.id(62), replica: .server, tenant: setup.tenant)
-        func feed(_ bucket: String) async throws -> BucketPage {
+        func feed(_ bucket: Bucket) async throws -> BucketPage {
             for _ in 0..<500 {
                 let page = try await setup.store.changes(bucket: bucket, after: 0, limit: 100, tenant: setup.tenant)
                 if !page.changeSets.isEmpty || !page.removes.isEmpty || !page.snapshots.isEmpty { return page }
@@ -170,7 +170,7 @@ struct SyncStoreTests {
         }
         let gaining = try await feed("user:\(newcomer.uuidString)")
         #expect(Set(gaining.snapshots.map(\.ref)).isSuperset(of: [customer, asset]))
-        let formerBucket = "user:\(order[column("assignee_id")]!)"
+        let formerBucket: Bucket = "user:\(order[column("assignee_id")]!)"
         let stillServed = orders.rows.contains { $0[0] != order[0] && $0[column("assignee_id")] == order[column("assignee_id")] && $0[column("customer_id")] == order[column("customer_id")] }
         let losing = try await feed(formerBucket)
         #expect(losing.removes.contains(RecordRef(table: "work_orders", record: RecordID(order[0]!)!)))

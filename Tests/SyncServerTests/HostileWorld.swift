@@ -85,7 +85,7 @@ struct HostileWorld: Sendable {
         let token: String
         let replica: ReplicaID
         /// The buckets the registration answered.
-        let buckets: [String]
+        let buckets: [Bucket]
 
         /// One change: `fields` written to `table`/`record`, stamped `at` (the world's clock by default).
         func change(_ table: String, _ record: RecordID, _ fields: [(String, FieldValue)], at milliseconds: UInt64? = nil) -> Change {

@@ -40,10 +40,10 @@ struct LiveAndCompactionTests {
     }
 
     /// Registers an install and primes `bucket`; returns the replica and the cursor after priming.
-    static func primed(_ client: some TestClientProtocol, _ world: World, installation: RecordID) async throws -> (ReplicaID, String, UInt64) {
+    static func primed(_ client: some TestClientProtocol, _ world: World, installation: RecordID) async throws -> (ReplicaID, Bucket, UInt64) {
         let registered = try await SyncRoutesTests.post(client, "/v1/register", .registerRequest(RegisterRequest(installation: installation, appVersion: "1", platform: "t", schemaRevision: 1)), token: world.token)
         guard case .registerResponse(let registration)? = registered.message else { throw SyncRoutesTests.TestFailure("register") }
-        let territory = try #require(registration.buckets.first { $0.hasPrefix("territory:") })
+        let territory = try #require(registration.buckets.first { $0.prefix == "territory" })
         var cursor = BucketCursor(bucket: territory, sequence: 0)
         while true {
             let pulled = try await SyncRoutesTests.post(client, "/v1/pull", .pullRequest(PullRequest(cursors: [cursor], replica: registration.replica)), token: world.token)
@@ -53,7 +53,7 @@ struct LiveAndCompactionTests {
         }
     }
 
-    static func editCustomer(_ client: some TestClientProtocol, _ world: World, territory: String, replica: ReplicaID, n: UInt64) async throws {
+    static func editCustomer(_ client: some TestClientProtocol, _ world: World, territory: Bucket, replica: ReplicaID, n: UInt64) async throws {
         let customers = try #require(world.data["customers"])
         let customer = RecordID(try #require(customers.rows.first { "territory:\($0[customers.columns.firstIndex(of: "territory_id")!]!)" == territory })[0]!)!
         let change = Change(id: ChangeID(RecordID(high: 5, low: n)), table: "customers", record: customer, operation: .write([FieldWrite("phone", .text("+1-212-555-0\(100 + n)"))]),

@@ -14,9 +14,9 @@ import Testing
 /// then removes), cursors kept per bucket.
 struct ModelReplica {
     let phone: HostileWorld.Phone
-    var cursors: [String: BucketCursor]
+    var cursors: [Bucket: BucketCursor]
     /// Every row held, with the buckets it is held for.
-    var rows: [RecordRef: (state: RecordState, buckets: Set<String>)] = [:]
+    var rows: [RecordRef: (state: RecordState, buckets: Set<Bucket>)] = [:]
 
     init(_ phone: HostileWorld.Phone) {
         self.phone = phone

@@ -60,7 +60,7 @@ struct ServerSurfaceTests {
             try await appB.test(.router) { b in
                 let registered = try await SyncRoutesTests.post(a, "/v1/register", .registerRequest(RegisterRequest(installation: RecordID(high: 3, low: 3), appVersion: "1", platform: "t", schemaRevision: 1)), token: token)
                 guard case .registerResponse(let registration)? = registered.message else { throw SyncRoutesTests.TestFailure("register") }
-                let territory = try #require(registration.buckets.first { $0.hasPrefix("territory:") })
+                let territory = try #require(registration.buckets.first { $0.prefix == "territory" })
                 let customers = try #require(data["customers"])
                 let customer = RecordID(try #require(customers.rows.first { "territory:\($0[customers.columns.firstIndex(of: "territory_id")!]!)" == territory })[0]!)!
                 // Prime through B, push through A, pull the change through B.

@@ -87,7 +87,7 @@ struct SyncEdgesTests {
     }
 
     /// Primes `bucket` for `phone` and reads its feed to the end; the cursor after it.
-    static func primed(_ world: HostileWorld, _ phone: HostileWorld.Phone, _ bucket: String) async throws -> BucketCursor {
+    static func primed(_ world: HostileWorld, _ phone: HostileWorld.Phone, _ bucket: Bucket) async throws -> BucketCursor {
         var cursor = BucketCursor(bucket: bucket, sequence: 0)
         for _ in 0..<100 {
             guard let page = try await pull(world, phone, [cursor]).pages.first(where: { $0.bucket == bucket }) else { return cursor }
@@ -122,7 +122,7 @@ struct SyncEdgesTests {
         let world: HostileWorld
         let order: RecordID, from: RecordID, to: RecordID
         let phone: HostileWorld.Phone
-        let bucket: String
+        let bucket: Bucket
         let cursor: BucketCursor
         let dispatcher: SyncStore.OfficeUser
 

@@ -97,7 +97,7 @@ extension DeviceStore {
             let resume = try row.read(2, as: String?.self).flatMap { table in
                 try row.read(3, as: [UInt8]?.self).flatMap(RecordID.init(bytes:)).map { RecordRef(table: table, record: $0) }
             }
-            return BucketCursor(bucket: try row.read(0, as: String.self), sequence: UInt64(bitPattern: try row.read(1, as: Int64.self)), resume: resume)
+            return BucketCursor(bucket: try row.read(0, as: Bucket.self), sequence: UInt64(bitPattern: try row.read(1, as: Int64.self)), resume: resume)
         }
     }
 
@@ -110,10 +110,10 @@ extension DeviceStore {
 
     /// Sets the buckets the user may sync: new ones start at cursor 0 (primed from a snapshot on
     /// the next pull); lost ones are evicted (see ``evict(bucket:)``).
-    public func setBuckets(_ buckets: [String]) async throws {
+    public func setBuckets(_ buckets: [Bucket]) async throws {
         let schema = self.schema
         try await database.transaction { db in
-            let held = Set(try db.query("SELECT bucket FROM bucket_cursors").map { try $0.read(0, as: String.self) })
+            let held = Set(try db.query("SELECT bucket FROM bucket_cursors").map { try $0.read(0, as: Bucket.self) })
             for bucket in buckets where !held.contains(bucket) {
                 try db.run("INSERT INTO bucket_cursors (bucket, sequence) VALUES (?, 0)", [bucket])
             }
@@ -127,7 +127,7 @@ extension DeviceStore {
     /// Stops syncing `bucket` and deletes its rows — except rows another held bucket still has and
     /// rows with changes the server has not answered yet, which stay until it has (their outcome
     /// arrives with a later push, and they are collected then).
-    public func evict(bucket: String) async throws {
+    public func evict(bucket: Bucket) async throws {
         let schema = self.schema
         try await database.transaction { db in
             try db.run("DELETE FROM bucket_cursors WHERE bucket = ?", [bucket])
@@ -168,7 +168,7 @@ extension DeviceStore {
     /// its cursor: forgets which rows the bucket held (rows no other bucket holds are deleted,
     /// except rows with unanswered changes) and sets the cursor to 0. Call it only after the
     /// outbox is uploaded, so that nothing of the device's own is lost.
-    public func reprime(bucket: String) async throws {
+    public func reprime(bucket: Bucket) async throws {
         let schema = self.schema
         try await database.transaction { db in
             let rows = try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket])
@@ -260,7 +260,7 @@ extension DeviceSchema {
                 SELECT (SELECT min(bucket) FROM row_buckets WHERE bucket > held.bucket) FROM held WHERE held.bucket IS NOT NULL
             )
             SELECT bucket FROM held WHERE bucket IS NOT NULL AND bucket NOT IN (SELECT bucket FROM bucket_cursors)
-            """).map { try $0.read(0, as: String.self) }
+            """).map { try $0.read(0, as: Bucket.self) }
         var candidates: [SQLiteRow] = []
         for bucket in released { candidates += try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket]) }
         for row in candidates {

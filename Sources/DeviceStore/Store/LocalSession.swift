@@ -82,11 +82,11 @@ extension DeviceSchema {
     /// Records which buckets a row is in, from its fields (parents' buckets come from the store).
     func updateBuckets(_ table: String, _ id: RecordID, _ state: RecordState, in db: isolated SQLiteDatabase) throws {
         let layout = try layout(table)
-        var parents: [String: Set<String>] = [:]
+        var parents: [String: Set<Bucket>] = [:]
         for rule in layout.table.buckets {
             guard case .parent(let field, let parentTable) = rule, case .id(let parent)? = state.fields[field]?.value else { continue }
             parents["\(parentTable)/\(parent.uuidString)"] = try self.layout(parentTable).table.inheritable(Set(
-                try db.query("SELECT bucket FROM row_buckets WHERE tbl = ? AND id = ?", [parentTable, parent.bytes]).map { try $0.read(0, as: String.self) }))
+                try db.query("SELECT bucket FROM row_buckets WHERE tbl = ? AND id = ?", [parentTable, parent.bytes]).map { try $0.read(0, as: Bucket.self) }))
         }
         let buckets = layout.table.buckets(of: id, state: state) { parentTable, parent in parents["\(parentTable)/\(parent.uuidString)"] ?? [] }
         for bucket in buckets {

@@ -68,23 +68,23 @@ public enum FieldSalesSchema {
             FieldSchema("time_zone", shortText, access: .serverOnly),
             FieldSchema("currency", .text(maxLength: 3), access: .serverOnly),
             FieldSchema("geofence_radius_m", .integer, access: .serverOnly, range: metersRange),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "users", fields: [
             FieldSchema("role", .text(maxLength: 20), access: .serverOnly, vocabulary: Role.all.map(\.name)),
             FieldSchema("name", shortText, access: .serverOnly),
             FieldSchema("email", shortText, access: .serverOnly),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .serverOnly),
             FieldSchema("manager_id", ref("users"), optional: true, access: .serverOnly),
-        ], buckets: [.field("id", prefix: "user"), .field("manager_id", prefix: "team")]),
+        ], buckets: [.field("id", prefix: Bucket.personalPrefix), .field("manager_id", prefix: Bucket.teamPrefix)]),
         TableSchema(name: "territories", fields: [
             FieldSchema("name", shortText, access: .managers),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "territory_owners", fields: [
             FieldSchema("territory_id", ref("territories"), access: .managers),
             FieldSchema("user_id", ref("users"), access: .managers),
             FieldSchema("valid_from", .timestamp, access: .managers),
             FieldSchema("valid_to", .timestamp, optional: true, access: .managers),
-        ], buckets: [.field("user_id", prefix: "user")]),
+        ], buckets: [.field("user_id", prefix: Bucket.personalPrefix)]),
     ]
 
     // MARK: Catalogue
@@ -97,23 +97,23 @@ public enum FieldSalesSchema {
             FieldSchema("unit", .text(maxLength: 64), access: .managers),
             FieldSchema("tax_rate_percent", .decimal(scale: 3), access: .managers, range: taxRateRange),
             FieldSchema("active", .bool, access: .managers),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "price_lists", fields: [
             FieldSchema("name", shortText, access: .managers),
             FieldSchema("currency", .text(maxLength: 3), access: .managers),
             FieldSchema("tax_inclusive", .bool, access: .managers),
             FieldSchema("customer_group", .text(maxLength: 64), access: .managers),
             FieldSchema("valid_from", .timestamp, access: .managers),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "price_list_entries", fields: [
             FieldSchema("price_list_id", ref("price_lists"), access: .managers),
             FieldSchema("product_id", ref("products"), access: .managers),
             FieldSchema("unit_price_minor", .money, access: .managers, range: amountRange),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "discount_policies", fields: [
             FieldSchema("role", .text(maxLength: 20), access: .managers),
             FieldSchema("discount_max_bp", .integer, access: .managers, range: basisPointsRange),
-        ], buckets: [.constant("catalog")]),
+        ], buckets: [.constant(Bucket.catalog.name)]),
     ]
 
     // MARK: Customers
@@ -141,9 +141,9 @@ public enum FieldSalesSchema {
             FieldSchema("merged_into", ref("customers"), optional: true, access: .serverOnly),
             FieldSchema("outstanding_minor", .money, access: .serverOnly),
         ], buckets: [
-            .field("territory_id", prefix: "territory"),
+            .field("territory_id", prefix: Bucket.territoryPrefix),
             // Technicians own no territory: they see the customers of their work orders.
-            .referrers("work_orders", through: "customer_id", field: "assignee_id", prefix: "user"),
+            .referrers("work_orders", through: "customer_id", field: "assignee_id", prefix: Bucket.personalPrefix),
         ]),
         TableSchema(name: "contacts", tombstones: .updateWins, fields: [
             FieldSchema("customer_id", ref("customers"), access: .everyone),
@@ -165,7 +165,7 @@ public enum FieldSalesSchema {
             FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
             FieldSchema("uploaded_by", ref("users"), policy: .insertOnce, access: .everyone, author: .always),
             FieldSchema("upload_state", .text(maxLength: 20), access: .serverOnly, vocabulary: uploadStates),
-        ], buckets: [.field("uploaded_by", prefix: "user")]),
+        ], buckets: [.field("uploaded_by", prefix: Bucket.personalPrefix)]),
     ]
 
     // MARK: Visits
@@ -176,7 +176,7 @@ public enum FieldSalesSchema {
             FieldSchema("name", shortText, access: .dispatch),
             FieldSchema("period_start", .timestamp, access: .dispatch),
             FieldSchema("period_end", .timestamp, access: .dispatch),
-        ], buckets: [.field("rep_id", prefix: "user")]),
+        ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)]),
         TableSchema(name: "visits", fields: [
             FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
             FieldSchema("customer_id", ref("customers"), access: .everyone),
@@ -193,7 +193,7 @@ public enum FieldSalesSchema {
             FieldSchema("abandon_reason", longText, optional: true, access: .fieldWorkers),
             FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone, vocabulary: creationModes),
             FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers, author: .always),
-        ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
         TableSchema(name: "visit_tasks", fields: [
             FieldSchema("visit_id", ref("visits"), access: .everyone),
             FieldSchema("task_type", .text(maxLength: 40), access: .everyone),
@@ -258,7 +258,7 @@ public enum FieldSalesSchema {
             FieldSchema("tax_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("total_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
-        ], buckets: [.field("created_by", prefix: "user"), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
         TableSchema(name: "order_lines", fields: [
             FieldSchema("order_id", ref("sales_orders"), access: .reps),
             FieldSchema("product_id", ref("products"), access: .reps),
@@ -289,7 +289,7 @@ public enum FieldSalesSchema {
             FieldSchema("maintenance_plan", .text(maxLength: 40), optional: true, access: .office),
         ], buckets: [
             .parent("customer_id", table: "customers"),
-            .referrers("work_orders", through: "asset_id", field: "assignee_id", prefix: "user"),
+            .referrers("work_orders", through: "asset_id", field: "assignee_id", prefix: Bucket.personalPrefix),
         ]),
         TableSchema(name: "work_orders", fields: [
             FieldSchema("customer_id", ref("customers"), access: .dispatch),
@@ -306,12 +306,12 @@ public enum FieldSalesSchema {
             FieldSchema("resolution", longText, optional: true, access: .technicians),
             FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
             FieldSchema("rating", .integer, optional: true, access: .technicians, range: 1...5),
-        ], buckets: [.field("assignee_id", prefix: "user"), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
         TableSchema(name: "stock_locations", fields: [
             FieldSchema("kind", .text(maxLength: 20), access: .managers),
             FieldSchema("name", shortText, access: .managers),
             FieldSchema("owner_id", ref("users"), optional: true, access: .managers),
-        ], buckets: [.field("owner_id", prefix: "user")]),
+        ], buckets: [.field("owner_id", prefix: Bucket.personalPrefix)]),
         TableSchema(name: "stock_levels", fields: [
             FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .everyone),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .everyone),

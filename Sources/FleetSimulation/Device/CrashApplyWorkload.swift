@@ -6,7 +6,7 @@ public import SyncWire
 /// ``expectedNames(afterCursor:)``, so a store killed mid-apply can be checked against its cursor.
 public enum CrashApplyWorkload {
     /// The bucket the pages belong to.
-    public static let bucket = "crash"
+    public static let bucket: Bucket = "crash"
     static let perPage = 30
     static let clock = HLC(milliseconds: 1_796_000_000_000)
 

@@ -12,7 +12,7 @@ extension SwarmWorld {
     /// server; that no fact was recorded twice. Fills the report.
     func reconcile() async throws {
         let now = Int64(clock.now())
-        var server: [String: [RecordRef: RecordState]] = [:]
+        var server: [Bucket: [RecordRef: RecordState]] = [:]
         for device in devices {
             var visible: [RecordRef: RecordState] = [:]
             for bucket in try await store.buckets(user: device.user, role: device.role, tenant: tenant, at: now) {

@@ -67,7 +67,7 @@ extension SyncStore {
         guard !writes.isEmpty else { return }
         try await work.lock(writes.records, on: db)
         var states: [String: [RecordID: RecordState]] = [:]
-        var memberships: [String: [RecordID: Set<String>]] = [:]
+        var memberships: [String: [RecordID: Set<Bucket>]] = [:]
         for (tableName, records) in Dictionary(grouping: writes.records, by: \.table) {
             let ids = records.map(\.record)
             states[tableName] = try await work.states(tableName, ids, on: db)

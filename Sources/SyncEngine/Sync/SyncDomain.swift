@@ -34,18 +34,18 @@ public protocol SyncDomain: Sendable {
 /// territory owned from one date to another).
 public struct Audience: Sendable {
     /// The buckets the user always sees.
-    public var always: Set<String>
+    public var always: Set<Bucket>
     /// Each bucket held for a while, with the time holding it began and ended (`nil`: it has not).
-    public var held: [(bucket: String, from: Int64, to: Int64?)]
+    public var held: [(bucket: Bucket, from: Int64, to: Int64?)]
 
     /// Creates an audience.
-    public init(always: Set<String>, held: [(bucket: String, from: Int64, to: Int64?)] = []) {
+    public init(always: Set<Bucket>, held: [(bucket: Bucket, from: Int64, to: Int64?)] = []) {
         self.always = always
         self.held = held
     }
 
     /// The buckets the user sees at `milliseconds` since the epoch.
-    public func buckets(at milliseconds: Int64) -> Set<String> {
+    public func buckets(at milliseconds: Int64) -> Set<Bucket> {
         always.union(held.filter { $0.from <= milliseconds && ($0.to.map { $0 > milliseconds } ?? true) }.map(\.bucket))
     }
 }

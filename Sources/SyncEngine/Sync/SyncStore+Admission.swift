@@ -26,14 +26,14 @@ extension SyncStore {
         /// The stored state of every record the changes name (absent: new).
         var states: [String: [RecordID: RecordState]] = [:]
         /// The buckets each stored record is in.
-        var memberships: [String: [RecordID: Set<String>]] = [:]
+        var memberships: [String: [RecordID: Set<Bucket>]] = [:]
         /// The buckets each stored record left, and when.
-        var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
+        var departed: [String: [RecordID: [(bucket: Bucket, at: Int64)]]] = [:]
         /// For rows a confined author creates: the buckets the device placed them in by its own
         /// view, as of the change's time.
-        var guessed: [RecordRef: Set<String>] = [:]
+        var guessed: [RecordRef: Set<Bucket>] = [:]
         /// Rows the change set creates that its author may place, with their buckets now.
-        var known: [RecordRef: Set<String>] = [:]
+        var known: [RecordRef: Set<Bucket>] = [:]
 
         /// Whether the change set creates `table/id`.
         func creates(_ table: String, _ id: RecordID, in changes: [Change]) -> Bool {
@@ -44,9 +44,9 @@ extension SyncStore {
     /// The buckets a stored row was in at `changeTime`: those it is in, those it left after then,
     /// and — for an assignment, which an offline author cannot know was taken away — the `user:`
     /// buckets it left within ``offlineGrace`` before then.
-    static func bucketsThen(now: Set<String>, departed: [(bucket: String, at: Int64)], at changeTime: Int64) -> Set<String> {
+    static func bucketsThen(now: Set<Bucket>, departed: [(bucket: Bucket, at: Int64)], at changeTime: Int64) -> Set<Bucket> {
         let assignedSince = changeTime - offlineGrace
-        return now.union(departed.filter { $0.at > changeTime || ($0.bucket.hasPrefix("user:") && $0.at > assignedSince) }.map(\.bucket))
+        return now.union(departed.filter { $0.at > changeTime || ($0.bucket.isPersonal && $0.at > assignedSince) }.map(\.bucket))
     }
 
     /// Reads the state and buckets of every record `changes` name, as they stand in the push.
@@ -109,7 +109,7 @@ extension SyncStore {
 
     /// Refuses a confined author's changes to rows outside the buckets the author could see at
     /// the change's time; flags work on rows the author no longer has.
-    func admitScope(_ changes: [Change], scope: (atChange: Set<String>, now: Set<String>), touched: inout Touched, verdicts: inout Verdicts,
+    func admitScope(_ changes: [Change], scope: (atChange: Set<Bucket>, now: Set<Bucket>), touched: inout Touched, verdicts: inout Verdicts,
                     work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var refused = Set<ChangeID>()
         // Rows new in this change set: their state so far, so that a row created and then
@@ -122,8 +122,8 @@ extension SyncStore {
             let table = try tables.table(change.table)
             let key = RecordRef(table: change.table, record: change.record)
             let changeTime = Int64(change.version.clock.milliseconds)
-            let rowBuckets: Set<String>
-            let nowBuckets: Set<String>
+            let rowBuckets: Set<Bucket>
+            let nowBuckets: Set<Bucket>
             if touched.states[change.table]?[change.record] != nil {
                 // An existing row is judged by the buckets it was in then.
                 nowBuckets = touched.memberships[change.table]?[change.record] ?? []
@@ -225,7 +225,7 @@ extension SyncStore {
     /// outside the buckets the author could see at the change's time (a user is judged by the
     /// identity rules instead). A record created earlier or later in the same change set counts,
     /// if its author may place it.
-    func admitReferences(_ changes: [Change], author: Author, scope: (atChange: Set<String>, now: Set<String>)?, touched: Touched,
+    func admitReferences(_ changes: [Change], author: Author, scope: (atChange: Set<Bucket>, now: Set<Bucket>)?, touched: Touched,
                          verdicts: inout Verdicts, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Change] {
         var named: [String: Set<RecordID>] = [:]
         for change in changes {
@@ -237,8 +237,8 @@ extension SyncStore {
             }
         }
         var existing: [String: Set<RecordID>] = [:]
-        var buckets: [String: [RecordID: Set<String>]] = [:]
-        var departed: [String: [RecordID: [(bucket: String, at: Int64)]]] = [:]
+        var buckets: [String: [RecordID: Set<Bucket>]] = [:]
+        var departed: [String: [RecordID: [(bucket: Bucket, at: Int64)]]] = [:]
         for (target, ids) in named {
             let ids = Array(ids)
             existing[target] = Set(try await work.states(target, ids, on: db).keys)

@@ -35,7 +35,7 @@ extension SyncStore {
 
     /// The buckets `user` may sync at `milliseconds` (since the epoch), as the domain's
     /// ``SyncDomain/audience(of:role:tenant:on:)`` says.
-    public func buckets(user: RecordID, role: Role, tenant: RecordID, at milliseconds: Int64) async throws -> [String] {
+    public func buckets(user: RecordID, role: Role, tenant: RecordID, at milliseconds: Int64) async throws -> [Bucket] {
         let audience = try await pool.withConnection { db in try await self.domain.audience(of: user, role: role, tenant: tenant, on: db) }
         return audience.buckets(at: milliseconds).sorted()
     }

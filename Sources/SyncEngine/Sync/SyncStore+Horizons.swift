@@ -18,24 +18,24 @@ extension SyncStore {
             INSERT INTO device_cursors (tenant_id, replica, bucket, sequence)
             SELECT $1, $2, c.bucket, c.sequence::xid8 FROM unnest($3::text[], $4::text[]) AS c(bucket, sequence)
             ON CONFLICT (tenant_id, replica, bucket) DO UPDATE SET sequence = EXCLUDED.sequence, seen_at = now()
-            """, [tenant.uuidString, Int64(replica.rawValue), PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
+            """, [tenant.uuidString, Int64(replica.rawValue), PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
     }
 
     /// The buckets among `cursors` whose cursor is behind the bucket's horizon: the feed no longer
     /// holds what they missed, so they must be primed again from a snapshot.
-    public func behindHorizon(_ cursors: [BucketCursor], tenant: RecordID) async throws -> Set<String> {
+    public func behindHorizon(_ cursors: [BucketCursor], tenant: RecordID) async throws -> Set<Bucket> {
         let read = cursors.filter { $0.sequence > 0 }
         guard !read.isEmpty else { return [] }
         let rows = try await pool.query("""
             SELECT c.bucket FROM unnest($2::text[], $3::text[]) AS c(bucket, sequence)
             JOIN bucket_horizons h ON h.tenant_id = $1 AND h.bucket = c.bucket WHERE c.sequence::xid8 < h.horizon
-            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
-        return Set(try rows.map { try $0.read(0, as: String.self) })
+            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
+        return Set(try rows.map { try $0.read(0, as: Bucket.self) })
     }
 
     /// The buckets among `cursors` with something to pull: new feed entries after the cursor that
     /// may be served now, or a snapshot to start or finish.
-    public func bucketsWithNews(_ cursors: [BucketCursor], tenant: RecordID) async throws -> Set<String> {
+    public func bucketsWithNews(_ cursors: [BucketCursor], tenant: RecordID) async throws -> Set<Bucket> {
         var news = Set(cursors.filter { $0.sequence == 0 || $0.resume != nil }.map(\.bucket))
         let read = cursors.filter { $0.sequence > 0 && $0.resume == nil }
         guard !read.isEmpty else { return news }
@@ -43,8 +43,8 @@ extension SyncStore {
             SELECT c.bucket FROM unnest($2::text[], $3::text[]) AS c(bucket, sequence)
             WHERE EXISTS (SELECT 1 FROM change_log l WHERE l.tenant_id = $1 AND l.bucket = c.bucket
                           AND l.xid > c.sequence::xid8 AND l.xid < pg_snapshot_xmin(pg_current_snapshot()))
-            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
-        news.formUnion(try rows.map { try $0.read(0, as: String.self) })
+            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
+        news.formUnion(try rows.map { try $0.read(0, as: Bucket.self) })
         return news
     }
 

@@ -15,9 +15,9 @@ extension SyncStore {
     /// Places the rows a change set touched and every row that depends on them; returns the
     /// buckets of each touched row, whose feed carries the change set.
     func place(touched: [String: Set<RecordID>], states: [String: [RecordID: RecordState]], original: [String: [RecordID: RecordState]],
-               memberships: [String: [RecordID: Set<String>]], at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [RecordRef: Set<String>] {
+               memberships: [String: [RecordID: Set<Bucket>]], at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [RecordRef: Set<Bucket>] {
         let tenant = work.tenant
-        var bucketsOf: [RecordRef: Set<String>] = [:]
+        var bucketsOf: [RecordRef: Set<Bucket>] = [:]
         var moved: [String: Set<RecordID>] = [:]       // rows whose buckets changed: their children follow
         var referred: [String: Set<RecordID>] = [:]    // rows a touched referrer points (or pointed) at
         // Parents first: a child created in the same change set takes its buckets from its
@@ -91,8 +91,8 @@ extension SyncStore {
     /// - Parameter known: Buckets of rows not yet written, for a parent created earlier in the
     ///   same change set.
     func buckets(of table: TableSchema, _ id: RecordID, _ state: RecordState, asOf: Int64? = nil, assignedSince: Int64? = nil,
-                 known: [RecordRef: Set<String>] = [:], work: WorkingSet, on db: isolated PostgresConnection) async throws -> Set<String> {
-        var parents: [RecordRef: Set<String>] = [:]
+                 known: [RecordRef: Set<Bucket>] = [:], work: WorkingSet, on db: isolated PostgresConnection) async throws -> Set<Bucket> {
+        var parents: [RecordRef: Set<Bucket>] = [:]
         var referrers: [String: Set<RecordID>] = [:]
         for rule in table.buckets {
             switch rule {
@@ -107,7 +107,7 @@ extension SyncStore {
                 if let asOf {
                     let since = assignedSince ?? asOf
                     for departure in try await work.departures(parentTable, [parent], on: db)[parent] ?? []
-                    where departure.at > asOf || (departure.bucket.hasPrefix("user:") && departure.at > since) {
+                    where departure.at > asOf || (departure.bucket.isPersonal && departure.at > since) {
                         buckets.insert(departure.bucket)
                     }
                 }

@@ -263,8 +263,8 @@ extension SyncStore {
     /// - Parameter guessed: For rows a device created, the buckets the device placed them in by
     ///   its own view; each such bucket the row is not in on the server gets a remove, so the
     ///   device lets go of a row that, say, belongs to a visit reassigned meanwhile.
-    func commit(_ changes: [Change], as id: ChangeID, states: inout [String: [RecordID: RecordState]], memberships: [String: [RecordID: Set<String>]],
-                guessed: [RecordRef: Set<String>] = [:], at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Conflict] {
+    func commit(_ changes: [Change], as id: ChangeID, states: inout [String: [RecordID: RecordState]], memberships: [String: [RecordID: Set<Bucket>]],
+                guessed: [RecordRef: Set<Bucket>] = [:], at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws -> [Conflict] {
         guard !changes.isEmpty else { return [] }
         var conflicts: [Conflict] = []
         var touched: [String: Set<RecordID>] = [:]
@@ -281,7 +281,7 @@ extension SyncStore {
         // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
         // that left a bucket is a remove there, and a row that entered one arrives whole.
         let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, at: now, work: work, on: db)
-        var perBucket: [String: [Change]] = [:]
+        var perBucket: [Bucket: [Change]] = [:]
         for change in changes {
             for bucket in bucketsOf[RecordRef(table: change.table, record: change.record)] ?? [] { perBucket[bucket, default: []].append(change) }
         }

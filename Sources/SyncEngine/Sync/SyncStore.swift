@@ -97,7 +97,7 @@ public struct SyncStore: Sendable {
     ///
     /// The watermark is cluster-wide, so a long transaction anywhere delays the feed (never breaks
     /// it): keep transactions short.
-    public func changes(bucket: String, after cursor: UInt64, limit: Int, tenant: RecordID) async throws -> BucketPage {
+    public func changes(bucket: Bucket, after cursor: UInt64, limit: Int, tenant: RecordID) async throws -> BucketPage {
         try await pool.withConnection { db in
             let rows = try await db.query("""
                 SELECT change_log.xid::text AS xid_text, kind, change_set FROM change_log
@@ -160,7 +160,7 @@ public struct SyncStore: Sendable {
     /// moment, which every later page keeps. Pages after it continue after `cursor.resume`. Rows
     /// that change while the pages are fetched arrive newer (which the merge takes in its stride)
     /// and again through the change feed from the watermark, so nothing is missed.
-    public func snapshot(bucket: String, cursor: BucketCursor, limit: Int, tenant: RecordID) async throws -> BucketPage {
+    public func snapshot(bucket: Bucket, cursor: BucketCursor, limit: Int, tenant: RecordID) async throws -> BucketPage {
         let tables = self.tables
         return try await pool.withConnection { db in
             let watermark = cursor.sequence == 0
@@ -197,7 +197,7 @@ extension SyncStore {
     public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID) async throws {
         let tables = self.tables
         try await pool.transaction { db in
-            var bucketsOf: [String: Set<String>] = [:]
+            var bucketsOf: [String: Set<Bucket>] = [:]
             var memberships: [[PostgresValue]] = []
             var order: [String] = []
             var grouped: [String: [(RecordID, RecordState)]] = [:]
@@ -225,7 +225,7 @@ extension SyncStore {
                                                 referrers: { referrer, through, field, target in referrers["\(referrer)/\(through)/\(field)/\(target.uuidString)"] ?? [] })
                     bucketsOf["\(tableName)/\(id.uuidString)"] = table.inheritable(buckets)
                     for bucket in buckets.sorted() {
-                        memberships.append([.text(tenant.uuidString), .text(bucket), .text(tableName), .text(id.uuidString)])
+                        memberships.append([.text(tenant.uuidString), bucket.postgresValue, .text(tableName), .text(id.uuidString)])
                     }
                 }
             }

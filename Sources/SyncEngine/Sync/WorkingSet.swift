@@ -25,11 +25,11 @@ final class WorkingSet: ArrivalReads {
 
     private var states: [RecordRef: RecordState] = [:]
     private var absent: Set<RecordRef> = []
-    private var buckets: [RecordRef: Set<String>] = [:]
+    private var buckets: [RecordRef: Set<Bucket>] = [:]
     /// The buckets as read from PostgreSQL: ``flush(on:)`` writes the difference.
-    private var storedBuckets: [RecordRef: Set<String>] = [:]
-    private var storedDepartures: [RecordRef: [(bucket: String, at: Int64)]] = [:]
-    private var newDepartures: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+    private var storedBuckets: [RecordRef: Set<Bucket>] = [:]
+    private var storedDepartures: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
+    private var newDepartures: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
     private var locked: Set<Int64> = []
     private var answers: [ChangeID: ChangeOutcome] = [:]
     private var settings: [String: Int64?] = [:]
@@ -272,17 +272,17 @@ final class WorkingSet: ArrivalReads {
     // MARK: - Buckets
 
     /// The buckets each of `ids` in `table` is in now (every id is in the result).
-    func memberships(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Set<String>] {
+    func memberships(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Set<Bucket>] {
         try await loadMemberships(Set(ids).map { RecordRef(table: table, record: $0) }.filter { buckets[$0] == nil }, on: db)
-        var found: [RecordID: Set<String>] = [:]
+        var found: [RecordID: Set<Bucket>] = [:]
         for id in ids { found[id] = buckets[RecordRef(table: table, record: id)] }
         return found
     }
 
     /// When each of `ids` in `table` left which bucket (every id is in the result).
-    func departures(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: String, at: Int64)]] {
+    func departures(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: Bucket, at: Int64)]] {
         try await loadDepartures(Set(ids).map { RecordRef(table: table, record: $0) }.filter { storedDepartures[$0] == nil }, on: db)
-        var found: [RecordID: [(bucket: String, at: Int64)]] = [:]
+        var found: [RecordID: [(bucket: Bucket, at: Int64)]] = [:]
         for id in ids {
             let ref = RecordRef(table: table, record: id)
             found[id] = storedDepartures[ref]! + (newDepartures[ref] ?? [])
@@ -307,9 +307,9 @@ final class WorkingSet: ArrivalReads {
 
     /// Keeps the buckets of `refs` read in `rows` (a ref without a row is in no bucket).
     private func takeMemberships(_ refs: [RecordRef], _ rows: PostgresRows) throws {
-        var read: [RecordRef: Set<String>] = [:]
+        var read: [RecordRef: Set<Bucket>] = [:]
         for row in rows {
-            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: String.self))
+            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: Bucket.self))
         }
         for ref in refs {
             buckets[ref] = read[ref] ?? []
@@ -330,10 +330,10 @@ final class WorkingSet: ArrivalReads {
 
     /// Keeps the departures of `refs` read in `rows`.
     private func takeDepartures(_ refs: [RecordRef], _ rows: PostgresRows) throws {
-        var read: [RecordRef: [(bucket: String, at: Int64)]] = [:]
+        var read: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
         for row in rows {
             read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
-                .append((try row.read(2, as: String.self), try row.read(3, as: Int64.self)))
+                .append((try row.read(2, as: Bucket.self), try row.read(3, as: Int64.self)))
         }
         for ref in refs { storedDepartures[ref] = read[ref] ?? [] }
     }
@@ -341,7 +341,7 @@ final class WorkingSet: ArrivalReads {
     /// Records that `ref` is in `buckets` instead of `before`: a remove in the feed of each
     /// bucket it left (and the departure, at `now`) and, when `announce`, its full state in the
     /// feed of each it entered. Whether anything changed.
-    func move(_ ref: RecordRef, _ state: RecordState, from before: Set<String>, to buckets: Set<String>, announce: Bool, at now: Int64) -> Bool {
+    func move(_ ref: RecordRef, _ state: RecordState, from before: Set<Bucket>, to buckets: Set<Bucket>, announce: Bool, at now: Int64) -> Bool {
         guard before != buckets else { return false }
         if storedBuckets[ref] == nil { storedBuckets[ref] = before }
         self.buckets[ref] = buckets
@@ -370,8 +370,8 @@ final class WorkingSet: ArrivalReads {
     }
 
     /// Appends an entry to `bucket`'s feed, after every entry appended before in this push.
-    func feed(_ bucket: String, _ kind: FeedKind, _ body: [UInt8]) {
-        feedRows.append([.text(tenant.uuidString), .text(bucket), .text(String(kind.rawValue)), .bytes(body)])
+    func feed(_ bucket: Bucket, _ kind: FeedKind, _ body: [UInt8]) {
+        feedRows.append([.text(tenant.uuidString), bucket.postgresValue, .text(String(kind.rawValue)), .bytes(body)])
     }
 
     /// Reads the stored answers to `ids` (changes answered by an earlier push).
@@ -443,8 +443,8 @@ final class WorkingSet: ArrivalReads {
                 tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, into: &batch)
             }
         }
-        var left: [(bucket: String, ref: RecordRef)] = []
-        var entered: [(bucket: String, ref: RecordRef)] = []
+        var left: [(bucket: Bucket, ref: RecordRef)] = []
+        var entered: [(bucket: Bucket, ref: RecordRef)] = []
         for (ref, now) in buckets {
             let before = storedBuckets[ref] ?? []
             guard now != before else { continue }
@@ -455,17 +455,17 @@ final class WorkingSet: ArrivalReads {
             batch.add("""
                 DELETE FROM row_buckets r USING unnest($2::text[], $3::text[], $4::uuid[]) AS k(bucket, tbl, id)
                 WHERE r.tenant_id = $1 AND r.bucket = k.bucket AND r.tbl = k.tbl AND r.id = k.id
-                """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
+                """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket.name)), PostgresArray.literal(left.map(\.ref.table)),
                       PostgresArray.literal(left.map(\.ref.record))])
         }
         if !entered.isEmpty {
             batch.add("""
                 INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
-                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
+                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket.name)), PostgresArray.literal(entered.map(\.ref.table)),
                       PostgresArray.literal(entered.map(\.ref.record))])
         }
         let departed = newDepartures.flatMap { ref, departures in
-            departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), .text($0.bucket), .text(String($0.at))] }
+            departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), $0.bucket.postgresValue, .text(String($0.at))] }
         }
         batch.insert(into: "row_departures", columns: ["tenant_id", "tbl", "id", "bucket", "departed_at"], rows: departed, suffix: "ON CONFLICT DO NOTHING")
         batch.insert(into: "change_log", columns: ["tenant_id", "bucket", "kind", "change_set"], rows: feedRows)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresDriver
 import SyncEngine
+import SyncCore
 import Synchronization
 
 /// Wakes live-channel requests when their buckets get new feed entries, on this server instance
@@ -45,8 +46,8 @@ final class LiveFeed: Sendable {
 
     /// Returns when a notification names one of `buckets` of `tenant`, after `timeout`, or when
     /// the task is cancelled, whichever comes first.
-    func wait(tenant: String, buckets: [String], timeout: Duration) async {
-        let keys = Set(buckets.map { "\(tenant) \($0)" })
+    func wait(tenant: String, buckets: [Bucket], timeout: Duration) async {
+        let keys = Set(buckets.map { "\(tenant) \($0.name)" })
         let id = nextID.withLock { next in
             next += 1
             return next

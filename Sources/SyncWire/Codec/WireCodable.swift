@@ -94,6 +94,12 @@ extension WireEncoder {
         presence(key, value != nil)
         if let value { unsigned(key, value) }
     }
+
+    /// Writes a bucket by its name.
+    public mutating func bucket(_ key: String, _ value: Bucket) { string(key, value.name) }
+
+    /// Writes buckets by their names.
+    public mutating func buckets(_ key: String, _ values: [Bucket]) { strings(key, values.map(\.name)) }
 }
 
 extension WireDecoder {
@@ -127,6 +133,16 @@ extension WireDecoder {
         let values = try strings(key, max: max, maxBytes: maxBytes)
         guard !values.contains(where: { $0.utf8.contains(0) }) else { throw WireError(.malformed, "\(key) may not hold U+0000") }
         return values
+    }
+
+    /// Reads a bucket's name (a name of at most ``WireLimits/bucketBytesMax`` bytes).
+    public mutating func bucket(_ key: String) throws(WireError) -> Bucket {
+        Bucket(try name(key, maxBytes: WireLimits.bucketBytesMax))
+    }
+
+    /// Reads at most ``WireLimits/bucketsMax`` buckets' names.
+    public mutating func buckets(_ key: String) throws(WireError) -> [Bucket] {
+        try names(key, max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax).map { Bucket($0) }
     }
 
     /// Reads an optional clock.

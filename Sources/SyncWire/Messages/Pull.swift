@@ -5,27 +5,27 @@ public import SyncCore
 /// several pages, the last row it received.
 public struct BucketCursor: WireCodable, Hashable {
     /// The bucket (`territory:<uuid>`, `user:<uuid>`, `catalog`).
-    public var bucket: String
+    public var bucket: Bucket
     /// The last applied sequence.
     public var sequence: UInt64
     /// While a snapshot is incomplete: the last row received, after which it continues.
     public var resume: RecordRef?
 
     /// Creates a cursor.
-    public init(bucket: String, sequence: UInt64, resume: RecordRef? = nil) {
+    public init(bucket: Bucket, sequence: UInt64, resume: RecordRef? = nil) {
         self.bucket = bucket
         self.sequence = sequence
         self.resume = resume
     }
 
     public func encode(to encoder: inout some WireEncoder) {
-        encoder.string("bucket", bucket)
+        encoder.bucket("bucket", bucket)
         encoder.unsigned("sequence", sequence)
         encoder.optionalObject("resume", resume)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        bucket = try decoder.name("bucket", maxBytes: WireLimits.bucketBytesMax)
+        bucket = try decoder.bucket("bucket")
         sequence = try decoder.unsigned("sequence")
         resume = try decoder.optionalObject("resume", as: RecordRef.self)
     }
@@ -127,7 +127,7 @@ public struct BucketPage: WireCodable, Hashable {
     }
 
     /// The bucket.
-    public var bucket: String
+    public var bucket: Bucket
     /// Changes or snapshot.
     public var kind: Kind
     /// For `changes`: the change sets, in sequence order.
@@ -144,7 +144,7 @@ public struct BucketPage: WireCodable, Hashable {
     public var resume: RecordRef?
 
     /// Creates a page.
-    public init(bucket: String, kind: Kind, changeSets: [ChangeSet] = [], snapshots: [RecordSnapshot] = [], removes: [RecordRef] = [], cursor: UInt64, hasMore: Bool, resume: RecordRef? = nil) {
+    public init(bucket: Bucket, kind: Kind, changeSets: [ChangeSet] = [], snapshots: [RecordSnapshot] = [], removes: [RecordRef] = [], cursor: UInt64, hasMore: Bool, resume: RecordRef? = nil) {
         self.bucket = bucket
         self.kind = kind
         self.changeSets = changeSets
@@ -156,7 +156,7 @@ public struct BucketPage: WireCodable, Hashable {
     }
 
     public func encode(to encoder: inout some WireEncoder) {
-        encoder.string("bucket", bucket)
+        encoder.bucket("bucket", bucket)
         encoder.tag("kind", kind.rawValue, labels: Kind.labels)
         encoder.objects("change_sets", changeSets)
         encoder.objects("snapshots", snapshots)
@@ -167,7 +167,7 @@ public struct BucketPage: WireCodable, Hashable {
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        bucket = try decoder.name("bucket", maxBytes: WireLimits.bucketBytesMax)
+        bucket = try decoder.bucket("bucket")
         kind = Kind(rawValue: try decoder.tag("kind", labels: Kind.labels))!
         changeSets = try decoder.objects("change_sets", as: ChangeSet.self, max: WireLimits.recordsPerPageMax)
         snapshots = try decoder.objects("snapshots", as: RecordSnapshot.self, max: WireLimits.recordsPerPageMax)
@@ -189,10 +189,10 @@ public struct PullResponse: WireCodable, Hashable {
     public var bucketsChanged: Bool
     /// Buckets the device was away from for longer than the tombstone window: it must upload its
     /// pending changes, then re-prime them from a snapshot.
-    public var reprime: [String]
+    public var reprime: [Bucket]
 
     /// Creates a response.
-    public init(serverClock: HLC, pages: [BucketPage], bucketsChanged: Bool = false, reprime: [String] = []) {
+    public init(serverClock: HLC, pages: [BucketPage], bucketsChanged: Bool = false, reprime: [Bucket] = []) {
         self.serverClock = serverClock
         self.pages = pages
         self.bucketsChanged = bucketsChanged
@@ -203,37 +203,37 @@ public struct PullResponse: WireCodable, Hashable {
         encoder.clock("server_clock", serverClock)
         encoder.objects("pages", pages)
         encoder.bool("buckets_changed", bucketsChanged)
-        encoder.strings("reprime", reprime)
+        encoder.buckets("reprime", reprime)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         serverClock = try decoder.clock("server_clock")
         pages = try decoder.objects("pages", as: BucketPage.self, max: WireLimits.pagesMax)
         bucketsChanged = try decoder.bool("buckets_changed")
-        reprime = try decoder.names("reprime", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        reprime = try decoder.buckets("reprime")
     }
 }
 
 /// Sent on the live channel when buckets the device holds changed: pull now.
 public struct LiveNotice: WireCodable, Hashable {
     /// The buckets with something new.
-    public var buckets: [String]
+    public var buckets: [Bucket]
     /// The server's clock.
     public var serverClock: HLC
 
     /// Creates a notice.
-    public init(buckets: [String], serverClock: HLC) {
+    public init(buckets: [Bucket], serverClock: HLC) {
         self.buckets = buckets
         self.serverClock = serverClock
     }
 
     public func encode(to encoder: inout some WireEncoder) {
-        encoder.strings("buckets", buckets)
+        encoder.buckets("buckets", buckets)
         encoder.clock("server_clock", serverClock)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
-        buckets = try decoder.names("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        buckets = try decoder.buckets("buckets")
         serverClock = try decoder.clock("server_clock")
     }
 }

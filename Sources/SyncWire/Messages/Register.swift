@@ -41,10 +41,10 @@ public struct RegisterResponse: WireCodable, Hashable {
     /// The server's clock, which the device receives (its clock moves past it).
     public var serverClock: HLC
     /// The buckets the user may sync now.
-    public var buckets: [String]
+    public var buckets: [Bucket]
 
     /// Creates a response.
-    public init(replica: ReplicaID, serverClock: HLC, buckets: [String]) {
+    public init(replica: ReplicaID, serverClock: HLC, buckets: [Bucket]) {
         self.replica = replica
         self.serverClock = serverClock
         self.buckets = buckets
@@ -53,12 +53,12 @@ public struct RegisterResponse: WireCodable, Hashable {
     public func encode(to encoder: inout some WireEncoder) {
         encoder.unsigned("replica", UInt64(replica.rawValue))
         encoder.clock("server_clock", serverClock)
-        encoder.strings("buckets", buckets)
+        encoder.buckets("buckets", buckets)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
         replica = ReplicaID(try decoder.unsigned("replica", as: UInt32.self))
         serverClock = try decoder.clock("server_clock")
-        buckets = try decoder.names("buckets", max: WireLimits.bucketsMax, maxBytes: WireLimits.bucketBytesMax)
+        buckets = try decoder.buckets("buckets")
     }
 }
