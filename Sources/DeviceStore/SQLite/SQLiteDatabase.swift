@@ -44,7 +44,7 @@ public actor SQLiteDatabase {
     private let executor: DedicatedExecutor
     private let handle: Handle
     private let cancellation = Cancellation()
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [SQLiteSQL: SQLiteStatement] = [:]
     private var transactionDepth = 0
 
     /// The path the database was opened at.
@@ -118,8 +118,14 @@ public actor SQLiteDatabase {
 
     /// A prepared statement for `sql`, from the cache when it was prepared before.
     public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        try prepare(SQLiteSQL(sql))
+    }
+
+    /// A prepared statement for `sql`, from the cache when it was prepared before; the form for
+    /// SQL run many times, whose text is hashed once, when the ``SQLiteSQL`` is made.
+    public func prepare(_ sql: SQLiteSQL) throws(SQLiteError) -> SQLiteStatement {
         if let cached = statements[sql] { return cached }
-        let statement = try SQLiteStatement(database: handle.pointer, sql: sql)
+        let statement = try SQLiteStatement(database: handle.pointer, sql: sql.text)
         if statements.count >= statementCacheMax { statements.removeAll(keepingCapacity: true) }
         statements[sql] = statement
         return statement
@@ -197,4 +203,23 @@ public actor SQLiteDatabase {
         let status = sqlite3_exec(pointer, sql, nil, nil, nil)
         guard status == SQLITE_OK else { throw SQLiteError.from(status: status, database: pointer) }
     }
+}
+
+/// SQL text with its hash computed once: the key of the statement cache. Code that runs the same
+/// long statement for every row (the store's per-table upserts and reads) keeps one and so never
+/// hashes the text again.
+public struct SQLiteSQL: Hashable, Sendable {
+    /// The statement's text.
+    public let text: String
+    private let hash: Int
+
+    /// The statement `text`.
+    public init(_ text: String) {
+        self.text = text
+        hash = text.hashValue
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    public static func == (lhs: SQLiteSQL, rhs: SQLiteSQL) -> Bool { lhs.hash == rhs.hash && lhs.text == rhs.text }
 }

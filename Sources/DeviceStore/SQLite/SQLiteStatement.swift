@@ -28,6 +28,9 @@ public final class SQLiteStatement {
     /// How many columns each result row has.
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
 
+    /// The result's column names, read once per statement (every row of ``rows(_:)`` shares them).
+    private lazy var columns = SQLiteRow.Columns((0..<columnCount).map(columnName))
+
     /// The name of result column `index` (from 0).
     public func columnName(_ index: Int) -> String {
         String(cString: sqlite3_column_name(handle, Int32(index)))
@@ -43,6 +46,13 @@ public final class SQLiteStatement {
         for (offset, value) in values.enumerated() {
             try bind(value.sqliteValue, at: Int32(offset + 1))
         }
+    }
+
+    /// Rewinds the statement and clears its bindings, before binding parameters one by one with
+    /// ``bind(_:at:)``.
+    public func clearBindings() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
     }
 
     /// Binds one value to parameter `index` (from 1).
@@ -107,6 +117,15 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Whether column `index` (from 0) of the current row is NULL.
+    public func isNull(at index: Int) -> Bool { sqlite3_column_type(handle, Int32(index)) == SQLITE_NULL }
+
+    /// Column `index` (from 0) of the current row as an integer, or `nil` when it is NULL; read
+    /// without building a ``SQLiteValue``.
+    public func integer(at index: Int) -> Int64? {
+        isNull(at: index) ? nil : sqlite3_column_int64(handle, Int32(index))
+    }
+
     /// Reads column `index` (from 0) of the current row as `T`.
     public func read<T: SQLiteReadable>(_ index: Int, as type: T.Type = T.self) throws(SQLiteError) -> T {
         try T(sqliteValue: value(at: index))
@@ -122,13 +141,22 @@ public final class SQLiteStatement {
         return Int(sqlite3_changes(database))
     }
 
+    /// Runs the statement, with the parameters bound by ``bind(_:at:)``, to completion and resets it.
+    /// - Returns: How many rows the statement inserted, updated or deleted.
+    @discardableResult
+    public func execute() throws(SQLiteError) -> Int {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+        return Int(sqlite3_changes(database))
+    }
+
     /// Binds `values` and returns every result row.
     ///
     /// Stops with ``SQLiteError/Code/cancelled`` if the calling task is cancelled between rows.
     public func rows(_ values: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
         try bind(values)
         defer { sqlite3_reset(handle) }
-        let columns = SQLiteRow.Columns((0..<columnCount).map(columnName))
+        let columns = self.columns
         var rows: [SQLiteRow] = []
         while try step() {
             if rows.count % 1024 == 1023, Task.isCancelled {

@@ -96,13 +96,14 @@ struct DeviceSchema: Sendable {
     ]
 }
 
-/// How one record table maps to SQLite columns.
-struct TableLayout: Sendable {
+/// How one record table maps to SQLite columns. A class, so that looking one up per change copies
+/// a reference, not the table's schema.
+final class TableLayout: Sendable {
     let table: TableSchema
     /// Every column after `id`, in order.
     let columns: [String]
-    let upsertSQL: String
-    let selectSQL: String
+    let upsertSQL: SQLiteSQL
+    let selectSQL: SQLiteSQL
 
     init(_ table: TableSchema) {
         self.table = table
@@ -116,9 +117,9 @@ struct TableLayout: Sendable {
         self.columns = columns
         let all = ["id"] + columns
         // An upsert updates the row in place (REPLACE would delete and re-insert it, touching every index).
-        upsertSQL = "INSERT INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", "))) "
-            + "ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
-        selectSQL = "SELECT \(all.joined(separator: ", ")) FROM \(table.name) WHERE id = ?"
+        upsertSQL = SQLiteSQL("INSERT INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", "))) "
+            + "ON CONFLICT (id) DO UPDATE SET \(columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))")
+        selectSQL = SQLiteSQL("SELECT \(all.joined(separator: ", ")) FROM \(table.name) WHERE id = ?")
     }
 
     var createSQL: String {

@@ -59,19 +59,36 @@ extension DeviceStore {
         try await database.transaction { db in
             var clock = try Self.clock(in: db)
             clock.receive(serverClock, wallMilliseconds: UInt64(wall))
+            // The page's changes merged per record before writing: each record is read once,
+            // takes its changes in feed order, and is written once, with its membership.
+            var order: [RecordRef] = []
+            var merged: [RecordRef: (table: TableSchema, state: RecordState?, changed: Bool)] = [:]
             for changeSet in page.changeSets {
                 for change in changeSet.changes {
-                    let table = try schema.layout(change.table).table
+                    let ref = RecordRef(table: change.table, record: change.record)
                     clock.receive(change.version.clock, wallMilliseconds: UInt64(wall))
-                    let outcome = Merge.apply(change, to: try schema.read(change.table, change.record, in: db), table: table)
-                    if outcome.changedAnything { try schema.write(change.table, change.record, outcome.state, in: db) }
+                    var record: (table: TableSchema, state: RecordState?, changed: Bool)
+                    if let known = merged[ref] {
+                        record = known
+                    } else {
+                        record = (try schema.layout(change.table).table, try schema.read(change.table, change.record, in: db), false)
+                        order.append(ref)
+                    }
+                    let outcome = Merge.apply(change, to: record.state, table: record.table)
+                    record.state = outcome.state
+                    record.changed = record.changed || outcome.changedAnything
+                    merged[ref] = record
                     for conflict in outcome.conflicts {
                         try db.run("INSERT INTO conflicts (tbl, record, field, winner, loser, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
                                    [conflict.table, conflict.record.bytes, conflict.field,
                                     BinaryEncoder.encode(conflict.winner), BinaryEncoder.encode(conflict.loser), wall])
                     }
-                    try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, change.table, change.record.bytes])
                 }
+            }
+            for ref in order {
+                let record = merged[ref]!
+                if record.changed, let state = record.state { try schema.write(ref.table, ref.record, state, in: db) }
+                try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, ref.table, ref.record.bytes])
             }
             for snapshot in page.snapshots {
                 let table = try schema.layout(snapshot.ref.table).table

@@ -7,61 +7,79 @@ extension DeviceSchema {
         return layout
     }
 
-    /// The record's state, or `nil` when the device has no such row.
+    /// The record's state, or `nil` when the device has no such row. Reads the columns straight
+    /// from the statement, by position.
     func read(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws -> RecordState? {
         let layout = try layout(table)
-        guard let row = try db.query(layout.selectSQL, [id.bytes]).first else { return nil }
+        let statement = try db.prepare(layout.selectSQL)
+        try statement.bind(.blob(id.bytes), at: 1)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
         var state = RecordState()
+        state.fields.reserveCapacity(layout.table.fields.count)
         var column = 1
+        var counters: [String] = []
         for field in layout.table.fields {
-            let value = row.values[column]
+            let valueColumn = column
             column += 1
             var epoch: UInt32 = 0
             if case .state = field.type {
-                epoch = UInt32(try row.read(column, as: Int?.self) ?? 0)
+                epoch = UInt32(truncatingIfNeeded: statement.integer(at: column) ?? 0)
                 column += 1
             }
-            let clock = try row.read(column, as: Int64?.self)
-            let replica = try row.read(column + 1, as: Int64?.self)
+            let clock = statement.integer(at: column)
+            let replica = statement.integer(at: column + 1)
             column += 2
             guard let clock, let replica else { continue }
-            let decoded: FieldValue
+            let version = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(truncatingIfNeeded: replica)))
             if field.type == .counter {
-                decoded = .counter(try counter(table, id, field.name, in: db))
+                counters.append(field.name)  // read below, once this statement is done
+                state.fields[field.name] = FieldState(value: .null, version: version)
             } else {
-                decoded = try Self.decode(value, as: field.type, epoch: epoch)
+                state.fields[field.name] = FieldState(value: try Self.decode(statement.value(at: valueColumn), as: field.type, epoch: epoch), version: version)
             }
-            state.fields[field.name] = FieldState(value: decoded, version: Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica))))
         }
-        if let clock = try row.read(column, as: Int64?.self), let replica = try row.read(column + 1, as: Int64?.self) {
-            state.tombstone = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica)))
+        if let clock = statement.integer(at: column), let replica = statement.integer(at: column + 1) {
+            state.tombstone = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(truncatingIfNeeded: replica)))
         }
+        statement.reset()
+        for name in counters { state.fields[name]?.value = .counter(try counter(table, id, name, in: db)) }
         return state
     }
 
-    /// Writes the record's state, replacing the row.
+    /// Writes the record's state, replacing the row. Binds each column in place, by position.
     func write(_ table: String, _ id: RecordID, _ state: RecordState, in db: isolated SQLiteDatabase) throws {
         let layout = try layout(table)
-        var values: [SQLiteValue] = [.blob(id.bytes)]
-        for field in layout.table.fields {
-            let fieldState = state.fields[field.name]
-            values.append(fieldState.map { Self.encode($0.value) } ?? .null)
-            if case .state = field.type {
-                if case .state(let value)? = fieldState?.value { values.append(.integer(Int64(value.epoch))) } else { values.append(.null) }
-            }
-            values.append(fieldState.map { .integer(Int64(bitPattern: $0.version.clock.rawValue)) } ?? .null)
-            values.append(fieldState.map { .integer(Int64($0.version.replica.rawValue)) } ?? .null)
-            if case .counter(let counter)? = fieldState?.value {
-                for (replica, contribution) in counter.contributions {
-                    try db.run("INSERT OR REPLACE INTO counter_contributions (tbl, id, field, replica, total, clock) VALUES (?, ?, ?, ?, ?, ?)",
-                               [table, id.bytes, field.name, Int64(replica.rawValue), contribution.total, Int64(bitPattern: contribution.clock.rawValue)])
-                }
+        for field in layout.table.fields where field.type == .counter {
+            guard case .counter(let counter)? = state.fields[field.name]?.value else { continue }
+            for (replica, contribution) in counter.contributions {
+                try db.run("INSERT OR REPLACE INTO counter_contributions (tbl, id, field, replica, total, clock) VALUES (?, ?, ?, ?, ?, ?)",
+                           [table, id.bytes, field.name, Int64(replica.rawValue), contribution.total, Int64(bitPattern: contribution.clock.rawValue)])
             }
         }
-        values.append(state.tombstone.map { .integer(Int64(bitPattern: $0.clock.rawValue)) } ?? .null)
-        values.append(state.tombstone.map { .integer(Int64($0.replica.rawValue)) } ?? .null)
-        values.append(.integer(state.isDeleted(under: layout.table.tombstones) ? 1 : 0))
-        try db.run(layout.upsertSQL, values)
+        let statement = try db.prepare(layout.upsertSQL)
+        statement.clearBindings()  // unbound parameters are NULL
+        try statement.bind(.blob(id.bytes), at: 1)
+        var parameter: Int32 = 2
+        for field in layout.table.fields {
+            let fieldState = state.fields[field.name]
+            let isState: Bool
+            if case .state = field.type { isState = true } else { isState = false }
+            if let fieldState {
+                try statement.bind(Self.encode(fieldState.value), at: parameter)
+                if isState, case .state(let value) = fieldState.value { try statement.bind(.integer(Int64(value.epoch)), at: parameter + 1) }
+                let versionAt = parameter + (isState ? 2 : 1)
+                try statement.bind(.integer(Int64(bitPattern: fieldState.version.clock.rawValue)), at: versionAt)
+                try statement.bind(.integer(Int64(fieldState.version.replica.rawValue)), at: versionAt + 1)
+            }
+            parameter += isState ? 4 : 3
+        }
+        if let tombstone = state.tombstone {
+            try statement.bind(.integer(Int64(bitPattern: tombstone.clock.rawValue)), at: parameter)
+            try statement.bind(.integer(Int64(tombstone.replica.rawValue)), at: parameter + 1)
+        }
+        try statement.bind(.integer(state.isDeleted(under: layout.table.tombstones) ? 1 : 0), at: parameter + 2)
+        try statement.execute()
     }
 
     /// Deletes the row and its counter contributions (eviction; not a tombstone).
