@@ -108,6 +108,21 @@ struct ServerSurfaceTests {
         }
     }
 
+    @Test("a new phone priming a large working set (100,000 rows in pages of 2,000) is never held back by the default limits")
+    func primingFitsTheBurst() {
+        let clock = ManualWallClock(1_796_065_200_000)
+        let limiter = RateLimiter(limits: RateLimiter.Limits(), wallClock: clock)
+        let user = RecordID(high: 1, low: 1)
+        var held = 0
+        for _ in 0..<5 { if limiter.take(for: user) != nil { held += 1 } }  // register and the first pulls
+        for _ in 0..<50 {
+            if limiter.take(for: user) != nil { held += 1 }
+            limiter.charge(2_000 / RateLimiter.Cost.rowsPerToken, for: user)
+            clock.advance(by: 50)  // a page served and applied in 50 ms
+        }
+        #expect(held == 0, "\(held) of the priming's requests were answered 429")
+    }
+
     @Test("a user past the request rate is answered 429 with when to retry")
     func rateLimit() async throws {
         let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase("rate")))

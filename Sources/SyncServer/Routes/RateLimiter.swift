@@ -24,8 +24,10 @@ final class RateLimiter: Sendable {
         static let request: Double = 1
         /// An office read that scans a day or a queue (the board, reviews, the team).
         static let officeRead: Double = 5
-        /// Rows a pull served, per token (a 5,000-row snapshot page costs 10 more).
-        static let rowsPerToken: Double = 500
+        /// Rows a pull served, per token (a 5,000-row snapshot page costs 2 more). Priming a
+        /// large working set (100,000 rows) costs about 90 tokens with its requests, well inside
+        /// the default burst, so a new phone's first sync is never held back.
+        static let rowsPerToken: Double = 2_500
         /// Blob bytes moved, per token.
         static let bytesPerToken: Double = 1_048_576
     }
