@@ -1,4 +1,5 @@
 internal import CSQLite
+public import SyncCore
 
 /// A prepared SQLite statement.
 ///
@@ -80,6 +81,14 @@ public final class SQLiteStatement {
                 ? sqlite3_bind_zeroblob(handle, index, 0)
                 : bytes.withUnsafeBytes { fieldsync_sqlite3_bind_blob_transient(handle, index, $0.baseAddress, Int32($0.count)) }
         }
+        guard status == SQLITE_OK else { throw error(status) }
+    }
+
+    /// Binds a record id to parameter `index` (from 1) as its 16 bytes, big-endian, without
+    /// allocating them.
+    public func bind(_ id: RecordID, at index: Int32) throws(SQLiteError) {
+        let bytes = (id.high.bigEndian, id.low.bigEndian)
+        let status = withUnsafeBytes(of: bytes) { fieldsync_sqlite3_bind_blob_transient(handle, index, $0.baseAddress, 16) }
         guard status == SQLITE_OK else { throw error(status) }
     }
 

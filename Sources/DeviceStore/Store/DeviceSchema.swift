@@ -99,7 +99,20 @@ struct DeviceSchema: Sendable {
 /// How one record table maps to SQLite columns. A class, so that looking one up per change copies
 /// a reference, not the table's schema.
 final class TableLayout: Sendable {
+    /// How a field is stored: its value column, then (for a state) its epoch, then its version.
+    enum Storage: Sendable {
+        /// A value column and two version columns.
+        case plain(FieldType)
+        /// A state: value, epoch and version columns.
+        case state
+        /// A counter: its sum in the value column (its contributions apart) and its version.
+        case counter
+    }
+
     let table: TableSchema
+    /// Every field's name and storage, in column order: what reading and writing a row walk,
+    /// without copying the fields' schemas.
+    let fields: [(name: String, storage: Storage)]
     /// Every column after `id`, in order.
     let columns: [String]
     let upsertSQL: SQLiteSQL
@@ -107,6 +120,13 @@ final class TableLayout: Sendable {
 
     init(_ table: TableSchema) {
         self.table = table
+        fields = table.fields.map { field in
+            switch field.type {
+            case .state: (field.name, .state)
+            case .counter: (field.name, .counter)
+            default: (field.name, .plain(field.type))
+            }
+        }
         var columns: [String] = []
         for field in table.fields {
             columns.append(field.name)

@@ -62,19 +62,19 @@ extension DeviceStore {
             // The page's changes merged per record before writing: each record is read once,
             // takes its changes in feed order, and is written once, with its membership.
             var order: [RecordRef] = []
-            var merged: [RecordRef: (table: TableSchema, state: RecordState?, changed: Bool)] = [:]
+            var merged: [RecordRef: MergingRecord] = [:]
             for changeSet in page.changeSets {
                 for change in changeSet.changes {
                     let ref = RecordRef(table: change.table, record: change.record)
                     clock.receive(change.version.clock, wallMilliseconds: UInt64(wall))
-                    var record: (table: TableSchema, state: RecordState?, changed: Bool)
+                    var record: MergingRecord
                     if let known = merged[ref] {
                         record = known
                     } else {
-                        record = (try schema.layout(change.table).table, try schema.read(change.table, change.record, in: db), false)
+                        record = MergingRecord(layout: try schema.layout(change.table), state: try schema.read(change.table, change.record, in: db))
                         order.append(ref)
                     }
-                    let outcome = Merge.apply(change, to: record.state, table: record.table)
+                    let outcome = Merge.apply(change, to: record.state, table: record.layout.table)
                     record.state = outcome.state
                     record.changed = record.changed || outcome.changedAnything
                     merged[ref] = record
@@ -106,6 +106,13 @@ extension DeviceStore {
                        [page.bucket, Int64(bitPattern: page.cursor), page.resume?.table, page.resume?.record.bytes])
             try Self.save(clock, in: db)
         }
+    }
+
+    /// A record a page changes, while its changes are merged: read once, written once.
+    private struct MergingRecord {
+        let layout: TableLayout
+        var state: RecordState?
+        var changed = false
     }
 
     /// The cursor of every bucket the device holds.

@@ -12,32 +12,35 @@ extension DeviceSchema {
     func read(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws -> RecordState? {
         let layout = try layout(table)
         let statement = try db.prepare(layout.selectSQL)
-        try statement.bind(.blob(id.bytes), at: 1)
+        try statement.bind(id, at: 1)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         var state = RecordState()
-        state.fields.reserveCapacity(layout.table.fields.count)
         var column = 1
         var counters: [String] = []
-        for field in layout.table.fields {
+        for (name, storage) in layout.fields {
             let valueColumn = column
-            column += 1
             var epoch: UInt32 = 0
-            if case .state = field.type {
-                epoch = UInt32(truncatingIfNeeded: statement.integer(at: column) ?? 0)
+            if case .state = storage {
+                epoch = UInt32(truncatingIfNeeded: statement.integer(at: column + 1) ?? 0)
                 column += 1
             }
-            let clock = statement.integer(at: column)
-            let replica = statement.integer(at: column + 1)
-            column += 2
+            let clock = statement.integer(at: column + 1)
+            let replica = statement.integer(at: column + 2)
+            column += 3
             guard let clock, let replica else { continue }
             let version = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(truncatingIfNeeded: replica)))
-            if field.type == .counter {
-                counters.append(field.name)  // read below, once this statement is done
-                state.fields[field.name] = FieldState(value: .null, version: version)
-            } else {
-                state.fields[field.name] = FieldState(value: try Self.decode(statement.value(at: valueColumn), as: field.type, epoch: epoch), version: version)
+            let value: FieldValue
+            switch storage {
+            case .counter:
+                counters.append(name)  // read below, once this statement is done
+                value = .null
+            case .state:
+                value = statement.isNull(at: valueColumn) ? .null : .state(StateValue(try statement.read(valueColumn, as: String.self), epoch: epoch))
+            case .plain(let type):
+                value = try Self.decode(statement.value(at: valueColumn), as: type, epoch: 0)
             }
+            state.fields[name] = FieldState(value: value, version: version)
         }
         if let clock = statement.integer(at: column), let replica = statement.integer(at: column + 1) {
             state.tombstone = Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(truncatingIfNeeded: replica)))
@@ -47,32 +50,25 @@ extension DeviceSchema {
         return state
     }
 
-    /// Writes the record's state, replacing the row. Binds each column in place, by position.
+    /// Writes the record's state, replacing the row. Binds each column in place, by position;
+    /// columns of fields the state does not hold stay NULL.
     func write(_ table: String, _ id: RecordID, _ state: RecordState, in db: isolated SQLiteDatabase) throws {
         let layout = try layout(table)
-        for field in layout.table.fields where field.type == .counter {
-            guard case .counter(let counter)? = state.fields[field.name]?.value else { continue }
-            for (replica, contribution) in counter.contributions {
-                try db.run("INSERT OR REPLACE INTO counter_contributions (tbl, id, field, replica, total, clock) VALUES (?, ?, ?, ?, ?, ?)",
-                           [table, id.bytes, field.name, Int64(replica.rawValue), contribution.total, Int64(bitPattern: contribution.clock.rawValue)])
-            }
-        }
         let statement = try db.prepare(layout.upsertSQL)
-        statement.clearBindings()  // unbound parameters are NULL
-        try statement.bind(.blob(id.bytes), at: 1)
+        statement.clearBindings()
+        try statement.bind(id, at: 1)
         var parameter: Int32 = 2
-        for field in layout.table.fields {
-            let fieldState = state.fields[field.name]
-            let isState: Bool
-            if case .state = field.type { isState = true } else { isState = false }
-            if let fieldState {
-                try statement.bind(Self.encode(fieldState.value), at: parameter)
-                if isState, case .state(let value) = fieldState.value { try statement.bind(.integer(Int64(value.epoch)), at: parameter + 1) }
-                let versionAt = parameter + (isState ? 2 : 1)
-                try statement.bind(.integer(Int64(bitPattern: fieldState.version.clock.rawValue)), at: versionAt)
-                try statement.bind(.integer(Int64(fieldState.version.replica.rawValue)), at: versionAt + 1)
-            }
-            parameter += isState ? 4 : 3
+        var contributions: [(field: String, counter: CounterValue)] = []
+        for (name, storage) in layout.fields {
+            let width: Int32
+            if case .state = storage { width = 4 } else { width = 3 }
+            defer { parameter += width }
+            guard let field = state.fields[name] else { continue }
+            try statement.bind(Self.encode(field.value), at: parameter)
+            if case .state(let value) = field.value { try statement.bind(.integer(Int64(value.epoch)), at: parameter + 1) }
+            if case .counter(let counter) = field.value { contributions.append((name, counter)) }
+            try statement.bind(.integer(Int64(bitPattern: field.version.clock.rawValue)), at: parameter + width - 2)
+            try statement.bind(.integer(Int64(field.version.replica.rawValue)), at: parameter + width - 1)
         }
         if let tombstone = state.tombstone {
             try statement.bind(.integer(Int64(bitPattern: tombstone.clock.rawValue)), at: parameter)
@@ -80,6 +76,12 @@ extension DeviceSchema {
         }
         try statement.bind(.integer(state.isDeleted(under: layout.table.tombstones) ? 1 : 0), at: parameter + 2)
         try statement.execute()
+        for (field, counter) in contributions {
+            for (replica, contribution) in counter.contributions {
+                try db.run("INSERT OR REPLACE INTO counter_contributions (tbl, id, field, replica, total, clock) VALUES (?, ?, ?, ?, ?, ?)",
+                           [table, id.bytes, field, Int64(replica.rawValue), contribution.total, Int64(bitPattern: contribution.clock.rawValue)])
+            }
+        }
     }
 
     /// Deletes the row and its counter contributions (eviction; not a tombstone).
