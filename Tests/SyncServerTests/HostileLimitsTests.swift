@@ -61,12 +61,23 @@ struct HostileLimitsTests {
         let world = try await HostileWorld.make("hostile-pull-cost")
         let service = SyncService(store: world.store, tokens: world.tokens, wallClock: world.clock, requestsPerSecond: 1)
         let phone = try await world.phone(try world.rep, .rep)
-        // A burst of 10 tokens: one snapshot page of 5,000 rows costs 11, so the next pull waits.
+        // A burst of 10 tokens: ten bare pulls fit, but each snapshot page of 5,000 rows costs
+        // 1 + 5,000 / 2,500 = 3 tokens, so the fifth pull waits.
         let request = Message.pullRequest(PullRequest(cursors: [BucketCursor(bucket: "catalog", sequence: 0)], recordsMax: 5_000))
-        let first = await service.respond(route: "/v1/pull", authorization: "Bearer \(phone.token)", body: try Frame.encode(request))
-        #expect(first.status == 200)
-        let second = await service.respond(route: "/v1/pull", authorization: "Bearer \(phone.token)", body: try Frame.encode(request))
-        #expect(second.status == 429)
+        var admitted = 0
+        var rows = 0
+        for _ in 0..<10 {
+            let answer = await service.respond(route: "/v1/pull", authorization: "Bearer \(phone.token)", body: try Frame.encode(request))
+            guard answer.status == 200 else {
+                #expect(answer.status == 429)
+                break
+            }
+            admitted += 1
+            if case .pullResponse(let response) = try Frame.decode(answer.body) { rows = response.pages.reduce(0) { $0 + $1.snapshots.count } }
+        }
+        #expect(rows == 5_000)
+        let cost = 1 + Double(rows) / RateLimiter.Cost.rowsPerToken
+        #expect(admitted == Int((10 - 1) / cost) + 1, "\(admitted) pulls of \(rows) rows admitted")
     }
 
     @Test("a JSON body past its limit is refused before it is parsed")
