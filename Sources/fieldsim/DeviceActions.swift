@@ -113,9 +113,24 @@ extension DeviceCommand {
             @Option(help: "The discount in basis points (150 = 1.5 %).") var discountBp: Int64 = 0
             func run() async throws {
                 try await DeviceCommand.run(common, { _, _, store in
-                    try await DeviceCommand.report(try await store.addOrderLine(order: try DeviceCommand.id(order, "the order"), product: try DeviceCommand.id(product, "--product"),
-                                                                               quantity: quantity, discountBP: discountBp), store)
-                }, text: DeviceCommand.reportText("added line"))
+                    let (orderID, productID) = (try DeviceCommand.id(order, "the order"), try DeviceCommand.id(product, "--product"))
+                    var answer = try await DeviceCommand.report(try await store.addOrderLine(order: orderID, product: productID, quantity: quantity, discountBP: discountBp), store)
+                    // The price this customer paid last time, which the rep quotes from.
+                    if case .id(let customer)? = try await store.record("sales_orders", orderID)?.fields["customer_id"]?.value,
+                       let last = try await store.lastPrice(customer: customer, product: productID), case .object(var members) = answer {
+                        members.append(.init("last_price_minor", .integer(last.unitPriceMinor)))
+                        members.append(.init("last_ordered_at", .integer(last.orderedAt)))
+                        answer = .object(members)
+                    }
+                    return answer
+                }, text: { answer in
+                    var text = DeviceCommand.reportText("added line")(answer)
+                    if case .number(let price)? = answer["last_price_minor"] {
+                        let at = answer["last_ordered_at"].flatMap { if case .number(let text) = $0 { Int64(text) } else { nil } }
+                        text += "\n  last price for this customer: \(price) (minor units), ordered \(Output.time(at))"
+                    }
+                    return text
+                })
             }
         }
 

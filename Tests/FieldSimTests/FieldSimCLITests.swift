@@ -118,6 +118,29 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
         let line = try Self.fieldsim(["device", "order", "add-line", order, "--product", product, "--quantity", "1"], home: home)
         #expect(line.status == 2, "the phone refuses to edit a confirmed order: \(line.error)")
+
+        // What a rep looks up without sqlite3: customers, products, a visit with its tasks, and
+        // the last price on a new line (the confirmed order above set it).
+        let name = try #require(Self.text(first, "customer"))
+        let customers = try Self.fieldsim(["device", "customers", "--search", String(name.prefix(6)).uppercased(), "--json"], home: home)
+        guard case .array(let found)? = customers.json else { Issue.record("customers: \(customers.output) \(customers.error)"); return }
+        #expect(found.contains { Self.text($0, "id") == customer })
+        #expect(try Self.fieldsim(["device", "customers", "--search", "no such customer anywhere"], home: home).output == "no customers match\n")
+        let products = try #require(DemoGenerator().generate()["products"])
+        let skuColumn = try #require(products.columns.firstIndex(of: "sku"))
+        let sku = try #require(products.rows.first?[skuColumn])
+        let listed = try Self.fieldsim(["device", "products", "--search", sku, "--json"], home: home)
+        guard case .array(let catalogue)? = listed.json else { Issue.record("products: \(listed.output) \(listed.error)"); return }
+        #expect(catalogue.contains { Self.text($0, "id") == product })
+        #expect(try Self.fieldsim(["device", "products", "--limit", "0"], home: home).status == 64)
+        let shown = try Self.fieldsim(["device", "visit", visit, "--json"], home: home)
+        #expect(Self.text(shown.json, "customer_id") == customer && Self.text(shown.json, "status") == "in_progress", "\(shown.output) \(shown.error)")
+        if case .array? = shown.json?["tasks"] {} else { Issue.record("the visit lists no tasks array: \(shown.output)") }
+        #expect(try Self.fieldsim(["device", "visit", RecordID(high: 1, low: 1).uuidString], home: home).status == 2)
+        let again = try #require(Self.text(try Self.fieldsim(["device", "order", "create", "--customer", customer, "--json"], home: home).json, "record"))
+        let quoted = try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1", "--json"], home: home)
+        #expect(quoted.json?["last_price_minor"] != nil, "no last price on the line: \(quoted.output) \(quoted.error)")
+        #expect(try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1"], home: home).output.contains("last price for this customer"))
     }
 
     @Test("decode prints any wire message as JSON, and says why bytes are not one")

@@ -1,0 +1,140 @@
+import FieldModel
+public import SyncCore
+
+/// What a rep looks up on the phone: customers and products by name, a visit with its tasks, the
+/// last price a customer paid for a product. Read from the replica, offline.
+extension DeviceStore {
+    /// A customer in a list.
+    public struct CustomerSummary: Sendable, Hashable {
+        /// The customer.
+        public var id: RecordID
+        /// Its name, phone, city and tax number.
+        public var name: String
+        /// See ``name``.
+        public var phone: String?
+        /// See ``name``.
+        public var city: String?
+        /// See ``name``.
+        public var taxNumber: String?
+        /// `active`, `unverified`, …
+        public var status: String?
+    }
+
+    /// A product in a list, with its price in the standard list where it has one.
+    public struct ProductSummary: Sendable, Hashable {
+        /// The product.
+        public var id: RecordID
+        /// Its stock-keeping code, name and unit.
+        public var sku: String
+        /// See ``sku``.
+        public var name: String
+        /// See ``sku``.
+        public var unit: String?
+        /// Whether it may be sold.
+        public var active: Bool
+    }
+
+    /// A visit with its customer and tasks.
+    public struct VisitDetail: Sendable, Hashable {
+        /// The visit as the day's list shows it.
+        public var summary: VisitSummary
+        /// The visit's tasks, required ones first.
+        public var tasks: [Task]
+
+        /// One task of a visit.
+        public struct Task: Sendable, Hashable {
+            /// The task.
+            public var id: RecordID
+            /// `shelf_count`, `photo`, `survey`, …
+            public var taskType: String
+            /// Whether the visit may not complete without it.
+            public var required: Bool
+            /// `pending`, `done`, `skipped`.
+            public var status: String
+            /// What the rep recorded.
+            public var result: String?
+        }
+    }
+
+    /// The last price a customer paid for a product, and when it was ordered.
+    public struct LastPrice: Sendable, Hashable {
+        /// The unit price, in minor units.
+        public var unitPriceMinor: Int64
+        /// When the order was placed, in milliseconds since the epoch.
+        public var orderedAt: Int64?
+    }
+
+    /// Customers the phone holds whose name, phone or tax number contains `search` (any case;
+    /// every customer when `nil`), by name, at most `limit`.
+    public func customers(search: String? = nil, limit: Int = 50) async throws -> [CustomerSummary] {
+        try await database.transaction { db in
+            try db.query("""
+                SELECT id, name, phone, city, tax_number, status FROM customers
+                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(phone, ?1) > 0 OR instr(lower(tax_number), lower(?1)) > 0)
+                ORDER BY name, id LIMIT ?2
+                """, [search, Int64(limit)]).map { row in
+                CustomerSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, name: try row.read(1, as: String.self),
+                                phone: try row.read(2, as: String?.self), city: try row.read(3, as: String?.self),
+                                taxNumber: try row.read(4, as: String?.self), status: try row.read(5, as: String?.self))
+            }
+        }
+    }
+
+    /// Products whose name or code contains `search` (any case; every product when `nil`), by
+    /// name, at most `limit`.
+    public func products(search: String? = nil, limit: Int = 50) async throws -> [ProductSummary] {
+        try await database.transaction { db in
+            try db.query("""
+                SELECT id, sku, name, unit, active FROM products
+                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(lower(sku), lower(?1)) > 0)
+                ORDER BY name, id LIMIT ?2
+                """, [search, Int64(limit)]).map { row in
+                ProductSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sku: try row.read(1, as: String?.self) ?? "",
+                               name: try row.read(2, as: String?.self) ?? "", unit: try row.read(3, as: String?.self),
+                               active: (try row.read(4, as: Int64?.self) ?? 0) != 0)
+            }
+        }
+    }
+
+    /// A visit with its customer and tasks; `nil` when the phone does not hold it.
+    public func visit(_ id: RecordID) async throws -> VisitDetail? {
+        try await database.transaction { db -> VisitDetail? in
+            guard let row = try db.query("""
+                SELECT v.id, v.sequence, v.status, v.visit_type, v.planned_start, v.planned_end, v.instructions,
+                       c.id, c.name, c.street_address, c.latitude_e6, c.longitude_e6
+                FROM visits v JOIN customers c ON c.id = v.customer_id
+                WHERE v.id = ? AND v._deleted = 0
+                """, [id.bytes]).first else { return nil }
+            let latitude = try row.read(10, as: Int64?.self)
+            let longitude = try row.read(11, as: Int64?.self)
+            let summary = VisitSummary(
+                id: id, sequence: try row.read(1, as: Int64?.self), status: try row.read(2, as: String.self), visitType: try row.read(3, as: String.self),
+                plannedStart: try row.read(4, as: Int64?.self), plannedEnd: try row.read(5, as: Int64?.self),
+                instructions: try row.read(6, as: String?.self), customerID: RecordID(bytes: try row.read(7, as: [UInt8].self))!,
+                customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
+                location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } })
+            let tasks = try db.query("""
+                SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
+                ORDER BY required DESC, task_type, id
+                """, [id.bytes]).map { task in
+                VisitDetail.Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
+                                 required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
+                                 result: try task.read(4, as: String?.self))
+            }
+            return VisitDetail(summary: summary, tasks: tasks)
+        }
+    }
+
+    /// The last price `customer` paid for `product`, as the server last recorded it; `nil` when
+    /// the customer never ordered it.
+    public func lastPrice(customer: RecordID, product: RecordID) async throws -> LastPrice? {
+        try await database.transaction { db in
+            try db.query("""
+                SELECT unit_price_minor, ordered_at FROM last_prices WHERE customer_id = ? AND product_id = ? AND _deleted = 0
+                ORDER BY ordered_at DESC LIMIT 1
+                """, [customer.bytes, product.bytes]).first.map { row in
+                LastPrice(unitPriceMinor: try row.read(0, as: Int64.self), orderedAt: try row.read(1, as: Int64?.self))
+            }
+        }
+    }
+}
