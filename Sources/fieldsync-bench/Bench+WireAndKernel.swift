@@ -6,7 +6,8 @@ import SyncWire
 extension Bench {
     /// 6. Bytes on the wire per change for the mix, in pushes of 100 change sets as the client
     /// sends them: FieldSync's compressed frames against the same pushes as JSON with gzip, and
-    /// against Loro's and Yrs's updates for the same field writes (one update per push).
+    /// against Loro's and Yrs's updates for the same field writes (one update per push), deflated
+    /// as our frames are; and the same bytes per field update.
     func wireSize(_ mix: ChangeMix, peers: PeerEngines) throws -> [Figure] {
         Self.log("wire size: \(mix.changes) changes")
         var frames = 0
@@ -19,17 +20,24 @@ extension Bench {
             json += try Deflate.compress(Array(Frame.json(message).compact.utf8), level: 6, gzip: true).count
         }
         let changes = Double(mix.changes)
+        let fieldUpdates = Double(mix.changeSets.flatMap(\.changes).reduce(0) { count, change in
+            if case .write(let writes) = change.operation { count + writes.count } else { count + 1 }  // a delete is one update
+        })
         let perChange = Double(frames) / changes
         var figures: [Figure] = [
             .ratio("wire_bytes_vs_json_gzip", perChange, Double(json) / changes, unit: "bytes/change", against: "the same pushes as JSON, gzip -6", below: 1,
                    note: "FieldSync's frames are \(Figure.format(Double(plain) / changes)) bytes/change before compression"),
+            .ratio("wire_bytes_per_field_update", Double(frames) / fieldUpdates, Double(json) / fieldUpdates, unit: "bytes/field", against: "the same pushes as JSON, gzip -6",
+                   below: 1, note: "\(Int(fieldUpdates)) field updates (a delete counts one) in \(mix.changes) changes"),
         ]
         switch peers {
         case .measured(let loro, let yrs):
-            figures.append(.ratio("wire_bytes_vs_loro", perChange, Double(loro.bytes) / changes, unit: "bytes/change",
-                                  against: "Loro \(loro.version) updates, one per push", below: 1))
-            figures.append(.ratio("wire_bytes_vs_yrs", perChange, Double(yrs.bytes) / changes, unit: "bytes/change",
-                                  against: "Yrs (\(yrs.version)) updates, one per push", below: 1))
+            figures.append(.ratio("wire_bytes_vs_loro", perChange, Double(loro.deflatedBytes) / changes, unit: "bytes/change",
+                                  against: "Loro \(loro.version) updates, one per push, deflated as our frames", below: 1,
+                                  note: "Loro's updates are \(Figure.format(Double(loro.bytes) / changes)) bytes/change before deflate"))
+            figures.append(.ratio("wire_bytes_vs_yrs", perChange, Double(yrs.deflatedBytes) / changes, unit: "bytes/change",
+                                  against: "Yrs (\(yrs.version)) updates, one per push, deflated as our frames", below: 1,
+                                  note: "Yrs's updates are \(Figure.format(Double(yrs.bytes) / changes)) bytes/change before deflate"))
         case .unavailable(let reason):
             figures.append(.ratio("wire_bytes_vs_loro", perChange, nil, unit: "bytes/change", against: "Loro updates", below: 1, note: reason))
             figures.append(.ratio("wire_bytes_vs_yrs", perChange, nil, unit: "bytes/change", against: "Yrs updates", below: 1, note: reason))

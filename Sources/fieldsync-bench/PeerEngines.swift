@@ -7,7 +7,10 @@ enum PeerEngines: Sendable {
     /// What one engine did with the mix.
     struct Engine: Sendable {
         var version: String
+        /// The updates' bytes as the engine exports them.
         var bytes: Int
+        /// The same updates deflated as FieldSync deflates its frames (a zlib stream per update, level 6).
+        var deflatedBytes: Int
         var importSeconds: Double
     }
 
@@ -50,10 +53,11 @@ enum PeerEngines: Sendable {
             let json = try JSONValue.parse(Array(answer))
             func engine(_ name: String) throws -> Engine {
                 guard let object = json[name], let version = object["version"]?.stringValue, case .number(let size)? = object["bytes"], let bytes = Int(size),
+                      case .number(let deflated)? = object["deflated_bytes"], let deflatedBytes = Int(deflated),
                       case .number(let seconds)? = object["import_seconds"], let importSeconds = Double(seconds) else {
                     throw BenchError("the peers script's answer lacks \(name)")
                 }
-                return Engine(version: version, bytes: bytes, importSeconds: importSeconds)
+                return Engine(version: version, bytes: bytes, deflatedBytes: deflatedBytes, importSeconds: importSeconds)
             }
             return .measured(loro: try engine("loro"), yrs: try engine("yrs"))
         } catch {
