@@ -18,7 +18,7 @@ extension SyncStore {
             INSERT INTO device_cursors (tenant_id, replica, bucket, sequence)
             SELECT $1, $2, c.bucket, c.sequence::xid8 FROM unnest($3::text[], $4::text[]) AS c(bucket, sequence)
             ON CONFLICT (tenant_id, replica, bucket) DO UPDATE SET sequence = EXCLUDED.sequence, seen_at = now()
-            """, [tenant.uuidString, Int64(replica.rawValue), PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
+            """, [tenant.uuidString, Int64(replica.rawValue), PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
     }
 
     /// The buckets among `cursors` whose cursor is behind the bucket's horizon: the feed no longer
@@ -29,7 +29,7 @@ extension SyncStore {
         let rows = try await pool.query("""
             SELECT c.bucket FROM unnest($2::text[], $3::text[]) AS c(bucket, sequence)
             JOIN bucket_horizons h ON h.tenant_id = $1 AND h.bucket = c.bucket WHERE c.sequence::xid8 < h.horizon
-            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
+            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
         return Set(try rows.map { try $0.read(0, as: Bucket.self) })
     }
 
@@ -43,7 +43,7 @@ extension SyncStore {
             SELECT c.bucket FROM unnest($2::text[], $3::text[]) AS c(bucket, sequence)
             WHERE EXISTS (SELECT 1 FROM change_log l WHERE l.tenant_id = $1 AND l.bucket = c.bucket
                           AND l.xid > c.sequence::xid8 AND l.xid < pg_snapshot_xmin(pg_current_snapshot()))
-            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket.name)), PostgresArray.literal(read.map { String($0.sequence) })])
+            """, [tenant.uuidString, PostgresArray.literal(read.map(\.bucket)), PostgresArray.literal(read.map { String($0.sequence) })])
         news.formUnion(try rows.map { try $0.read(0, as: Bucket.self) })
         return news
     }

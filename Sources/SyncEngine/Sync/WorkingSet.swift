@@ -455,13 +455,13 @@ final class WorkingSet: ArrivalReads {
             batch.add("""
                 DELETE FROM row_buckets r USING unnest($2::text[], $3::text[], $4::uuid[]) AS k(bucket, tbl, id)
                 WHERE r.tenant_id = $1 AND r.bucket = k.bucket AND r.tbl = k.tbl AND r.id = k.id
-                """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket.name)), PostgresArray.literal(left.map(\.ref.table)),
+                """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
                       PostgresArray.literal(left.map(\.ref.record))])
         }
         if !entered.isEmpty {
             batch.add("""
                 INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
-                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket.name)), PostgresArray.literal(entered.map(\.ref.table)),
+                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
                       PostgresArray.literal(entered.map(\.ref.record))])
         }
         let departed = newDepartures.flatMap { ref, departures in
