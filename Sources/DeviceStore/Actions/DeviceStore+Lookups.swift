@@ -1,4 +1,3 @@
-import FieldModel
 public import SyncCore
 
 /// What a rep looks up on the phone: customers and products by name, a visit with its tasks, the
@@ -20,7 +19,7 @@ extension DeviceStore {
         public var status: String?
     }
 
-    /// A product in a list, with its price in the standard list where it has one.
+    /// A product in a list.
     public struct ProductSummary: Sendable, Hashable {
         /// The product.
         public var id: RecordID
@@ -99,20 +98,8 @@ extension DeviceStore {
     /// A visit with its customer and tasks; `nil` when the phone does not hold it.
     public func visit(_ id: RecordID) async throws -> VisitDetail? {
         try await database.transaction { db -> VisitDetail? in
-            guard let row = try db.query("""
-                SELECT v.id, v.sequence, v.status, v.visit_type, v.planned_start, v.planned_end, v.instructions,
-                       c.id, c.name, c.street_address, c.latitude_e6, c.longitude_e6
-                FROM visits v JOIN customers c ON c.id = v.customer_id
-                WHERE v.id = ? AND v._deleted = 0
-                """, [id.bytes]).first else { return nil }
-            let latitude = try row.read(10, as: Int64?.self)
-            let longitude = try row.read(11, as: Int64?.self)
-            let summary = VisitSummary(
-                id: id, sequence: try row.read(1, as: Int64?.self), status: try row.read(2, as: String.self), visitType: try row.read(3, as: String.self),
-                plannedStart: try row.read(4, as: Int64?.self), plannedEnd: try row.read(5, as: Int64?.self),
-                instructions: try row.read(6, as: String?.self), customerID: RecordID(bytes: try row.read(7, as: [UInt8].self))!,
-                customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
-                location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } })
+            guard let row = try db.query("\(VisitSummary.select) WHERE v.id = ? AND v._deleted = 0", [id.bytes]).first else { return nil }
+            let summary = try VisitSummary(row: row)
             let tasks = try db.query("""
                 SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
                 ORDER BY required DESC, task_type, id

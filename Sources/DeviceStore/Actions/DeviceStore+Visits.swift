@@ -26,6 +26,13 @@ extension DeviceStore {
         public var streetAddress: String?
         /// The customer's location.
         public var location: Coordinate?
+
+        /// The columns a summary is read from, for a query to add its `WHERE` and `ORDER BY` to.
+        static let select = """
+            SELECT v.id, v.sequence, v.status, v.visit_type, v.planned_start, v.planned_end, v.instructions,
+                   c.id, c.name, c.street_address, c.latitude_e6, c.longitude_e6
+            FROM visits v JOIN customers c ON c.id = v.customer_id
+            """
     }
 
     /// The signed-in user's visits planned between `start` and `end` (milliseconds), in route
@@ -34,23 +41,10 @@ extension DeviceStore {
         try await database.transaction { db in
             guard let user = try Self.identity(in: db).user else { throw StoreError(.notRegistered, "no user is signed in") }
             return try db.query("""
-                SELECT v.id, v.sequence, v.status, v.visit_type, v.planned_start, v.planned_end, v.instructions,
-                       c.id, c.name, c.street_address, c.latitude_e6, c.longitude_e6
-                FROM visits v JOIN customers c ON c.id = v.customer_id
+                \(VisitSummary.select)
                 WHERE v.assignee_id = ? AND v.planned_start >= ? AND v.planned_start < ? AND v._deleted = 0
                 ORDER BY v.planned_start, v.sequence
-                """, [user.bytes, start, end]).map { row in
-                let latitude = try row.read(10, as: Int64?.self)
-                let longitude = try row.read(11, as: Int64?.self)
-                return VisitSummary(
-                    id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sequence: try row.read(1, as: Int64?.self),
-                    status: try row.read(2, as: String.self), visitType: try row.read(3, as: String.self),
-                    plannedStart: try row.read(4, as: Int64?.self), plannedEnd: try row.read(5, as: Int64?.self),
-                    instructions: try row.read(6, as: String?.self), customerID: RecordID(bytes: try row.read(7, as: [UInt8].self))!,
-                    customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
-                    location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
-                )
-            }
+                """, [user.bytes, start, end]).map(VisitSummary.init(row:))
         }
     }
 
@@ -201,5 +195,21 @@ extension String {
         while text.first?.isWhitespace == true { text = text.dropFirst() }
         while text.last?.isWhitespace == true { text = text.dropLast() }
         return text
+    }
+}
+
+extension DeviceStore.VisitSummary {
+    /// A summary from a row of ``select``.
+    init(row: SQLiteRow) throws {
+        let latitude = try row.read(10, as: Int64?.self)
+        let longitude = try row.read(11, as: Int64?.self)
+        self.init(
+            id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sequence: try row.read(1, as: Int64?.self),
+            status: try row.read(2, as: String.self), visitType: try row.read(3, as: String.self),
+            plannedStart: try row.read(4, as: Int64?.self), plannedEnd: try row.read(5, as: Int64?.self),
+            instructions: try row.read(6, as: String?.self), customerID: RecordID(bytes: try row.read(7, as: [UInt8].self))!,
+            customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
+            location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+        )
     }
 }

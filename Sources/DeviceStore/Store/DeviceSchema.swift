@@ -104,17 +104,20 @@ final class TableLayout: Sendable {
         /// A value column and two version columns.
         case plain(FieldType)
         /// A state: value, epoch and version columns.
-        case state
+        case state(FieldType)
         /// A counter: its sum in the value column (its contributions apart) and its version.
         case counter
+
+        /// The field's columns, in order.
+        func columns(of field: String) -> [String] {
+            if case .state = self { [field, "\(field)__epoch", "\(field)__clock", "\(field)__replica"] } else { [field, "\(field)__clock", "\(field)__replica"] }
+        }
     }
 
     let table: TableSchema
     /// Every field's name and storage, in column order: what reading and writing a row walk,
     /// without copying the fields' schemas.
     let fields: [(name: String, storage: Storage)]
-    /// Every column after `id`, in order.
-    let columns: [String]
     let upsertSQL: SQLiteSQL
     let selectSQL: SQLiteSQL
 
@@ -122,19 +125,13 @@ final class TableLayout: Sendable {
         self.table = table
         fields = table.fields.map { field in
             switch field.type {
-            case .state: (field.name, .state)
+            case .state: (field.name, .state(field.type))
             case .counter: (field.name, .counter)
             default: (field.name, .plain(field.type))
             }
         }
-        var columns: [String] = []
-        for field in table.fields {
-            columns.append(field.name)
-            if case .state = field.type { columns.append("\(field.name)__epoch") }
-            columns += ["\(field.name)__clock", "\(field.name)__replica"]
-        }
-        columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
-        self.columns = columns
+        // Every column after `id`, in order.
+        let columns = fields.flatMap { $0.storage.columns(of: $0.name) } + ["_tombstone_clock", "_tombstone_replica", "_deleted"]
         let all = ["id"] + columns
         // An upsert updates the row in place (REPLACE would delete and re-insert it, touching every index).
         upsertSQL = SQLiteSQL("INSERT INTO \(table.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", "))) "

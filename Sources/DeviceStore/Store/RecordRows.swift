@@ -35,10 +35,8 @@ extension DeviceSchema {
             case .counter:
                 counters.append(name)  // read below, once this statement is done
                 value = .null
-            case .state:
-                value = statement.isNull(at: valueColumn) ? .null : .state(StateValue(try statement.read(valueColumn, as: String.self), epoch: epoch))
-            case .plain(let type):
-                value = try Self.decode(statement.value(at: valueColumn), as: type, epoch: 0)
+            case .plain(let type), .state(let type):
+                value = try Self.decode(statement.value(at: valueColumn), as: type, epoch: epoch)
             }
             state.fields[name] = FieldState(value: value, version: version)
         }
