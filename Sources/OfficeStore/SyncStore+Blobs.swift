@@ -6,8 +6,8 @@ public import SyncCore
 /// Photo and signature bytes, named by their SHA-256: stored within quotas, read only by who may
 /// see them.
 extension SyncStore {
-    /// The most bytes one photo or signature may have.
-    public static let blobBytesMax = 16 * 1024 * 1024
+    /// The most bytes one photo or signature may have (the schema's limit).
+    public static let blobBytesMax = Schema.blobBytesMax
     /// The most blob bytes one user may upload in 24 hours (a rep's day of photos is about 100 MB).
     public static let blobBytesPerUserPerDayMax: Int64 = 512 << 20
     /// The most blob bytes one tenant may hold.
@@ -56,15 +56,27 @@ extension SyncStore {
     /// tenant's; a rep or technician the bytes they uploaded, and those of attachments in their
     /// buckets. Any other blob is as absent as one never uploaded.
     public func blob(sha256: String, for user: RecordID, role: Role, tenant: RecordID) async throws -> (mediaType: String, bytes: [UInt8])? {
+        try await visibleBlob("media_type, bytes", sha256: sha256, for: user, role: role, tenant: tenant)
+            .map { (Self.servedMediaType(try $0.read(0, as: String.self)), try $0.read(1, as: [UInt8].self)) }
+    }
+
+    /// A blob's size, if stored and `user` may see it (as ``blob(sha256:for:role:tenant:)``),
+    /// without reading its bytes: how a phone learns that it need not upload them.
+    public func blobSize(sha256: String, for user: RecordID, role: Role, tenant: RecordID) async throws -> Int64? {
+        try await visibleBlob("size_bytes", sha256: sha256, for: user, role: role, tenant: tenant).map { try $0.read(0, as: Int64.self) }
+    }
+
+    /// The `columns` of the blob named `sha256`, if `user` may see it.
+    private func visibleBlob(_ columns: String, sha256: String, for user: RecordID, role: Role, tenant: RecordID) async throws -> PostgresRow? {
         let sha = sha256.lowercased()
+        guard sha.utf8.count == Schema.blobReferenceLength, sha.allSatisfy(\.isHexDigit) else { return nil }
         let everyone = ![Role.rep, .technician].contains(role)
         let buckets = everyone ? [] : try await self.buckets(user: user, role: role, tenant: tenant, at: Int64(clock.milliseconds))
         return try await pool.query("""
-            SELECT media_type, bytes FROM blobs b WHERE tenant_id = $1 AND sha256 = $2 AND ($3 OR uploaded_by = $4 OR EXISTS (
+            SELECT \(columns) FROM blobs b WHERE tenant_id = $1 AND sha256 = $2 AND ($3 OR uploaded_by = $4 OR EXISTS (
                 SELECT 1 FROM attachments a JOIN row_buckets r ON r.tenant_id = a.tenant_id AND r.tbl = 'attachments' AND r.id = a.id
                 WHERE a.tenant_id = b.tenant_id AND a.sha256 = b.sha256 AND r.bucket = ANY($5::text[])))
-            """, [tenant.uuidString, sha, everyone, user.uuidString, PostgresArray.literal(buckets)])
-            .first.map { (Self.servedMediaType(try $0.read(0, as: String.self)), try $0.read(1, as: [UInt8].self)) }
+            """, [tenant.uuidString, sha, everyone, user.uuidString, PostgresArray.literal(buckets)]).first
     }
 
     /// `mediaType` if it is one of ``blobMediaTypes``, else `application/octet-stream`.

@@ -9,6 +9,7 @@ import HTTPTypes
 /// deterministic simulation drives it through an in-process transport (`SyncTesting`).
 public struct SyncService: Sendable {
     let routes: SyncRoutes
+    let blobs: BlobRoutes
     let logger: Logger
 
     /// The store it serves.
@@ -19,10 +20,10 @@ public struct SyncService: Sendable {
     /// - Parameter liveWait: How long `/v1/live` holds a request with nothing to report.
     public init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, requestsPerSecond: Double = 1_000_000, liveWait: Duration = .seconds(1),
                 logger: Logger = Logger(label: "fieldsync.service")) {
-        self.routes = SyncRoutes(store: store, tokens: tokens, wallClock: wallClock,
-                                 limiter: RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock),
-                                 metrics: SyncMetrics(),
+        let limiter = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock)
+        self.routes = SyncRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter, metrics: SyncMetrics(),
                                  live: LiveFeed(pool: store.pool, logger: logger), liveWait: liveWait)
+        self.blobs = BlobRoutes(store: store, tokens: tokens, limiter: limiter)
         self.logger = logger
     }
 
@@ -35,5 +36,15 @@ public struct SyncService: Sendable {
         } catch {
             return (500, [])
         }
+    }
+
+    /// Answers one blob request: `method` (`HEAD`, `PUT` or `GET`) on `/v1/blobs/{sha256}`, the
+    /// `Authorization` and `Content-Type` headers, and the body. Returns the HTTP status, the
+    /// answer's `Content-Type` and `FieldSync-Error` headers, and its body (none for `HEAD`).
+    public func respondBlob(method: String, sha256: String, authorization: String?, contentType: String? = nil,
+                            body: [UInt8] = []) async -> (status: Int, contentType: String?, errorCode: String?, body: [UInt8]) {
+        guard let method = BlobRoutes.Method(rawValue: method) else { return (405, nil, nil, []) }
+        let answer = await blobs.answer(method, sha256: sha256, authorization: authorization, contentType: contentType, body: body)
+        return (Int(answer.status.code), answer.headers[.contentType], answer.headers[.fieldSyncError], method == .head ? [] : answer.body)
     }
 }

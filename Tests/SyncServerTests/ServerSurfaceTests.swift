@@ -33,7 +33,7 @@ struct ServerSurfaceTests {
             if line.hasPrefix("components:") { break }
             if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if let path, line.hasPrefix("    "), !line.hasPrefix("     "), ["get:", "post:", "put:", "delete:", "patch:"].contains(trimmed) {
+            if let path, line.hasPrefix("    "), !line.hasPrefix("     "), ["get:", "head:", "post:", "put:", "delete:", "patch:"].contains(trimmed) {
                 documented.insert("\(trimmed.dropLast().uppercased()) \(path)")
             }
         }

@@ -160,7 +160,7 @@ public enum FieldSalesSchema {
         ], buckets: [.parent("customer_id", table: "customers")]),
         TableSchema(name: "attachments", kind: .appendOnly, fields: [
             FieldSchema("sha256", .blobReference, policy: .insertOnce, access: .everyone),
-            FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone, range: 0...1_000_000_000),
+            FieldSchema("size_bytes", .integer, policy: .insertOnce, access: .everyone, range: 1...Int64(Schema.blobBytesMax)),
             FieldSchema("media_type", .text(maxLength: 100), policy: .insertOnce, access: .everyone),
             FieldSchema("kind", .text(maxLength: 20), policy: .insertOnce, access: .everyone),
             FieldSchema("uploaded_by", ref("users"), policy: .insertOnce, access: .everyone, author: .always),

@@ -52,6 +52,9 @@ public struct ChangeViolation: Error, Hashable, Sendable, CustomStringConvertibl
 extension Schema {
     /// The length of a blob reference: a SHA-256 in lower-case hex.
     public static let blobReferenceLength = 64
+    /// The most bytes one blob (a photo, a signature) may have: the phone refuses to keep more,
+    /// and the server to store more.
+    public static let blobBytesMax = 16 << 20
 
     /// Checks that `change` fits the schema: its table and fields exist, each value has its
     /// field's type, length and range, text holds no U+0000 and keeps to its vocabulary, required

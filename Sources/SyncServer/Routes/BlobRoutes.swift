@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import OfficeStore
@@ -5,58 +6,110 @@ import SyncEngine
 import SyncCore
 import SyncWire
 
-/// `PUT /v1/blobs/{sha256}` and `GET /v1/blobs/{sha256}`: photo and signature bytes, named by their
-/// SHA-256. An upload whose bytes do not hash to the name is refused; an attachment that references
-/// the bytes completes when they arrive. Errors are JSON, as in the office API.
+/// `HEAD`, `PUT` and `GET /v1/blobs/{sha256}`: photo and signature bytes, named by their SHA-256.
+/// `HEAD` tells whether the bytes are stored (so a phone never sends them twice); an upload whose
+/// bytes do not hash to the name is refused; an attachment that references the bytes completes
+/// when they arrive. Errors are JSON, as in the office API, and name their code in a
+/// `FieldSync-Error` header too (a `HEAD` answer has no body).
 struct BlobRoutes: Sendable {
     let store: SyncStore
     let tokens: TokenAuthority
     let limiter: RateLimiter
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.put("/v1/blobs/:sha256") { request, context in
-            try await self.authorized(request) { claims in
-                let sha = context.parameters.get("sha256") ?? ""
-                let bytes: [UInt8]
-                do {
-                    bytes = Array(try await request.body.collect(upTo: SyncStore.blobBytesMax).readableBytesView)
-                } catch {
-                    return OfficeRoutes.error(.contentTooLarge, "body_too_large", "a blob has at most \(SyncStore.blobBytesMax) bytes")
-                }
-                limiter.charge(Double(bytes.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
-                try await self.store.storeBlob(sha256: sha, mediaType: request.headers[.contentType] ?? "application/octet-stream", bytes: bytes,
-                                               by: claims.user, tenant: claims.tenant)
-                return OfficeRoutes.json(.ok, JSONValue.fields([("sha256", .string(sha.lowercased())), ("size_bytes", .number(String(bytes.count)))]))
-            }
+    /// One answer, before it meets a socket: what the routes send and ``SyncService`` returns.
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields = [:]
+        var body: [UInt8] = []
+
+        static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfterMilliseconds: UInt64? = nil) -> Answer {
+            var members = [JSONValue.Member("error", .string(code)), JSONValue.Member("message", .string(message))]
+            if let retryAfterMilliseconds { members.append(JSONValue.Member("retry_after_ms", .number(String(retryAfterMilliseconds)))) }
+            return Answer(status: status, headers: [.contentType: "application/json", .fieldSyncError: code], body: Array(JSONValue.object(members).printed.utf8))
         }
-        router.get("/v1/blobs/:sha256") { request, context in
-            try await self.authorized(request) { claims in
-                guard let blob = try await self.store.blob(sha256: context.parameters.get("sha256") ?? "", for: claims.user, role: claims.role, tenant: claims.tenant) else {
-                    return OfficeRoutes.error(.notFound, "not_found", "no blob with that SHA-256 has been uploaded")
-                }
-                limiter.charge(Double(blob.bytes.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
-                // Served as a download in a sandbox: uploaded bytes never run as a page.
-                return Response(status: .ok, headers: [.contentType: blob.mediaType, .xContentTypeOptions: "nosniff",
-                                                       .contentDisposition: "attachment", .contentSecurityPolicy: "default-src 'none'; sandbox"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: blob.bytes)))
-            }
+
+        static func error(_ error: SyncStore.OfficeError) -> Answer {
+            .error(OfficeRoutes.status(of: error.code), error.code.rawValue, error.message)
+        }
+
+        var response: Response {
+            Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 
-    private func authorized(_ request: Request, _ body: (TokenAuthority.Claims) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            return OfficeRoutes.error(.unauthorized, "unauthorized", "send a bearer token")
+    /// The methods, as the routes and ``SyncService`` name them.
+    enum Method: String, Sendable {
+        case head = "HEAD", put = "PUT", get = "GET"
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.head("/v1/blobs/:sha256") { request, context in
+            var answer = await self.answer(.head, sha256: context.parameters.get("sha256") ?? "", authorization: request.headers[.authorization])
+            answer.body = []
+            return answer.response
         }
-        do {
-            let claims = try await tokens.verify(String(header.dropFirst(7)))
-            if let wait = limiter.take(for: claims.user) { return OfficeRoutes.rateLimited(wait) }
+        router.put("/v1/blobs/:sha256") { request, context in
+            let bytes: [UInt8]
             do {
-                return try await body(claims)
-            } catch let error as SyncStore.OfficeError {
-                return OfficeRoutes.error(error)
+                bytes = Array(try await request.body.collect(upTo: SyncStore.blobBytesMax).readableBytesView)
+            } catch {
+                return Answer.error(.contentTooLarge, "body_too_large", "a blob has at most \(SyncStore.blobBytesMax) bytes").response
             }
-        } catch let error as TokenError {
-            return OfficeRoutes.error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+            return await self.answer(.put, sha256: context.parameters.get("sha256") ?? "", authorization: request.headers[.authorization],
+                                     contentType: request.headers[.contentType], body: bytes).response
+        }
+        router.get("/v1/blobs/:sha256") { request, context in
+            await self.answer(.get, sha256: context.parameters.get("sha256") ?? "", authorization: request.headers[.authorization]).response
         }
     }
+
+    /// Answers one blob request: authenticates, charges the caller's budget, and stores, tells or
+    /// serves the bytes.
+    func answer(_ method: Method, sha256: String, authorization: String?, contentType: String? = nil, body: [UInt8] = []) async -> Answer {
+        guard let header = authorization, header.hasPrefix("Bearer ") else { return .error(.unauthorized, "unauthorized", "send a bearer token") }
+        let claims: TokenAuthority.Claims
+        do {
+            claims = try await tokens.verify(String(header.dropFirst(7)))
+        } catch {
+            return .error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+        }
+        if let wait = limiter.take(for: claims.user) {
+            return .error(.tooManyRequests, "rate_limited", "too many requests: retry later", retryAfterMilliseconds: wait)
+        }
+        do {
+            switch method {
+            case .head:
+                guard let size = try await store.blobSize(sha256: sha256, for: claims.user, role: claims.role, tenant: claims.tenant) else {
+                    return .error(.notFound, "not_found", "no blob with that SHA-256 has been uploaded")
+                }
+                return Answer(status: .ok, headers: [.contentLength: String(size)])
+            case .put:
+                guard body.count <= SyncStore.blobBytesMax else {
+                    return .error(.contentTooLarge, "body_too_large", "a blob has at most \(SyncStore.blobBytesMax) bytes")
+                }
+                limiter.charge(Double(body.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
+                try await store.storeBlob(sha256: sha256, mediaType: contentType ?? "application/octet-stream", bytes: body, by: claims.user, tenant: claims.tenant)
+                return Answer(status: .ok, headers: [.contentType: "application/json"],
+                              body: Array(JSONValue.fields([("sha256", .string(sha256.lowercased())), ("size_bytes", .number(String(body.count)))]).printed.utf8))
+            case .get:
+                guard let blob = try await store.blob(sha256: sha256, for: claims.user, role: claims.role, tenant: claims.tenant) else {
+                    return .error(.notFound, "not_found", "no blob with that SHA-256 has been uploaded")
+                }
+                limiter.charge(Double(blob.bytes.count) / RateLimiter.Cost.bytesPerToken, for: claims.user)
+                // Served as a download in a sandbox: uploaded bytes never run as a page.
+                return Answer(status: .ok, headers: [.contentType: blob.mediaType, .xContentTypeOptions: "nosniff",
+                                                     .contentDisposition: "attachment", .contentSecurityPolicy: "default-src 'none'; sandbox"],
+                              body: blob.bytes)
+            }
+        } catch let error as SyncStore.OfficeError {
+            return .error(error)
+        } catch {
+            return .error(.serviceUnavailable, "unavailable", "the blob store is unavailable: retry later")
+        }
+    }
+}
+
+extension HTTPField.Name {
+    /// The code of a blob error, also in the JSON body; the only place a `HEAD` answer can carry it.
+    static let fieldSyncError = HTTPField.Name("FieldSync-Error")!
 }

@@ -190,14 +190,18 @@ final class OfficeRoutes: Sendable {
 
     /// The answer to an office error, with its status.
     static func error(_ error: SyncStore.OfficeError) -> Response {
-        let status: HTTPResponse.Status = switch error.code {
+        Self.error(status(of: error.code), error.code.rawValue, error.message)
+    }
+
+    /// The HTTP status of an office error (office.md, Errors).
+    static func status(of code: SyncStore.OfficeError.Code) -> HTTPResponse.Status {
+        switch code {
         case .invalid: .badRequest
         case .notFound: .notFound
         case .forbidden: .forbidden
         case .invalidState, .rejected: .conflict
         case .quotaExceeded: .tooManyRequests
         }
-        return Self.error(status, error.code.rawValue, error.message)
     }
 
     /// 429 `rate_limited`, with when to retry.
