@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // C libraries, reached through pkg-config. Each folder holds module.modulemap + shim.h.
@@ -58,7 +59,11 @@ let package = Package(
         .target(name: "SyncWire", dependencies: ["SyncCore", "CZlib"], swiftSettings: strict),
 
         // Device side: never links libpq.
-        .target(name: "DeviceStore", dependencies: ["FieldModel", "SyncWire", "CSQLite"], swiftSettings: strict),
+        .target(
+            name: "DeviceStore",
+            dependencies: ["FieldModel", "SyncWire", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(name: "SyncClient", dependencies: ["DeviceStore", "SyncWire", "FieldModel"], swiftSettings: strict),
         // The HTTP transport, apart so that an app may bring its own (URLSession on Apple platforms).
         .target(

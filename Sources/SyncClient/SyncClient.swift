@@ -82,6 +82,16 @@ public actor SyncClient {
         public var restamps = 0
         /// Buckets re-primed.
         public var reprimed: [Bucket] = []
+        /// Photos and signatures uploaded, and their bytes.
+        public var uploaded = 0
+        /// See ``uploaded``.
+        public var uploadedBytes = 0
+        /// Uploads the server answered as already held: no bytes sent.
+        public var alreadyUploaded = 0
+        /// Uploads refused for good, or put off (quota, a server error) to a later sync.
+        public var uploadsRefused = 0
+        /// See ``uploadsRefused``.
+        public var uploadsPutOff = 0
 
         /// An empty report.
         public init() {}
@@ -108,13 +118,15 @@ public actor SyncClient {
         credentials.token = token
     }
 
-    /// Registers if needed, pushes the whole outbox, then pulls every bucket until nothing is left.
+    /// Registers if needed, pushes the whole outbox, pulls every bucket until nothing is left,
+    /// then uploads the photos and signatures whose records the server now holds.
     @discardableResult
     public func sync() async throws -> Report {
         var report = Report()
         if try await store.identity().replica == nil { try await register(&report) }
         try await pushAll(&report)
         try await pullAll(&report)
+        try await uploadAttachments(&report)
         return report
     }
 
@@ -222,6 +234,143 @@ public actor SyncClient {
         return notice.buckets
     }
 
+    // MARK: Attachments
+
+    /// Uploads the bytes of every photo and signature whose record's change set the server has
+    /// answered (``DeviceStore/dueUploads(limit:)``), one at a time: first asks whether the
+    /// server holds them (then nothing is sent: an upload cut by a crash or a lost answer is
+    /// never sent twice), then sends them.
+    ///
+    /// A missing answer, `rate_limited` and a server error are retried with the same back-off as
+    /// any request; a refusal for good (too large, not hashing to the name) is kept on the phone
+    /// with its error; a full quota puts the upload off for an hour. Records never wait on
+    /// bytes: the push and pull are done by the time this runs.
+    public func uploadAttachments(_ report: inout Report) async throws {
+        var tried = Set<String>()
+        while true {
+            let due = try await store.dueUploads(limit: 20).filter { !tried.contains($0.sha256) }
+            guard !due.isEmpty else { return }
+            for upload in due {
+                tried.insert(upload.sha256)
+                try await self.upload(upload, &report)
+            }
+        }
+    }
+
+    /// Uploads one blob. Every try asks first, so bytes whose upload lost its answer (or was
+    /// cut by a crash) are not sent again.
+    private func upload(_ due: DeviceStore.DueUpload, _ report: inout Report) async throws {
+        var delay = options.backoff
+        for attempt in 1...max(1, options.attempts) {
+            if attempt > 1 { report.retries += 1 }
+            let check = try await sendBlob(.check(sha256: due.sha256), &report)
+            if check.status == 200 {
+                try await store.uploadSucceeded(sha256: due.sha256)
+                report.alreadyUploaded += 1
+                return
+            }
+            guard check.status == 404 else { return try await putOff(due, check, &report) }
+            guard let bytes = try await store.attachmentBytes(sha256: due.sha256) else { return }
+            switch try await attemptBlob(.upload(sha256: due.sha256, mediaType: due.mediaType, bytes: bytes), &report) {
+            case .answered(let answer) where answer.status == 200:
+                try await store.uploadSucceeded(sha256: due.sha256)
+                report.uploaded += 1
+                report.uploadedBytes += bytes.count
+                return
+            case .answered(let answer):
+                return try await putOff(due, answer, &report)
+            case .retry(let told):
+                try await wait(&delay, told: told)
+            }
+        }
+        throw SyncClientError(.offline, "the server did not take the upload after \(options.attempts) attempts; the bytes are kept and the next sync resumes")
+    }
+
+    /// Keeps a failed upload on the phone: refused for good, or to try again later.
+    private func putOff(_ due: DeviceStore.DueUpload, _ answer: BlobResponse, _ report: inout Report) async throws {
+        let error = answer.error
+        let reason = error.map { "\($0.code): \($0.message)" } ?? "HTTP \(answer.status)"
+        switch (answer.status, error?.code) {
+        case (400, _), (403, _), (413, _):
+            try await store.uploadRefused(sha256: due.sha256, error: reason)
+            report.uploadsRefused += 1
+        case (429, "quota_exceeded"):
+            try await store.uploadFailed(sha256: due.sha256, error: reason, retryAfterMilliseconds: 3_600_000)
+            report.uploadsPutOff += 1
+        default:
+            try await store.uploadFailed(sha256: due.sha256, error: reason)
+            report.uploadsPutOff += 1
+        }
+    }
+
+    /// An attachment's bytes: the phone's if it holds them, else downloaded, checked against
+    /// their SHA-256 and kept under the storage budget (``DeviceStore/Options/attachmentBudgetBytes``).
+    ///
+    /// - Throws: ``SyncClientError/Code/notFound`` when the phone has no such attachment or the
+    ///   server does not hold its bytes (yet); ``SyncClientError/Code/protocolViolation`` when
+    ///   the downloaded bytes do not hash to their name.
+    public func attachmentBytes(_ attachment: RecordID) async throws -> [UInt8] {
+        guard let record = try await store.record("attachments", attachment), let sha = record.text("sha256") else {
+            throw SyncClientError(.notFound, "this phone has no attachment \(attachment.uuidString)")
+        }
+        if let bytes = try await store.attachmentBytes(sha256: sha) { return bytes }
+        var report = Report()
+        let answer = try await sendBlob(.download(sha256: sha), &report)
+        guard answer.status == 200 else {
+            throw SyncClientError(.notFound, "the server does not hold the bytes of \(attachment.uuidString) (\(answer.error?.message ?? "HTTP \(answer.status)"))")
+        }
+        do {
+            try await store.keepFetched(sha256: sha, mediaType: record.text("media_type") ?? answer.mediaType, bytes: answer.body)
+        } catch let error as StoreError where error.code == .invalidArgument {
+            throw SyncClientError(.protocolViolation, error.message)
+        }
+        return answer.body
+    }
+
+    /// Sends a blob request with the retries of ``send(_:to:_:)``: no answer, `rate_limited` and
+    /// 5xx wait and try again; an expired or refused token is thrown; other answers are returned.
+    private func sendBlob(_ request: BlobRequest, _ report: inout Report) async throws -> BlobResponse {
+        var delay = options.backoff
+        for attempt in 1...max(1, options.attempts) {
+            if attempt > 1 { report.retries += 1 }
+            switch try await attemptBlob(request, &report) {
+            case .answered(let answer): return answer
+            case .retry(let told): try await wait(&delay, told: told)
+            }
+        }
+        throw SyncClientError(.offline, "the server did not answer after \(options.attempts) attempts; the bytes are kept and the next sync resumes")
+    }
+
+    /// What one blob request came to.
+    private enum BlobAttempt {
+        /// An answer to act on.
+        case answered(BlobResponse)
+        /// No answer, `rate_limited` (with the wait the server asked for) or a server error.
+        case retry(told: UInt64?)
+    }
+
+    /// Sends a blob request once; throws an expired or refused token as ``SyncClientError``.
+    private func attemptBlob(_ request: BlobRequest, _ report: inout Report) async throws -> BlobAttempt {
+        report.requests += 1
+        let response: BlobResponse
+        do {
+            response = try await transport.blob(request, token: credentials.token)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return .retry(told: nil)
+        }
+        if case .upload(_, _, let bytes) = request { report.bytes += bytes.count }
+        report.bytes += response.body.count
+        let error = response.error
+        switch (response.status, error?.code) {
+        case (401, "token_expired"): throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
+        case (401, _): throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error?.message ?? ""))")
+        case (429, "rate_limited"), (500..., _): return .retry(told: error?.retryAfterMilliseconds)
+        default: return .answered(response)
+        }
+    }
+
     private func register(_ report: inout Report) async throws {
         let identity = try await store.identity()
         let request = RegisterRequest(installation: identity.installation, appVersion: options.appVersion, platform: options.platform,
@@ -304,6 +453,8 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
         public static let clockAhead = Code("clock_ahead")
         /// The server refused the request for another reason (the message says which).
         public static let refused = Code("refused")
+        /// The attachment's bytes are neither on the phone nor on the server (yet).
+        public static let notFound = Code("not_found")
         /// The server answered something the protocol does not allow.
         public static let protocolViolation = Code("protocol_violation")
         public var description: String { name }

@@ -4,6 +4,7 @@ public import NIOCore
 import NIOHTTP1
 public import SyncClient
 public import SyncWire
+import SyncCore
 
 /// ``SyncTransport`` over HTTP/1.1 with AsyncHTTPClient: binary frames, deflated, bearer token.
 public struct HTTPTransport: SyncTransport {
@@ -39,5 +40,21 @@ public struct HTTPTransport: SyncTransport {
             decoded = .error(ErrorResponse(code: ErrorResponse.Code.unavailable, message: "the answer was not a FieldSync frame (HTTP \(response.status.code))"))
         }
         return TransportResponse(status: Int(response.status.code), message: decoded, bytes: body.count + bytes.count)
+    }
+
+    public func blob(_ blob: BlobRequest, token: String) async throws -> BlobResponse {
+        var request = HTTPClientRequest(url: baseURL + blob.route)
+        request.method = HTTPMethod(rawValue: blob.method)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if case .upload(_, let mediaType, let bytes) = blob {
+            request.headers.add(name: "Content-Type", value: mediaType)
+            request.body = .bytes(ByteBuffer(bytes: bytes))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        // A download is at most a blob; an error is a short JSON document.
+        let answer = try await response.body.collect(upTo: Schema.blobBytesMax + 64 * 1024)
+        return BlobResponse(status: Int(response.status.code), body: Array(answer.readableBytesView),
+                            mediaType: response.headers.first(name: "Content-Type") ?? "application/octet-stream",
+                            errorCode: response.headers.first(name: "FieldSync-Error"))
     }
 }

@@ -42,13 +42,13 @@ extension DeviceCommand {
         @OptionGroup var common: Common
         @Argument(help: "The visit's id.") var visit: String
         @OptionGroup var place: Place
-        @Option(help: "An attachment id (from `customer`-less `photo` references) to attach; repeatable.")
+        @Option(help: "A photo to keep with the check-in (a JPEG, PNG, WebP, HEIC or PDF file of at most 16 MiB); repeatable. It uploads after the check-in syncs.")
         var photo: [String] = []
 
         func run() async throws {
             try await DeviceCommand.run(common, { _, _, store in
                 let visit = try DeviceCommand.id(self.visit, "the visit")
-                let photos = try photo.map { try DeviceCommand.id($0, "--photo") }
+                let photos = try photo.map { try DeviceCommand.attachment($0, kind: .photo) }
                 return try await DeviceCommand.report(try await store.checkIn(visit: visit, fix: try await place.fix(for: visit, store: store), photos: photos), store)
             }, text: DeviceCommand.reportText("checked in at"))
         }
@@ -212,13 +212,17 @@ extension DeviceCommand {
         }
 
         struct Resolve: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Set a work order's resolution.")
+            static let configuration = CommandConfiguration(abstract: "Set a work order's resolution, with the customer's signature.")
             @OptionGroup var common: Common
             @Argument(help: "The work order's id.") var workOrder: String
             @Argument(help: "What was done.") var resolution: String
+            @Option(help: "The customer's signature (an image file of at most 16 MiB). It uploads after the work order syncs.")
+            var signature: String?
             func run() async throws {
                 try await DeviceCommand.run(common, { _, _, store in
-                    try await DeviceCommand.report(try await store.setResolution(workOrder: try DeviceCommand.id(workOrder, "the work order"), resolution: resolution), store)
+                    let signature = try self.signature.map { try DeviceCommand.attachment($0, kind: .signature) }
+                    return try await DeviceCommand.report(try await store.setResolution(workOrder: try DeviceCommand.id(workOrder, "the work order"), resolution: resolution,
+                                                                                         signature: signature), store)
                 }, text: DeviceCommand.reportText("resolved"))
             }
         }

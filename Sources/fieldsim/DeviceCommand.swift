@@ -11,7 +11,7 @@ import SyncWire
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Play one phone: init, visits, visit, customers, products, check-in, check-out, complete, order, payment, work-order, customer, sync, offline, online, outbox, conflicts, outcomes.",
+        abstract: "Play one phone: init, visits, visit, customers, products, check-in, check-out, complete, order, payment, work-order, customer, attachments, attachment, sync, offline, online, outbox, conflicts, outcomes.",
         discussion: """
             The phone lives in --home (default $FIELDSIM_HOME, else ~/.fieldsim/device): its SQLite replica and device.json.
             Actions work offline and wait in the outbox; `sync` pushes them and pulls what changed.
@@ -19,7 +19,7 @@ struct DeviceCommand: AsyncParsableCommand {
             4 the token expired or was refused; 5 the server refused the request; 64 a usage error.
             """,
         subcommands: [Init.self, Visits.self, Visit.self, Customers.self, Products.self, CheckIn.self, CheckOut.self, Complete.self, Order.self, Payment.self, WorkOrder.self,
-                      Customer.self, Sync.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
+                      Customer.self, Attachments.self, Attachment.self, Sync.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
     )
 
     struct Common: ParsableArguments {
@@ -155,10 +155,17 @@ struct DeviceCommand: AsyncParsableCommand {
                                       ("rejected", .number(String(report.rejected))), ("pulled_change_sets", .number(String(report.pulledChangeSets))),
                                       ("pulled_rows", .number(String(report.pulledRows))), ("removed", .number(String(report.removed))),
                                       ("requests", .number(String(report.requests))), ("bytes", .number(String(report.bytes))),
+                                      ("uploaded", .number(String(report.uploaded))), ("already_uploaded", .number(String(report.alreadyUploaded))),
+                                      ("uploads_refused", .number(String(report.uploadsRefused))), ("uploads_put_off", .number(String(report.uploadsPutOff))),
                                       ("outbox", .number(String(try await store.outboxCount())))])
             }, text: { answer in
                 let n = { (key: String) in answer[key].map { if case .number(let text) = $0 { text } else { "0" } } ?? "0" }
-                return "pushed \(n("pushed")) change(s): \(n("flagged")) flagged, \(n("rejected")) rejected; pulled \(n("pulled_change_sets")) change set(s) and \(n("pulled_rows")) row(s); \(n("bytes")) bytes; outbox \(n("outbox"))"
+                var line = "pushed \(n("pushed")) change(s): \(n("flagged")) flagged, \(n("rejected")) rejected; pulled \(n("pulled_change_sets")) change set(s) and \(n("pulled_rows")) row(s); \(n("bytes")) bytes; outbox \(n("outbox"))"
+                if n("uploaded") != "0" || n("already_uploaded") != "0" { line += "\nuploaded \(n("uploaded")) photo(s) or signature(s); \(n("already_uploaded")) were already on the server" }
+                if n("uploads_refused") != "0" || n("uploads_put_off") != "0" {
+                    line += "\n\(n("uploads_refused")) upload(s) refused, \(n("uploads_put_off")) put off: see `fieldsim device attachments`"
+                }
+                return line
             })
         }
     }

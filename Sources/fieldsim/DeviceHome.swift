@@ -132,6 +132,7 @@ struct CLIError: Error, CustomStringConvertible {
             case .tokenExpired: return CLIError(.auth, "the token expired: get a new one and run `fieldsim device init` with it (the outbox is kept)")
             case .unauthorized: return CLIError(.auth, "the server refused the token: \(error.message)")
             case .upgradeRequired: return CLIError(.server, "the server needs a newer app: \(error.message)")
+            case .notFound: return CLIError(.refused, error.message)
             default: return CLIError(.server, "\(error.code): \(error.message)")
             }
         default: return CLIError(.server, "\(error)")

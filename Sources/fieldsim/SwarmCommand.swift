@@ -58,6 +58,7 @@ struct SwarmCommand: AsyncParsableCommand {
                 changes made \(report.changes); requests \(report.requests) (\(report.retries) retried); flagged \(report.flagged); quarantined \(report.quarantined); conflicts \(report.conflicts)
                 faults injected: \(report.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                 verdict: \(report.converged ? "converged" : "NOT converged") — divergent devices \(report.divergentDevices), lost writes \(report.lostWrites), duplicate applications \(report.duplicateApplications), rows out of scope \(report.outOfScopeRows)
+                attachments \(report.attachments): bytes missing or wrong \(report.missingBlobs), still pending \(report.pendingAttachments)
                 state digest \(report.digest)
                 """)
             for line in report.details { print("  \(line)") }

@@ -19,12 +19,12 @@ struct DeviceStoreFixture {
     /// Monday 2026-11-30 00:00 in New York, in UTC milliseconds.
     static let monday: Int64 = 1_796_014_800_000
 
-    static func make(prime: Bool = true, role: Role = .rep) async throws -> DeviceStoreFixture {
+    static func make(prime: Bool = true, role: Role = .rep, attachmentBudgetBytes: Int64 = 256 << 20) async throws -> DeviceStoreFixture {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-device-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("store.sqlite").path
         let clock = ManualWallClock(UInt64(monday) + 14 * 3_600_000)  // 09:00 in New York
-        let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock, seed: 42))
+        let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock, seed: 42, attachmentBudgetBytes: attachmentBudgetBytes))
         let data = DemoGenerator().generate()
         let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == role.name }![0]!)!
         try await store.register(replica: ReplicaID(21), user: rep, role: role, serverClock: serverClock)

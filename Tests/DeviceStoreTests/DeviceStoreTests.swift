@@ -234,22 +234,6 @@ struct DeviceStoreTests {
         #expect(try await fixture.store.outboxCount() == 6)
     }
 
-    @Test("a technician's signature and resolution on a work order; a bad blob reference is refused")
-    func attachments() async throws {
-        let fixture = try await DeviceStoreFixture.make(role: .technician)
-        defer { fixture.remove() }
-        let workOrder = RecordID(try #require(fixture.data["work_orders"]).rows[0][0]!)!
-        let signature = try await fixture.store.referenceAttachment(sha256: String(repeating: "0f", count: 32), sizeBytes: 48_213, mediaType: "image/png", kind: "signature")
-        _ = try await fixture.store.attachSignature(workOrder: workOrder, attachment: signature.record)
-        _ = try await fixture.store.setResolution(workOrder: workOrder, resolution: "Replaced the door seal.")
-        let state = try #require(try await fixture.store.record("work_orders", workOrder))
-        #expect(state.fields["signature_attachment_id"]?.value == .id(signature.record))
-        let bad = await #expect(throws: StoreError.self) {
-            try await fixture.store.referenceAttachment(sha256: "not-a-hash", sizeBytes: 1, mediaType: "image/png", kind: "photo")
-        }
-        #expect(bad?.code == .invalidArgument)
-    }
-
     @Test("everyday queries use indexes, not table scans")
     func queryPlans() async throws {
         let fixture = try await DeviceStoreFixture.make(prime: false)

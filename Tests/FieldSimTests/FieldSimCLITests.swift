@@ -46,13 +46,27 @@ struct FieldSimCLITests {
         return nil
     }
 
-    @Test("a phone and the office by hand: init, visits, offline check-in, sync, outcomes, exceptions, orders, approval, and every exit status")
-    func deviceAndDispatch() async throws {
+    /// A `fieldsync-server dev` in a new scratch directory.
+    static func devServer() throws -> (URL, DevServer) {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try DevServer.start(in: directory)
-        defer { server.stop() }
+        do {
+            return (directory, try DevServer.start(in: directory))
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    static func stop(_ server: DevServer, removing directory: URL) {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test("a phone and the office by hand: init, visits, offline check-in, sync, outcomes, exceptions, orders, approval, and every exit status")
+    func deviceAndDispatch() async throws {
+        let (directory, server) = try Self.devServer()
+        defer { Self.stop(server, removing: directory) }
         let url = server.url.absoluteString
         let (rep, dispatcher, manager) = (try #require(server.tokens["rep"]), try #require(server.tokens["dispatcher"]), try #require(server.tokens["manager"]))
         let home = directory.appendingPathComponent("phone")
@@ -141,6 +155,53 @@ struct FieldSimCLITests {
         let quoted = try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1", "--json"], home: home)
         #expect(quoted.json?["last_price_minor"] != nil, "no last price on the line: \(quoted.output) \(quoted.error)")
         #expect(try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1"], home: home).output.contains("last price for this customer"))
+    }
+
+    @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")
+    func attachments() async throws {
+        let (directory, server) = try Self.devServer()
+        defer { Self.stop(server, removing: directory) }
+        let url = server.url.absoluteString
+        let rep = directory.appendingPathComponent("rep"), technician = directory.appendingPathComponent("technician")
+        #expect(try Self.fieldsim(["device", "init", "--server", url, "--token", try #require(server.tokens["rep"])], home: rep).status == 0)
+        #expect(try Self.fieldsim(["device", "init", "--server", url, "--token", try #require(server.tokens["technician"])], home: technician).status == 0)
+
+        let photo = directory.appendingPathComponent("shelf.jpg")
+        let bytes: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: photo)
+        let big = directory.appendingPathComponent("huge.jpg")
+        _ = FileManager.default.createFile(atPath: big.path, contents: nil)
+        try FileHandle(forWritingTo: big).truncate(atOffset: UInt64(Schema.blobBytesMax + 1))
+
+        let visits = try Self.fieldsim(["device", "visits", "--date", "2026-11-30", "--json"], home: rep)
+        guard case .array(let list)? = visits.json, list.count >= 2 else { Issue.record("no visits: \(visits.output) \(visits.error)"); return }
+        let tooLarge = try Self.fieldsim(["device", "check-in", try #require(Self.text(list[1], "id")), "--photo", big.path], home: rep)
+        #expect(tooLarge.status == 2 && tooLarge.error.contains("16 MiB"), "\(tooLarge.error)")
+        #expect(try Self.fieldsim(["device", "check-in", try #require(Self.text(list[1], "id")), "--photo", directory.appendingPathComponent("none.jpg").path], home: rep).status == 64)
+        let checkIn = try Self.fieldsim(["device", "check-in", try #require(Self.text(list[0], "id")), "--photo", photo.path], home: rep)
+        #expect(checkIn.status == 0, "\(checkIn.error)")
+        #expect(try Self.fieldsim(["device", "attachments"], home: rep).output.contains("waiting for its record"))
+
+        let synced = try Self.fieldsim(["device", "sync"], home: rep)
+        #expect(synced.status == 0 && synced.output.contains("uploaded 1 photo"), "\(synced.output) \(synced.error)")
+        let listed = try Self.fieldsim(["device", "attachments", "--json"], home: rep)
+        guard case .array(let attachments)? = listed.json, let attachment = attachments.first else { Issue.record("no attachments: \(listed.output)"); return }
+        #expect(Self.text(attachment, "status") == "uploaded" && Self.text(attachment, "media_type") == "image/jpeg", "\(listed.output)")
+        let copy = directory.appendingPathComponent("copy.jpg")
+        let fetched = try Self.fieldsim(["device", "attachment", try #require(Self.text(attachment, "id")), "--output", copy.path], home: rep)
+        #expect(fetched.status == 0, "\(fetched.error)")
+        #expect(try Data(contentsOf: copy) == Data(bytes))
+
+        // The technician's signature, on a work order of theirs.
+        let workOrder = try #require(DemoGenerator().generate()["work_orders"]?.rows.first?[0])
+        let signature = directory.appendingPathComponent("signature.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array("a signature".utf8)).write(to: signature)
+        let resolved = try Self.fieldsim(["device", "work-order", "resolve", workOrder, "Replaced the door seal.", "--signature", signature.path], home: technician)
+        #expect(resolved.status == 0, "\(resolved.error)")
+        #expect(try Self.fieldsim(["device", "sync"], home: technician).output.contains("uploaded 1 photo"))
+        let signed = try Self.fieldsim(["device", "attachments", "--json"], home: technician)
+        guard case .array(let signatures)? = signed.json, let first = signatures.first else { Issue.record("no signature: \(signed.output)"); return }
+        #expect(Self.text(first, "kind") == "signature" && Self.text(first, "status") == "uploaded" && Self.text(first, "media_type") == "image/png", "\(signed.output)")
     }
 
     @Test("decode prints any wire message as JSON, and says why bytes are not one")

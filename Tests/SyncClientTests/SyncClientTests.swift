@@ -19,7 +19,9 @@ import Testing
 struct SyncClientTests {
     /// Delivers, or loses a request before the server sees it, or loses the answer after the server committed.
     final class ScriptedTransport: SyncTransport {
-        enum Fate { case deliver, loseRequest, loseResponse }
+        /// `answer` stands for the server with a status and error code, without reaching it;
+        /// `crash` delivers, then the app dies before it hears the answer.
+        enum Fate: Equatable { case deliver, loseRequest, loseResponse, crash, answer(Int, String) }
         let inner: InProcessTransport
         let script: Mutex<[String: [Fate]]>
         let sent = Mutex<[String]>([])
@@ -43,6 +45,29 @@ struct SyncClientTests {
             if fate == .loseResponse { throw Lost() }
             return response
         }
+
+        /// Blob requests are scripted by method: `HEAD`, `PUT`, `GET`.
+        func blob(_ request: BlobRequest, token: String) async throws -> BlobResponse {
+            sent.withLock { $0.append(request.method) }
+            let fate = script.withLock { script -> Fate in
+                guard var fates = script[request.method], !fates.isEmpty else { return .deliver }
+                let fate = fates.removeFirst()
+                script[request.method] = fates
+                return fate
+            }
+            switch fate {
+            case .loseRequest: throw Lost()
+            case .answer(let status, let code):
+                return BlobResponse(status: status, body: Array(#"{"error": "\#(code)", "message": "scripted"}"#.utf8), mediaType: "application/json")
+            default: break
+            }
+            let response = try await inner.blob(request, token: token)
+            if fate == .loseResponse { throw Lost() }
+            if fate == .crash { throw CancellationError() }
+            return response
+        }
+
+        func count(_ route: String) -> Int { sent.withLock { $0.filter { $0 == route }.count } }
     }
 
     struct World {
@@ -71,9 +96,9 @@ struct SyncClientTests {
                      directory: directory)
     }
 
-    static func phone(_ world: World, clock: any WallClock, transport: any SyncTransport, token: String? = nil) async throws -> (DeviceStore, SyncClient) {
+    static func phone(_ world: World, clock: any WallClock, transport: any SyncTransport, token: String? = nil, seed: UInt64 = 7) async throws -> (DeviceStore, SyncClient) {
         let store = try await DeviceStore.open(path: world.directory.appendingPathComponent("\(UUID().uuidString.prefix(8)).sqlite").path,
-                                               options: .init(wallClock: clock, seed: 7))
+                                               options: .init(wallClock: clock, seed: seed))
         var options = SyncClient.Options()
         options.sleep = { _ in }
         var issued = token
@@ -131,5 +156,86 @@ struct SyncClientTests {
         await client.setToken(try await world.tokens.issue(user: world.rep, tenant: world.tenant, role: .rep))
         _ = try await client.sync()
         #expect(try await store.outboxCount() == 0)
+    }
+
+    // MARK: Attachments
+
+    /// A phone with a check-in photo in its outbox, and the bytes.
+    static func phoneWithPhoto(_ world: World, _ transport: ScriptedTransport, seed: UInt64 = 7, visit index: Int = 0) async throws -> (DeviceStore, SyncClient, AttachmentFile) {
+        let (store, client) = try await Self.phone(world, clock: world.clock, transport: transport, seed: seed)
+        _ = try await client.sync()
+        let visits = try await store.visits(from: 1_796_014_800_000, to: 1_796_101_200_000)
+        let visit = try #require(visits.dropFirst(index).first)
+        let bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let photo = AttachmentFile(bytes: bytes, mediaType: "image/png", kind: .photo)
+        _ = try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: try #require(visit.location), accuracyMeters: 10, deviceTime: Int64(world.clock.now())),
+                                    photos: [photo])
+        return (store, client, photo)
+    }
+
+    func storedOnServer(_ world: World, _ photo: AttachmentFile) async throws -> Bool {
+        try await world.pool.query("SELECT count(*) FROM blobs WHERE sha256 = $1 AND encode(sha256(bytes), 'hex') = $1", [photo.sha256])[0].read(0, as: Int.self) == 1
+    }
+
+    @Test("an upload cut by the app's death after the server stored it is never sent again: the next sync asks, and the server knows the hash")
+    func uploadResumesWithoutResending() async throws {
+        let world = try await Self.world("client-upload-crash")
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let transport = ScriptedTransport(InProcessTransport(world.service), script: ["PUT": [.crash]])
+        let (store, client, photo) = try await Self.phoneWithPhoto(world, transport)
+        await #expect(throws: CancellationError.self) { try await client.sync() }
+        #expect(try await storedOnServer(world, photo), "the server stored the bytes before the app died")
+        #expect(try await store.dueUploads().count == 1, "the phone did not hear so")
+        // The app starts again.
+        let restarted = SyncClient(store: store, transport: transport, credentials: .init(token: try await world.tokens.issue(user: world.rep, tenant: world.tenant, role: .rep),
+                                                                                           user: world.rep, role: .rep))
+        let report = try await restarted.sync()
+        #expect(report.alreadyUploaded == 1 && report.uploaded == 0)
+        #expect(transport.count("PUT") == 1, "the bytes went up once")
+        #expect(try await store.dueUploads().isEmpty)
+        #expect(try await store.attachments().map(\.status) == [.uploaded])
+        let state = try await world.pool.query("SELECT upload_state FROM attachments WHERE sha256 = $1", [photo.sha256])[0].read(0, as: String.self)
+        #expect(state == "complete")
+    }
+
+    @Test("uploads retry a lost request, a 503 and a rate limit; a refusal for good is kept with its reason; a full quota waits an hour")
+    func uploadFailures() async throws {
+        let world = try await Self.world("client-upload-failures")
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let transport = ScriptedTransport(InProcessTransport(world.service),
+                                          script: ["HEAD": [.loseRequest], "PUT": [.answer(503, "unavailable"), .answer(429, "rate_limited"), .loseResponse]])
+        let (_, client, photo) = try await Self.phoneWithPhoto(world, transport)
+        let report = try await client.sync()
+        #expect(report.uploaded == 0 && report.alreadyUploaded == 1, "the lost answer's bytes were stored; the retry asked first")
+        #expect(report.retries >= 4)
+        #expect(try await storedOnServer(world, photo))
+
+        // Refused for good: kept on the phone with the reason, not sent again.
+        let refusing = ScriptedTransport(InProcessTransport(world.service), script: ["PUT": [.answer(413, "body_too_large")]])
+        let (store2, client2, _) = try await Self.phoneWithPhoto(world, refusing, seed: 8, visit: 1)
+        let other: [UInt8] = Array("%PDF-1.7 another document".utf8)
+        let visit = try #require(try await store2.visits(from: 1_796_014_800_000, to: 1_796_101_200_000).dropFirst(2).first)
+        _ = try await store2.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: try #require(visit.location), accuracyMeters: 10, deviceTime: Int64(world.clock.now())),
+                                     photos: [AttachmentFile(bytes: other, mediaType: "application/pdf", kind: .photo)])
+        let refused = try await client2.sync()
+        #expect(refused.uploadsRefused == 1 && refused.alreadyUploaded == 1)
+        let statuses = try await store2.attachments().map(\.status)
+        #expect(statuses.contains { if case .refused(let reason) = $0 { reason.hasPrefix("body_too_large") } else { false } })
+        _ = try await client2.sync()
+        #expect(refusing.count("PUT") == 1, "a refusal for good is not retried")
+
+        // A full quota: put off for an hour of the phone's clock.
+        let full = ScriptedTransport(InProcessTransport(world.service), script: ["PUT": [.answer(429, "quota_exceeded")]])
+        let clock = ManualWallClock(world.clock.now())
+        let (store3, client3) = try await Self.phone(world, clock: clock, transport: full, seed: 9)
+        _ = try await client3.sync()
+        let third = try #require(try await store3.visits(from: 1_796_014_800_000, to: 1_796_101_200_000).dropFirst(3).first)
+        _ = try await store3.checkIn(visit: third.id, fix: Geofence.Fix(coordinate: try #require(third.location), accuracyMeters: 10, deviceTime: Int64(clock.now())),
+                                     photos: [AttachmentFile(bytes: Array("%PDF-1.7 a third document".utf8), mediaType: "application/pdf", kind: .photo)])
+        #expect(try await client3.sync().uploadsPutOff == 1)
+        _ = try await client3.sync()
+        #expect(full.count("PUT") == 1, "not before the hour is up")
+        clock.set(clock.now() + 3_600_001)
+        #expect(try await client3.sync().uploaded == 1)
     }
 }

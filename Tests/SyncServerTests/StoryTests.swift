@@ -4,6 +4,7 @@ import FieldModel
 import OfficeStore
 import PostgresDriver
 import SyncEngine
+import SyncClient
 import SyncCore
 import SyncWire
 import Testing
@@ -232,28 +233,50 @@ struct StoryTests {
         }
     }
 
-    @Test("a check-in referencing a photo whose bytes arrive later is accepted, and completed when they arrive")
-    func photoArrivesLater() async throws {
+    @Test("a check-in's photo: kept with it, uploaded once the check-in is answered, complete everywhere; never sent twice; fetched again on demand")
+    func photoUploadsAfterItsRecord() async throws {
         try await W.run("story-photo") { world in
             let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
-            let visit = try #require(try await rep.mondayVisits().first)
-            let bytes = Array("a shelf photo, in JPEG for real".utf8)
-            let sha = "6b0a0bd3f0f5c1b6b0b5b8cdb2b7f0d0b9a1c4e1bde4d9c2a41f6b3c0b2e9f1a"  // not these bytes: refused below
+            let visits = try await rep.mondayVisits()
+            let bytes: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array("a shelf photo, in JPEG for real".utf8) + (0..<4_000).map { UInt8($0 % 251) }
+            let photo = AttachmentFile(bytes: bytes, mediaType: AttachmentFile.mediaType(sniffing: bytes), kind: .photo)
+            #expect(photo.mediaType == "image/jpeg")
+            let checkIn = try await rep.store.checkIn(visit: visits[0].id, fix: try rep.fix(at: visits[0].location, time: W.at(9, 3)), photos: [photo])
+            let event = try #require(checkIn.changeSet?.changes.first { $0.table == "attachments" })
+            #expect(try await rep.store.attachments().map(\.status) == [.waitingForRecord])
+            #expect(try await rep.store.dueUploads().isEmpty, "the bytes wait for their record")
+
+            // The record goes up first; the server holds it as pending.
+            var report = SyncClient.Report()
+            try await rep.client.pushAll(&report)
+            #expect(try await world.server("attachments", event.record).text("upload_state") == "pending")
+            #expect(try await world.server("visits", visits[0].id).state()?.name == "in_progress")
+            #expect(try await rep.store.dueUploads().map(\.sha256) == [photo.sha256])
+
+            // Then the bytes: the server completes the attachment, and the phone hears of it.
+            try await rep.client.uploadAttachments(&report)
+            #expect(report.uploaded == 1 && report.uploadedBytes == bytes.count && report.alreadyUploaded == 0)
+            #expect(try await world.server("attachments", event.record).text("upload_state") == "complete")
+            #expect(try await world.store.blob(sha256: photo.sha256, for: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)?.bytes == bytes)
+            try await rep.sync(until: { try await $0.record("attachments", event.record)?.text("upload_state") == "complete" })
+            #expect(try await rep.store.attachments().map(\.status) == [.uploaded])
+
+            // The rep's second phone takes the same photo: the server has it, so no bytes go up.
+            let second = try await world.phone(rep.user, role: .rep, install: 1)
+            #expect(try await second.store.attachments().map(\.status) == [.onServer], "the record came, the bytes stay on the server")
+            _ = try await second.store.checkIn(visit: visits[1].id, fix: try second.fix(at: visits[1].location, time: W.at(10, 3)), photos: [photo])
+            let again = try await second.client.sync()
+            #expect(again.uploaded == 0 && again.alreadyUploaded == 1)
+
+            // A third phone fetches the bytes on demand and checks them.
+            let third = try await world.phone(rep.user, role: .rep, install: 2)
+            #expect(try await third.client.attachmentBytes(event.record) == bytes)
+            #expect(try await third.store.attachments().first { $0.id == event.record }?.bytesHere == true)
+
+            // Bytes that do not hash to their name are refused.
             await #expect(throws: SyncStore.OfficeError.self) {
-                try await world.store.storeBlob(sha256: sha, mediaType: "image/jpeg", bytes: bytes, by: rep.user, tenant: world.tenant)
+                try await world.store.storeBlob(sha256: String(repeating: "ab", count: 32), mediaType: "image/jpeg", bytes: bytes, by: rep.user, tenant: world.tenant)
             }
-            let digest = try await world.pool.query("SELECT encode(sha256($1::bytea), 'hex')", [bytes])[0].read(0, as: String.self)
-            let photo = try await rep.store.referenceAttachment(sha256: digest, sizeBytes: Int64(bytes.count), mediaType: "image/jpeg", kind: "photo").record
-            let checkIn = try await rep.store.checkIn(visit: visit.id, fix: try rep.fix(at: visit.location, time: W.at(9, 3)), photos: [photo])
-            let outcomes = try await rep.sync()
-            #expect(outcomes.allSatisfy { $0.result != "rejected" })
-            #expect(try await world.server("attachments", photo).text("upload_state") == "pending")
-            #expect(try await world.server("visits", checkIn.record).state()?.name == "in_progress")
-            try await world.store.storeBlob(sha256: digest, mediaType: "image/jpeg", bytes: bytes, by: rep.user, tenant: world.tenant)
-            #expect(try await world.server("attachments", photo).text("upload_state") == "complete")
-            try await rep.sync(until: { try await $0.record("attachments", photo)?.text("upload_state") == "complete" })
-            #expect(try await rep.store.record("attachments", photo)?.text("upload_state") == "complete")
-            #expect(try await world.store.blob(sha256: digest, for: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)?.bytes == bytes)
         }
     }
 

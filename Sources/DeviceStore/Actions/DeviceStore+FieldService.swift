@@ -56,35 +56,16 @@ extension DeviceStore {
         return ActionReport(record: part, changeSet: changeSet, warnings: warnings)
     }
 
-    /// Sets a work order's resolution text.
-    public func setResolution(workOrder: RecordID, resolution: String) async throws -> ActionReport {
-        let (_, changeSet) = try await act { session, _, db in
+    /// Sets a work order's resolution text and, when given, keeps the customer's signature and
+    /// sets it on the work order, in one transaction; the signature's bytes upload once the server
+    /// has answered the change set.
+    public func setResolution(workOrder: RecordID, resolution: String, signature: AttachmentFile? = nil) async throws -> ActionReport {
+        let (_, changeSet) = try await act { session, identity, db in
             _ = try session.existing("work_orders", workOrder, in: db)
-            try session.write("work_orders", workOrder, [("resolution", .text(resolution))], in: db)
+            var fields: [(String, FieldValue)] = [("resolution", .text(resolution))]
+            if let signature { fields.append(("signature_attachment_id", .id(try session.attach(signature, user: identity.user, in: db)))) }
+            try session.write("work_orders", workOrder, fields, in: db)
         }
         return ActionReport(record: workOrder, changeSet: changeSet, warnings: [])
-    }
-
-    /// Attaches the customer's signature (an attachment already referenced) to a work order.
-    public func attachSignature(workOrder: RecordID, attachment: RecordID) async throws -> ActionReport {
-        let (_, changeSet) = try await act { session, _, db in
-            _ = try session.existing("work_orders", workOrder, in: db)
-            _ = try session.existing("attachments", attachment, in: db)
-            try session.write("work_orders", workOrder, [("signature_attachment_id", .id(attachment))], in: db)
-        }
-        return ActionReport(record: workOrder, changeSet: changeSet, warnings: [])
-    }
-
-    /// References a photo or signature by its SHA-256 before its bytes are uploaded.
-    public func referenceAttachment(sha256: String, sizeBytes: Int64, mediaType: String, kind: String) async throws -> ActionReport {
-        guard sizeBytes > 0 else { throw StoreError(.invalidArgument, "an attachment has at least one byte") }
-        let (id, changeSet) = try await act { session, identity, db in
-            guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
-            let id = session.newID()
-            try session.write("attachments", id, [("sha256", .text(sha256)), ("size_bytes", .integer(sizeBytes)),
-                                                 ("media_type", .text(mediaType)), ("kind", .text(kind)), ("uploaded_by", .id(user))], in: db)
-            return id
-        }
-        return ActionReport(record: id, changeSet: changeSet, warnings: [])
     }
 }

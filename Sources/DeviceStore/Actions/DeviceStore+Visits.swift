@@ -50,15 +50,18 @@ extension DeviceStore {
 
     /// Checks in at a planned visit: a check-in event with the fix and photos, and the visit moves
     /// to in progress. Outside the geofence, or with a mock location, it is recorded all the same,
-    /// with a warning.
-    public func checkIn(visit: RecordID, fix: Geofence.Fix, photos: [RecordID] = []) async throws -> ActionReport {
+    /// with a warning. The photos' bytes are kept in the same transaction and upload once the
+    /// server has answered the change set.
+    public func checkIn(visit: RecordID, fix: Geofence.Fix, photos: [AttachmentFile] = []) async throws -> ActionReport {
         let (warnings, changeSet) = try await act { session, identity, db in
             let current = try session.existing("visits", visit, in: db)
+            var photoIDs: [RecordID] = []
+            for photo in photos { photoIDs.append(try session.attach(photo, user: identity.user, in: db)) }
             var warnings = try Self.geofenceWarnings(for: fix, at: current, session: session, in: db)
             let open = try db.query("SELECT 1 FROM visits WHERE assignee_id = ? AND status = 'in_progress' AND id != ? AND _deleted = 0 LIMIT 1",
                                     [identity.user?.bytes, visit.bytes])
             if let finding = ExecutionRules.checkIn(otherVisitInProgress: !open.isEmpty) { warnings.append(finding) }
-            try session.recordGeoEvent("check_in", visit: visit, fix: fix, photos: photos, user: identity.user, in: db)
+            try session.recordGeoEvent("check_in", visit: visit, fix: fix, photos: photoIDs, user: identity.user, in: db)
             try session.move("visits", visit, to: "in_progress", machine: Lifecycles.visit, role: identity.role,
                              also: [("actual_start", .timestamp(fix.deviceTime)), ("executed_by", identity.user.map(FieldValue.id) ?? .null)], in: db)
             return warnings

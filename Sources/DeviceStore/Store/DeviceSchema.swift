@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 2
+    static let version = 3
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -23,7 +23,7 @@ struct DeviceSchema: Sendable {
 
     /// The SQL that creates everything at ``version``, for a new store.
     var creationSQL: String {
-        var sql = Self.bookkeeping
+        var sql = Self.bookkeeping + Self.attachmentBytes + ";\n"
         for table in schema.tables { sql += tables[table.name]!.createSQL }
         for index in Self.indexes { sql += index + ";\n" }
         return sql
@@ -35,7 +35,26 @@ struct DeviceSchema: Sendable {
     static let migrations: [String] = [
         // 1 → 2: a snapshot arrives in several pages; the cursor remembers the last row received.
         "ALTER TABLE bucket_cursors ADD COLUMN resume_tbl TEXT; ALTER TABLE bucket_cursors ADD COLUMN resume_id BLOB",
+        // 2 → 3: the bytes of photos and signatures live on the phone until uploaded.
+        attachmentBytes + "; " + attachmentsBySHA256,
     ]
+
+    /// The phone's own store of photo and signature bytes, one row per SHA-256 (see
+    /// `DeviceStore+Attachments.swift`). A rowid table: its rows are large.
+    static let attachmentBytes = """
+        CREATE TABLE attachment_bytes (
+            sha256 TEXT NOT NULL PRIMARY KEY,
+            media_type TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            bytes BLOB,
+            upload TEXT NOT NULL CHECK (upload IN ('waiting', 'uploaded', 'refused')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            used_at INTEGER NOT NULL
+        )
+        """
+    static let attachmentsBySHA256 = "CREATE INDEX attachments_by_sha256 ON attachments (sha256)"
 
     /// The store's bookkeeping tables.
     static let bookkeeping = """
@@ -93,6 +112,7 @@ struct DeviceSchema: Sendable {
         "CREATE INDEX stock_levels_by_location ON stock_levels (stock_location_id, product_id)",
         "CREATE INDEX parts_used_by_work_order ON parts_used (work_order_id)",
         "CREATE INDEX contact_records_by_customer ON contact_records (customer_id)",
+        attachmentsBySHA256,
     ]
 }
 

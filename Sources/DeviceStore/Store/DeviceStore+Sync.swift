@@ -48,6 +48,7 @@ extension DeviceStore {
                 try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
             }
             try schema.collectEvicted(in: db)
+            try Self.dropOrphanedBytes(in: db)
         }
     }
 

@@ -18,11 +18,16 @@ public final class DeviceStore: Sendable {
         public var wallClock: any WallClock
         /// The seed for record and change ids; `nil` for system randomness.
         public var seed: UInt64?
+        /// How many bytes of photos and signatures the phone keeps once the server holds them;
+        /// past it, the least recently used are dropped (and fetched again on demand). Bytes not
+        /// yet uploaded are kept whatever the budget.
+        public var attachmentBudgetBytes: Int64
 
         /// Creates options.
-        public init(wallClock: any WallClock = SystemWallClock(), seed: UInt64? = nil) {
+        public init(wallClock: any WallClock = SystemWallClock(), seed: UInt64? = nil, attachmentBudgetBytes: Int64 = 256 << 20) {
             self.wallClock = wallClock
             self.seed = seed
+            self.attachmentBudgetBytes = attachmentBudgetBytes
         }
     }
 
@@ -31,11 +36,14 @@ public final class DeviceStore: Sendable {
     let schema: DeviceSchema
     let wallClock: any WallClock
     let random: Mutex<SplitMix64>
+    /// See ``Options/attachmentBudgetBytes``.
+    let attachmentBudgetBytes: Int64
 
     private init(database: SQLiteDatabase, options: Options) {
         self.database = database
         self.schema = DeviceSchema(FieldSalesSchema.schema)
         self.wallClock = options.wallClock
+        self.attachmentBudgetBytes = options.attachmentBudgetBytes
         var system = SystemRandomNumberGenerator()
         self.random = Mutex(SplitMix64(seed: options.seed ?? system.next()))
     }

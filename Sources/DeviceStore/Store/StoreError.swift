@@ -15,6 +15,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let unknownRecord = Code("unknown_record")
         /// An argument is out of range: a negative quantity, an empty reason, a value the schema refuses.
         public static let invalidArgument = Code("invalid_argument")
+        /// A photo or signature is larger than the schema allows (``SyncCore/Schema/blobBytesMax``).
+        public static let tooLarge = Code("too_large")
         /// The state machine forbids the move.
         public static let forbiddenTransition = Code("forbidden_transition")
         /// The store is not registered with a server yet (no replica number).

@@ -29,6 +29,16 @@ public final class InProcessTransport: SyncTransport {
         let (status, body) = await service.respond(route: route, authorization: "Bearer \(token)", body: request)
         return TransportResponse(status: status, message: try Frame.decode(body), bytes: request.count + body.count)
     }
+
+    /// Has the service answer a blob request, as `/v1/blobs/{sha256}` would over HTTP.
+    public func blob(_ request: BlobRequest, token: String) async throws -> BlobResponse {
+        let service = self.service.withLock { $0 }
+        var contentType: String?, body: [UInt8] = []
+        if case .upload(_, let mediaType, let bytes) = request { (contentType, body) = (mediaType, bytes) }
+        let answer = await service.respondBlob(method: request.method, sha256: request.sha256, authorization: "Bearer \(token)",
+                                               contentType: contentType, body: body)
+        return BlobResponse(status: answer.status, body: answer.body, mediaType: answer.contentType ?? "application/octet-stream", errorCode: answer.errorCode)
+    }
 }
 
 /// The faults a swarm injects into a device's requests.
@@ -116,13 +126,25 @@ final class FaultyTransport: SyncTransport {
     func armCrash() { state.withLock { $0.crashArmed = true } }
 
     func send(_ message: Message, to route: String, token: String) async throws -> TransportResponse {
+        try await deliver(replaying: (message, route), token: token) { try await self.inner.send(message, to: route, token: token) }
+    }
+
+    /// A blob request meets the same network as a frame: lost either way, delivered twice, or
+    /// cut by the app's death after the server acted.
+    func blob(_ request: BlobRequest, token: String) async throws -> BlobResponse {
+        try await deliver(replaying: nil, token: token) { try await self.inner.blob(request, token: token) }
+    }
+
+    /// Sends through `inner` under this device's faults; `push` is the request a later push may
+    /// replay out of order.
+    private func deliver<Answer>(replaying push: (Message, String)?, token: String, _ send: () async throws -> Answer) async throws -> Answer {
         let (roll, stale, crash) = state.withLock { state -> ((UInt64, UInt64, UInt64, UInt64), (Message, String)?, Bool) in
             let rolls = (state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000, state.random.next() % 1_000)
             var replay: (Message, String)?
-            if faults.contains(.reordered), route == "/v1/push" {
+            if faults.contains(.reordered), let push, push.1 == "/v1/push" {
                 // Now and then the previous push arrives again, after newer ones went through.
                 if rolls.3 < Self.reorderRate { replay = state.stale }
-                state.stale = (message, route)
+                state.stale = push
             }
             let crash = state.crashArmed
             state.crashArmed = false
@@ -136,10 +158,10 @@ final class FaultyTransport: SyncTransport {
             strike(.reordered)
             _ = try? await inner.send(old, to: oldRoute, token: token)  // an old push arriving late
         }
-        var response = try await inner.send(message, to: route, token: token)
+        var response = try await send()
         if faults.contains(.duplicated), roll.2 < Self.duplicateRate {
             strike(.duplicated)
-            response = try await inner.send(message, to: route, token: token)
+            response = try await send()
         }
         // The app dies after the request reached the server: the sync stops where it is.
         if crash { throw CancellationError() }

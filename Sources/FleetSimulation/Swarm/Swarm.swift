@@ -76,7 +76,9 @@ public struct Swarm: Sendable {
     /// The verdict and what happened.
     public struct Report: Sendable {
         /// Every check passed.
-        public var converged: Bool { divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 }
+        public var converged: Bool {
+            divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 && missingBlobs == 0 && pendingAttachments == 0
+        }
         /// Phones whose rows differ from the server's on their buckets.
         public var divergentDevices = 0
         /// Changes made on a phone and never answered, or answered and missing on the server.
@@ -85,6 +87,12 @@ public struct Swarm: Sendable {
         public var duplicateApplications = 0
         /// Rows a phone holds outside its buckets.
         public var outOfScopeRows = 0
+        /// Photos and signatures the phones attached (records on the server).
+        public var attachments = 0
+        /// Attachments whose bytes are not on the server, or do not hash to their name.
+        public var missingBlobs = 0
+        /// Attachments still `pending` on the server, or waiting on a phone, after the final sync.
+        public var pendingAttachments = 0
         /// Changes refused into quarantine, with a reason.
         public var quarantined = 0
         /// Changes applied with an exception.
@@ -114,6 +122,7 @@ public struct Swarm: Sendable {
             return .object([
                 .init("converged", .bool(converged)), .init("divergent_devices", number(divergentDevices)), .init("lost_writes", number(lostWrites)),
                 .init("duplicate_applications", number(duplicateApplications)), .init("out_of_scope_rows", number(outOfScopeRows)),
+                .init("attachments", number(attachments)), .init("missing_blobs", number(missingBlobs)), .init("pending_attachments", number(pendingAttachments)),
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
                 .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),

@@ -210,6 +210,14 @@ extension SwarmWorld {
         }
     }
 
+    /// A photo or signature of 1 to 8 KB, its bytes drawn from the seed (so each is new).
+    func attachment(_ kind: AttachmentFile.Kind) -> AttachmentFile {
+        let count = 1_024 + Int(random.next() % 7_168)
+        var bytes: [UInt8] = kind == .photo ? [0xFF, 0xD8, 0xFF, 0xE0] : [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        while bytes.count < count { withUnsafeBytes(of: random.next()) { bytes += $0 } }
+        return AttachmentFile(bytes: bytes, mediaType: kind == .photo ? "image/jpeg" : "image/png", kind: kind)
+    }
+
     /// What a phone does in one hour.
     func work(_ device: SwarmDevice, from start: Int64) async {
         let store = device.store
@@ -217,7 +225,8 @@ extension SwarmWorld {
             guard (start / Self.hour) % 24 == 14 else { return }
             for order in device.workOrders {
                 for status in ["en_route", "on_site"] { await act(device) { try await store.moveWorkOrder(order, to: status, at: start) } }
-                await act(device) { try await store.setResolution(workOrder: order, resolution: "Serviced and tested.") }
+                let signature = attachment(.signature)
+                await act(device) { try await store.setResolution(workOrder: order, resolution: "Serviced and tested.", signature: signature) }
                 await act(device) { try await store.moveWorkOrder(order, to: "completed", at: start + Self.hour) }
             }
             return
@@ -229,7 +238,10 @@ extension SwarmWorld {
             var coordinate = location
             let place = random.next() % 100
             if place < 8 { coordinate.latitudeE6 += 18_000 }  // about 2 km away: flagged
-            await act(device) { try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time, mockLocation: place == 99)) }
+            let photos = random.next() % 100 < 30 ? [attachment(.photo)] : []
+            await act(device) {
+                try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time, mockLocation: place == 99), photos: photos)
+            }
             if random.next() % 100 < 50 {
                 do {
                     let order = try await store.createOrder(customer: visit.customerID, visit: visit.id)

@@ -52,6 +52,9 @@ extension SwarmWorld {
                                                         [tenant.uuidString, Int64(replica.rawValue)])[0].read(0, as: Int.self)
                 lost += max(0, outcomes.count - acknowledged)
             }
+            let waiting = try await device.store.attachments().filter { if case .waitingForUpload = $0.status { true } else { $0.status == .waitingForRecord } }
+            report.pendingAttachments += waiting.count
+            if !waiting.isEmpty, report.details.count < 10 { report.details.append("device \(device.index): \(waiting.count) photo(s) or signature(s) never uploaded") }
             if lost > 0, report.details.count < 10 { report.details.append("device \(device.index): \(lost) change(s) unanswered or missing on the server (\(pending) still in the outbox)") }
             report.lostWrites += lost
         }
@@ -60,6 +63,18 @@ extension SwarmWorld {
                  + (SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = $1 GROUP BY order_id, receipt_number HAVING count(*) > 1) b)
                  + (SELECT count(*) FROM (SELECT 1 FROM parts_used WHERE tenant_id = $1 GROUP BY work_order_id, product_id, used_at HAVING count(*) > 1) c)
             """, [tenant.uuidString])[0].read(0, as: Int.self)
+        // Every attachment's bytes reached the server with the right hash, and none waits for them.
+        let attachments = try await pool.query("""
+            SELECT count(*), count(*) FILTER (WHERE b.sha256 IS NULL OR encode(sha256(b.bytes), 'hex') <> a.sha256),
+                   count(*) FILTER (WHERE a.upload_state IS DISTINCT FROM 'complete')
+            FROM attachments a LEFT JOIN blobs b ON b.tenant_id = a.tenant_id AND b.sha256 = a.sha256 WHERE a.tenant_id = $1
+            """, [tenant.uuidString])[0]
+        report.attachments = try attachments.read(0, as: Int.self)
+        report.missingBlobs = try attachments.read(1, as: Int.self)
+        report.pendingAttachments += try attachments.read(2, as: Int.self)
+        if report.missingBlobs + report.pendingAttachments > 0, report.details.count < 10 {
+            report.details.append("server: \(report.missingBlobs) attachment(s) without their bytes, \(try attachments.read(2, as: Int.self)) still pending")
+        }
         report.conflicts = try await pool.query("SELECT count(*) FROM conflicts WHERE tenant_id = $1", [tenant.uuidString])[0].read(0, as: Int.self)
         report.digest = try await digest()
         let sorted = durations.sorted()
