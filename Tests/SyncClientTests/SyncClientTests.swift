@@ -3,6 +3,7 @@ import FleetSimulation
 import DemoData
 import DeviceStore
 import FieldModel
+import OfficeStore
 import Foundation
 import PostgresDriver
 import SyncEngine
@@ -237,5 +238,41 @@ struct SyncClientTests {
         #expect(full.count("PUT") == 1, "not before the hour is up")
         clock.set(clock.now() + 3_600_001)
         #expect(try await client3.sync().uploaded == 1)
+    }
+
+    // MARK: Live queries
+
+    @Test("a live query on the phone sees the office's reschedule arrive during a sync, while the rep acts at the same time")
+    func liveQueryDuringSync() async throws {
+        let world = try await Self.world("client-live")
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let (store, client) = try await Self.phone(world, clock: world.clock, transport: InProcessTransport(world.service))
+        _ = try await client.sync()
+        let day = DeviceQuery.visits(from: 1_796_014_800_000, to: 1_796_101_200_000)
+        let visits = try await store.read(day)
+        let moved = try #require(visits.last), other = try #require(visits.first)
+        let newStart = try #require(moved.plannedStart) + 1_800_000
+        let watcher = Task {
+            var seen = 0
+            for try await list in store.observe(day) {
+                seen += 1
+                if list.first(where: { $0.id == moved.id })?.plannedStart == newStart { return seen }
+            }
+            return seen
+        }
+        let dispatcher = RecordID(DemoGenerator().generate()["users"]!.rows.first { $0[2] == "dispatcher" }![0]!)!
+        try await world.service.store.rescheduleVisit(moved.id, from: newStart, to: newStart + 1_800_000,
+                                                      by: .init(user: dispatcher, role: .dispatcher, tenant: world.tenant))
+        async let synced = client.sync()
+        _ = try await store.correctCustomer(other.customerID, ["phone": .text("+1-212-555-0177")])
+        _ = try await synced
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(10))
+            watcher.cancel()
+        }
+        let seen = try await watcher.value
+        timeout.cancel()
+        #expect(try await store.read(day).first { $0.id == moved.id }?.plannedStart == newStart)
+        #expect(seen >= 2, "the first value, then the reschedule")
     }
 }

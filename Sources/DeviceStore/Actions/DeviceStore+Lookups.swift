@@ -66,61 +66,92 @@ extension DeviceStore {
     /// Customers the phone holds whose name, phone or tax number contains `search` (any case;
     /// every customer when `nil`), by name, at most `limit`.
     public func customers(search: String? = nil, limit: Int = 50) async throws -> [CustomerSummary] {
-        try await database.transaction { db in
-            try db.query("""
-                SELECT id, name, phone, city, tax_number, status FROM customers
-                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(phone, ?1) > 0 OR instr(lower(tax_number), lower(?1)) > 0)
-                ORDER BY name, id LIMIT ?2
-                """, [search, Int64(limit)]).map { row in
-                CustomerSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, name: try row.read(1, as: String.self),
-                                phone: try row.read(2, as: String?.self), city: try row.read(3, as: String?.self),
-                                taxNumber: try row.read(4, as: String?.self), status: try row.read(5, as: String?.self))
-            }
-        }
+        try await read(.customers(search: search, limit: limit))
     }
 
     /// Products whose name or code contains `search` (any case; every product when `nil`), by
     /// name, at most `limit`.
     public func products(search: String? = nil, limit: Int = 50) async throws -> [ProductSummary] {
-        try await database.transaction { db in
-            try db.query("""
-                SELECT id, sku, name, unit, active FROM products
-                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(lower(sku), lower(?1)) > 0)
-                ORDER BY name, id LIMIT ?2
-                """, [search, Int64(limit)]).map { row in
-                ProductSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sku: try row.read(1, as: String?.self) ?? "",
-                               name: try row.read(2, as: String?.self) ?? "", unit: try row.read(3, as: String?.self),
-                               active: (try row.read(4, as: Int64?.self) ?? 0) != 0)
-            }
-        }
+        try await read(.products(search: search, limit: limit))
     }
 
     /// A visit with its customer and tasks; `nil` when the phone does not hold it.
     public func visit(_ id: RecordID) async throws -> VisitDetail? {
-        try await database.transaction { db -> VisitDetail? in
-            guard let row = try db.query("\(VisitSummary.select) WHERE v.id = ? AND v._deleted = 0", [id.bytes]).first else { return nil }
-            let summary = try VisitSummary(row: row)
-            let tasks = try db.query("""
-                SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
-                ORDER BY required DESC, task_type, id
-                """, [id.bytes]).map { task in
-                VisitDetail.Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
-                                 required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
-                                 result: try task.read(4, as: String?.self))
-            }
-            return VisitDetail(summary: summary, tasks: tasks)
-        }
+        try await read(.visit(id))
     }
 
     /// The last price `customer` paid for `product`, as the server last recorded it; `nil` when
     /// the customer never ordered it.
     public func lastPrice(customer: RecordID, product: RecordID) async throws -> LastPrice? {
-        try await database.transaction { db in
+        try await read(.lastPrice(customer: customer, product: product))
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.CustomerSummary] {
+    /// Customers whose name, phone or tax number contains `search` (any case; every customer
+    /// when `nil`), by name, at most `limit`.
+    public static func customers(search: String? = nil, limit: Int = 50) -> Self {
+        Self { db, _ in
+            try db.query("""
+                SELECT id, name, phone, city, tax_number, status FROM customers
+                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(phone, ?1) > 0 OR instr(lower(tax_number), lower(?1)) > 0)
+                ORDER BY name, id LIMIT ?2
+                """, [search, Int64(limit)]).map { row in
+                DeviceStore.CustomerSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, name: try row.read(1, as: String.self),
+                                            phone: try row.read(2, as: String?.self), city: try row.read(3, as: String?.self),
+                                            taxNumber: try row.read(4, as: String?.self), status: try row.read(5, as: String?.self))
+            }
+        }
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.ProductSummary] {
+    /// Products whose name or code contains `search` (any case; every product when `nil`), by
+    /// name, at most `limit`.
+    public static func products(search: String? = nil, limit: Int = 50) -> Self {
+        Self { db, _ in
+            try db.query("""
+                SELECT id, sku, name, unit, active FROM products
+                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(lower(sku), lower(?1)) > 0)
+                ORDER BY name, id LIMIT ?2
+                """, [search, Int64(limit)]).map { row in
+                DeviceStore.ProductSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sku: try row.read(1, as: String?.self) ?? "",
+                                           name: try row.read(2, as: String?.self) ?? "", unit: try row.read(3, as: String?.self),
+                                           active: (try row.read(4, as: Int64?.self) ?? 0) != 0)
+            }
+        }
+    }
+}
+
+extension DeviceQuery where Value == DeviceStore.VisitDetail? {
+    /// A visit with its customer and tasks; `nil` when the phone does not hold it.
+    public static func visit(_ id: RecordID) -> Self {
+        Self { db, _ in
+            guard let row = try db.query("\(DeviceStore.VisitSummary.select) WHERE v.id = ? AND v._deleted = 0", [id.bytes]).first else { return nil }
+            let summary = try DeviceStore.VisitSummary(row: row)
+            let tasks = try db.query("""
+                SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
+                ORDER BY required DESC, task_type, id
+                """, [id.bytes]).map { task in
+                DeviceStore.VisitDetail.Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
+                                             required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
+                                             result: try task.read(4, as: String?.self))
+            }
+            return DeviceStore.VisitDetail(summary: summary, tasks: tasks)
+        }
+    }
+}
+
+extension DeviceQuery where Value == DeviceStore.LastPrice? {
+    /// The last price `customer` paid for `product`, as the server last recorded it; `nil` when
+    /// the customer never ordered it.
+    public static func lastPrice(customer: RecordID, product: RecordID) -> Self {
+        Self { db, _ in
             try db.query("""
                 SELECT unit_price_minor, ordered_at FROM last_prices WHERE customer_id = ? AND product_id = ? AND _deleted = 0
                 ORDER BY ordered_at DESC LIMIT 1
                 """, [customer.bytes, product.bytes]).first.map { row in
-                LastPrice(unitPriceMinor: try row.read(0, as: Int64.self), orderedAt: try row.read(1, as: Int64?.self))
+                DeviceStore.LastPrice(unitPriceMinor: try row.read(0, as: Int64.self), orderedAt: try row.read(1, as: Int64?.self))
             }
         }
     }

@@ -38,14 +38,7 @@ extension DeviceStore {
     /// The signed-in user's visits planned between `start` and `end` (milliseconds), in route
     /// order, with their customers: one index-backed query.
     public func visits(from start: Int64, to end: Int64) async throws -> [VisitSummary] {
-        try await database.transaction { db in
-            guard let user = try Self.identity(in: db).user else { throw StoreError(.notRegistered, "no user is signed in") }
-            return try db.query("""
-                \(VisitSummary.select)
-                WHERE v.assignee_id = ? AND v.planned_start >= ? AND v.planned_start < ? AND v._deleted = 0
-                ORDER BY v.planned_start, v.sequence
-                """, [user.bytes, start, end]).map(VisitSummary.init(row:))
-        }
+        try await read(.visits(from: start, to: end))
     }
 
     /// Checks in at a planned visit: a check-in event with the fix and photos, and the visit moves
@@ -214,5 +207,20 @@ extension DeviceStore.VisitSummary {
             customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
             location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
         )
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.VisitSummary] {
+    /// The signed-in user's visits planned to start in `[start, end)` (milliseconds since the
+    /// epoch), in planned order, with their customers: a day's or a week's plan.
+    public static func visits(from start: Int64, to end: Int64) -> Self {
+        Self { db, _ in
+            guard let user = try DeviceStore.identity(in: db).user else { throw StoreError(.notRegistered, "no user is signed in") }
+            return try db.query("""
+                \(DeviceStore.VisitSummary.select)
+                WHERE v.assignee_id = ? AND v.planned_start >= ? AND v.planned_start < ? AND v._deleted = 0
+                ORDER BY v.planned_start, v.sequence
+                """, [user.bytes, start, end]).map(DeviceStore.VisitSummary.init(row:))
+        }
     }
 }

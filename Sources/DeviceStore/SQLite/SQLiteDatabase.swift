@@ -41,9 +41,25 @@ public actor SQLiteDatabase {
         let pointer: OpaquePointer
     }
 
+    /// What SQLite's hooks report: the tables rows were written to since the last commit, and
+    /// the tables the statement being prepared reads. Touched only on the connection's executor,
+    /// where SQLite calls its hooks (on the thread running the statement).
+    final class Hooks: @unchecked Sendable {
+        var written: Set<String> = []
+        /// The name SQLite passed last: a table's name keeps its address, so a run of rows
+        /// written to one table makes one string.
+        var lastWritten: UnsafePointer<CChar>?
+        var preparing: Set<String>?
+    }
+
     private let executor: DedicatedExecutor
     private let handle: Handle
     private let cancellation = Cancellation()
+    private let hooks = Hooks()
+    private var commitObservers: [UInt64: @Sendable (Set<String>) -> Void] = [:]
+    private var nextObserver: UInt64 = 0
+    /// The tables read by the statements run while ``readingTables(_:)`` tracks them.
+    private var tracked: Set<String>?
     private var statements: [SQLiteSQL: SQLiteStatement] = [:]
     private var transactionDepth = 0
 
@@ -88,6 +104,23 @@ public actor SQLiteDatabase {
             guard let context else { return 0 }
             return Unmanaged<Cancellation>.fromOpaque(context).takeUnretainedValue().requested.load(ordering: .relaxed) ? 1 : 0
         }, Unmanaged.passUnretained(cancellation).toOpaque())
+        // Every row written to a rowid table names its table (WITHOUT ROWID tables are not
+        // reported: see ``noteWritten(_:)``).
+        sqlite3_update_hook(pointer, { context, _, _, table, _ in
+            guard let context, let table else { return }
+            let hooks = Unmanaged<Hooks>.fromOpaque(context).takeUnretainedValue()
+            guard hooks.lastWritten != table else { return }
+            hooks.lastWritten = table
+            hooks.written.insert(String(cString: table))
+        }, Unmanaged.passUnretained(hooks).toOpaque())
+        // While a statement is prepared, each table it reads is reported once per column it reads
+        // (once with an empty column when it reads none, as in `count(*)`).
+        sqlite3_set_authorizer(pointer, { context, action, table, _, _, _ in
+            guard action == SQLITE_READ, let context, let table else { return SQLITE_OK }
+            let hooks = Unmanaged<Hooks>.fromOpaque(context).takeUnretainedValue()
+            hooks.preparing?.insert(String(cString: table))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hooks).toOpaque())
     }
 
     private static func configure(_ pointer: OpaquePointer, path: String, options: Options) throws(SQLiteError) {
@@ -124,11 +157,62 @@ public actor SQLiteDatabase {
     /// A prepared statement for `sql`, from the cache when it was prepared before; the form for
     /// SQL run many times, whose text is hashed once, when the ``SQLiteSQL`` is made.
     public func prepare(_ sql: SQLiteSQL) throws(SQLiteError) -> SQLiteStatement {
-        if let cached = statements[sql] { return cached }
+        if let cached = statements[sql] {
+            tracked?.formUnion(cached.tablesRead)
+            return cached
+        }
+        hooks.preparing = []
+        defer { hooks.preparing = nil }
         let statement = try SQLiteStatement(database: handle.pointer, sql: sql.text)
+        statement.tablesRead = hooks.preparing ?? []
+        tracked?.formUnion(statement.tablesRead)
         if statements.count >= statementCacheMax { statements.removeAll(keepingCapacity: true) }
         statements[sql] = statement
         return statement
+    }
+
+    // MARK: Observation
+
+    /// Runs `body` and returns, with its result, the tables its statements read: what a change
+    /// must touch for the result to change.
+    public func readingTables<T>(_ body: (isolated SQLiteDatabase) throws -> T) throws -> (value: T, tables: Set<String>) {
+        let outer = tracked
+        tracked = []
+        defer { tracked = outer.map { $0.union(tracked ?? []) } }
+        let value = try body(self)
+        return (value, tracked ?? [])
+    }
+
+    /// Calls `observer` after every commit with the tables it wrote, on the connection's
+    /// executor: the observer must return at once (hand the news to a task). Returns the token
+    /// that ``removeCommitObserver(_:)`` takes.
+    public func addCommitObserver(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
+        nextObserver += 1
+        commitObservers[nextObserver] = observer
+        return nextObserver
+    }
+
+    /// Stops calling an observer.
+    public func removeCommitObserver(_ token: UInt64) {
+        commitObservers[token] = nil
+    }
+
+    /// How many commit observers are registered.
+    public var commitObserverCount: Int { commitObservers.count }
+
+    /// Reports `table` as written in the open transaction: for `WITHOUT ROWID` tables, whose
+    /// writes SQLite's update hook does not report.
+    public func noteWritten(_ table: String) {
+        hooks.written.insert(table)
+    }
+
+    /// Hands the tables written since the last commit to the observers.
+    private func committed() {
+        let written = hooks.written
+        hooks.written = []
+        hooks.lastWritten = nil
+        guard !written.isEmpty else { return }
+        for observer in commitObservers.values { observer(written) }
     }
 
     /// Runs a statement that returns no rows.
@@ -185,6 +269,7 @@ public actor SQLiteDatabase {
             let result = try body(self)
             transactionDepth -= 1
             try execute(depth == 0 ? "COMMIT" : "RELEASE fieldsync_\(depth)")
+            if depth == 0 { committed() }
             return result
         } catch {
             transactionDepth = depth
@@ -192,6 +277,8 @@ public actor SQLiteDatabase {
             cancellation.requested.store(false, ordering: .relaxed)
             if depth == 0 {
                 try? execute("ROLLBACK")
+                hooks.written = []
+                hooks.lastWritten = nil
             } else {
                 try? execute("ROLLBACK TO fieldsync_\(depth); RELEASE fieldsync_\(depth)")
             }

@@ -10,6 +10,8 @@ public import SyncCore
 public final class SQLiteStatement {
     let handle: OpaquePointer
     private let database: OpaquePointer
+    /// The tables the statement reads, as SQLite's authorizer reported them when it was prepared.
+    var tablesRead: Set<String> = []
 
     init(database: OpaquePointer, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
