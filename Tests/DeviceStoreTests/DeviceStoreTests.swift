@@ -234,6 +234,17 @@ struct DeviceStoreTests {
         #expect(try await fixture.store.outboxCount() == 6)
     }
 
+    /// Every typed read the app-facing API offers, as a body to run on the database.
+    static func typedReads(visit: RecordID, customer: RecordID, product: RecordID, order: RecordID, workOrder: RecordID)
+        -> [@Sendable (isolated SQLiteDatabase, DeviceSchema) throws -> Void] {
+        func run<Value>(_ query: DeviceQuery<Value>) -> @Sendable (isolated SQLiteDatabase, DeviceSchema) throws -> Void {
+            { db, schema in _ = try query.body(db, schema) }
+        }
+        return [run(.visits(from: 0, to: 1)), run(.visit(visit)), run(.customers(search: "deli", limit: 5)), run(.products(search: "bar", limit: 5)),
+                run(.lastPrice(customer: customer, product: product)), run(.customer(customer)), run(.order(order)), run(.workOrders(from: 0, to: 1)),
+                run(.workOrder(workOrder))]
+    }
+
     @Test("everyday queries use indexes, not table scans")
     func queryPlans() async throws {
         let fixture = try await DeviceStoreFixture.make(prime: false)
@@ -250,9 +261,35 @@ struct DeviceStoreTests {
             ("SELECT kind FROM geo_events WHERE visit_id = ?", [id]),
         ]
         for (sql, values) in queries {
-            let plan = try await fixture.store.database.query("EXPLAIN QUERY PLAN " + sql, values).map { try $0.read(3, as: String.self) }
-            #expect(plan.allSatisfy { !$0.hasPrefix("SCAN") }, "\(sql): \(plan)")
-            #expect(plan.contains { $0.contains("USING INDEX") || $0.contains("USING PRIMARY KEY") || $0.contains("USING COVERING INDEX") }, "\(sql): \(plan)")
+            try await Self.expectIndexed(sql, values, fixture.store)
         }
+    }
+
+    @Test("every statement of every typed read uses an index")
+    func typedReadPlans() async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visit = try await fixture.firstVisit()
+        let order = try await fixture.store.createOrder(customer: visit.customerID).record
+        let product = RecordID(try #require(fixture.data["products"]).rows[0][0]!)!
+        _ = try await fixture.store.addOrderLine(order: order, product: product, quantity: 2)
+        let workOrder = RecordID(try #require(fixture.data["work_orders"]).rows[0][0]!)!
+        let schema = fixture.store.schema
+        var statements: [String] = []
+        for query in Self.typedReads(visit: visit.id, customer: visit.customerID, product: product, order: order, workOrder: workOrder) {
+            statements += try await fixture.store.database.transaction { db in try db.recordingSQL { db in try query(db, schema) } }
+        }
+        #expect(Set(statements).count >= 20, "every statement ran: \(statements.count)")
+        // store_meta is the store's handful of settings, read whole.
+        for sql in Set(statements).sorted() where !sql.hasSuffix("FROM store_meta") {
+            try await Self.expectIndexed(sql, [], fixture.store)
+        }
+    }
+
+    static func expectIndexed(_ sql: String, _ values: [any SQLiteBindable], _ store: DeviceStore) async throws {
+        let plan = try await store.database.query("EXPLAIN QUERY PLAN " + sql, values).map { try $0.read(3, as: String.self) }
+        // A full-text index is a virtual table, searched through its MATCH constraint ("M").
+        #expect(plan.allSatisfy { !$0.hasPrefix("SCAN") || ($0.contains("VIRTUAL TABLE INDEX") && $0.contains(":M")) }, "\(sql): \(plan)")
+        #expect(plan.contains { ["USING INDEX", "USING PRIMARY KEY", "USING COVERING INDEX", "USING INTEGER PRIMARY KEY"].contains(where: $0.contains) }, "\(sql): \(plan)")
     }
 }

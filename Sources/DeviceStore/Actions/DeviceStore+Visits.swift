@@ -209,18 +209,3 @@ extension DeviceStore.VisitSummary {
         )
     }
 }
-
-extension DeviceQuery where Value == [DeviceStore.VisitSummary] {
-    /// The signed-in user's visits planned to start in `[start, end)` (milliseconds since the
-    /// epoch), in planned order, with their customers: a day's or a week's plan.
-    public static func visits(from start: Int64, to end: Int64) -> Self {
-        Self { db, _ in
-            guard let user = try DeviceStore.identity(in: db).user else { throw StoreError(.notRegistered, "no user is signed in") }
-            return try db.query("""
-                \(DeviceStore.VisitSummary.select)
-                WHERE v.assignee_id = ? AND v.planned_start >= ? AND v.planned_start < ? AND v._deleted = 0
-                ORDER BY v.planned_start, v.sequence
-                """, [user.bytes, start, end]).map(DeviceStore.VisitSummary.init(row:))
-        }
-    }
-}

@@ -57,9 +57,21 @@ public actor SQLiteDatabase {
     private let cancellation = Cancellation()
     private let hooks = Hooks()
     private var commitObservers: [UInt64: @Sendable (Set<String>) -> Void] = [:]
+    private var generations: [String: UInt64] = [:]
+    private var built: [String: UInt64] = [:]
     private var nextObserver: UInt64 = 0
     /// The tables read by the statements run while ``readingTables(_:)`` tracks them.
     private var tracked: Set<String>?
+    /// The SQL of every statement prepared while ``recordingSQL(_:)`` runs (for query-plan tests).
+    private var recordedSQL: [String]?
+
+    /// Runs `body` and returns the SQL of every statement it ran.
+    func recordingSQL(_ body: (isolated SQLiteDatabase) throws -> Void) throws -> [String] {
+        recordedSQL = []
+        defer { recordedSQL = nil }
+        try body(self)
+        return recordedSQL ?? []
+    }
     private var statements: [SQLiteSQL: SQLiteStatement] = [:]
     private var transactionDepth = 0
 
@@ -157,6 +169,7 @@ public actor SQLiteDatabase {
     /// A prepared statement for `sql`, from the cache when it was prepared before; the form for
     /// SQL run many times, whose text is hashed once, when the ``SQLiteSQL`` is made.
     public func prepare(_ sql: SQLiteSQL) throws(SQLiteError) -> SQLiteStatement {
+        recordedSQL?.append(sql.text)
         if let cached = statements[sql] {
             tracked?.formUnion(cached.tablesRead)
             return cached
@@ -212,8 +225,19 @@ public actor SQLiteDatabase {
         hooks.written = []
         hooks.lastWritten = nil
         guard !written.isEmpty else { return }
+        for table in written { generations[table, default: 0] += 1 }
         for observer in commitObservers.values { observer(written) }
     }
+
+    /// How many commits have written `table` since the connection opened: what derived data (a
+    /// search index) compares with the generation it was built from.
+    public func generation(of table: String) -> UInt64 { generations[table] ?? 0 }
+
+    /// The generation of `table` that `derived` was last built from on this connection, if any.
+    public func builtGeneration(of derived: String) -> UInt64? { built[derived] }
+
+    /// Records that `derived` was built from `generation`.
+    public func setBuiltGeneration(of derived: String, _ generation: UInt64) { built[derived] = generation }
 
     /// Runs a statement that returns no rows.
     /// - Returns: How many rows it inserted, updated or deleted.

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 3
+    static let version = 4
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -37,6 +37,17 @@ struct DeviceSchema: Sendable {
         "ALTER TABLE bucket_cursors ADD COLUMN resume_tbl TEXT; ALTER TABLE bucket_cursors ADD COLUMN resume_id BLOB",
         // 2 → 3: the bytes of photos and signatures live on the phone until uploaded.
         attachmentBytes + "; " + attachmentsBySHA256,
+        // 3 → 4: the indexes of the typed reads (a customer's contacts, last prices and outcomes by record).
+        readIndexes.joined(separator: "; "),
+    ]
+
+    /// The indexes the typed reads of `DeviceQuery+Details.swift` added.
+    static let readIndexes = [
+        "CREATE INDEX contacts_by_customer ON contacts (customer_id, name)",
+        "CREATE INDEX last_prices_by_customer ON last_prices (customer_id, ordered_at)",
+        "CREATE INDEX outcomes_by_record ON outcomes (record)",
+        SearchIndex.customers.createSQL,
+        SearchIndex.products.createSQL,
     ]
 
     /// The phone's own store of photo and signature bytes, one row per SHA-256 (see
@@ -113,7 +124,7 @@ struct DeviceSchema: Sendable {
         "CREATE INDEX parts_used_by_work_order ON parts_used (work_order_id)",
         "CREATE INDEX contact_records_by_customer ON contact_records (customer_id)",
         attachmentsBySHA256,
-    ]
+    ] + readIndexes
 }
 
 /// How one record table maps to SQLite columns. A class, so that looking one up per change copies

@@ -44,6 +44,7 @@ extension DeviceStore {
                     if outcome.result == .rejected {
                         try schema.revert(change, to: outcome.serverState, in: db)
                     }
+                    db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
                 try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
             }
@@ -221,22 +222,26 @@ extension DeviceStore {
         public var findings: String
         /// The server's state of the record, for rejections.
         public var serverState: RecordState?
+
+        /// The `outcomes` columns an outcome is read from, in ``init(row:)``'s order.
+        static let columns = "change_id, tbl, record, result, reason, findings, server_state"
+
+        init(row: SQLiteRow) throws {
+            change = ChangeID(RecordID(bytes: try row.read(0, as: [UInt8].self))!)
+            table = try row.read(1, as: String.self)
+            record = RecordID(bytes: try row.read(2, as: [UInt8].self))!
+            result = try row.read(3, as: String.self)
+            reason = try row.read(4, as: String?.self)
+            findings = try row.read(5, as: String.self)
+            serverState = try row.read(6, as: [UInt8]?.self).map { try BinaryDecoder.decode(RecordState.self, from: $0) }
+        }
     }
 
     /// Every stored outcome, newest first; `result` filters (`rejected` is the quarantine).
     public func outcomes(result: String? = nil) async throws -> [StoredOutcome] {
-        let rows = try await database.query("""
-            SELECT change_id, tbl, record, result, reason, findings, server_state FROM outcomes
-            WHERE ?1 IS NULL OR result = ?1 ORDER BY received_at DESC, change_id
-            """, [result])
-        return try rows.map { row in
-            StoredOutcome(
-                change: ChangeID(RecordID(bytes: try row.read(0, as: [UInt8].self))!), table: try row.read(1, as: String.self),
-                record: RecordID(bytes: try row.read(2, as: [UInt8].self))!, result: try row.read(3, as: String.self),
-                reason: try row.read(4, as: String?.self), findings: try row.read(5, as: String.self),
-                serverState: try row.read(6, as: [UInt8]?.self).map { try BinaryDecoder.decode(RecordState.self, from: $0) }
-            )
-        }
+        try await database.query("""
+            SELECT \(StoredOutcome.columns) FROM outcomes WHERE ?1 IS NULL OR result = ?1 ORDER BY received_at DESC, change_id
+            """, [result]).map(StoredOutcome.init(row:))
     }
 
     /// The conflicts merges on this device met, newest first.

@@ -111,6 +111,13 @@ public final class DeviceStore: Sendable {
         return identity
     }
 
+    /// The user signed in on this install.
+    /// - Throws: ``StoreError/Code/notRegistered`` before anyone signed in.
+    static func signedInUser(in db: isolated SQLiteDatabase) throws -> RecordID {
+        guard let user = try identity(in: db).user else { throw StoreError(.notRegistered, "no user is signed in") }
+        return user
+    }
+
     /// Records the registration: the replica number from the server, the user and role, and the
     /// server's clock (the device's clock moves past it).
     public func register(replica: ReplicaID, user: RecordID, role: Role, serverClock: HLC) async throws {

@@ -1,7 +1,7 @@
 public import SyncCore
 
-/// What a rep looks up on the phone: customers and products by name, a visit with its tasks, the
-/// last price a customer paid for a product. Read from the replica, offline.
+/// What a rep looks up on the phone: the day's visits, customers and products by name, a visit
+/// with its tasks, the last price a customer paid for a product. Read from the replica, offline.
 extension DeviceStore {
     /// A customer in a list.
     public struct CustomerSummary: Sendable, Hashable {
@@ -89,15 +89,17 @@ extension DeviceStore {
 
 extension DeviceQuery where Value == [DeviceStore.CustomerSummary] {
     /// Customers whose name, phone or tax number contains `search` (any case; every customer
-    /// when `nil`), by name, at most `limit`.
+    /// when `nil`), by name, at most `limit`. A search of three characters or more goes
+    /// through the search index; a shorter one reads every customer.
     public static func customers(search: String? = nil, limit: Int = 50) -> Self {
         Self { db, _ in
-            try db.query("""
-                SELECT id, name, phone, city, tax_number, status FROM customers
-                WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(phone, ?1) > 0 OR instr(lower(tax_number), lower(?1)) > 0)
+            let columns = "SELECT id, name, phone, city, tax_number, status FROM customers"
+            let rows = try SearchIndex.customers.rows(matching: search, limit: limit, in: db) ?? db.query("""
+                \(columns) WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(phone, ?1) > 0 OR instr(lower(tax_number), lower(?1)) > 0)
                 ORDER BY name, id LIMIT ?2
-                """, [search, Int64(limit)]).map { row in
-                DeviceStore.CustomerSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, name: try row.read(1, as: String.self),
+                """, [search, Int64(limit)])
+            return try rows.map { row in
+                DeviceStore.CustomerSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, name: try row.read(1, as: String?.self) ?? "",
                                             phone: try row.read(2, as: String?.self), city: try row.read(3, as: String?.self),
                                             taxNumber: try row.read(4, as: String?.self), status: try row.read(5, as: String?.self))
             }
@@ -107,18 +109,72 @@ extension DeviceQuery where Value == [DeviceStore.CustomerSummary] {
 
 extension DeviceQuery where Value == [DeviceStore.ProductSummary] {
     /// Products whose name or code contains `search` (any case; every product when `nil`), by
-    /// name, at most `limit`.
+    /// name, at most `limit`. A search of three characters or more goes through the search
+    /// index; a shorter one reads every product.
     public static func products(search: String? = nil, limit: Int = 50) -> Self {
         Self { db, _ in
-            try db.query("""
+            let rows = try SearchIndex.products.rows(matching: search, limit: limit, in: db) ?? db.query("""
                 SELECT id, sku, name, unit, active FROM products
                 WHERE _deleted = 0 AND (?1 IS NULL OR instr(lower(name), lower(?1)) > 0 OR instr(lower(sku), lower(?1)) > 0)
                 ORDER BY name, id LIMIT ?2
-                """, [search, Int64(limit)]).map { row in
+                """, [search, Int64(limit)])
+            return try rows.map { row in
                 DeviceStore.ProductSummary(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, sku: try row.read(1, as: String?.self) ?? "",
                                            name: try row.read(2, as: String?.self) ?? "", unit: try row.read(3, as: String?.self),
                                            active: (try row.read(4, as: Int64?.self) ?? 0) != 0)
             }
+        }
+    }
+}
+
+/// A full-text index over a record table's searchable columns (SQLite FTS5, trigram: any run of
+/// three or more characters, in any case), kept apart from the table and rebuilt on the first
+/// search after a commit wrote the table: rebuilding 20,000 products takes about 40 ms, while
+/// keeping the index by triggers would add about 20 µs to every row a pull writes (a second
+/// on a realistic rep's priming).
+struct SearchIndex: Sendable {
+    /// The indexed table, the index's name, and the columns indexed.
+    let table: String
+    let name: String
+    let columns: [String]
+    /// The columns a search returns, as the table's list query reads them.
+    let selected: String
+
+    static let customers = SearchIndex(table: "customers", name: "customers_search", columns: ["name", "phone", "tax_number"],
+                                       selected: "id, name, phone, city, tax_number, status")
+    static let products = SearchIndex(table: "products", name: "products_search", columns: ["name", "sku"], selected: "id, sku, name, unit, active")
+
+    var createSQL: String {
+        "CREATE VIRTUAL TABLE \(name) USING fts5(\(columns.joined(separator: ", ")), content='\(table)', content_rowid='rowid', tokenize='trigram')"
+    }
+
+    /// The rows whose indexed columns contain `search`, by name, or `nil` when the index cannot
+    /// answer (no search, or fewer than three characters).
+    func rows(matching search: String?, limit: Int, in db: isolated SQLiteDatabase) throws -> [SQLiteRow]? {
+        guard let search, search.count >= 3 else { return nil }
+        let generation = db.generation(of: table)
+        if db.builtGeneration(of: name) != generation {
+            try db.execute("INSERT INTO \(name)(\(name)) VALUES ('rebuild')")
+            db.setBuiltGeneration(of: name, generation)
+        }
+        // An FTS5 string: the search as one phrase, its quotes doubled.
+        let phrase = "\"" + search.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+        return try db.query("""
+            SELECT \(selected) FROM \(table) WHERE rowid IN (SELECT rowid FROM \(name) WHERE \(name) MATCH ?) AND _deleted = 0
+            ORDER BY name, id LIMIT ?
+            """, [phrase, Int64(limit)])
+    }
+}
+extension DeviceQuery where Value == [DeviceStore.VisitSummary] {
+    /// The signed-in user's visits planned to start in `[start, end)` (milliseconds since the
+    /// epoch), in planned order, with their customers: a day's or a week's plan.
+    public static func visits(from start: Int64, to end: Int64) -> Self {
+        Self { db, _ in
+            try db.query("""
+                \(DeviceStore.VisitSummary.select)
+                WHERE v.assignee_id = ? AND v.planned_start >= ? AND v.planned_start < ? AND v._deleted = 0
+                ORDER BY v.planned_start, v.sequence
+                """, [try DeviceStore.signedInUser(in: db).bytes, start, end]).map(DeviceStore.VisitSummary.init(row:))
         }
     }
 }
