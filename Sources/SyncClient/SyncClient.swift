@@ -120,14 +120,38 @@ public actor SyncClient {
 
     /// Registers if needed, pushes the whole outbox, pulls every bucket until nothing is left,
     /// then uploads the photos and signatures whose records the server now holds.
+    ///
+    /// Each step is reported to the store (``DeviceStore/record(_:)``), so the app's sync status
+    /// (``DeviceStore/SyncStatus``) follows it, and a failure is kept with its reason.
     @discardableResult
     public func sync() async throws -> Report {
         var report = Report()
-        if try await store.identity().replica == nil { try await register(&report) }
-        try await pushAll(&report)
-        try await pullAll(&report)
-        try await uploadAttachments(&report)
+        do {
+            if try await store.identity().replica == nil { try await register(&report) }
+            try await step(.pushing)
+            try await pushAll(&report)
+            try await store.record(.pushed)
+            try await step(.pulling)
+            try await pullAll(&report)
+            try await store.record(.pulled)
+            try await step(.uploading)
+            try await uploadAttachments(&report)
+            activity = .idle
+            try await store.record(.finished)
+        } catch let error as SyncClientError {
+            activity = .idle
+            try? await store.record(.failed(error.description, reachable: error.code != .offline))
+            throw error
+        }
         return report
+    }
+
+    /// What the loop does now, as the store's status shows it.
+    private var activity = DeviceStore.SyncActivity.idle
+
+    private func step(_ next: DeviceStore.SyncActivity) async throws {
+        activity = next
+        try await store.record(.started(next))
     }
 
     /// Pushes every change set in the outbox, in batches.
@@ -421,16 +445,19 @@ public actor SyncClient {
     }
 
     private func wait(_ delay: inout Duration, told milliseconds: UInt64?) async throws {
-        let pause: Duration
+        let pause: Int64
         if let milliseconds {
-            pause = .milliseconds(Int64(milliseconds))
+            pause = Int64(clamping: milliseconds)
         } else {
             // Full jitter: anywhere between zero and the current back-off.
             let span = max(1, delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000)
-            pause = .milliseconds(Int64(random.next() % UInt64(span)))
+            pause = Int64(random.next() % UInt64(span))
             delay = min(delay * 2, options.backoffMax)
         }
-        try await options.sleep(pause)
+        let resume = activity
+        try? await store.record(.waiting(milliseconds: pause, reason: milliseconds == nil ? "retrying a request that failed" : "the server asked to wait"))
+        try await options.sleep(.milliseconds(pause))
+        if resume != .idle { try? await store.record(.started(resume)) }
     }
 }
 

@@ -11,7 +11,7 @@ import SyncWire
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Play one phone: init, visits, visit, customers, products, check-in, check-out, complete, order, payment, work-order, customer, attachments, attachment, sync, offline, online, outbox, conflicts, outcomes.",
+        abstract: "Play one phone: init, visits, visit, customers, products, check-in, check-out, complete, order, payment, work-order, customer, attachments, attachment, sync, status, offline, online, outbox, conflicts, outcomes.",
         discussion: """
             The phone lives in --home (default $FIELDSIM_HOME, else ~/.fieldsim/device): its SQLite replica and device.json.
             Actions work offline and wait in the outbox; `sync` pushes them and pulls what changed.
@@ -19,7 +19,7 @@ struct DeviceCommand: AsyncParsableCommand {
             4 the token expired or was refused; 5 the server refused the request; 64 a usage error.
             """,
         subcommands: [Init.self, Visits.self, Visit.self, Customers.self, Products.self, CheckIn.self, CheckOut.self, Complete.self, Order.self, Payment.self, WorkOrder.self,
-                      Customer.self, Attachments.self, Attachment.self, Sync.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
+                      Customer.self, Attachments.self, Attachment.self, Sync.self, Status.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
     )
 
     struct Common: ParsableArguments {

@@ -3,6 +3,7 @@ import Foundation
 import SyncCore
 import SyncTesting
 import SyncWire
+import Synchronization
 import Testing
 
 /// `fieldsim` run as QA runs it: separate processes against `fieldsync-server dev`, with the
@@ -202,6 +203,51 @@ struct FieldSimCLITests {
         let signed = try Self.fieldsim(["device", "attachments", "--json"], home: technician)
         guard case .array(let signatures)? = signed.json, let first = signatures.first else { Issue.record("no signature: \(signed.output)"); return }
         #expect(Self.text(first, "kind") == "signature" && Self.text(first, "status") == "uploaded" && Self.text(first, "media_type") == "image/png", "\(signed.output)")
+    }
+
+    @Test("device status --watch prints the status live while another process syncs")
+    func statusWatch() async throws {
+        let (directory, server) = try Self.devServer()
+        defer { Self.stop(server, removing: directory) }
+        let home = directory.appendingPathComponent("rep")
+        #expect(try Self.fieldsim(["device", "init", "--server", server.url.absoluteString, "--token", try #require(server.tokens["rep"])], home: home).status == 0)
+        let visits = try Self.fieldsim(["device", "visits", "--date", "2026-11-30", "--json"], home: home)
+        guard case .array(let list)? = visits.json, let first = list.first else { Issue.record("no visits: \(visits.output)"); return }
+        #expect(try Self.fieldsim(["device", "check-in", try #require(Self.text(first, "id"))], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "status", "--updates", "2"], home: home).status == 64, "--updates goes with --watch")
+
+        // The watcher runs on; its lines are read as they come.
+        let watcher = Process()
+        watcher.executableURL = DevServer.built("fieldsim")
+        watcher.arguments = ["device", "status", "--watch", "--json"]
+        watcher.environment = ProcessInfo.processInfo.environment.merging(["FIELDSIM_HOME": home.path]) { $1 }
+        let pipe = Pipe()
+        watcher.standardOutput = pipe
+        let lines = Mutex<[JSONValue]>([])
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            let parsed = text.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
+            lines.withLock { $0 += parsed }
+        }
+        try watcher.run()
+        defer { if watcher.isRunning { watcher.terminate() } }
+        func wait(for condition: ([JSONValue]) -> Bool) async throws -> Bool {
+            for _ in 0..<200 {
+                if lines.withLock({ condition($0) }) { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+        func number(_ line: JSONValue, _ key: String) -> Int? { if case .number(let text)? = Self.member(line, key) { Int(text) } else { nil } }
+        #expect(try await wait { $0.first.map { number($0, "pending_change_sets") == 1 } ?? false }, "the first status counts the check-in")
+        let synced = try Self.fieldsim(["device", "sync"], home: home)
+        #expect(synced.status == 0, "\(synced.error)")
+        let seen = try await wait { $0.contains { line in
+            number(line, "pending_change_sets") == 0 && Self.text(line, "activity") == "idle" && Self.member(line, "reachable") == .bool(true)
+                && Self.member(line, "last_push_at") != .null
+        } }
+        #expect(seen, "the watcher printed the synced status: \(lines.withLock { $0 })")
+        pipe.fileHandleForReading.readabilityHandler = nil
     }
 
     @Test("decode prints any wire message as JSON, and says why bytes are not one")

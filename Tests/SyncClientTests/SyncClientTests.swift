@@ -275,4 +275,38 @@ struct SyncClientTests {
         #expect(try await store.read(day).first { $0.id == moved.id }?.plannedStart == newStart)
         #expect(seen >= 2, "the first value, then the reschedule")
     }
+
+    @Test("the sync status: idle after a sync with its times; offline with the reason and the outbox counted when no server answers; the flagged change the rep must see")
+    func syncStatus() async throws {
+        let world = try await Self.world("client-status")
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let transport = ScriptedTransport(InProcessTransport(world.service))
+        let (store, client) = try await Self.phone(world, clock: world.clock, transport: transport)
+        let before = try await store.syncStatus()
+        #expect(before.activity == .idle && before.reachable == nil && before.lastPushAt == nil)
+        _ = try await client.sync()
+        let synced = try await store.syncStatus()
+        #expect(synced.activity == .idle && synced.reachable == true && synced.lastError == nil)
+        #expect(synced.lastPushAt == Int64(world.clock.now()) && synced.lastPullAt == Int64(world.clock.now()))
+
+        // A check-in 2 km from the store: the server flags it, and the status says so.
+        let visit = try #require(try await store.visits(from: 1_796_014_800_000, to: 1_796_101_200_000).first)
+        var far = try #require(visit.location)
+        far.latitudeE6 += 18_000
+        _ = try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: far, accuracyMeters: 10, deviceTime: Int64(world.clock.now())))
+        #expect(try await store.syncStatus().pendingChangeSets == 1)
+        _ = try await client.sync()
+        let flagged = try await store.syncStatus()
+        #expect(flagged.pendingChangeSets == 0)
+        #expect(flagged.attention?.result == "applied_with_exception" && flagged.attention?.findings.contains("outside_geofence") == true)
+
+        // No server: offline, with the reason, the outbox kept.
+        _ = try await store.correctCustomer(visit.customerID, ["phone": .text("+1-212-555-0123")])
+        transport.script.withLock { $0["/v1/push"] = Array(repeating: .loseRequest, count: 6) }
+        await #expect(throws: SyncClientError.self) { try await client.sync() }
+        let offline = try await store.syncStatus()
+        #expect(offline.reachable == false && offline.activity == .idle && offline.pendingChangeSets == 1)
+        #expect(offline.lastError?.contains("offline") == true)
+        #expect(offline.lastPushAt == synced.lastPushAt, "the last successful push stays")
+    }
 }

@@ -34,7 +34,11 @@ extension DeviceStore {
     /// it was yields nothing. A burst of commits while the query re-reads is folded into one
     /// re-read. Cancelling the consuming task (or dropping the sequence) stops the observation;
     /// a failing read ends the sequence with its error.
-    public func observe<Value: Equatable>(_ query: DeviceQuery<Value>) -> AsyncThrowingStream<Value, any Error> {
+    ///
+    /// - Parameter otherProcesses: How often to look for commits by other connections to the
+    ///   file (another process syncing the same store), which this connection's hooks do not
+    ///   see; `nil` (the default, for an app whose sync runs in-process) never looks.
+    public func observe<Value: Equatable>(_ query: DeviceQuery<Value>, otherProcesses: Duration? = nil) -> AsyncThrowingStream<Value, any Error> {
         let database = self.database
         let schema = self.schema
         return AsyncThrowingStream { continuation in
@@ -47,6 +51,19 @@ extension DeviceStore {
                     let relevant = region.withLock { tables in tables.map { !$0.isDisjoint(with: written) } ?? true }
                     if relevant { signal.yield() }
                 }
+                // Another connection's commit moves PRAGMA data_version; what it wrote is unknown.
+                let poller = otherProcesses.map { interval in
+                    Task {
+                        var seen: Int64?
+                        while !Task.isCancelled {
+                            let version = try? await database.query("PRAGMA data_version").first?.read(0, as: Int64.self)
+                            if let version, seen != nil, version != seen { signal.yield() }
+                            seen = version ?? seen
+                            try? await Task.sleep(for: interval)
+                        }
+                    }
+                }
+                defer { poller?.cancel() }
                 do {
                     var last: Value?
                     var iterator = news.makeAsyncIterator()
