@@ -51,6 +51,7 @@ struct Bench: Sendable {
 
         var figures: [Figure] = []
         if groups.contains(.apply) { figures += try await deviceApply(mixA, world) }
+        if groups.contains(.sqlite) { figures += try await sqliteLayer(mixA, world) }
         if groups.contains(.wire) || groups.contains(.kernel) {
             let peerFigures = peers ? PeerEngines.measure(mixA, world: world) : .unavailable("skipped (--no-peers)")
             if groups.contains(.wire) { figures += try wireSize(mixA, peers: peerFigures) }

@@ -150,8 +150,10 @@ public actor SQLiteDatabase {
 
     private let statementCacheMax: Int
 
-    isolated deinit {
-        statements.removeAll()  // finalizes every cached statement before the close
+    // Not an isolated deinit: with one, a module that makes an SQLiteDatabase failed to compile
+    // in release builds (Swift 6.3: "circular reference"). sqlite3_close_v2 makes the connection
+    // a zombie that closes once the cached statements, released right after, are finalized.
+    deinit {
         sqlite3_close_v2(handle.pointer)
     }
 
