@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "fieldsync-server", targets: ["fieldsync-server"]),
         .executable(name: "fieldsim", targets: ["fieldsim"]),
         .executable(name: "fieldsync-bench", targets: ["fieldsync-bench"]),
+        .executable(name: "rep-day", targets: ["rep-day"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -171,6 +172,16 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // An example app on the device SDK: a rep's day screen from typed reads and live queries.
+        .executableTarget(
+            name: "rep-day",
+            dependencies: [
+                "DeviceStore", "SyncClient", "SyncClientHTTP", "SyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Tests mirror Sources/.
         .testTarget(
             name: "SyncCoreTests",
@@ -206,6 +217,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore"], swiftSettings: strict),
+        .testTarget(name: "RepDayTests", dependencies: ["SyncTesting", "DemoData", "SyncCore"], swiftSettings: strict),
         .testTarget(name: "FieldSyncBenchTests", dependencies: ["SyncTesting", "DemoData", "SyncWire"], swiftSettings: strict),
     ]
 )
