@@ -240,7 +240,7 @@ struct DeviceStoreTests {
         func run<Value>(_ query: DeviceQuery<Value>) -> @Sendable (isolated SQLiteDatabase, DeviceSchema) throws -> Void {
             { db, schema in _ = try query.body(db, schema) }
         }
-        return [run(.visits(from: 0, to: 1)), run(.visit(visit)), run(.customers(search: "deli", limit: 5)), run(.products(search: "bar", limit: 5)),
+        return [run(.visits(from: 0, to: 1)), run(.plan(from: 0, to: Int64.max)), run(.visit(visit)), run(.customers(search: "deli", limit: 5)), run(.products(search: "bar", limit: 5)),
                 run(.lastPrice(customer: customer, product: product)), run(.customer(customer)), run(.order(order)), run(.workOrders(from: 0, to: 1)),
                 run(.workOrder(workOrder))]
     }

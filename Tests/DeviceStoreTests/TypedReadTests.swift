@@ -56,6 +56,22 @@ struct TypedReadTests {
         #expect(detail.summary.totalMinor == total, "the phone's preview until the server prices it")
     }
 
+    @Test("a day's plan: the visits in order, each with its tasks")
+    func plan() async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visit = try await fixture.firstVisit()
+        try await Self.arrive([
+            ("visit_tasks", RecordID(high: 0xC3, low: 1), ["visit_id": .id(visit.id), "task_type": .text("photo"), "required": .bool(false),
+                                                          "status": .state(StateValue("pending", epoch: 0))]),
+            ("visit_tasks", RecordID(high: 0xC3, low: 2), ["visit_id": .id(visit.id), "task_type": .text("shelf_count"), "required": .bool(true),
+                                                          "status": .state(StateValue("pending", epoch: 0))]),
+        ], on: fixture, cursor: 99)
+        let day = try await fixture.store.read(.plan(from: DeviceStoreFixture.monday, to: DeviceStoreFixture.monday + 86_400_000))
+        #expect(day.map(\.summary) == (try await fixture.store.visits(from: DeviceStoreFixture.monday, to: DeviceStoreFixture.monday + 86_400_000)))
+        #expect(day.first { $0.summary.id == visit.id }?.tasks.map(\.taskType) == ["shelf_count", "photo"])
+    }
+
     @Test("a technician's work orders by window; one with its asset and the parts used")
     func workOrders() async throws {
         let fixture = try await DeviceStoreFixture.make(role: .technician)

@@ -184,16 +184,32 @@ extension DeviceQuery where Value == DeviceStore.VisitDetail? {
     public static func visit(_ id: RecordID) -> Self {
         Self { db, _ in
             guard let row = try db.query("\(DeviceStore.VisitSummary.select) WHERE v.id = ? AND v._deleted = 0", [id.bytes]).first else { return nil }
-            let summary = try DeviceStore.VisitSummary(row: row)
-            let tasks = try db.query("""
-                SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
-                ORDER BY required DESC, task_type, id
-                """, [id.bytes]).map { task in
-                DeviceStore.VisitDetail.Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
-                                             required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
-                                             result: try task.read(4, as: String?.self))
-            }
-            return DeviceStore.VisitDetail(summary: summary, tasks: tasks)
+            return DeviceStore.VisitDetail(summary: try DeviceStore.VisitSummary(row: row), tasks: try DeviceStore.VisitDetail.tasks(of: id, in: db))
+        }
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.VisitDetail] {
+    /// The signed-in user's visits planned to start in `[start, end)`, in planned order, each
+    /// with its customer and tasks: a day's or a week's plan as the rep works it.
+    public static func plan(from start: Int64, to end: Int64) -> Self {
+        let visits = DeviceQuery<[DeviceStore.VisitSummary]>.visits(from: start, to: end)
+        return Self { db, schema in
+            try visits.body(db, schema).map { DeviceStore.VisitDetail(summary: $0, tasks: try DeviceStore.VisitDetail.tasks(of: $0.id, in: db)) }
+        }
+    }
+}
+
+extension DeviceStore.VisitDetail {
+    /// A visit's tasks, required ones first.
+    static func tasks(of visit: RecordID, in db: isolated SQLiteDatabase) throws -> [Task] {
+        try db.query("""
+            SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
+            ORDER BY required DESC, task_type, id
+            """, [visit.bytes]).map { task in
+            Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
+                 required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
+                 result: try task.read(4, as: String?.self))
         }
     }
 }
