@@ -49,9 +49,10 @@ public enum FieldSyncServer {
             let metrics = SyncMetrics()
             metrics.register(on: router)
             let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock))
-            OfficeRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter).register(on: router)
-            BlobRoutes(store: store, tokens: tokens, limiter: limiter).register(on: router)
-            SyncRoutes(store: store, tokens: tokens, wallClock: wallClock, limiter: limiter, metrics: metrics,
+            let auth = Authenticator(tokens: tokens, store: store)
+            OfficeRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter).register(on: router)
+            BlobRoutes(store: store, auth: auth, limiter: limiter).register(on: router)
+            SyncRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, metrics: metrics,
                        live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
         }
         return router

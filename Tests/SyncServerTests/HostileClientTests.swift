@@ -314,6 +314,28 @@ struct HostileOfficeTests {
         }
     }
 
+    /// Issue 21, item 1 (its first part): a token must name a user of its tenant, in that user's role.
+    @Test("a well-signed token for a user the tenant does not have, of another tenant, or in a role the user does not hold is refused")
+    func tokensForNobody() async throws {
+        let world = try await HostileWorld.make("hostile-nobody")
+        let rep = try world.rep
+        let register = try Frame.encode(.registerRequest(RegisterRequest(installation: RecordID.random(), appVersion: "1.0.0", platform: "test",
+                                                                         schemaRevision: UInt64(FieldSalesSchema.schema.revision))), compress: true)
+        let refused = [("no such user", try await world.tokens.issue(user: RecordID.random(), tenant: world.tenant, role: .rep)),
+                       ("another tenant", try await world.tokens.issue(user: rep, tenant: RecordID.random(), role: .rep)),
+                       ("a role not the user's", try await world.tokens.issue(user: rep, tenant: world.tenant, role: .manager))]
+        for (name, token) in refused {
+            let (status, body) = await world.service.respond(route: "/v1/register", authorization: "Bearer \(token)", body: register)
+            #expect(status == 401, "\(name)")
+            guard case .error(let error) = try Frame.decode(body) else { Issue.record("\(name): not an error"); continue }
+            #expect(error.code == "unauthorized", "\(name)")
+            let blob = await world.service.respondBlob(method: "HEAD", sha256: String(repeating: "a", count: 64), authorization: "Bearer \(token)")
+            #expect(blob.status == 401 && blob.errorCode == "unauthorized", "\(name)")
+        }
+        let honest = try await world.tokens.issue(user: rep, tenant: world.tenant, role: .rep)
+        #expect(await world.service.respond(route: "/v1/register", authorization: "Bearer \(honest)", body: register).status == 200)
+    }
+
     struct ForgedPayload: JWTPayload {
         var sub: SubjectClaim
         var tid: String

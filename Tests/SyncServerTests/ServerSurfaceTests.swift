@@ -130,6 +130,9 @@ struct ServerSurfaceTests {
         let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
         let clock = ManualWallClock(1_796_065_200_000)
         let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: clock, requestsPerSecond: 1))
+        // A token is honoured only for a user of its tenant in that user's role.
+        _ = try await pool.query("INSERT INTO users (tenant_id, id, role, name) VALUES ($1, $2, 'rep', 'Rate Limited')",
+                                 [RecordID(high: 2, low: 2).uuidString, RecordID(high: 1, low: 1).uuidString])
         let token = try await tokens.issue(user: RecordID(high: 1, low: 1), tenant: RecordID(high: 2, low: 2), role: .init("rep"))
         try await app.test(.router) { client in
             let pull = Message.pullRequest(PullRequest(cursors: []))

@@ -39,4 +39,11 @@ extension SyncStore {
         let audience = try await pool.withConnection { db in try await self.domain.audience(of: user, role: role, tenant: tenant, on: db) }
         return audience.buckets(at: milliseconds).sorted()
     }
+
+    /// The role of `user` in `tenant`, or `nil` when the tenant has no such user (or deleted it):
+    /// what a token's claims are checked against.
+    public func role(of user: RecordID, tenant: RecordID) async throws -> Role? {
+        try await pool.query("SELECT role FROM \(domain.people) WHERE tenant_id = $1 AND id = $2 AND NOT _deleted", [tenant.uuidString, user.uuidString])
+            .first.map { Role(try $0.read(0, as: String?.self) ?? "") }
+    }
 }

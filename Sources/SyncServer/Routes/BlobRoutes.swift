@@ -13,7 +13,7 @@ import SyncWire
 /// `FieldSync-Error` header too (a `HEAD` answer has no body).
 struct BlobRoutes: Sendable {
     let store: SyncStore
-    let tokens: TokenAuthority
+    let auth: Authenticator
     let limiter: RateLimiter
 
     /// One answer, before it meets a socket: what the routes send and ``SyncService`` returns.
@@ -66,12 +66,13 @@ struct BlobRoutes: Sendable {
     /// Answers one blob request: authenticates, charges the caller's budget, and stores, tells or
     /// serves the bytes.
     func answer(_ method: Method, sha256: String, authorization: String?, contentType: String? = nil, body: [UInt8] = []) async -> Answer {
-        guard let header = authorization, header.hasPrefix("Bearer ") else { return .error(.unauthorized, "unauthorized", "send a bearer token") }
         let claims: TokenAuthority.Claims
         do {
-            claims = try await tokens.verify(String(header.dropFirst(7)))
-        } catch {
+            claims = try await auth.claims(authorization)
+        } catch let error as TokenError {
             return .error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+        } catch {
+            return .error(.serviceUnavailable, "unavailable", "the server could not check the token: retry later")
         }
         if let wait = limiter.take(for: claims.user) {
             return .error(.tooManyRequests, "rate_limited", "too many requests: retry later", retryAfterMilliseconds: wait)

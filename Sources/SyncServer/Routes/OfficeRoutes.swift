@@ -16,16 +16,16 @@ import SyncWire
 /// `token_expired`), 403 (`forbidden`), 404 (`not_found`) or 409 (`invalid_state`, `rejected`).
 final class OfficeRoutes: Sendable {
     let store: SyncStore
-    let tokens: TokenAuthority
+    let auth: Authenticator
     let wallClock: any WallClock
     /// The largest office request body.
     static let bodyBytesMax = 256 * 1024
 
     let limiter: RateLimiter
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limiter: RateLimiter) {
+    init(store: SyncStore, auth: Authenticator, wallClock: any WallClock, limiter: RateLimiter) {
         self.store = store
-        self.tokens = tokens
+        self.auth = auth
         self.wallClock = wallClock
         self.limiter = limiter
     }
@@ -155,13 +155,10 @@ final class OfficeRoutes: Sendable {
 
     private func handle(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>, _ body: @escaping Handler) async throws -> Response {
         do {
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-                return Self.error(.unauthorized, "unauthorized", "send a bearer token")
-            }
             let claims: TokenAuthority.Claims
             do {
-                claims = try await tokens.verify(String(header.dropFirst(7)))
-            } catch {
+                claims = try await auth.claims(request.headers[.authorization])
+            } catch let error as TokenError {
                 return Self.error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
             }
             guard [.dispatcher, .manager, .admin].contains(claims.role) else {

@@ -14,7 +14,7 @@ import SyncWire
 /// with the status `SyncProtocol/errors.md` gives it.
 final class SyncRoutes: Sendable {
     let store: SyncStore
-    let tokens: TokenAuthority
+    let auth: Authenticator
     let wallClock: any WallClock
     /// How far ahead of the server's clock a pushed change may be.
     static let clockDriftMax: Duration = .seconds(300)
@@ -25,10 +25,10 @@ final class SyncRoutes: Sendable {
     /// How long `POST /v1/live` holds a request with nothing to report.
     let liveWait: Duration
 
-    init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, limiter: RateLimiter, metrics: SyncMetrics,
+    init(store: SyncStore, auth: Authenticator, wallClock: any WallClock, limiter: RateLimiter, metrics: SyncMetrics,
          live: LiveFeed, liveWait: Duration = .seconds(25)) {
         self.store = store
-        self.tokens = tokens
+        self.auth = auth
         self.wallClock = wallClock
         self.limiter = limiter
         self.metrics = metrics
@@ -224,13 +224,10 @@ final class SyncRoutes: Sendable {
             guard Self.routes.contains(route) else {
                 throw HTTPFailure(.notFound, ErrorResponse(code: ErrorResponse.Code.malformed, message: "no route \(route)"))
             }
-            guard let header = authorization, header.hasPrefix("Bearer ") else {
-                throw HTTPFailure(.unauthorized, ErrorResponse(code: ErrorResponse.Code.unauthorized, message: "send a bearer token"))
-            }
             let claims: TokenAuthority.Claims
             do {
-                claims = try await tokens.verify(String(header.dropFirst(7)))
-            } catch {
+                claims = try await auth.claims(authorization)
+            } catch let error as TokenError {
                 throw HTTPFailure(.unauthorized, ErrorResponse(code: error.code == .expired ? ErrorResponse.Code.tokenExpired : ErrorResponse.Code.unauthorized,
                                                                 message: error.message))
             }

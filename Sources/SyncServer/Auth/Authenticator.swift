@@ -1,0 +1,63 @@
+import Foundation
+import SyncCore
+import SyncEngine
+import Synchronization
+
+/// Who a request acts for: a bearer token that verifies (``TokenAuthority``), for a user who
+/// exists in the token's tenant with the token's role. A token for anyone else — a user id the
+/// tenant never had, a deleted user, a role the user does not hold — is refused, however well it
+/// is signed.
+///
+/// What the database says of a user is kept for ``lifetime``, so a request costs no round trip
+/// to PostgreSQL; ``forget()`` drops it at once (after a change to users on this instance). Every
+/// route (sync, office, blobs) authenticates here.
+final class Authenticator: Sendable {
+    /// How long what the database said of a user is trusted: the longest a deleted user or a
+    /// changed role goes unnoticed by an instance that did not make the change.
+    static let lifetime: Duration = .seconds(30)
+
+    let tokens: TokenAuthority
+    let store: SyncStore
+    private let known = Mutex<[Key: (role: Role?, until: ContinuousClock.Instant)]>([:])
+
+    private struct Key: Hashable {
+        let tenant: RecordID
+        let user: RecordID
+    }
+
+    init(tokens: TokenAuthority, store: SyncStore) {
+        self.tokens = tokens
+        self.store = store
+    }
+
+    /// The claims of the `Authorization` header's bearer token, once the token verifies and names
+    /// a user of its tenant in that user's role.
+    ///
+    /// - Throws: ``TokenError`` (`unauthorized`, or `expired`) for a refused token; any other
+    ///   error when the database could not be asked (the route answers `unavailable`).
+    func claims(_ authorization: String?) async throws -> TokenAuthority.Claims {
+        guard let header = authorization, header.hasPrefix("Bearer ") else { throw TokenError(.unauthorized, "send a bearer token") }
+        let claims = try await tokens.verify(String(header.dropFirst(7)))
+        let role = try await role(of: claims.user, tenant: claims.tenant)
+        guard let role else { throw TokenError(.unauthorized, "the token names no user of its tenant") }
+        guard role == claims.role else { throw TokenError(.unauthorized, "the token's role is not the user's: sign in again") }
+        return claims
+    }
+
+    /// Forgets every user's answer, so the next request of each asks the database.
+    func forget() {
+        known.withLock { $0.removeAll() }
+    }
+
+    private func role(of user: RecordID, tenant: RecordID) async throws -> Role? {
+        let key = Key(tenant: tenant, user: user)
+        let now = ContinuousClock.now
+        if let entry = known.withLock({ $0[key] }), entry.until > now { return entry.role }
+        let role = try await store.role(of: user, tenant: tenant)
+        known.withLock { known in
+            if known.count > 100_000 { known.removeAll() }  // a bound: a flood of forged ids cannot grow it without end
+            known[key] = (role, now + Self.lifetime)
+        }
+        return role
+    }
+}
