@@ -121,7 +121,7 @@ public actor SyncClient {
     /// Registers if needed, pushes the whole outbox, pulls every bucket until nothing is left,
     /// then uploads the photos and signatures whose records the server now holds.
     ///
-    /// Each step is reported to the store (``DeviceStore/record(_:)``), so the app's sync status
+    /// Each step is reported to the store (``DeviceStore/reportSync(_:)``), so the app's sync status
     /// (``DeviceStore/SyncStatus``) follows it, and a failure is kept with its reason.
     @discardableResult
     public func sync() async throws -> Report {
@@ -130,17 +130,19 @@ public actor SyncClient {
             if try await store.identity().replica == nil { try await register(&report) }
             try await step(.pushing)
             try await pushAll(&report)
-            try await store.record(.pushed)
+            try await store.reportSync(.pushed)
             try await step(.pulling)
             try await pullAll(&report)
-            try await store.record(.pulled)
+            try await store.reportSync(.pulled)
             try await step(.uploading)
             try await uploadAttachments(&report)
             activity = .idle
-            try await store.record(.finished)
-        } catch let error as SyncClientError {
+            try await store.reportSync(.finished)
+        } catch {
+            // A cancelled sync (the app killed) cannot write any more; its status says where it stopped.
             activity = .idle
-            try? await store.record(.failed(error.description, reachable: error.code != .offline))
+            let offline = (error as? SyncClientError)?.code == .offline
+            try? await store.reportSync(.failed(String(describing: error), reachable: !offline))
             throw error
         }
         return report
@@ -151,7 +153,7 @@ public actor SyncClient {
 
     private func step(_ next: DeviceStore.SyncActivity) async throws {
         activity = next
-        try await store.record(.started(next))
+        try await store.reportSync(.started(next))
     }
 
     /// Pushes every change set in the outbox, in batches.
@@ -455,9 +457,9 @@ public actor SyncClient {
             delay = min(delay * 2, options.backoffMax)
         }
         let resume = activity
-        try? await store.record(.waiting(milliseconds: pause, reason: milliseconds == nil ? "retrying a request that failed" : "the server asked to wait"))
+        try? await store.reportSync(.waiting(milliseconds: pause, reason: milliseconds == nil ? "retrying a request that failed" : "the server asked to wait"))
         try await options.sleep(.milliseconds(pause))
-        if resume != .idle { try? await store.record(.started(resume)) }
+        if resume != .idle { try? await store.reportSync(.started(resume)) }
     }
 }
 

@@ -3,7 +3,7 @@ import SyncCore
 /// The sync status an app shows: what the sync loop is doing, what waits to go up, when the
 /// phone last pushed and pulled, what the rep must look at, and when the loop tries again.
 ///
-/// The sync loop reports itself (``DeviceStore/record(_:)``, which `SyncClient` calls); the
+/// The sync loop reports itself (``DeviceStore/reportSync(_:)``, which `SyncClient` calls); the
 /// queues and outcomes are read from the store. The status is a ``DeviceQuery``, so an app
 /// observes it like any other read; the loop's reports live in `store_meta` (keys `sync_*`), so
 /// another process sees them too.
@@ -64,7 +64,7 @@ extension DeviceStore {
 
     /// Records what the sync loop is doing (in `store_meta`, so that another process watching
     /// the store sees it).
-    public func record(_ event: SyncEvent) async throws {
+    public func reportSync(_ event: SyncEvent) async throws {
         let now = Int64(wallClock.now())
         var set: [(String, any SQLiteBindable & Sendable)] = []
         var clear: [String] = []
