@@ -38,14 +38,74 @@ struct OfficeRoutesTests {
         }
     }
 
-    @Test("a dispatcher plans through JSON; the board shows it; strict bodies, roles and states answer with their codes")
-    func officeSurface() async throws {
-        let url = try await TestPostgres.makeDatabase("office-routes")
-        let pool = try PostgresPool(.init(connectionString: url))
+    /// A new database with the schema and the demo data.
+    static func demoDatabase(_ name: String) async throws -> (PostgresPool, DemoDataSet, RecordID) {
+        let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase(name)))
         try await Migrator.migrate(pool)
         let data = DemoGenerator().generate()
         try await data.load(into: pool)
-        let tenant = try #require(data.tenant)
+        return (pool, data, try #require(data.tenant))
+    }
+
+    @Test("the office lists orders newest first, filtered and paged with a cursor; a manager sees their team's; bad filters answer 400")
+    func orderList() async throws {
+        let (pool, data, tenant) = try await Self.demoDatabase("office-orders")
+        let users = try #require(data["users"]).rows
+        @Sendable func user(_ role: String) -> RecordID { RecordID(users.first { $0[2] == role }![0]!)! }
+        let customers = try #require(data["customers"]).rows.prefix(2).map { $0[0]! }
+        // Five orders the first rep took, a day apart, and one by someone outside the manager's team.
+        let outsider = RecordID(high: 0xAB, low: 1)
+        for index in 0..<6 {
+            _ = try await pool.query("""
+                INSERT INTO sales_orders (tenant_id, id, customer_id, created_by, order_date, status, total_minor, currency)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, 'USD')
+                """, [tenant.uuidString, RecordID(high: 0xA0, low: UInt64(index)).uuidString, customers[index % 2],
+                      (index == 5 ? outsider : user("rep")).uuidString, Int64(1_796_014_800_000 + Int64(index) * 86_400_000),
+                      index % 2 == 0 ? "submitted" : "confirmed", Int64(1_000 * (index + 1))])
+        }
+        let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
+        let dispatcher = try await tokens.issue(user: user("dispatcher"), tenant: tenant, role: .dispatcher)
+        let manager = try await tokens.issue(user: user("manager"), tenant: tenant, role: .manager)
+        let rep = try await tokens.issue(user: user("rep"), tenant: tenant, role: .rep)
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(1_796_050_800_000)))
+        @Sendable func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
+        @Sendable func ids(_ answer: Answer) -> [String] {
+            guard case .array(let orders)? = answer.member("orders") else { return [] }
+            return orders.compactMap { order in if case .object(let members) = order { text(members.first { $0.key == "id" }?.value) } else { nil } }
+        }
+        try await app.test(.router) { client in
+            // Every page in turn, by the cursor.
+            var seen: [String] = []
+            var path = "/v1/office/orders?limit=2"
+            for _ in 0..<5 {
+                let page = try await Self.call(client, .get, path, token: dispatcher)
+                #expect(page.status == .ok, "\(page.json?.printed ?? "")")
+                seen += ids(page)
+                guard let next = text(page.member("next")) else { break }
+                path = "/v1/office/orders?limit=2&after=\(next)"
+            }
+            #expect(seen == (0..<6).reversed().map { RecordID(high: 0xA0, low: UInt64($0)).uuidString }, "newest first, each once")
+
+            let confirmed = try await Self.call(client, .get, "/v1/office/orders?status=confirmed", token: dispatcher)
+            #expect(ids(confirmed).count == 3 && confirmed.json?.printed.contains("\"submitted\"") == false)
+            #expect(ids(try await Self.call(client, .get, "/v1/office/orders?rep=\(user("rep").uuidString)", token: dispatcher)).count == 5)
+            #expect(ids(try await Self.call(client, .get, "/v1/office/orders?customer=\(customers[0])", token: dispatcher)).count == 3)
+            let window = try await Self.call(client, .get, "/v1/office/orders?from=2026-12-01T00:00:00Z&to=2026-12-03T05:00:00Z", token: dispatcher)
+            #expect(ids(window).count == 2, "\(window.json?.printed ?? "")")
+
+            // A manager sees their team's orders; a rep none.
+            #expect(ids(try await Self.call(client, .get, "/v1/office/orders", token: manager)).count == 5)
+            #expect(try await Self.call(client, .get, "/v1/office/orders", token: rep).status == .forbidden)
+            for bad in ["status=shipped", "limit=0", "limit=501", "limit=ten", "after=nonsense", "rep=not-a-uuid", "from=yesterday"] {
+                let answer = try await Self.call(client, .get, "/v1/office/orders?\(bad)", token: dispatcher)
+                #expect(answer.status == .badRequest && text(answer.member("error")) == "invalid", "\(bad)")
+            }
+        }
+    }
+
+    @Test("a dispatcher plans through JSON; the board shows it; strict bodies, roles and states answer with their codes")
+    func officeSurface() async throws {
+        let (pool, data, tenant) = try await Self.demoDatabase("office-routes")
         let users = try #require(data["users"]).rows
         @Sendable func user(_ role: String) -> RecordID { RecordID(users.first { $0[2] == role }![0]!)! }
         let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)

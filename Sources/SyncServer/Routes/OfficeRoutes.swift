@@ -104,6 +104,35 @@ final class OfficeRoutes: Sendable {
                                    }))])
             })
         } }
+        // Lists: filtered, newest first, paged with a cursor.
+        office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = request.uri.queryParameters
+            func id(_ key: String) throws -> RecordID? {
+                try query.get(key).map { text in
+                    guard let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a UUID") }
+                    return id
+                }
+            }
+            let filter = SyncStore.OrderFilter(status: query.get("status"), rep: try id("rep"), customer: try id("customer"),
+                                               from: try query.get("from").map { try OfficeJSON.parseTime($0, "from") },
+                                               to: try query.get("to").map { try OfficeJSON.parseTime($0, "to") })
+            let limit = try query.get("limit").map { text in
+                guard let limit = Int(text) else { throw SyncStore.OfficeError(.invalid, "\"limit\" must be a number") }
+                return limit
+            } ?? 100
+            let page = try await self.store.orders(filter, limit: limit, after: query.get("after"), by: user)
+            return JSONValue.fields([
+                ("orders", .array(page.items.map { order in
+                    JSONValue.fields([("id", OfficeJSON.id(order.id)), ("customer", OfficeJSON.id(order.customer)), ("customer_name", .string(order.customerName)),
+                                      ("rep", OfficeJSON.id(order.rep)), ("rep_name", .string(order.repName)), ("order_date", OfficeJSON.time(order.orderDate)),
+                                      ("status", .string(order.status)), ("approval_state", .text(order.approvalState)), ("credit_state", .text(order.creditState)),
+                                      ("total_minor", order.totalMinor.map { JSONValue.integer($0) } ?? .null),
+                                      ("tax_minor", order.taxMinor.map { JSONValue.integer($0) } ?? .null),
+                                      ("currency", .text(order.currency)), ("erp_reference", .text(order.erpReference))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
         // Review: conflicts, exceptions and quarantined changes.
         office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in
             let all = request.uri.queryParameters.get("state") == "all"
