@@ -45,6 +45,9 @@ public actor SQLiteDatabase {
     /// the tables the statement being prepared reads. Touched only on the connection's executor,
     /// where SQLite calls its hooks (on the thread running the statement).
     final class Hooks: @unchecked Sendable {
+        // Safe: only the actor touches these, and SQLite calls its hooks from inside the statement
+        // the actor is running, on the actor's one executor thread; the nonisolated deinit never
+        // touches them. The class is shared only as the hooks' context pointer.
         var written: Set<String> = []
         /// The name SQLite passed last: a table's name keeps its address, so a run of rows
         /// written to one table makes one string.
