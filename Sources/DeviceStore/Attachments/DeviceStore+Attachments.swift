@@ -60,8 +60,12 @@ extension DeviceStore {
     /// Records a failed attempt: counted, with its error, and not tried again for
     /// `retryAfterMilliseconds` (`nil`: at the next upload).
     public func uploadFailed(sha256: String, error: String, retryAfterMilliseconds: Int64? = nil) async throws {
-        let notBefore = retryAfterMilliseconds.map { Int64(wallClock.now()) + $0 } ?? 0
-        try await database.transaction { db in
+        var notBefore: Int64 = 0
+        if let wait = retryAfterMilliseconds {
+            let (at, overflow) = Int64(wallClock.now()).addingReportingOverflow(wait)
+            notBefore = overflow ? Int64.max : at
+        }
+        try await database.transaction { [notBefore] db in
             try db.run("UPDATE attachment_bytes SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE sha256 = ?",
                        [error, notBefore, sha256])
         }

@@ -77,7 +77,9 @@ extension DeviceStore {
         case .pulled:
             set = [("sync_last_pull", now), ("sync_reachable", Int64(1))]
         case .waiting(let milliseconds, let reason):
-            set = [("sync_activity", SyncActivity.waiting.rawValue), ("sync_retry_at", now + milliseconds), ("sync_error", reason)]
+            // The wait may come from the server: no value of it may trap the phone.
+            let (retryAt, overflow) = now.addingReportingOverflow(milliseconds)
+            set = [("sync_activity", SyncActivity.waiting.rawValue), ("sync_retry_at", overflow ? Int64.max : retryAt), ("sync_error", reason)]
         case .finished:
             set = [("sync_activity", SyncActivity.idle.rawValue), ("sync_reachable", Int64(1))]
             clear = ["sync_retry_at", "sync_error"]
