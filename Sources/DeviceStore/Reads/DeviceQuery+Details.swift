@@ -67,10 +67,14 @@ extension DeviceStore {
         /// The ERP's reference, once released.
         public var erpReference: String?
 
-        static let select = """
-            SELECT o.id, o.customer_id, c.name, o.order_date, o.status, o.approval_state, coalesce(o.total_minor, o.device_total_minor), o.erp_reference
+        /// The query a summary is read from, with `more` columns after the summary's own (read
+        /// from index 8 on).
+        static func select(adding more: String = "") -> String {
+            """
+            SELECT o.id, o.customer_id, c.name, o.order_date, o.status, o.approval_state, coalesce(o.total_minor, o.device_total_minor), o.erp_reference\(more)
             FROM sales_orders o JOIN customers c ON c.id = o.customer_id
             """
+        }
 
         init(row: SQLiteRow) throws {
             id = RecordID(bytes: try row.read(0, as: [UInt8].self))!
@@ -156,10 +160,14 @@ extension DeviceStore {
         /// See ``customerID``.
         public var streetAddress: String?
 
-        static let select = """
-            SELECT w.id, w.work_type, w.priority, w.status, w.description, w.window_start, w.window_end, c.id, c.name, c.street_address
+        /// The query a summary is read from, with `more` columns after the summary's own (read
+        /// from index 10 on).
+        static func select(adding more: String = "") -> String {
+            """
+            SELECT w.id, w.work_type, w.priority, w.status, w.description, w.window_start, w.window_end, c.id, c.name, c.street_address\(more)
             FROM work_orders w JOIN customers c ON c.id = w.customer_id
             """
+        }
 
         init(row: SQLiteRow) throws {
             id = RecordID(bytes: try row.read(0, as: [UInt8].self))!
@@ -247,7 +255,7 @@ extension DeviceQuery where Value == DeviceStore.CustomerDetail? {
                                                         unitPriceMinor: try row.read(2, as: Int64?.self) ?? 0, orderedAt: try row.read(3, as: Int64?.self))
             }
             let orders = try db.query("""
-                \(DeviceStore.OrderSummary.select)
+                \(DeviceStore.OrderSummary.select())
                 WHERE o.customer_id = ? AND o._deleted = 0 AND o.status IN (\(openOrderStates.map { "'\($0)'" }.joined(separator: ", ")))
                 ORDER BY o.order_date DESC, o.id
                 """, [id.bytes]).map(DeviceStore.OrderSummary.init(row:))
@@ -266,8 +274,8 @@ extension DeviceQuery where Value == DeviceStore.OrderDetail? {
     /// hold it.
     public static func order(_ id: RecordID) -> Self {
         Self { db, _ in
-            guard let row = try db.query("\(DeviceStore.OrderSummary.select) WHERE o.id = ? AND o._deleted = 0", [id.bytes]).first else { return nil }
-            let totals = try db.query("SELECT subtotal_minor, tax_minor FROM sales_orders WHERE id = ?", [id.bytes])[0]
+            guard let row = try db.query("\(DeviceStore.OrderSummary.select(adding: ", o.subtotal_minor, o.tax_minor")) WHERE o.id = ? AND o._deleted = 0",
+                                         [id.bytes]).first else { return nil }
             let lines = try db.query("""
                 SELECT l.id, l.product_id, p.name, l.quantity, l.discount_bp, l.unit_price_minor, l.line_total_minor
                 FROM order_lines l LEFT JOIN products p ON p.id = l.product_id WHERE l.order_id = ? AND l._deleted = 0 ORDER BY l.id
@@ -289,8 +297,8 @@ extension DeviceQuery where Value == DeviceStore.OrderDetail? {
                 SELECT \(DeviceStore.StoredOutcome.columns) FROM outcomes WHERE record IN (\(records.map { _ in "?" }.joined(separator: ", ")))
                 ORDER BY received_at DESC, change_id
                 """, records).map(DeviceStore.StoredOutcome.init(row:))
-            return DeviceStore.OrderDetail(summary: try DeviceStore.OrderSummary(row: row), subtotalMinor: try totals.read(0, as: Int64?.self),
-                                           taxMinor: try totals.read(1, as: Int64?.self), lines: lines, payments: payments, outcomes: outcomes)
+            return DeviceStore.OrderDetail(summary: try DeviceStore.OrderSummary(row: row), subtotalMinor: try row.read(8, as: Int64?.self),
+                                           taxMinor: try row.read(9, as: Int64?.self), lines: lines, payments: payments, outcomes: outcomes)
         }
     }
 }
@@ -301,7 +309,7 @@ extension DeviceQuery where Value == [DeviceStore.WorkOrderSummary] {
     public static func workOrders(from start: Int64, to end: Int64) -> Self {
         Self { db, _ in
             try db.query("""
-                \(DeviceStore.WorkOrderSummary.select)
+                \(DeviceStore.WorkOrderSummary.select())
                 WHERE w.assignee_id = ? AND w.window_start >= ? AND w.window_start < ? AND w._deleted = 0
                 ORDER BY w.window_start, w.id
                 """, [try DeviceStore.signedInUser(in: db).bytes, start, end]).map(DeviceStore.WorkOrderSummary.init(row:))
@@ -313,9 +321,9 @@ extension DeviceQuery where Value == DeviceStore.WorkOrderDetail? {
     /// A work order with its asset and parts; `nil` when the phone does not hold it.
     public static func workOrder(_ id: RecordID) -> Self {
         Self { db, _ in
-            guard let row = try db.query("\(DeviceStore.WorkOrderSummary.select) WHERE w.id = ? AND w._deleted = 0", [id.bytes]).first else { return nil }
-            let record = try db.query("SELECT asset_id, actual_start, actual_end, resolution, signature_attachment_id FROM work_orders WHERE id = ?", [id.bytes])[0]
-            let asset = try (try record.read(0, as: [UInt8]?.self)).flatMap { asset in
+            let more = ", w.asset_id, w.actual_start, w.actual_end, w.resolution, w.signature_attachment_id"
+            guard let row = try db.query("\(DeviceStore.WorkOrderSummary.select(adding: more)) WHERE w.id = ? AND w._deleted = 0", [id.bytes]).first else { return nil }
+            let asset = try (try row.read(10, as: [UInt8]?.self)).flatMap { asset in
                 try db.query("SELECT id, serial, model, maintenance_plan FROM assets WHERE id = ? AND _deleted = 0", [asset]).first.map { row in
                     DeviceStore.WorkOrderDetail.Asset(id: RecordID(bytes: try row.read(0, as: [UInt8].self))!, serial: try row.read(1, as: String?.self),
                                                       model: try row.read(2, as: String?.self), maintenancePlan: try row.read(3, as: String?.self))
@@ -330,9 +338,9 @@ extension DeviceQuery where Value == DeviceStore.WorkOrderDetail? {
                                                  usedAt: try row.read(4, as: Int64?.self))
             }
             return DeviceStore.WorkOrderDetail(summary: try DeviceStore.WorkOrderSummary(row: row), asset: asset, parts: parts,
-                                               actualStart: try record.read(1, as: Int64?.self), actualEnd: try record.read(2, as: Int64?.self),
-                                               resolution: try record.read(3, as: String?.self),
-                                               signatureAttachmentID: try record.read(4, as: [UInt8]?.self).flatMap(RecordID.init(bytes:)))
+                                               actualStart: try row.read(11, as: Int64?.self), actualEnd: try row.read(12, as: Int64?.self),
+                                               resolution: try row.read(13, as: String?.self),
+                                               signatureAttachmentID: try row.read(14, as: [UInt8]?.self).flatMap(RecordID.init(bytes:)))
         }
     }
 }
