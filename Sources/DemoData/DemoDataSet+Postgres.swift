@@ -11,7 +11,8 @@ extension DemoDataSet {
 
     /// Loads the data set into a database at the current schema revision as the server's own
     /// records, in one transaction. Does nothing when the tenant is already there, so that a
-    /// development server restarted on the same database keeps its state.
+    /// development server restarted on the same database keeps its state. Rows are retired from
+    /// phones as of `clock` (see `PhoneWindow`), so the data set loads the same whatever the date.
     /// - Returns: Whether anything was loaded.
     @discardableResult
     public func load(into pool: PostgresPool, clock: HLC = HLC(milliseconds: 1_796_000_000_000)) async throws -> Bool {
@@ -20,7 +21,7 @@ extension DemoDataSet {
         guard existing == 0 else { return false }
         let snapshots = try snapshots(for: FieldSalesSchema.schema, clock: clock)
         try await SyncStore(pool: pool, domain: FieldSalesDomain())
-            .seed(snapshots.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: tenant)
+            .seed(snapshots.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: tenant, at: Int64(clock.milliseconds))
         return true
     }
 }

@@ -39,6 +39,7 @@ public enum SchemaDocument {
             ("kind", .string(table.kind == .record ? "record" : "append_only")),
             ("tombstones", .string(tombstones(table.tombstones))),
             ("buckets", .array(table.buckets.map { .string(bucket($0)) })),
+            ("phone_window", phoneWindow(table.phoneWindow)),
             ("fields", .array(table.fields.map(field))),
         ])
     }
@@ -102,6 +103,12 @@ public enum SchemaDocument {
             - **buckets**: `constant(b)`: every row is in b; `field(f, p)`: the bucket `p:<value of f>`;
               `parent(f, t)`: every bucket of the row of t that f names; `referrers(t, through, f, p)`:
               `p:<f>` of each live row of t whose `through` names this row.
+            - **phone window**: what a phone keeps of the table's rows (`concepts.md`, "The phone's
+              window"). `always`: every row of its buckets. `window(d1, d2…; N days; open s1, s2…)`: a
+              row while its state is one of the open ones, or while its date (the first of d1, d2… it
+              has; `id` is the time its id carries) is no more than N days before now, or later.
+              `with_parent(f)`: a row while the row f names is kept. A row outside its window leaves
+              every phone with a remove and is fetched on demand (`fetch_request`).
 
             Roles: \(Role.all.map { "`\($0.name)`" }.joined(separator: ", ")).
 
@@ -109,7 +116,7 @@ public enum SchemaDocument {
         for table in schema.tables {
             text += "\n## `\(table.name)`\n\n"
             text += "\(table.kind == .record ? "Records" : "Append-only facts"); tombstones: \(tombstones(table.tombstones)); buckets: "
-            text += table.buckets.map { "`\(bucket($0))`" }.joined(separator: ", ") + ".\n\n"
+            text += table.buckets.map { "`\(bucket($0))`" }.joined(separator: ", ") + "; phone window: `\(window(table.phoneWindow))`.\n\n"
             text += "| field | type | optional | range or one of | merge | writers | at creation | names the writer |\n"
             text += "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
             text += "| `id` | uuid (UUIDv7, made by the writer) | no | | | | | |\n"
@@ -171,6 +178,25 @@ public enum SchemaDocument {
         case .deleteWins: "delete wins"
         case .updateWins: "update wins"
         case .none: "never deleted"
+        }
+    }
+
+    static func window(_ window: PhoneWindow) -> String {
+        switch window {
+        case .always: "always"
+        case .withParent(let field): "with_parent(\(field))"
+        case .window(let dates, let days, let open):
+            "window(\(dates.joined(separator: ", ")); \(days) days" + (open.isEmpty ? "" : "; open \(open.sorted().joined(separator: ", "))") + ")"
+        }
+    }
+
+    static func phoneWindow(_ window: PhoneWindow) -> JSONValue {
+        switch window {
+        case .always: .fields([("keep", .string("always"))])
+        case .withParent(let field): .fields([("keep", .string("with_parent")), ("field", .string(field))])
+        case .window(let dates, let days, let open):
+            .fields([("keep", .string("window")), ("dates", .array(dates.map(JSONValue.string))), ("days", .integer(Int64(days))),
+                     ("open", .array(open.sorted().map(JSONValue.string)))])
         }
     }
 

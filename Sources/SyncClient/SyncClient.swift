@@ -1,7 +1,7 @@
 public import DeviceStore
 import FieldModel
 public import SyncCore
-import SyncWire
+public import SyncWire
 
 /// The device's sync loop: registers, pushes the outbox, pulls until nothing is left.
 ///
@@ -51,6 +51,9 @@ public actor SyncClient {
         public var changeSetsPerPush: Int = 100
         /// Seeds the jitter (deterministic simulations).
         public var seed: UInt64 = 0x5EED
+        /// How long a record fetched on demand (``fetch(_:)``) stays on the phone after it was
+        /// fetched, in milliseconds; each ``sync()`` releases the older ones.
+        public var fetchedKeepMilliseconds: Int64 = 86_400_000
         /// How the client waits (a simulated clock replaces it in simulations).
         public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
@@ -136,6 +139,7 @@ public actor SyncClient {
             try await store.reportSync(.pulled)
             try await step(.uploading)
             try await uploadAttachments(&report)
+            try await store.releaseFetched(olderThan: options.fetchedKeepMilliseconds)
             activity = .idle
             try await store.reportSync(.finished)
         } catch {
@@ -351,6 +355,28 @@ public actor SyncClient {
             throw SyncClientError(.protocolViolation, error.message)
         }
         return answer.body
+    }
+
+    /// Fetches records the phone does not keep (an old visit or order the rep opens, outside the
+    /// phone's window) with the rows that follow them (its check-ins, its lines), keeps them for
+    /// ``Options/fetchedKeepMilliseconds``, and returns what the server sent.
+    ///
+    /// - Returns: The records and rows received, and the refs the server did not serve (unknown,
+    ///   or not the user's to see).
+    public func fetch(_ refs: [RecordRef]) async throws -> FetchResponse {
+        guard !refs.isEmpty else { return FetchResponse(snapshots: [], missing: []) }
+        var report = Report()
+        var found = FetchResponse(snapshots: [], missing: [])
+        for start in stride(from: 0, to: refs.count, by: WireLimits.fetchRefsMax) {
+            let part = Array(refs[start..<min(refs.count, start + WireLimits.fetchRefsMax)])
+            guard case .fetchResponse(let answer) = try await send(.fetchRequest(FetchRequest(refs: part)), to: "/v1/fetch", &report) else {
+                throw SyncClientError(.protocolViolation, "the server answered a fetch with another message")
+            }
+            try await store.keepFetched(answer.snapshots)
+            found.snapshots += answer.snapshots
+            found.missing += answer.missing
+        }
+        return found
     }
 
     /// Sends a blob request with the retries of ``send(_:to:_:)``: no answer, `rate_limited` and

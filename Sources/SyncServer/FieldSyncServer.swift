@@ -86,6 +86,8 @@ public enum FieldSyncServer {
                 PeriodicJob.feedCompaction(store: SyncStore(pool: pool, domain: FieldSalesDomain()), retention: retention, interval: .seconds(600), logger: logger),
                 PeriodicJob.missedVisits(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
                                          wallClock: wallClock, grace: .seconds(3_600), interval: .seconds(60), logger: logger),
+                PeriodicJob.phoneWindow(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
+                                        wallClock: wallClock, interval: .seconds(3_600), logger: logger),
             ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

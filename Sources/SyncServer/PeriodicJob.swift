@@ -37,6 +37,15 @@ struct PeriodicJob: Service {
         }
     }
 
+    /// Retires from phones the rows time has carried out of their table's phone window (a visit
+    /// completed 30 days ago; see `PhoneWindow`), for every tenant: a remove in each of their buckets.
+    static func phoneWindow(store: SyncStore, wallClock: any WallClock, interval: Duration, logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "retiring rows past the phones' window", interval: interval, logger: logger) {
+            let retired = try await store.retireAged(at: Int64(wallClock.now()))
+            if retired > 0 { logger.info("retired rows from phones", metadata: ["rows": "\(retired)"]) }
+        }
+    }
+
     /// Marks `missed` the visits whose window passed `grace` ago without a check-in (DOMAIN.md §2),
     /// for every tenant; a late check-in still revives them.
     static func missedVisits(store: SyncStore, wallClock: any WallClock, grace: Duration, interval: Duration, logger: Logger) -> PeriodicJob {

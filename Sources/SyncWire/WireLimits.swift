@@ -32,6 +32,8 @@ public enum WireLimits {
     public static let counterContributionsMax = 4_096
     /// Change sets, snapshots or removes in one page.
     public static let recordsPerPageMax = 5_000
+    /// Records one `fetch_request` may ask for.
+    public static let fetchRefsMax = 100
     /// Pages in one pull response.
     public static let pagesMax = 256
     /// Rule findings on one outcome.

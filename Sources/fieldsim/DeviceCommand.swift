@@ -11,14 +11,14 @@ import SyncWire
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Play one phone: init, visits, visit, customers, products, check-in, check-out, complete, order, payment, work-order, customer, attachments, attachment, sync, status, offline, online, outbox, conflicts, outcomes.",
+        abstract: "Play one phone: init, visits, visit, fetch, customers, products, check-in, check-out, complete, order, payment, work-order, customer, attachments, attachment, sync, status, offline, online, outbox, conflicts, outcomes.",
         discussion: """
             The phone lives in --home (default $FIELDSIM_HOME, else ~/.fieldsim/device): its SQLite replica and device.json.
             Actions work offline and wait in the outbox; `sync` pushes them and pulls what changed.
             Exit status: 0 done; 2 the phone refused the action; 3 offline or the server unreachable;
             4 the token expired or was refused; 5 the server refused the request; 64 a usage error.
             """,
-        subcommands: [Init.self, Visits.self, Visit.self, Customers.self, Products.self, CheckIn.self, CheckOut.self, Complete.self, Order.self, Payment.self, WorkOrder.self,
+        subcommands: [Init.self, Visits.self, Visit.self, Fetch.self, Customers.self, Products.self, CheckIn.self, CheckOut.self, Complete.self, Order.self, Payment.self, WorkOrder.self,
                       Customer.self, Attachments.self, Attachment.self, Sync.self, Status.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
     )
 

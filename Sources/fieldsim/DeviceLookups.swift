@@ -1,10 +1,11 @@
 import ArgumentParser
 import DeviceStore
+import SyncClient
 import SyncCore
 import SyncWire
 
-/// `fieldsim device customers|products|visit`: what a rep looks up on the phone, so that QA never
-/// needs `sqlite3` to find an id.
+/// `fieldsim device customers|products|visit|fetch`: what a rep looks up on the phone, so that QA
+/// never needs `sqlite3` to find an id; `fetch` brings back a record past the phone's window.
 extension DeviceCommand {
     /// What a list looks for, and how many it shows.
     struct Lookup: ParsableArguments {
@@ -65,7 +66,9 @@ extension DeviceCommand {
         func run() async throws {
             try await DeviceCommand.run(common, { _, _, store in
                 let id = try DeviceCommand.id(visit, "the visit")
-                guard let detail = try await store.visit(id) else { throw CLIError(.refused, "the phone holds no visit \(id.uuidString)") }
+                guard let detail = try await store.visit(id) else {
+                    throw CLIError(.refused, "the phone holds no visit \(id.uuidString); if it is older than the phone's window, `fieldsim device fetch visits \(id.uuidString)` brings it back")
+                }
                 let summary = detail.summary
                 return JSONValue.fields([
                     ("id", .string(summary.id.uuidString)), ("status", .string(summary.status)), ("visit_type", .string(summary.visitType)),
@@ -89,6 +92,38 @@ extension DeviceCommand {
                         lines.append("  task \(task["id"]?.string ?? "")  \(task["task_type"]?.string ?? "")  \(required)  \(task["status"]?.string ?? "")"
                                      + (task["result"]?.string.map { "  \($0)" } ?? ""))
                     }
+                }
+                return lines.joined(separator: "\n")
+            })
+        }
+    }
+
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring back records past the phone's window (an old visit or order) from the server, with the rows under them; kept for a day.",
+            discussion: "Example: fieldsim device fetch visits 019ad5c0-…  (then `fieldsim device visit 019ad5c0-…`)."
+        )
+        @OptionGroup var common: Common
+        @Argument(help: "The table (visits, sales_orders, work_orders, contact_records, …).") var table: String
+        @Argument(help: "The records' ids.") var ids: [String]
+
+        func run() async throws {
+            try await DeviceCommand.run(common, { home, config, store in
+                let refs = try ids.map { RecordRef(table: table, record: try DeviceCommand.id($0, "the record")) }
+                let answer = try await DeviceCommand.online(home, config, store) { try await $0.fetch(refs) }
+                return JSONValue.fields([
+                    ("fetched", .array(answer.snapshots.map { JSONValue.fields([("table", .string($0.ref.table)), ("id", .string($0.ref.record.uuidString))]) })),
+                    ("missing", .array(answer.missing.map { JSONValue.fields([("table", .string($0.table)), ("id", .string($0.record.uuidString))]) })),
+                ])
+            }, text: { answer in
+                var lines: [String] = []
+                if case .array(let rows)? = answer["fetched"] {
+                    lines.append("fetched \(rows.count) row(s), kept on the phone for a day:")
+                    for row in rows { lines.append("  \(row["table"]?.string ?? "") \(row["id"]?.string ?? "")") }
+                }
+                if case .array(let rows)? = answer["missing"], !rows.isEmpty {
+                    lines.append("not found, or not yours to see:")
+                    for row in rows { lines.append("  \(row["table"]?.string ?? "") \(row["id"]?.string ?? "")") }
                 }
                 return lines.joined(separator: "\n")
             })

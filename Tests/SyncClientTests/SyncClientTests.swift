@@ -127,6 +127,44 @@ struct SyncClientTests {
         #expect(applied == 1)
     }
 
+    @Test("the phone's window: a visit completed 31 days ago leaves the phone at its next sync; opening it fetches it with its check-in; two days later it is released")
+    func phoneWindow() async throws {
+        let world = try await Self.world("client-window")
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let phoneClock = ManualWallClock(world.clock.now())
+        let (store, client) = try await Self.phone(world, clock: phoneClock, transport: InProcessTransport(world.service))
+        _ = try await client.sync()
+        let visit = try #require(try await store.visits(from: 1_796_014_800_000, to: 1_796_101_200_000).first)
+        let fix = Geofence.Fix(coordinate: try #require(visit.location), accuracyMeters: 10, deviceTime: Int64(phoneClock.now()))
+        _ = try await store.checkIn(visit: visit.id, fix: fix)
+        _ = try await store.completeVisit(visit: visit.id)
+        _ = try await client.sync()
+        let ref = RecordRef(table: "visits", record: visit.id)
+        #expect(try await store.heldRows().contains(ref))
+
+        let month: Int64 = 31 * 86_400_000
+        world.clock.advance(by: month)
+        phoneClock.advance(by: month)
+        let server = SyncStore(pool: world.pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: world.clock))
+        #expect(try await server.retireAged(at: Int64(world.clock.now())) > 0)
+        _ = try await client.sync()
+        #expect(try await store.record("visits", visit.id) == nil, "past its window, the visit has left the phone")
+        let held = try await store.heldRows()
+        #expect(!held.contains(ref))
+
+        let fetched = try await client.fetch([ref])
+        #expect(fetched.missing.isEmpty)
+        #expect(fetched.snapshots.contains { $0.ref.table == "geo_events" }, "with its check-in")
+        #expect(try await store.record("visits", visit.id)?.state()?.name == "completed")
+        _ = try await client.sync()
+        #expect(try await store.record("visits", visit.id) != nil, "kept through a sync the day it was fetched")
+        phoneClock.advance(by: 2 * 86_400_000)
+        world.clock.advance(by: 2 * 86_400_000)
+        _ = try await client.sync()
+        #expect(try await store.record("visits", visit.id) == nil, "released a day after it was fetched")
+        #expect(try await store.fetchedRows().isEmpty)
+    }
+
     @Test("a phone a day ahead is told clock_ahead, re-stamps its unacknowledged changes and pushes again")
     func clockAhead() async throws {
         let world = try await Self.world("client-clock")

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 4
+    static let version = 5
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -23,7 +23,7 @@ struct DeviceSchema: Sendable {
 
     /// The SQL that creates everything at ``version``, for a new store.
     var creationSQL: String {
-        var sql = Self.bookkeeping + Self.attachmentBytes + ";\n"
+        var sql = Self.bookkeeping + Self.attachmentBytes + ";\n" + Self.fetchedRows + ";\n"
         for table in schema.tables { sql += tables[table.name]!.createSQL }
         for index in Self.indexes { sql += index + ";\n" }
         return sql
@@ -39,7 +39,13 @@ struct DeviceSchema: Sendable {
         attachmentBytes + "; " + attachmentsBySHA256,
         // 3 → 4: the indexes of the typed reads (a customer's contacts, last prices and outcomes by record).
         readIndexes.joined(separator: "; "),
+        // 4 → 5: records fetched on demand, outside the phone's window.
+        fetchedRows,
     ]
+
+    /// The records the phone fetched on demand (see `DeviceStore+Fetched.swift`): kept though no
+    /// bucket holds them, until they are released.
+    static let fetchedRows = "CREATE TABLE fetched_rows (tbl TEXT NOT NULL, id BLOB NOT NULL, fetched_at INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID"
 
     /// The indexes the typed reads of `DeviceQuery+Details.swift` added.
     static let readIndexes = [

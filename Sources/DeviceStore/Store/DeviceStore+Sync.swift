@@ -47,6 +47,8 @@ extension DeviceStore {
                     db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
                 try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
+                // A row that left the phone's buckets (or window) while this change waited goes now.
+                for change in changeSet.changes { try schema.collectIfOrphaned(change.table, change.record, in: db) }
             }
             try schema.collectEvicted(in: db)
             try Self.dropOrphanedBytes(in: db)
@@ -93,12 +95,8 @@ extension DeviceStore {
                 try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, ref.table, ref.record.bytes])
             }
             for snapshot in page.snapshots {
-                let table = try schema.layout(snapshot.ref.table).table
-                let current = try schema.read(table.name, snapshot.ref.record, in: db)
-                let merged = current?.merged(with: snapshot.state, table: table) ?? snapshot.state
-                for field in snapshot.state.fields.values { clock.receive(field.version.clock, wallMilliseconds: UInt64(wall)) }
-                if merged != current { try schema.write(table.name, snapshot.ref.record, merged, in: db) }
-                try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, table.name, snapshot.ref.record.bytes])
+                try schema.merge(snapshot, clock: &clock, wall: wall, in: db)
+                try db.run("INSERT OR IGNORE INTO row_buckets (bucket, tbl, id) VALUES (?, ?, ?)", [page.bucket, snapshot.ref.table, snapshot.ref.record.bytes])
             }
             for remove in page.removes {
                 try db.run("DELETE FROM row_buckets WHERE bucket = ? AND tbl = ? AND id = ?", [page.bucket, remove.table, remove.record.bytes])
@@ -256,6 +254,16 @@ extension DeviceStore {
 }
 
 extension DeviceSchema {
+    /// Merges a record's full state from the server (a snapshot, an arrival, a fetched record)
+    /// into the phone's row, and moves the clock past its versions.
+    func merge(_ snapshot: RecordSnapshot, clock: inout HybridClock, wall: Int64, in db: isolated SQLiteDatabase) throws {
+        let table = try layout(snapshot.ref.table).table
+        let current = try read(table.name, snapshot.ref.record, in: db)
+        let merged = current?.merged(with: snapshot.state, table: table) ?? snapshot.state
+        for field in snapshot.state.fields.values { clock.receive(field.version.clock, wallMilliseconds: UInt64(wall)) }
+        if merged != current { try write(table.name, snapshot.ref.record, merged, in: db) }
+    }
+
     /// Undoes a rejected write locally: each field it set (and still holds) takes the server's
     /// value instead, and the server's state is merged in.
     func revert(_ change: Change, to serverState: RecordState?, in db: isolated SQLiteDatabase) throws {
@@ -278,7 +286,8 @@ extension DeviceSchema {
         try write(change.table, change.record, state, in: db)
     }
 
-    /// Deletes rows that no held bucket has any more and that have no unanswered change.
+    /// Deletes rows that no held bucket has any more and that have no unanswered change (nor were
+    /// fetched on demand).
     func collectEvicted(in db: isolated SQLiteDatabase) throws {
         // The buckets that hold rows, found by skipping along the primary key (a handful of
         // lookups, where a scan of row_buckets would read every row the phone holds); then the
@@ -304,6 +313,7 @@ extension DeviceSchema {
             """, [table, id.bytes])
         guard held.isEmpty else { return }
         guard try db.query("SELECT 1 FROM outbox_rows WHERE tbl = ? AND id = ? LIMIT 1", [table, id.bytes]).isEmpty else { return }
+        guard try db.query("SELECT 1 FROM fetched_rows WHERE tbl = ? AND id = ?", [table, id.bytes]).isEmpty else { return }
         try db.run("DELETE FROM row_buckets WHERE tbl = ? AND id = ?", [table, id.bytes])
         try remove(table, id, in: db)
     }

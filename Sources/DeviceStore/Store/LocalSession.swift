@@ -80,8 +80,18 @@ struct LocalSession {
 
 extension DeviceSchema {
     /// Records which buckets a row is in, from its fields (parents' buckets come from the store).
+    ///
+    /// A row fetched on demand is in none of the phone's buckets (the server retired it from
+    /// phones), and a row written under one (a check-in on an old visit) is kept with it instead.
     func updateBuckets(_ table: String, _ id: RecordID, _ state: RecordState, in db: isolated SQLiteDatabase) throws {
         let layout = try layout(table)
+        if try !db.query("SELECT 1 FROM fetched_rows WHERE tbl = ? AND id = ?", [table, id.bytes]).isEmpty { return }
+        if let parent = layout.table.windowParent, let parentID = state.id(parent.field),
+           let fetched = try db.query("SELECT fetched_at FROM fetched_rows WHERE tbl = ? AND id = ?", [parent.table, parentID.bytes]).first {
+            try db.run("INSERT OR REPLACE INTO fetched_rows (tbl, id, fetched_at) VALUES (?, ?, ?)", [table, id.bytes, try fetched.read(0, as: Int64.self)])
+            db.noteWritten("fetched_rows")
+            return
+        }
         var parents: [String: Set<Bucket>] = [:]
         for rule in layout.table.buckets {
             guard case .parent(let field, let parentTable) = rule, case .id(let parent)? = state.fields[field]?.value else { continue }

@@ -57,6 +57,14 @@ public enum FieldSalesSchema {
     /// Whether an attachment's bytes have arrived.
     public static let uploadStates = ["pending", "complete"]
 
+    // What a phone keeps (its working set; see `PhoneWindow`): the day's work and the month behind
+    // it, history for a quarter, anything still open, and everything ahead (a visit planned for
+    // next month is on the phone already, so that time passing never has to send a row).
+    /// Days of visits, plans and van stock movements a phone keeps behind today.
+    public static let keptDays = 30
+    /// Days of orders, work orders and contact records a phone keeps behind today.
+    public static let keptHistoryDays = 90
+
     /// Every table, in an order in which references point to earlier tables.
     static let tables: [TableSchema] = organisation + catalogue + customers + visits + orders + fieldService
 
@@ -176,7 +184,7 @@ public enum FieldSalesSchema {
             FieldSchema("name", shortText, access: .dispatch),
             FieldSchema("period_start", .timestamp, access: .dispatch),
             FieldSchema("period_end", .timestamp, access: .dispatch),
-        ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)]),
+        ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)], phoneWindow: .window(dates: ["period_end"], days: keptDays)),
         TableSchema(name: "visits", fields: [
             FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
             FieldSchema("customer_id", ref("customers"), access: .everyone),
@@ -193,7 +201,8 @@ public enum FieldSalesSchema {
             FieldSchema("abandon_reason", longText, optional: true, access: .fieldWorkers),
             FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone, vocabulary: creationModes),
             FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers, author: .always),
-        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
+           phoneWindow: .window(dates: ["planned_start", "actual_start", "id"], days: keptDays, open: ["planned", "in_progress"])),
         TableSchema(name: "visit_tasks", fields: [
             FieldSchema("visit_id", ref("visits"), access: .everyone),
             FieldSchema("task_type", .text(maxLength: 40), access: .everyone),
@@ -201,7 +210,7 @@ public enum FieldSalesSchema {
             // The office creates a task pending; only the field does it.
             FieldSchema("status", state(Lifecycles.visitTask), policy: Lifecycles.visitTask.policy, access: WriteAccess.fieldWorkers.onCreate([.dispatcher, .admin])),
             FieldSchema("result", longText, optional: true, access: .fieldWorkers),
-        ], buckets: [.parent("visit_id", table: "visits")]),
+        ], buckets: [.parent("visit_id", table: "visits")], phoneWindow: .withParent("visit_id")),
         TableSchema(name: "geo_events", kind: .appendOnly, fields: [
             FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .fieldWorkers),
             FieldSchema("user_id", ref("users"), policy: .insertOnce, access: .fieldWorkers, author: .always),
@@ -216,13 +225,13 @@ public enum FieldSalesSchema {
             FieldSchema("received_at", .timestamp, optional: true, access: .serverOnly),
             FieldSchema("distance_m", .integer, optional: true, access: .serverOnly, range: metersRange),
             FieldSchema("verification", .text(maxLength: 20), optional: true, access: .serverOnly, vocabulary: Geofence.Verification.allCases.map(\.rawValue)),
-        ], buckets: [.parent("visit_id", table: "visits")]),
+        ], buckets: [.parent("visit_id", table: "visits")], phoneWindow: .withParent("visit_id")),
         TableSchema(name: "shelf_stock_counts", kind: .appendOnly, fields: [
             FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .reps),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .reps),
             FieldSchema("quantity", .integer, policy: .insertOnce, access: .reps, range: 0...1_000_000_000),
             FieldSchema("counted_at", .timestamp, policy: .insertOnce, access: .reps),
-        ], buckets: [.parent("visit_id", table: "visits")]),
+        ], buckets: [.parent("visit_id", table: "visits")], phoneWindow: .withParent("visit_id")),
         TableSchema(name: "contact_records", fields: [
             FieldSchema("customer_id", ref("customers"), access: .everyone),
             FieldSchema("visit_id", ref("visits"), optional: true, access: .everyone),
@@ -231,12 +240,12 @@ public enum FieldSalesSchema {
             FieldSchema("notes", longText, access: .everyone),
             FieldSchema("next_action", longText, optional: true, access: .everyone),
             FieldSchema("next_action_at", .timestamp, optional: true, access: .everyone),
-        ], buckets: [.parent("customer_id", table: "customers")]),
+        ], buckets: [.parent("customer_id", table: "customers")], phoneWindow: .window(dates: ["next_action_at", "id"], days: keptHistoryDays)),
         TableSchema(name: "manager_comments", kind: .appendOnly, fields: [
             FieldSchema("contact_record_id", ref("contact_records"), policy: .insertOnce, access: .managers),
             FieldSchema("author_id", ref("users"), policy: .insertOnce, access: .managers, author: .always),
             FieldSchema("body", longText, policy: .insertOnce, access: .managers),
-        ], buckets: [.parent("contact_record_id", table: "contact_records")]),
+        ], buckets: [.parent("contact_record_id", table: "contact_records")], phoneWindow: .withParent("contact_record_id")),
     ]
 
     // MARK: Orders
@@ -258,7 +267,8 @@ public enum FieldSalesSchema {
             FieldSchema("tax_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("total_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
-        ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
+           phoneWindow: .window(dates: ["order_date"], days: keptHistoryDays, open: ["draft", "submitted", "pending_approval", "credit_hold", "rejected"])),
         TableSchema(name: "order_lines", fields: [
             FieldSchema("order_id", ref("sales_orders"), access: .reps),
             FieldSchema("product_id", ref("products"), access: .reps),
@@ -268,7 +278,7 @@ public enum FieldSalesSchema {
             FieldSchema("unit_price_minor", .money, optional: true, access: .serverOnly, range: amountRange),
             FieldSchema("tax_rate_percent", .decimal(scale: 3), optional: true, access: .serverOnly, range: taxRateRange),
             FieldSchema("line_total_minor", .money, optional: true, access: .serverOnly),
-        ], buckets: [.parent("order_id", table: "sales_orders")]),
+        ], buckets: [.parent("order_id", table: "sales_orders")], phoneWindow: .withParent("order_id")),
         TableSchema(name: "payments", kind: .appendOnly, fields: [
             FieldSchema("order_id", ref("sales_orders"), policy: .insertOnce, access: .reps),
             FieldSchema("amount_minor", .money, policy: .insertOnce, access: .reps, range: amountRange),
@@ -276,7 +286,7 @@ public enum FieldSalesSchema {
             FieldSchema("receipt_number", .text(maxLength: 64), policy: .insertOnce, access: .reps),
             FieldSchema("collected_by", ref("users"), policy: .insertOnce, access: .reps, author: .always),
             FieldSchema("collected_at", .timestamp, policy: .insertOnce, access: .reps),
-        ], buckets: [.parent("order_id", table: "sales_orders")]),
+        ], buckets: [.parent("order_id", table: "sales_orders")], phoneWindow: .withParent("order_id")),
     ]
 
     // MARK: Field service
@@ -306,7 +316,9 @@ public enum FieldSalesSchema {
             FieldSchema("resolution", longText, optional: true, access: .technicians),
             FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
             FieldSchema("rating", .integer, optional: true, access: .technicians, range: 1...5),
-        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")]),
+        ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
+           phoneWindow: .window(dates: ["actual_end", "window_end", "id"], days: keptHistoryDays,
+                              open: ["new", "scheduled", "on_hold", "dispatched", "en_route", "on_site"])),
         TableSchema(name: "stock_locations", fields: [
             FieldSchema("kind", .text(maxLength: 20), access: .managers),
             FieldSchema("name", shortText, access: .managers),
@@ -323,13 +335,13 @@ public enum FieldSalesSchema {
             FieldSchema("delta", .integer, policy: .insertOnce, access: .everyone, range: quantityRange),
             FieldSchema("reason", .text(maxLength: 40), policy: .insertOnce, access: .everyone),
             FieldSchema("reference_id", .text(maxLength: 36), optional: true, policy: .insertOnce, access: .everyone),
-        ], buckets: [.parent("stock_location_id", table: "stock_locations")]),
+        ], buckets: [.parent("stock_location_id", table: "stock_locations")], phoneWindow: .window(dates: ["id"], days: keptDays)),
         TableSchema(name: "parts_used", kind: .appendOnly, fields: [
             FieldSchema("work_order_id", ref("work_orders"), policy: .insertOnce, access: .technicians),
             FieldSchema("product_id", ref("products"), policy: .insertOnce, access: .technicians),
             FieldSchema("quantity", .integer, policy: .insertOnce, access: .technicians, range: 0...1_000_000_000),
             FieldSchema("stock_location_id", ref("stock_locations"), policy: .insertOnce, access: .technicians),
             FieldSchema("used_at", .timestamp, policy: .insertOnce, access: .technicians),
-        ], buckets: [.parent("work_order_id", table: "work_orders")]),
+        ], buckets: [.parent("work_order_id", table: "work_orders")], phoneWindow: .withParent("work_order_id")),
     ]
 }

@@ -45,6 +45,8 @@ public struct TableSchema: Sendable {
     public let fields: [FieldSchema]
     /// How the row's buckets follow from its fields.
     public let buckets: [BucketRule]
+    /// What a phone keeps of the table's rows (see ``PhoneWindow``).
+    public let phoneWindow: PhoneWindow
     private let fieldIndex: [String: Int]
 
     /// Mutable records, or facts that are only ever inserted.
@@ -56,8 +58,10 @@ public struct TableSchema: Sendable {
     }
 
     /// Creates a table description.
-    public init(name: String, kind: Kind = .record, tombstones: TombstonePolicy = .deleteWins, fields: [FieldSchema], buckets: [BucketRule]) {
+    public init(name: String, kind: Kind = .record, tombstones: TombstonePolicy = .deleteWins, fields: [FieldSchema], buckets: [BucketRule],
+                phoneWindow: PhoneWindow = .always) {
         self.name = name
+        self.phoneWindow = phoneWindow
         self.kind = kind
         self.tombstones = kind == .appendOnly ? .none : tombstones
         self.fields = fields
@@ -123,6 +127,7 @@ public struct TableSchema: Sendable {
                 }
             }
         }
+        try validatePhoneWindow(in: schema)
     }
 }
 

@@ -28,6 +28,7 @@ public enum Migrator {
         Migration(revision: 7, name: "device clocks and push attempts", sql: Revision007.sql),
         Migration(revision: 8, name: "one live notification per feed statement; devices keyed by tenant", sql: Revision008.sql),
         Migration(revision: 9, name: "a user's territories by index", sql: Revision009.sql),
+        Migration(revision: 10, name: "rows retired from phones", sql: Revision010.sql),
     ]
 
     /// The latest revision this build knows.

@@ -278,18 +278,23 @@ extension SyncStore {
         }
         for (tableName, ids) in touched { work.write(tableName, ids.map { ($0, states[tableName]![$0]!) }) }
 
-        // Bucket membership and the feed: the change set, filtered to each bucket's rows; a row
-        // that left a bucket is a remove there, and a row that entered one arrives whole.
+        // Bucket membership and the feed: the change set, filtered to each bucket's rows that phones
+        // keep; a row that left a bucket (or its phones' window) is a remove there, and a row that
+        // entered one arrives whole.
         let bucketsOf = try await place(touched: touched, states: states, original: original, memberships: memberships, at: now, work: work, on: db)
+        // Rows phones do not keep (retired by their table's phone window) stay out of the feed.
+        let dropped = try await retain(touched: touched, states: states, original: original, buckets: bucketsOf, at: now, work: work, on: db)
         var perBucket: [Bucket: [Change]] = [:]
-        for change in changes {
+        for change in changes where !dropped.contains(RecordRef(table: change.table, record: change.record)) {
             for bucket in bucketsOf[RecordRef(table: change.table, record: change.record)] ?? [] { perBucket[bucket, default: []].append(change) }
         }
         for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
             work.feed(bucket, .changeSet, BinaryEncoder.encode(ChangeSet(id: id, changes: changes)))
         }
         for (ref, buckets) in guessed.sorted(by: { ($0.key.table, $0.key.record) < ($1.key.table, $1.key.record) }) {
-            for bucket in buckets.subtracting(bucketsOf[ref] ?? []).sorted() { work.feed(bucket, .remove, BinaryEncoder.encode(ref)) }
+            // A row the device created outside its window leaves every bucket the device put it in.
+            let gone = dropped.contains(ref) ? buckets : buckets.subtracting(bucketsOf[ref] ?? [])
+            for bucket in gone.sorted() { work.feed(bucket, .remove, BinaryEncoder.encode(ref)) }
         }
         for conflict in conflicts { work.conflict(conflict) }
         return conflicts

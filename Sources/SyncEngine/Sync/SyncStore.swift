@@ -154,7 +154,8 @@ public struct SyncStore: Sendable {
         }
     }
 
-    /// A page of `bucket`'s rows, in (table, id) order, for a device priming the bucket.
+    /// A page of `bucket`'s rows that phones keep (retired rows are left out), in (table, id)
+    /// order, for a device priming the bucket.
     ///
     /// The first page (`cursor.sequence == 0`) fixes the cursor: the transaction watermark at that
     /// moment, which every later page keeps. Pages after it continue after `cursor.resume`. Rows
@@ -168,8 +169,9 @@ public struct SyncStore: Sendable {
                 : cursor.sequence
             let after = cursor.resume ?? RecordRef(table: "", record: RecordID(high: 0, low: 0))
             let members = try await db.query("""
-                SELECT tbl, id::text FROM row_buckets WHERE tenant_id = $1 AND bucket = $2 AND (tbl, id) > ($3, $4::uuid)
-                ORDER BY tbl, id LIMIT $5
+                SELECT r.tbl, r.id::text FROM row_buckets r WHERE r.tenant_id = $1 AND r.bucket = $2 AND (r.tbl, r.id) > ($3, $4::uuid)
+                  AND NOT EXISTS (SELECT 1 FROM row_retired x WHERE x.tenant_id = r.tenant_id AND x.tbl = r.tbl AND x.id = r.id)
+                ORDER BY r.tbl, r.id LIMIT $5
                 """, [tenant.uuidString, bucket, after.table, after.record.uuidString, limit + 1])
             let page = members.prefix(limit)
             var snapshots: [RecordSnapshot] = []
@@ -193,12 +195,16 @@ public struct SyncStore: Sendable {
 extension SyncStore {
     /// Writes records as the server's own (initial data: a tenant's import, the demo set), in one
     /// transaction, with their bucket membership. `records` must list parents before children.
-    /// Seeded rows reach devices through snapshots, not through the change feed.
-    public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID) async throws {
+    /// Seeded rows reach devices through snapshots, not through the change feed; rows their
+    /// table's phone window does not keep at `now` (by default the clock's time) are retired.
+    public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64? = nil) async throws {
         let tables = self.tables
+        let now = now ?? Int64(clock.milliseconds)
         try await pool.transaction { db in
             var bucketsOf: [String: Set<Bucket>] = [:]
             var memberships: [[PostgresValue]] = []
+            var retired: [[PostgresValue]] = []
+            var retiredRefs = Set<RecordRef>()
             var order: [String] = []
             var grouped: [String: [(RecordID, RecordState)]] = [:]
             for record in records {
@@ -227,9 +233,17 @@ extension SyncStore {
                     for bucket in buckets.sorted() {
                         memberships.append([.text(tenant.uuidString), bucket.postgresValue, .text(tableName), .text(id.uuidString)])
                     }
+                    let parentKept = table.windowParent.flatMap { parent in
+                        state.id(parent.field).map { !retiredRefs.contains(RecordRef(table: parent.table, record: $0)) }
+                    }
+                    if !table.keeps(id, state, at: now, parentKept: parentKept) {
+                        retiredRefs.insert(RecordRef(table: tableName, record: id))
+                        retired.append([.text(tenant.uuidString), .text(tableName), .text(id.uuidString), .text(String(now))])
+                    }
                 }
             }
             try await db.copy(into: "row_buckets", columns: ["tenant_id", "bucket", "tbl", "id"], rows: memberships)
+            try await db.copy(into: "row_retired", columns: ["tenant_id", "tbl", "id", "retired_at"], rows: retired)
         }
     }
 }

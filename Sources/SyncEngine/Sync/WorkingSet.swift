@@ -28,6 +28,10 @@ final class WorkingSet: ArrivalReads {
     private var buckets: [RecordRef: Set<Bucket>] = [:]
     /// The buckets as read from PostgreSQL: ``flush(on:)`` writes the difference.
     private var storedBuckets: [RecordRef: Set<Bucket>] = [:]
+    /// Whether each row whose buckets are known is retired from phones (see ``PhoneWindow``), now
+    /// and as read: ``flush(on:)`` writes the difference.
+    private var retired: [RecordRef: Bool] = [:]
+    private var storedRetired: [RecordRef: Bool] = [:]
     private var storedDepartures: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
     private var newDepartures: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
     private var locked: Set<Int64> = []
@@ -72,9 +76,11 @@ final class WorkingSet: ArrivalReads {
             states.removeValue(forKey: ref)
             absent.remove(ref)
             storedDepartures.removeValue(forKey: ref)
-            if buckets[ref] == storedBuckets[ref] {
+            if buckets[ref] == storedBuckets[ref] && retired[ref] == storedRetired[ref] {
                 buckets.removeValue(forKey: ref)
                 storedBuckets.removeValue(forKey: ref)
+                retired.removeValue(forKey: ref)
+                storedRetired.removeValue(forKey: ref)
             }
         }
     }
@@ -136,6 +142,8 @@ final class WorkingSet: ArrivalReads {
         absent.insert(ref)
         buckets[ref] = []
         storedBuckets[ref] = []
+        retired[ref] = false
+        storedRetired[ref] = false
         storedDepartures[ref] = []
         locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant))
     }
@@ -296,25 +304,56 @@ final class WorkingSet: ArrivalReads {
         try takeMemberships(refs, try await db.query(Self.membershipsSQL, Self.refParameters(refs, tenant: tenant)))
     }
 
+    /// Each ref's buckets (one row per bucket, or one with a null bucket) and whether it is retired.
     static let membershipsSQL = """
-        SELECT r.tbl, r.id::text, r.bucket FROM row_buckets r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id
-        WHERE r.tenant_id = $1
+        SELECT k.tbl, k.id::text, r.bucket, x.id IS NOT NULL FROM unnest($2::text[], $3::uuid[]) AS k(tbl, id)
+        LEFT JOIN row_buckets r ON r.tenant_id = $1 AND r.tbl = k.tbl AND r.id = k.id
+        LEFT JOIN row_retired x ON x.tenant_id = $1 AND x.tbl = k.tbl AND x.id = k.id
         """
 
     static func refParameters(_ refs: [RecordRef], tenant: RecordID) -> [any PostgresBindable] {
         [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]
     }
 
-    /// Keeps the buckets of `refs` read in `rows` (a ref without a row is in no bucket).
+    /// Keeps the buckets of `refs` read in `rows` (a ref without a row is in no bucket), and
+    /// whether each is retired.
     private func takeMemberships(_ refs: [RecordRef], _ rows: PostgresRows) throws {
         var read: [RecordRef: Set<Bucket>] = [:]
+        var retiredRead = Set<RecordRef>()
         for row in rows {
-            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []].insert(try row.read(2, as: Bucket.self))
+            let ref = RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!)
+            if let bucket = try row.read(2, as: String?.self) { read[ref, default: []].insert(Bucket(bucket)) }
+            if try row.read(3, as: Bool.self) { retiredRead.insert(ref) }
         }
         for ref in refs {
             buckets[ref] = read[ref] ?? []
             storedBuckets[ref] = read[ref] ?? []
+            retired[ref] = retiredRead.contains(ref)
+            storedRetired[ref] = retiredRead.contains(ref)
         }
+    }
+
+    // MARK: - Retirement
+
+    /// Whether each of `ids` in `table` is retired from phones now (every id is in the result).
+    func retired(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Bool] {
+        try await loadMemberships(Set(ids).map { RecordRef(table: table, record: $0) }.filter { retired[$0] == nil }, on: db)
+        var found: [RecordID: Bool] = [:]
+        for id in ids { found[id] = retired[RecordRef(table: table, record: id)] ?? false }
+        return found
+    }
+
+    /// How many rows the push retires.
+    var retiring: Int { retired.filter { $0.value && storedRetired[$0.key] == false }.count }
+
+    /// Whether `ref` is retired, as far as the push knows (a row whose buckets were never read is not).
+    func isRetired(_ ref: RecordRef) -> Bool { retired[ref] ?? false }
+
+    /// Marks `ref` retired (`true`) or kept; written by ``flush(on:)``. `ref`'s membership must
+    /// have been read.
+    func setRetired(_ ref: RecordRef, _ value: Bool) {
+        precondition(storedRetired[ref] != nil, "a row's retirement is set after its membership is read")
+        retired[ref] = value
     }
 
     /// Reads the departures of `refs` (all tables at once) into the set.
@@ -345,13 +384,15 @@ final class WorkingSet: ArrivalReads {
         guard before != buckets else { return false }
         if storedBuckets[ref] == nil { storedBuckets[ref] = before }
         self.buckets[ref] = buckets
+        // A retired row is not on any phone: it moves silently (its departures still count for scope).
+        let quiet = isRetired(ref)
         for bucket in before.subtracting(buckets).sorted() {
-            feed(bucket, .remove, BinaryEncoder.encode(ref))
+            if !quiet { feed(bucket, .remove, BinaryEncoder.encode(ref)) }
             if !(newDepartures[ref] ?? []).contains(where: { $0.bucket == bucket && $0.at == now }) {
                 newDepartures[ref, default: []].append((bucket, now))
             }
         }
-        if announce {
+        if announce && !quiet {
             for bucket in buckets.subtracting(before).sorted() { feed(bucket, .entered, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))) }
         }
         return true
@@ -463,6 +504,22 @@ final class WorkingSet: ArrivalReads {
                 INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
                 """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
                       PostgresArray.literal(entered.map(\.ref.record))])
+        }
+        var retiring: [RecordRef] = []
+        var restoring: [RecordRef] = []
+        for (ref, now) in retired where now != storedRetired[ref] {
+            if now { retiring.append(ref) } else { restoring.append(ref) }
+        }
+        if !restoring.isEmpty {
+            batch.add("""
+                DELETE FROM row_retired r USING unnest($2::text[], $3::uuid[]) AS k(tbl, id) WHERE r.tenant_id = $1 AND r.tbl = k.tbl AND r.id = k.id
+                """, Self.refParameters(restoring, tenant: tenant))
+        }
+        if !retiring.isEmpty {
+            batch.add("""
+                INSERT INTO row_retired (tenant_id, tbl, id, retired_at) SELECT $1, k.tbl, k.id, $4 FROM unnest($2::text[], $3::uuid[]) AS k(tbl, id)
+                ON CONFLICT DO NOTHING
+                """, Self.refParameters(retiring, tenant: tenant) + [Int64(clock.milliseconds)])
         }
         let departed = newDepartures.flatMap { ref, departures in
             departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), $0.bucket.postgresValue, .text(String($0.at))] }

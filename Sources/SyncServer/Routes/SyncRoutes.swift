@@ -7,7 +7,7 @@ import SyncEngine
 import SyncCore
 import SyncWire
 
-/// `POST /v1/register`, `/v1/push` and `/v1/pull`: the sync protocol over HTTP.
+/// `POST /v1/register`, `/v1/push`, `/v1/pull`, `/v1/live` and `/v1/fetch`: the sync protocol over HTTP.
 ///
 /// A body is a binary frame (`application/vnd.fieldsync.frame`) or the JSON form
 /// (`application/json`); the answer comes in the same form. Every failure is an ``ErrorResponse``
@@ -37,7 +37,7 @@ final class SyncRoutes: Sendable {
     }
 
     /// The protocol's routes.
-    static let routes = ["/v1/live", "/v1/pull", "/v1/push", "/v1/register"]
+    static let routes = ["/v1/fetch", "/v1/live", "/v1/pull", "/v1/push", "/v1/register"]
 
     /// Answers one decoded request on `route` (one of ``routes``): a message in, a message out.
     func answer(_ route: String, _ message: Message, claims: TokenAuthority.Claims) async throws -> Message {
@@ -61,10 +61,16 @@ final class SyncRoutes: Sendable {
             return .pullResponse(response)
         case ("/v1/live", .pullRequest(let body)):
             return .liveNotice(try await live(body, claims: claims))
+        case ("/v1/fetch", .fetchRequest(let body)):
+            let response = try await fetch(body, claims: claims)
+            limiter.charge(Double(response.snapshots.count) / RateLimiter.Cost.rowsPerToken, for: claims.user)
+            return .fetchResponse(response)
         case ("/v1/register", _):
             throw Self.wrongMessage("register_request")
         case ("/v1/push", _):
             throw Self.wrongMessage("push_request")
+        case ("/v1/fetch", _):
+            throw Self.wrongMessage("fetch_request")
         default:
             throw Self.wrongMessage("pull_request")
         }
@@ -194,6 +200,14 @@ final class SyncRoutes: Sendable {
             try await store.acknowledge(held + priming, replica: replica, tenant: claims.tenant)
         }
         return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted())
+    }
+
+    /// Records the phone does not keep, with the rows that follow them: only those in a bucket the
+    /// user may sync now; any other (unknown or not the user's) comes back as missing.
+    func fetch(_ request: FetchRequest, claims: TokenAuthority.Claims) async throws -> FetchResponse {
+        let allowed = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
+        let found = try await store.fetch(request.refs, tenant: claims.tenant, visible: Set(allowed))
+        return FetchResponse(snapshots: found.snapshots, missing: found.missing)
     }
 
     func now() -> HLC { store.clock.now() }

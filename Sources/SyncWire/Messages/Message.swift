@@ -16,11 +16,15 @@ public enum Message: WireCodable, Hashable {
     case liveNotice(LiveNotice)
     /// See ``ErrorResponse``.
     case error(ErrorResponse)
+    /// See ``FetchRequest``.
+    case fetchRequest(FetchRequest)
+    /// See ``FetchResponse``.
+    case fetchResponse(FetchResponse)
 
     /// The message types' names, in type-number order (the binary type byte is the index).
     public static let types = [
         "register_request", "register_response", "push_request", "push_response",
-        "pull_request", "pull_response", "live_notice", "error",
+        "pull_request", "pull_response", "live_notice", "error", "fetch_request", "fetch_response",
     ]
 
     public func encode(to encoder: inout some WireEncoder) {
@@ -33,6 +37,8 @@ public enum Message: WireCodable, Hashable {
         case .pullResponse(let body): encoder.tag("type", 5, labels: Self.types); encoder.object("body", body)
         case .liveNotice(let body): encoder.tag("type", 6, labels: Self.types); encoder.object("body", body)
         case .error(let body): encoder.tag("type", 7, labels: Self.types); encoder.object("body", body)
+        case .fetchRequest(let body): encoder.tag("type", 8, labels: Self.types); encoder.object("body", body)
+        case .fetchResponse(let body): encoder.tag("type", 9, labels: Self.types); encoder.object("body", body)
         }
     }
 
@@ -45,6 +51,8 @@ public enum Message: WireCodable, Hashable {
         case 4: self = .pullRequest(try decoder.object("body", as: PullRequest.self))
         case 5: self = .pullResponse(try decoder.object("body", as: PullResponse.self))
         case 6: self = .liveNotice(try decoder.object("body", as: LiveNotice.self))
+        case 8: self = .fetchRequest(try decoder.object("body", as: FetchRequest.self))
+        case 9: self = .fetchResponse(try decoder.object("body", as: FetchResponse.self))
         default: self = .error(try decoder.object("body", as: ErrorResponse.self))
         }
     }
