@@ -59,6 +59,7 @@ struct Bench: Sendable {
         }
         if groups.contains(.ingest) { figures += try await serverIngest(mixA, mixB, phone: phone, world) }
         if groups.contains(.priming) { figures += try await priming(world) }
+        if groups.contains(.window) { figures += try await phoneWindow(world) }
         if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
         if groups.contains(.capacity) { figures += try await capacity(world) }
         if groups.contains(.rush) { figures += try await eveningRush(world) }

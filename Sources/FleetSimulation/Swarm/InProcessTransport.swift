@@ -71,11 +71,14 @@ public struct SwarmFault: Hashable, Sendable, CustomStringConvertible, CaseItera
     public static let assignmentChange = SwarmFault(name: "assignment-change")
     /// Devices offline for hours or days.
     public static let offline = SwarmFault(name: "offline")
+    /// The whole fleet comes back 40 days after its last working day, outboxes unsent: the days'
+    /// work has left the phones' window and retires while late changes to it arrive.
+    public static let monthAway = SwarmFault(name: "month-away")
 
     /// Every fault, in the order `--help` lists them.
     public static let allCases: [SwarmFault] = [
         droppedRequest, droppedResponse, duplicated, reordered, crash, serverRestart, postgresRestart, clockSkew, expiredToken,
-        territoryChange, assignmentChange, offline,
+        territoryChange, assignmentChange, offline, monthAway,
     ]
 
     /// Parses `all` or a comma-separated list of names.

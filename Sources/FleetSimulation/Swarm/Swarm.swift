@@ -78,6 +78,7 @@ public struct Swarm: Sendable {
         /// Every check passed.
         public var converged: Bool {
             divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 && missingBlobs == 0 && pendingAttachments == 0
+                && heldOutsideWindow == 0 && windowErrors == 0
         }
         /// Phones whose rows differ from the server's on their buckets.
         public var divergentDevices = 0
@@ -87,6 +88,13 @@ public struct Swarm: Sendable {
         public var duplicateApplications = 0
         /// Rows a phone holds outside its buckets.
         public var outOfScopeRows = 0
+        /// Rows a phone holds that the server retired from phones (outside their window).
+        public var heldOutsideWindow = 0
+        /// Rows the server serves to phones though their window lets go of them, or retired though
+        /// their window keeps them, judged afresh from their states at the end.
+        public var windowErrors = 0
+        /// Rows retired from phones at the end (outside their window: history).
+        public var retiredRows = 0
         /// Photos and signatures the phones attached (records on the server).
         public var attachments = 0
         /// Attachments whose bytes are not on the server, or do not hash to their name.
@@ -122,6 +130,7 @@ public struct Swarm: Sendable {
             return .object([
                 .init("converged", .bool(converged)), .init("divergent_devices", number(divergentDevices)), .init("lost_writes", number(lostWrites)),
                 .init("duplicate_applications", number(duplicateApplications)), .init("out_of_scope_rows", number(outOfScopeRows)),
+                .init("held_outside_window", number(heldOutsideWindow)), .init("window_errors", number(windowErrors)), .init("retired_rows", number(retiredRows)),
                 .init("attachments", number(attachments)), .init("missing_blobs", number(missingBlobs)), .init("pending_attachments", number(pendingAttachments)),
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),

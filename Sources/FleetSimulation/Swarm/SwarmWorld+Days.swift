@@ -54,16 +54,21 @@ extension SwarmWorld {
             try await approveAndRelease()
             clock.set(UInt64(Int64(dayStart) + 23 * Self.hour + 30 * 60_000))
             try await store.markMissedVisits(now: Int64(clock.now()), tenant: tenant)
+            // The night's job: history past the phones' window leaves them (the next sync removes it).
+            try await store.retireAged(at: Int64(clock.now()))
             configuration.progress?("day \(day + 1) of \(configuration.days): \(online.count) of \(devices.count) phones online, \(devices.reduce(0) { $0 + $1.made }) changes made")
         }
-        // Everyone comes back: clocks right, tokens fresh, online; three rounds so that each
-        // phone sees what the phones after it pushed.
-        clock.set(UInt64(Int64(Self.monday.adding(days: configuration.days).epochSeconds * 1000) + 12 * Self.hour))
+        // Everyone comes back (40 days later, with month-away): clocks right, tokens fresh, online;
+        // three rounds so that each phone sees what the phones after it pushed.
+        let away = has(.monthAway) ? 40 : 0
+        if away > 0 { count(.monthAway) }
+        clock.set(UInt64(Int64(Self.monday.adding(days: configuration.days + away).epochSeconds * 1000) + 12 * Self.hour))
         for device in devices {
             device.clock.set(0)
             device.token = try await tokens.issue(user: device.user, tenant: tenant, role: device.role)
             await device.client.setToken(device.token)
         }
+        try await store.retireAged(at: Int64(clock.now()))
         for round in 0..<3 {
             for device in devices {
                 // The last round is fault-free, as a phone on a good network would be.

@@ -8,10 +8,12 @@ import SyncWire
 /// The verdict: every phone against the server, and a digest of the server's state.
 extension SwarmWorld {
     /// Checks that every phone equals the server on the buckets it may see and holds nothing
-    /// else; that every change a phone made was answered and every answered change is on the
-    /// server; that no fact was recorded twice. Fills the report.
+    /// else — nothing outside its window, nothing inside it missing; that the server's window is
+    /// right, judged afresh; that every change a phone made was answered and every answered change
+    /// is on the server; that no fact was recorded twice. Fills the report.
     func reconcile() async throws {
         let now = Int64(clock.now())
+        let retired = try await retiredRows()
         var server: [Bucket: [RecordRef: RecordState]] = [:]
         for device in devices {
             var visible: [RecordRef: RecordState] = [:]
@@ -30,11 +32,16 @@ extension SwarmWorld {
                 visible.merge(server[bucket]!) { first, _ in first }
             }
             let held = try await device.store.heldRows()
-            let outside = held.filter { visible[$0] == nil }
+            let outside = held.filter { visible[$0] == nil && retired[$0] == nil }
+            let pastWindow = held.filter { visible[$0] == nil && retired[$0] != nil }
             report.outOfScopeRows += outside.count
+            report.heldOutsideWindow += pastWindow.count
+            if !pastWindow.isEmpty, report.details.count < 10 {
+                report.details.append("device \(device.index): holds \(pastWindow.count) row(s) past its window (\(pastWindow.prefix(3).map { "\($0.table)/\($0.record.uuidString)" }.joined(separator: ", ")))")
+            }
             var differs = 0
             for (ref, expected) in visible where try await device.store.record(ref.table, ref.record) != expected { differs += 1 }
-            if differs > 0 || !outside.isEmpty {
+            if differs > 0 || !outside.isEmpty || !pastWindow.isEmpty {
                 report.divergentDevices += 1
                 if report.details.count < 10 {
                     let examples = outside.prefix(3).map { "\($0.table)/\($0.record.uuidString)" }.joined(separator: ", ")
@@ -58,6 +65,7 @@ extension SwarmWorld {
             if lost > 0, report.details.count < 10 { report.details.append("device \(device.index): \(lost) change(s) unanswered or missing on the server (\(pending) still in the outbox)") }
             report.lostWrites += lost
         }
+        try checkWindow(served: server.values.reduce(into: [:]) { $0.merge($1) { first, _ in first } }, retired: retired, at: now)
         report.duplicateApplications = try await pool.query("""
             SELECT (SELECT count(*) FROM (SELECT 1 FROM geo_events WHERE tenant_id = $1 GROUP BY visit_id, user_id, kind, device_time HAVING count(*) > 1) a)
                  + (SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = $1 GROUP BY order_id, receipt_number HAVING count(*) > 1) b)
@@ -86,6 +94,41 @@ extension SwarmWorld {
         report.syncs = sorted.count
         report.syncP50Milliseconds = milliseconds(0.5)
         report.syncP99Milliseconds = milliseconds(0.99)
+    }
+
+    /// Every row the server has retired from phones, with its state.
+    func retiredRows() async throws -> [RecordRef: RecordState] {
+        var rows: [RecordRef: RecordState] = [:]
+        let refs = try await pool.query("SELECT tbl, id::text FROM row_retired WHERE tenant_id = $1", [tenant.uuidString])
+            .map { RecordRef(table: try $0.read(0, as: String.self), record: RecordID(try $0.read(1, as: String.self))!) }
+        for (table, group) in Dictionary(grouping: refs, by: \.table) {
+            let states = try await pool.withConnection { [store, tenant] db in
+                try await store.tables.read(try store.tables.table(table), group.map(\.record), tenant: tenant, on: db)
+            }
+            for (id, state) in states { rows[RecordRef(table: table, record: id)] = state }
+        }
+        report.retiredRows = rows.count
+        return rows
+    }
+
+    /// Judges the server's window afresh from the rows' states at `now`: a row served to phones
+    /// (`served`) must be one its table's window keeps, and a `retired` one must not be.
+    func checkWindow(served: [RecordRef: RecordState], retired: [RecordRef: RecordState], at now: Int64) throws {
+        let schema = FieldSalesSchema.schema
+        func kept(_ ref: RecordRef, _ state: RecordState) -> Bool {
+            guard let table = schema.table(ref.table) else { return true }
+            let parentKept = table.windowParent.flatMap { parent in
+                state.id(parent.field).map { retired[RecordRef(table: parent.table, record: $0)] == nil }
+            }
+            return table.keeps(ref.record, state, at: now, parentKept: parentKept)
+        }
+        let wronglyServed = served.filter { !kept($0.key, $0.value) }.map(\.key)
+        let wronglyRetired = retired.filter { kept($0.key, $0.value) }.map(\.key)
+        report.windowErrors = wronglyServed.count + wronglyRetired.count
+        if report.windowErrors > 0, report.details.count < 10 {
+            let examples = (wronglyServed + wronglyRetired).prefix(3).map { "\($0.table)/\($0.record.uuidString)" }.joined(separator: ", ")
+            report.details.append("server: \(wronglyServed.count) row(s) served past their window, \(wronglyRetired.count) retired inside it (\(examples))")
+        }
     }
 
     /// FNV-1a over every record of every table, in id order, values and clocks (not replica
