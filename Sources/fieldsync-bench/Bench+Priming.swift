@@ -113,8 +113,9 @@ extension FieldSyncBench {
             ]).compact)
         }
 
-        /// Every row of the rep's buckets, table by table, with `COPY (SELECT …) TO STDOUT`,
-        /// inserted into SQLite tables of the same columns in one transaction.
+        /// Every row of the rep's buckets that phones keep (retired rows are not primed), table by
+        /// table, with `COPY (SELECT …) TO STDOUT`, inserted into SQLite tables of the same columns
+        /// in one transaction.
         static func raw(database: String, tenant: String, buckets: [String], path: String) throws -> (Double, Int, Int) {
             let pg = try RawPostgres(database)
             let db = try RawSQLite(path: path)
@@ -134,7 +135,8 @@ extension FieldSyncBench {
                 let insert = "INSERT OR REPLACE INTO \(table.name) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))"
                 bytes += try pg.copyOut("""
                     COPY (SELECT * FROM \(table.name) WHERE tenant_id = '\(tenant)' AND id IN
-                          (SELECT id FROM row_buckets WHERE tenant_id = '\(tenant)' AND tbl = '\(table.name)' AND bucket IN (\(list)))) TO STDOUT
+                          (SELECT id FROM row_buckets WHERE tenant_id = '\(tenant)' AND tbl = '\(table.name)' AND bucket IN (\(list)))
+                      AND id NOT IN (SELECT id FROM row_retired WHERE tenant_id = '\(tenant)' AND tbl = '\(table.name)')) TO STDOUT
                     """) { line in
                     try db.run(insert, RawPostgres.fields(line).map { $0.map(RawValue.text) ?? .null })
                     rows += 1

@@ -30,7 +30,7 @@ struct BenchWorld: Sendable {
     let products: [RecordID]
     let tokens: TokenAuthority
     let directory: URL
-    /// Rows seeded for the rep's buckets (what priming must bring).
+    /// Rows seeded for the rep's buckets that phones keep (what priming must bring).
     let seededRows: Int
 
     static let monday = CivilDate(year: 2026, month: 11, day: 30)
@@ -145,7 +145,10 @@ struct BenchWorld: Sendable {
         let tenant = data.tenant!
         let buckets = try await SyncStore(pool: server.pool, domain: FieldSalesDomain())
             .buckets(user: rep, role: .rep, tenant: tenant, at: Int64(server.clock.now()))
-        let rows = try await server.pool.query("SELECT count(DISTINCT (tbl, id)) FROM row_buckets WHERE tenant_id = $1 AND bucket = ANY($2::text[])",
+        let rows = try await server.pool.query("""
+            SELECT count(DISTINCT (tbl, id)) FROM row_buckets r WHERE tenant_id = $1 AND bucket = ANY($2::text[])
+              AND NOT EXISTS (SELECT 1 FROM row_retired x WHERE x.tenant_id = r.tenant_id AND x.tbl = r.tbl AND x.id = r.id)
+            """,
                                                [tenant.uuidString, PostgresArray.literal(buckets)])[0].read(0, as: Int.self)
         return BenchWorld(server: server, scale: scale, tenant: tenant, rep: rep, territory: territory, customers: customers,
                           products: productIDs.compactMap(RecordID.init), tokens: tokens, directory: directory, seededRows: rows)
