@@ -57,7 +57,7 @@ struct SwarmCommand: AsyncParsableCommand {
                 \(devices) phones, \(days) days, seed \(seed), faults: \(chosen.isEmpty ? "none" : chosen.map(\.name).sorted().joined(separator: ", "))
                 changes made \(report.changes); requests \(report.requests) (\(report.retries) retried); flagged \(report.flagged); quarantined \(report.quarantined); conflicts \(report.conflicts)
                 faults injected: \(report.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-                verdict: \(report.converged ? "converged" : "NOT converged") — divergent devices \(report.divergentDevices), lost writes \(report.lostWrites), duplicate applications \(report.duplicateApplications), rows out of scope \(report.outOfScopeRows)
+                verdict: \(report.converged ? "converged" : "NOT converged") — divergent devices \(report.divergentDevices), lost writes \(report.lostWrites), duplicate applications \(report.duplicateApplications), rows out of scope \(report.outOfScopeRows), rows past the window \(report.heldOutsideWindow), window errors \(report.windowErrors) (\(report.retiredRows) rows retired)
                 attachments \(report.attachments): bytes missing or wrong \(report.missingBlobs), still pending \(report.pendingAttachments)
                 state digest \(report.digest)
                 """)

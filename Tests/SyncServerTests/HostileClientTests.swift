@@ -153,6 +153,33 @@ struct HostileClientTests {
         #expect(own.reason == "forbidden_field" && own.serverState != nil)
     }
 
+    @Test("a fetch serves only what the caller may see: another territory's customer, an unknown table or id come back missing; too many refs is refused")
+    func fetchLeaksNothing() async throws {
+        let world = try await HostileWorld.make("hostile-fetch")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        let customers = try world.customers(of: rep)
+        let refs = [RecordRef(table: "customers", record: customers.own), RecordRef(table: "customers", record: customers.other),
+                    RecordRef(table: "users", record: try world.users(.manager)[0]), RecordRef(table: "no_such_table", record: RecordID.random()),
+                    RecordRef(table: "visits", record: RecordID.random())]
+        let answer = try await world.send("/v1/fetch", .fetchRequest(FetchRequest(refs: refs)), token: phone.token)
+        guard case .fetchResponse(let fetched) = answer.message else { throw HostileFailure("fetch answered \(answer.status): \(answer.message)") }
+        #expect(fetched.snapshots.map(\.ref) == [refs[0]])
+        #expect(Set(fetched.missing) == Set(refs.dropFirst()))
+        // The JSON form says the same.
+        let json = try await world.send("/v1/fetch", bytes: Array(Frame.json(.fetchRequest(FetchRequest(refs: [refs[1]]))).printed.utf8), token: phone.token, json: true)
+        guard case .fetchResponse(let viaJSON) = json.message else { throw HostileFailure("fetch answered \(json.status): \(json.message)") }
+        #expect(viaJSON.snapshots.isEmpty && viaJSON.missing == [refs[1]])
+        // Over the limit, and the wrong message on the route.
+        let many = (0...WireLimits.fetchRefsMax).map { _ in RecordRef(table: "visits", record: RecordID.random()) }
+        let tooMany = try await world.send("/v1/fetch", .fetchRequest(FetchRequest(refs: many)), token: phone.token)
+        #expect(tooMany.status == 400)
+        let wrong = try await world.send("/v1/fetch", .pullRequest(PullRequest(cursors: [])), token: phone.token)
+        #expect(wrong.status == 400)
+        let anonymous = try await world.send("/v1/fetch", .fetchRequest(FetchRequest(refs: [refs[0]])), token: nil)
+        #expect(anonymous.status == 401)
+    }
+
     /// Item 4: new rows under another territory's parent, or under none.
     @Test("references must name a record the author may see")
     func foreignParents() async throws {

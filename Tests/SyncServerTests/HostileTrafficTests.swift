@@ -17,7 +17,8 @@ typealias Target = (own: [String: [RecordID]], foreign: [String: [RecordID]], ot
 /// Generated hostile traffic with an oracle (issue 14): seeded pushes from a rep and a technician
 /// that our phone never sends (`HostileTraffic`), through the very code behind the HTTP routes,
 /// then every office read. After every step: the answer is a documented status, each refusal has
-/// a documented reason, and no refusal carries a row outside the caller's scope. At the end: no
+/// a documented reason, and no refusal carries a row outside the caller's scope; every fifth step
+/// the phone fetches what the traffic named, and nothing served lies outside its scope. At the end: no
 /// stored value lies outside its field's declared range or vocabulary, no row the traffic created
 /// names another user in an author field, and every office read still answers.
 ///
@@ -56,6 +57,19 @@ struct HostileTrafficTests {
                                                      body: try Frame.encode(.pushRequest(PushRequest(batch: RecordID.random(), changeSets: [generated.changeSet]))))
             #expect(Self.statuses.contains(answer.status), "status \(answer.status): \(replay)")
             statuses[answer.status, default: 0] += 1
+            if step % 5 == 0 {
+                // A fetch of what the traffic names, own and foreign: nothing served outside the caller's scope.
+                let refs = generated.changeSet.changes.map { RecordRef(table: $0.table, record: $0.record) }
+                    + target.foreign.flatMap { table, ids in ids.prefix(2).map { RecordRef(table: table, record: $0) } }
+                let fetched = await world.service.respond(route: "/v1/fetch", authorization: "Bearer \(phone.token)",
+                                                          body: try Frame.encode(.fetchRequest(FetchRequest(refs: Array(refs.prefix(WireLimits.fetchRefsMax))))))
+                #expect(Self.statuses.contains(fetched.status), "fetch status \(fetched.status): \(replay)")
+                if fetched.status == 200, case .fetchResponse(let response) = try Frame.decode(fetched.body) {
+                    for snapshot in response.snapshots {
+                        #expect(try await Self.sees(world, phone, snapshot.ref.table, snapshot.ref.record), "a fetch served a row outside the caller's scope: \(replay)")
+                    }
+                }
+            }
             guard answer.status == 200, case .pushResponse(let response) = try Frame.decode(answer.body) else { continue }
             #expect(response.outcomes.count == generated.changeSet.changes.count, "\(replay)")
             for (change, outcome) in zip(generated.changeSet.changes, response.outcomes) {
