@@ -39,6 +39,25 @@ struct OfficeRoutesTests {
     }
 
     /// A new database with the schema and the demo data.
+    /// The demo database with a dispatcher's, a manager's and a rep's tokens.
+    struct OfficeWorld {
+        let pool: PostgresPool, data: DemoDataSet, tenant: RecordID, tokens: TokenAuthority
+        let dispatcher: String, manager: String, rep: String
+
+        /// The first demo user with `role`.
+        func user(_ role: String) -> RecordID { RecordID(data["users"]!.rows.first { $0[2] == role }![0]!)! }
+
+        static func make(_ name: String) async throws -> OfficeWorld {
+            let (pool, data, tenant) = try await OfficeRoutesTests.demoDatabase(name)
+            let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
+            func user(_ role: String) -> RecordID { RecordID(data["users"]!.rows.first { $0[2] == role }![0]!)! }
+            return OfficeWorld(pool: pool, data: data, tenant: tenant, tokens: tokens,
+                               dispatcher: try await tokens.issue(user: user("dispatcher"), tenant: tenant, role: .dispatcher),
+                               manager: try await tokens.issue(user: user("manager"), tenant: tenant, role: .manager),
+                               rep: try await tokens.issue(user: user("rep"), tenant: tenant, role: .rep))
+        }
+    }
+
     static func demoDatabase(_ name: String) async throws -> (PostgresPool, DemoDataSet, RecordID) {
         let pool = try PostgresPool(.init(connectionString: try await TestPostgres.makeDatabase(name)))
         try await Migrator.migrate(pool)
@@ -99,6 +118,95 @@ struct OfficeRoutesTests {
             for bad in ["status=shipped", "limit=0", "limit=501", "limit=ten", "after=nonsense", "rep=not-a-uuid", "from=yesterday"] {
                 let answer = try await Self.call(client, .get, "/v1/office/orders?\(bad)", token: dispatcher)
                 #expect(answer.status == .badRequest && text(answer.member("error")) == "invalid", "\(bad)")
+            }
+        }
+    }
+
+    @Test("the office lists work orders, customers (searched) and devices, paged with a cursor, each limited to a manager's team; bad filters answer 400")
+    func moreLists() async throws {
+        let world = try await OfficeWorld.make("office-lists")
+        let (pool, tenant, tokens, dispatcher, manager, rep) = (world.pool, world.tenant, world.tokens, world.dispatcher, world.manager, world.rep)
+        @Sendable func user(_ role: String) -> RecordID { world.user(role) }
+        // A customer whose name holds LIKE's wildcards and markup, and two phones.
+        let territory = try #require(try await pool.query("SELECT territory_id::text FROM customers WHERE tenant_id = $1 LIMIT 1", [tenant.uuidString]).first)
+            .read(0, as: String.self)
+        _ = try await pool.query("""
+            INSERT INTO customers (tenant_id, id, name, territory_id, phone, status) VALUES ($1, $2, '100% <b>Juice</b>_Bar', $3, '+1-555-0199', 'active')
+            """, [tenant.uuidString, RecordID(high: 0xC0, low: 1).uuidString, territory])
+        // And one in a territory nobody owns: no manager's.
+        _ = try await pool.query("INSERT INTO customers (tenant_id, id, name, territory_id, status) VALUES ($1, $2, 'Orphan Store', $3, 'active')",
+                                 [tenant.uuidString, RecordID(high: 0xC0, low: 2).uuidString, RecordID(high: 0xC0, low: 3).uuidString])
+        for (n, owner) in [(1, user("rep")), (2, RecordID(high: 0xAB, low: 1))] {
+            _ = try await pool.query("INSERT INTO devices (tenant_id, installation, user_id, platform, app_version) VALUES ($1, $2, $3, 'ios', '1.4.2')",
+                                     [tenant.uuidString, RecordID(high: 0xD0, low: UInt64(n)).uuidString, owner.uuidString])
+        }
+        // Paging through every list a few rows at a time is more reads than a user's budget allows.
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(1_796_050_800_000), requestsPerSecond: 10_000))
+        @Sendable func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
+        @Sendable func items(_ answer: Answer, _ key: String) -> [[String: JSONValue]] {
+            guard case .array(let rows)? = answer.member(key) else { return [] }
+            return rows.compactMap { row in if case .object(let members) = row { Dictionary(members.map { ($0.key, $0.value) }) { first, _ in first } } else { nil } }
+        }
+        @Sendable func all(_ client: some TestClientProtocol, _ path: String, _ key: String, token: String) async throws -> [String] {
+            var seen: [String] = []
+            var next: String? = nil
+            repeat {
+                let page = try await Self.call(client, .get, path + (path.contains("?") ? "&" : "?") + "limit=7" + (next.map { "&after=\($0)" } ?? ""), token: token)
+                #expect(page.status == .ok, "\(page.json?.printed ?? "")")
+                seen += items(page, key).compactMap { text($0["id"] ?? $0["installation"] ?? nil) }
+                next = text(page.member("next"))
+            } while next != nil && seen.count < 10_000
+            return seen
+        }
+        @Sendable func column(_ sql: String, _ values: [String] = []) async throws -> [String] {
+            try await pool.query(sql, [tenant.uuidString] + values.map { $0 as any PostgresBindable }).map { try $0.read(0, as: String.self) }
+        }
+        try await app.test(.router) { client in
+            // Work orders: every one once, latest window first; filters; a manager's team.
+            let workOrders = try await all(client, "/v1/office/work-orders", "work_orders", token: dispatcher)
+            #expect(workOrders == (try await column("SELECT id::text FROM work_orders WHERE tenant_id = $1 ORDER BY coalesce(window_start, 0) DESC, id DESC")))
+            #expect(!workOrders.isEmpty)
+            let unassigned = try await all(client, "/v1/office/work-orders?unassigned=true", "work_orders", token: dispatcher)
+            #expect(Set(unassigned) == Set(try await column("SELECT id::text FROM work_orders WHERE tenant_id = $1 AND assignee_id IS NULL")))
+            let technician = user("technician")
+            let theirs = try await all(client, "/v1/office/work-orders?assignee=\(technician.uuidString)", "work_orders", token: dispatcher)
+            #expect(Set(theirs) == Set(try await column("SELECT id::text FROM work_orders WHERE tenant_id = $1 AND assignee_id = $2", [technician.uuidString])))
+            let team = try await column("""
+                WITH RECURSIVE subtree(id) AS (SELECT id FROM users WHERE tenant_id = $1 AND manager_id = $2
+                    UNION SELECT u.id FROM users u JOIN subtree s ON u.manager_id = s.id WHERE u.tenant_id = $1)
+                SELECT id::text FROM subtree
+                """, [user("manager").uuidString])
+            let managers = try await all(client, "/v1/office/work-orders", "work_orders", token: manager)
+            #expect(Set(managers) == Set(try await column("SELECT id::text FROM work_orders WHERE tenant_id = $1 AND assignee_id::text = ANY($2::text[])",
+                                                          [PostgresArray.literal(team)])))
+
+            // Customers: by name, each once; the search is a substring in any case, wildcards and all.
+            let customers = try await all(client, "/v1/office/customers", "customers", token: dispatcher)
+            #expect(customers == (try await column("SELECT id::text FROM customers WHERE tenant_id = $1 AND NOT _deleted AND merged_into IS NULL ORDER BY name, id")))
+            let found = try await Self.call(client, .get, "/v1/office/customers?search=100%25", token: dispatcher)
+            #expect(items(found, "customers").compactMap { text($0["name"] ?? nil) } == ["100% <b>Juice</b>_Bar"], "markup comes back as text, as stored")
+            #expect(items(try await Self.call(client, .get, "/v1/office/customers?search=JUICE%3C/B%3E_bar", token: dispatcher), "customers").count == 1)
+            #expect(items(try await Self.call(client, .get, "/v1/office/customers?search=555-0199", token: dispatcher), "customers").count == 1)
+            #expect(items(try await Self.call(client, .get, "/v1/office/customers?search=_", token: dispatcher), "customers").count == 1, "_ matches itself")
+            let managed = try await all(client, "/v1/office/customers", "customers", token: manager)
+            #expect(Set(managed) == Set(try await column("""
+                SELECT c.id::text FROM customers c JOIN territory_owners o ON o.tenant_id = c.tenant_id AND o.territory_id = c.territory_id
+                WHERE c.tenant_id = $1 AND o.user_id::text = ANY($2::text[]) AND o.valid_from <= $3::bigint AND (o.valid_to IS NULL OR o.valid_to > $3::bigint)
+                """, [PostgresArray.literal(team), "1796050800000"])))
+            #expect(customers.contains(RecordID(high: 0xC0, low: 2).uuidString) && !managed.contains(RecordID(high: 0xC0, low: 2).uuidString))
+
+            // Devices: the tenant's for a dispatcher, the team's for a manager.
+            let devices = try await all(client, "/v1/office/devices", "devices", token: dispatcher)
+            #expect(Set(devices) == Set([1, 2].map { RecordID(high: 0xD0, low: $0).uuidString }))
+            #expect(try await all(client, "/v1/office/devices", "devices", token: manager) == [RecordID(high: 0xD0, low: 1).uuidString])
+
+            for path in ["/v1/office/work-orders", "/v1/office/customers", "/v1/office/devices"] {
+                #expect(try await Self.call(client, .get, path, token: rep).status == .forbidden, "\(path)")
+            }
+            for bad in ["work-orders?status=lost", "work-orders?unassigned=yes", "work-orders?after=nonsense", "work-orders?assignee=x", "customers?status=gone",
+                        "customers?after=nonsense", "customers?limit=0", "customers?territory=x", "devices?after=1", "devices?limit=501"] {
+                let answer = try await Self.call(client, .get, "/v1/office/\(bad)", token: dispatcher)
+                #expect(answer.status == .badRequest && text(answer.member("error")) == "invalid", "\(bad): \(answer.json?.printed ?? "")")
             }
         }
     }

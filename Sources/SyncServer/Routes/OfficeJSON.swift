@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import OfficeStore
 import SyncEngine
 import SyncCore
@@ -99,6 +100,7 @@ struct OfficeBody {
 /// Building the office API's JSON answers.
 enum OfficeJSON {
     static func id(_ id: RecordID?) -> JSONValue { .text(id?.uuidString) }
+    static func integer(_ value: Int64?) -> JSONValue { value.map { .integer($0) } ?? .null }
     static func time(_ milliseconds: Int64?) -> JSONValue {
         milliseconds.map { .string(Date(timeIntervalSince1970: Double($0) / 1000).formatted(.iso8601)) } ?? .null
     }
@@ -115,5 +117,47 @@ enum OfficeJSON {
             JSONValue.fields([("change", id(outcome.change.uuid)), ("result", .string(outcome.result.name)),
                     ("findings", .array(outcome.findings.map { JSONValue.fields([("rule", .string($0.rule)), ("message", .string($0.message))]) }))])
         })
+    }
+}
+
+/// The query of a list route (`?status=…&limit=…&after=…`), read with the office API's errors.
+struct ListQuery {
+    let parameters: [String: String]
+
+    init(_ request: Request) {
+        var parameters: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        self.parameters = parameters
+    }
+
+    /// A text parameter, if given.
+    func text(_ key: String) -> String? { parameters[key] }
+
+    /// A UUID parameter, if given.
+    func id(_ key: String) throws -> RecordID? {
+        try parameters[key].map { text in
+            guard let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a UUID") }
+            return id
+        }
+    }
+
+    /// A time parameter (ISO 8601), if given, in ms since the epoch.
+    func time(_ key: String) throws -> Int64? { try parameters[key].map { try OfficeJSON.parseTime($0, key) } }
+
+    /// A `true`/`false` parameter; absent is false.
+    func flag(_ key: String) throws -> Bool {
+        switch parameters[key] {
+        case nil, "false": return false
+        case "true": return true
+        default: throw SyncStore.OfficeError(.invalid, "\"\(key)\" is true or false")
+        }
+    }
+
+    /// The page size: `limit`, 100 when absent.
+    func limit() throws -> Int {
+        try parameters["limit"].map { text in
+            guard let limit = Int(text) else { throw SyncStore.OfficeError(.invalid, "\"limit\" must be a number") }
+            return limit
+        } ?? 100
     }
 }

@@ -106,29 +106,65 @@ final class OfficeRoutes: Sendable {
         } }
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
-            let query = request.uri.queryParameters
-            func id(_ key: String) throws -> RecordID? {
-                try query.get(key).map { text in
-                    guard let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a UUID") }
-                    return id
-                }
-            }
-            let filter = SyncStore.OrderFilter(status: query.get("status"), rep: try id("rep"), customer: try id("customer"),
-                                               from: try query.get("from").map { try OfficeJSON.parseTime($0, "from") },
-                                               to: try query.get("to").map { try OfficeJSON.parseTime($0, "to") })
-            let limit = try query.get("limit").map { text in
-                guard let limit = Int(text) else { throw SyncStore.OfficeError(.invalid, "\"limit\" must be a number") }
-                return limit
-            } ?? 100
-            let page = try await self.store.orders(filter, limit: limit, after: query.get("after"), by: user)
+            let query = ListQuery(request)
+            let filter = SyncStore.OrderFilter(status: query.text("status"), rep: try query.id("rep"), customer: try query.id("customer"),
+                                               from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.orders(filter, limit: try query.limit(), after: query.text("after"), by: user)
             return JSONValue.fields([
                 ("orders", .array(page.items.map { order in
                     JSONValue.fields([("id", OfficeJSON.id(order.id)), ("customer", OfficeJSON.id(order.customer)), ("customer_name", .string(order.customerName)),
                                       ("rep", OfficeJSON.id(order.rep)), ("rep_name", .string(order.repName)), ("order_date", OfficeJSON.time(order.orderDate)),
                                       ("status", .string(order.status)), ("approval_state", .text(order.approvalState)), ("credit_state", .text(order.creditState)),
-                                      ("total_minor", order.totalMinor.map { JSONValue.integer($0) } ?? .null),
-                                      ("tax_minor", order.taxMinor.map { JSONValue.integer($0) } ?? .null),
+                                      ("total_minor", OfficeJSON.integer(order.totalMinor)), ("tax_minor", OfficeJSON.integer(order.taxMinor)),
                                       ("currency", .text(order.currency)), ("erp_reference", .text(order.erpReference))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
+        office.get("work-orders") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.WorkOrderFilter(status: query.text("status"), assignee: try query.id("assignee"), customer: try query.id("customer"),
+                                                   unassigned: try query.flag("unassigned"), from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.workOrders(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("work_orders", .array(page.items.map { order in
+                    JSONValue.fields([("id", OfficeJSON.id(order.id)), ("customer", OfficeJSON.id(order.customer)), ("customer_name", .string(order.customerName)),
+                                      ("assignee", OfficeJSON.id(order.assignee)), ("assignee_name", .text(order.assigneeName)),
+                                      ("work_type", .string(order.workType)), ("priority", .string(order.priority)), ("status", .string(order.status)),
+                                      ("window_start", OfficeJSON.time(order.windowStart)), ("window_end", OfficeJSON.time(order.windowEnd)),
+                                      ("actual_start", OfficeJSON.time(order.actualStart)), ("actual_end", OfficeJSON.time(order.actualEnd)),
+                                      ("asset", OfficeJSON.id(order.asset))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
+        office.get("customers") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.CustomerFilter(search: query.text("search"), territory: try query.id("territory"), status: query.text("status"))
+            let page = try await self.store.customers(filter, limit: try query.limit(), after: query.text("after"), by: user, now: Int64(self.wallClock.now()))
+            return JSONValue.fields([
+                ("customers", .array(page.items.map { customer in
+                    JSONValue.fields([("id", OfficeJSON.id(customer.id)), ("name", .string(customer.name)), ("territory", OfficeJSON.id(customer.territory)),
+                                      ("territory_name", .text(customer.territoryName)), ("phone", .text(customer.phone)),
+                                      ("street_address", .text(customer.streetAddress)), ("city", .text(customer.city)),
+                                      ("customer_group", .text(customer.customerGroup)), ("status", .text(customer.status)), ("tax_number", .text(customer.taxNumber)),
+                                      ("credit_limit_minor", OfficeJSON.integer(customer.creditLimitMinor)),
+                                      ("outstanding_minor", OfficeJSON.integer(customer.outstandingMinor))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
+        office.get("devices") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let page = try await self.store.devices(user: try query.id("user"), limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("devices", .array(page.items.map { device in
+                    JSONValue.fields([("replica", .integer(device.replica)), ("installation", OfficeJSON.id(device.installation)),
+                                      ("user", OfficeJSON.id(device.user)), ("user_name", .text(device.userName)),
+                                      ("platform", .string(device.platform)), ("app_version", .string(device.appVersion)),
+                                      ("registered_at", OfficeJSON.time(device.registeredAt)), ("last_pull", OfficeJSON.time(device.lastPull)),
+                                      ("newest_change", OfficeJSON.time(device.newestChange)), ("buckets", .integer(Int64(device.buckets))),
+                                      ("buckets_behind", .integer(Int64(device.bucketsBehind)))])
                 })),
                 ("next", .text(page.next)),
             ])
