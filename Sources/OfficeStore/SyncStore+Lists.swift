@@ -87,10 +87,10 @@ extension SyncStore {
 
     /// What every time-ordered list checks and reads first: the page size, a status filter against
     /// its state machine, the cursor's place, and a manager's team (`nil` for the other roles).
-    func listScope(limit: Int, status: String?, of machine: StateMachine, after cursor: String?,
+    func listScope(limit: Int, status: String? = nil, of machine: StateMachine? = nil, after cursor: String?,
                    by office: OfficeUser) async throws -> (position: (date: Int64, id: RecordID)?, team: [RecordID]?) {
         guard (1...Self.listPageMax).contains(limit) else { throw OfficeError(.invalid, "\"limit\" is 1 to \(Self.listPageMax)") }
-        if let status, machine.order.rank(of: status) == nil {
+        if let status, let machine, machine.order.rank(of: status) == nil {
             throw OfficeError(.invalid, "\"status\" is one of \(machine.order.ranking.joined(separator: ", "))")
         }
         let position = try cursor.map(Self.position(of:))
@@ -312,5 +312,234 @@ extension SyncStore {
                                   newestChange: try row.read(8, as: Int64?.self), buckets: try row.read(9, as: Int.self), bucketsBehind: try row.read(10, as: Int.self))
         }
         return Page(items: items, next: rows.count > limit ? items.last.map { "\(keys.last!)_\($0.replica)" } : nil)
+    }
+}
+
+// MARK: - Visits
+
+extension SyncStore {
+    /// One visit in the office's list.
+    public struct VisitListItem: Sendable, Hashable {
+        /// The visit, its customer and who it is assigned to.
+        public var id: RecordID, customer: RecordID, customerName: String, assignee: RecordID?, assigneeName: String?
+        /// Its type, status and how it came to be (`planned`, `ad_hoc`).
+        public var visitType: String, status: String, creationMode: String?
+        /// When it was planned and what happened (ms since the epoch).
+        public var plannedStart: Int64?, plannedEnd: Int64?, actualStart: Int64?, actualEnd: Int64?
+        /// Who checked in, if not the assignee's own record; why it was abandoned.
+        public var executedBy: RecordID?, abandonReason: String?
+    }
+
+    /// What a visit list keeps.
+    public struct VisitFilter: Sendable, Hashable {
+        /// Only visits in this status.
+        public var status: String?
+        /// Only this user's, or this customer's.
+        public var assignee: RecordID?
+        /// See ``assignee``.
+        public var customer: RecordID?
+        /// Only visits planned to start in `[from, to)` (ms since the epoch).
+        public var from: Int64?
+        /// See ``from``.
+        public var to: Int64?
+
+        /// A filter; every part optional.
+        public init(status: String? = nil, assignee: RecordID? = nil, customer: RecordID? = nil, from: Int64? = nil, to: Int64? = nil) {
+            (self.status, self.assignee, self.customer, self.from, self.to) = (status, assignee, customer, from, to)
+        }
+    }
+
+    /// Visits matching `filter`, latest planned start first (then id), `limit` at a time after the
+    /// cursor `after`; a manager sees their team's.
+    public func visits(_ filter: VisitFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<VisitListItem> {
+        let (position, team) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.visit, after: cursor, by: office)
+        let rows = try await pool.query("""
+            SELECT v.id::text, v.customer_id::text, coalesce(c.name, ''), v.assignee_id::text, u.name, coalesce(v.visit_type, ''), coalesce(v.status, 'planned'),
+                   v.creation_mode, v.planned_start, v.planned_end, v.actual_start, v.actual_end, v.executed_by::text, v.abandon_reason, coalesce(v.planned_start, 0)
+            FROM visits v
+            LEFT JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id
+            LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+            WHERE v.tenant_id = $1 AND NOT v._deleted
+              AND ($2 = '' OR v.status = $2) AND ($3 = '' OR v.assignee_id::text = $3) AND ($4 = '' OR v.customer_id::text = $4)
+              AND coalesce(v.planned_start, 0) >= $5 AND coalesce(v.planned_start, 0) < $6
+              AND (NOT $7 OR v.assignee_id = ANY($8::uuid[]))
+              AND (NOT $9 OR (coalesce(v.planned_start, 0), v.id) < ($10, $11::uuid))
+            ORDER BY coalesce(v.planned_start, 0) DESC, v.id DESC
+            LIMIT $12
+            """, [office.tenant.uuidString, filter.status ?? "", filter.assignee?.uuidString ?? "", filter.customer?.uuidString ?? "",
+                  filter.from ?? Int64.min, filter.to ?? Int64.max, team != nil, PostgresArray.literal(team ?? []),
+                  position != nil, position?.date ?? 0, (position?.id ?? RecordID(high: 0, low: 0)).uuidString, Int64(limit + 1)])
+        var keys: [Int64] = []
+        let items = try rows.prefix(limit).map { row in
+            keys.append(try row.read(14, as: Int64.self))
+            return VisitListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
+                                 customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
+                                 assigneeName: try row.read(4, as: String?.self), visitType: try row.read(5, as: String.self), status: try row.read(6, as: String.self),
+                                 creationMode: try row.read(7, as: String?.self), plannedStart: try row.read(8, as: Int64?.self), plannedEnd: try row.read(9, as: Int64?.self),
+                                 actualStart: try row.read(10, as: Int64?.self), actualEnd: try row.read(11, as: Int64?.self),
+                                 executedBy: try row.read(12, as: String?.self).flatMap { RecordID($0) }, abandonReason: try row.read(13, as: String?.self))
+        }
+        return Page(items: items, next: rows.count > limit ? items.last.map { "\(keys.last!)_\($0.id.uuidString)" } : nil)
+    }
+}
+
+// MARK: - Payments
+
+extension SyncStore {
+    /// One payment in the office's list.
+    public struct PaymentListItem: Sendable, Hashable {
+        /// The payment, its order and the order's customer.
+        public var id: RecordID, order: RecordID, customer: RecordID?, customerName: String?
+        /// How much (minor units, in the order's currency), how and the receipt's number.
+        public var amountMinor: Int64, currency: String?, method: String, receiptNumber: String
+        /// Who collected it and when (ms since the epoch).
+        public var collectedBy: RecordID?, collectorName: String?, collectedAt: Int64?
+    }
+
+    /// What a payment list keeps.
+    public struct PaymentFilter: Sendable, Hashable {
+        /// Only this order's payments, this customer's, or those this rep collected.
+        public var order: RecordID?
+        /// See ``order``.
+        public var customer: RecordID?
+        /// See ``order``.
+        public var rep: RecordID?
+        /// Only payments collected in `[from, to)` (ms since the epoch).
+        public var from: Int64?
+        /// See ``from``.
+        public var to: Int64?
+
+        /// A filter; every part optional.
+        public init(order: RecordID? = nil, customer: RecordID? = nil, rep: RecordID? = nil, from: Int64? = nil, to: Int64? = nil) {
+            (self.order, self.customer, self.rep, self.from, self.to) = (order, customer, rep, from, to)
+        }
+    }
+
+    /// Payments matching `filter`, latest collected first (then id), `limit` at a time after the
+    /// cursor `after`; a manager sees those their team collected.
+    public func payments(_ filter: PaymentFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<PaymentListItem> {
+        let (position, team) = try await listScope(limit: limit, after: cursor, by: office)
+        let rows = try await pool.query("""
+            SELECT p.id::text, p.order_id::text, o.customer_id::text, c.name, coalesce(p.amount_minor, 0), o.currency, coalesce(p.method, ''),
+                   coalesce(p.receipt_number, ''), p.collected_by::text, u.name, p.collected_at, coalesce(p.collected_at, 0)
+            FROM payments p
+            LEFT JOIN sales_orders o ON o.tenant_id = p.tenant_id AND o.id = p.order_id
+            LEFT JOIN customers c ON c.tenant_id = p.tenant_id AND c.id = o.customer_id
+            LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.id = p.collected_by
+            WHERE p.tenant_id = $1
+              AND ($2 = '' OR p.order_id::text = $2) AND ($3 = '' OR o.customer_id::text = $3) AND ($4 = '' OR p.collected_by::text = $4)
+              AND coalesce(p.collected_at, 0) >= $5 AND coalesce(p.collected_at, 0) < $6
+              AND (NOT $7 OR p.collected_by = ANY($8::uuid[]))
+              AND (NOT $9 OR (coalesce(p.collected_at, 0), p.id) < ($10, $11::uuid))
+            ORDER BY coalesce(p.collected_at, 0) DESC, p.id DESC
+            LIMIT $12
+            """, [office.tenant.uuidString, filter.order?.uuidString ?? "", filter.customer?.uuidString ?? "", filter.rep?.uuidString ?? "",
+                  filter.from ?? Int64.min, filter.to ?? Int64.max, team != nil, PostgresArray.literal(team ?? []),
+                  position != nil, position?.date ?? 0, (position?.id ?? RecordID(high: 0, low: 0)).uuidString, Int64(limit + 1)])
+        var keys: [Int64] = []
+        let items = try rows.prefix(limit).map { row in
+            keys.append(try row.read(11, as: Int64.self))
+            return PaymentListItem(id: RecordID(try row.read(0, as: String.self))!, order: RecordID(try row.read(1, as: String.self))!,
+                                   customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
+                                   amountMinor: try row.read(4, as: Int64.self), currency: try row.read(5, as: String?.self), method: try row.read(6, as: String.self),
+                                   receiptNumber: try row.read(7, as: String.self), collectedBy: try row.read(8, as: String?.self).flatMap { RecordID($0) },
+                                   collectorName: try row.read(9, as: String?.self), collectedAt: try row.read(10, as: Int64?.self))
+        }
+        return Page(items: items, next: rows.count > limit ? items.last.map { "\(keys.last!)_\($0.id.uuidString)" } : nil)
+    }
+}
+
+// MARK: - Contact records
+
+extension SyncStore {
+    /// One contact record in the office's list, with the managers' comments under it.
+    public struct ContactRecordListItem: Sendable, Hashable {
+        /// The record, its customer, its visit (if any) and its author.
+        public var id: RecordID, customer: RecordID, customerName: String?, visit: RecordID?, author: RecordID?, authorName: String?
+        /// When it was written (the time its id carries, ms since the epoch).
+        public var createdAt: Int64
+        /// The channel, the notes and the next action with its time.
+        public var channel: String, notes: String, nextAction: String?, nextActionAt: Int64?
+        /// The managers' comments, oldest first.
+        public var comments: [Comment]
+
+        /// A manager's comment on a contact record.
+        public struct Comment: Sendable, Hashable {
+            /// The comment, its author and when it was written (ms since the epoch).
+            public var id: RecordID, author: RecordID?, authorName: String?, createdAt: Int64
+            /// What the manager wrote.
+            public var body: String
+        }
+    }
+
+    /// What a contact-record list keeps.
+    public struct ContactRecordFilter: Sendable, Hashable {
+        /// Only this customer's records, or this author's.
+        public var customer: RecordID?
+        /// See ``customer``.
+        public var author: RecordID?
+        /// Only records written in `[from, to)` (ms since the epoch).
+        public var from: Int64?
+        /// See ``from``.
+        public var to: Int64?
+
+        /// A filter; every part optional.
+        public init(customer: RecordID? = nil, author: RecordID? = nil, from: Int64? = nil, to: Int64? = nil) {
+            (self.customer, self.author, self.from, self.to) = (customer, author, from, to)
+        }
+    }
+
+    /// Contact records matching `filter`, newest first, with their comments, `limit` at a time
+    /// after the cursor `after` (the last record's id); a manager sees their team's.
+    public func contactRecords(_ filter: ContactRecordFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<ContactRecordListItem> {
+        let (_, team) = try await listScope(limit: limit, after: nil, by: office)
+        let after = try cursor.map { text in
+            guard let id = RecordID(text) else { throw OfficeError(.invalid, "\"after\" takes the \"next\" of the page before") }
+            return id
+        }
+        // Ids are UUIDv7: their order is the order they were written in; the bounds are the first ids of those milliseconds.
+        func bound(_ milliseconds: Int64?, _ fallback: RecordID) -> String {
+            guard let milliseconds else { return fallback.uuidString }
+            return RecordID(high: UInt64(max(0, min(milliseconds, (1 << 48) - 1))) << 16, low: 0).uuidString
+        }
+        let rows = try await pool.query("""
+            SELECT r.id::text, r.customer_id::text, c.name, r.visit_id::text, r.author_id::text, u.name, coalesce(r.channel, ''), coalesce(r.notes, ''),
+                   r.next_action, r.next_action_at
+            FROM contact_records r
+            LEFT JOIN customers c ON c.tenant_id = r.tenant_id AND c.id = r.customer_id
+            LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.author_id
+            WHERE r.tenant_id = $1 AND NOT r._deleted
+              AND ($2 = '' OR r.customer_id::text = $2) AND ($3 = '' OR r.author_id::text = $3)
+              AND r.id >= $4::uuid AND r.id < $5::uuid
+              AND (NOT $6 OR r.author_id = ANY($7::uuid[]))
+              AND ($8 = '' OR r.id < $8::uuid)
+            ORDER BY r.id DESC
+            LIMIT $9
+            """, [office.tenant.uuidString, filter.customer?.uuidString ?? "", filter.author?.uuidString ?? "",
+                  bound(filter.from, RecordID(high: 0, low: 0)), bound(filter.to, RecordID(high: .max, low: .max)),
+                  team != nil, PostgresArray.literal(team ?? []), after?.uuidString ?? "", Int64(limit + 1)])
+        var items = try rows.prefix(limit).map { row in
+            let id = RecordID(try row.read(0, as: String.self))!
+            return ContactRecordListItem(id: id, customer: RecordID(try row.read(1, as: String.self))!, customerName: try row.read(2, as: String?.self),
+                                         visit: try row.read(3, as: String?.self).flatMap { RecordID($0) },
+                                         author: try row.read(4, as: String?.self).flatMap { RecordID($0) }, authorName: try row.read(5, as: String?.self),
+                                         createdAt: Int64(id.milliseconds), channel: try row.read(6, as: String.self), notes: try row.read(7, as: String.self),
+                                         nextAction: try row.read(8, as: String?.self), nextActionAt: try row.read(9, as: Int64?.self), comments: [])
+        }
+        if !items.isEmpty {
+            var comments: [RecordID: [ContactRecordListItem.Comment]] = [:]
+            for row in try await pool.query("""
+                SELECT m.contact_record_id::text, m.id::text, m.author_id::text, u.name, coalesce(m.body, '')
+                FROM manager_comments m LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.author_id
+                WHERE m.tenant_id = $1 AND m.contact_record_id = ANY($2::uuid[]) ORDER BY m.id
+                """, [office.tenant.uuidString, PostgresArray.literal(items.map(\.id))]) {
+                let id = RecordID(try row.read(1, as: String.self))!
+                comments[RecordID(try row.read(0, as: String.self))!, default: []].append(.init(
+                    id: id, author: try row.read(2, as: String?.self).flatMap { RecordID($0) }, authorName: try row.read(3, as: String?.self),
+                    createdAt: Int64(id.milliseconds), body: try row.read(4, as: String.self)))
+            }
+            for index in items.indices { items[index].comments = comments[items[index].id] ?? [] }
+        }
+        return Page(items: items, next: rows.count > limit ? items.last?.id.uuidString : nil)
     }
 }

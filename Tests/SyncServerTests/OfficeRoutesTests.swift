@@ -39,6 +39,28 @@ struct OfficeRoutesTests {
     }
 
     /// A new database with the schema and the demo data.
+    /// A string member's text.
+    static func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
+
+    /// The objects of a list answer's array `key`, as dictionaries.
+    static func rows(_ answer: Answer, _ key: String) -> [[String: JSONValue]] {
+        guard case .array(let rows)? = answer.member(key) else { return [] }
+        return rows.compactMap { row in if case .object(let members) = row { Dictionary(members.map { ($0.key, $0.value) }) { first, _ in first } } else { nil } }
+    }
+
+    /// Every row of a list, `size` at a time by its cursor: the `id` (else `installation`) of each.
+    static func pageThrough(_ client: some TestClientProtocol, _ path: String, _ key: String, size: Int, token: String) async throws -> [String] {
+        var seen: [String] = []
+        var next: String? = nil
+        repeat {
+            let page = try await call(client, .get, path + (path.contains("?") ? "&" : "?") + "limit=\(size)" + (next.map { "&after=\($0)" } ?? ""), token: token)
+            #expect(page.status == .ok, "\(path): \(page.json?.printed ?? "")")
+            seen += rows(page, key).compactMap { text($0["id"] ?? $0["installation"] ?? nil) }
+            next = text(page.member("next"))
+        } while next != nil && seen.count < 10_000
+        return seen
+    }
+
     /// The demo database with a dispatcher's, a manager's and a rep's tokens.
     struct OfficeWorld {
         let pool: PostgresPool, data: DemoDataSet, tenant: RecordID, tokens: TokenAuthority
@@ -142,21 +164,10 @@ struct OfficeRoutesTests {
         }
         // Paging through every list a few rows at a time is more reads than a user's budget allows.
         let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(1_796_050_800_000), requestsPerSecond: 10_000))
-        @Sendable func text(_ value: JSONValue?) -> String? { if case .string(let text)? = value { text } else { nil } }
-        @Sendable func items(_ answer: Answer, _ key: String) -> [[String: JSONValue]] {
-            guard case .array(let rows)? = answer.member(key) else { return [] }
-            return rows.compactMap { row in if case .object(let members) = row { Dictionary(members.map { ($0.key, $0.value) }) { first, _ in first } } else { nil } }
-        }
+        @Sendable func text(_ value: JSONValue?) -> String? { Self.text(value) }
+        @Sendable func items(_ answer: Answer, _ key: String) -> [[String: JSONValue]] { Self.rows(answer, key) }
         @Sendable func all(_ client: some TestClientProtocol, _ path: String, _ key: String, token: String) async throws -> [String] {
-            var seen: [String] = []
-            var next: String? = nil
-            repeat {
-                let page = try await Self.call(client, .get, path + (path.contains("?") ? "&" : "?") + "limit=7" + (next.map { "&after=\($0)" } ?? ""), token: token)
-                #expect(page.status == .ok, "\(page.json?.printed ?? "")")
-                seen += items(page, key).compactMap { text($0["id"] ?? $0["installation"] ?? nil) }
-                next = text(page.member("next"))
-            } while next != nil && seen.count < 10_000
-            return seen
+            try await Self.pageThrough(client, path, key, size: 7, token: token)
         }
         @Sendable func column(_ sql: String, _ values: [String] = []) async throws -> [String] {
             try await pool.query(sql, [tenant.uuidString] + values.map { $0 as any PostgresBindable }).map { try $0.read(0, as: String.self) }
@@ -207,6 +218,81 @@ struct OfficeRoutesTests {
                         "customers?after=nonsense", "customers?limit=0", "customers?territory=x", "devices?after=1", "devices?limit=501"] {
                 let answer = try await Self.call(client, .get, "/v1/office/\(bad)", token: dispatcher)
                 #expect(answer.status == .badRequest && text(answer.member("error")) == "invalid", "\(bad): \(answer.json?.printed ?? "")")
+            }
+        }
+    }
+
+    @Test("the office lists visits, payments and contact records with their comments, paged with a cursor, each limited to a manager's team")
+    func historyLists() async throws {
+        let world = try await OfficeWorld.make("office-history")
+        let (pool, tenant) = (world.pool, world.tenant)
+        let rep = world.user("rep"), outsider = RecordID(high: 0xAB, low: 1)
+        let customer = try #require(world.data["customers"]).rows[0][0]!
+        // An order with three payments, one collected by someone outside the manager's team.
+        let order = RecordID(high: 0xE0, low: 1)
+        _ = try await pool.query("INSERT INTO sales_orders (tenant_id, id, customer_id, created_by, status, currency) VALUES ($1, $2, $3, $4, 'confirmed', 'USD')",
+                                 [tenant.uuidString, order.uuidString, customer, rep.uuidString])
+        for n in 0..<3 {
+            _ = try await pool.query("""
+                INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, receipt_number, collected_by, collected_at)
+                VALUES ($1, $2, $3, $4, 'cash', $5, $6, $7)
+                """, [tenant.uuidString, RecordID(high: 0xE1, low: UInt64(n)).uuidString, order.uuidString, Int64(1_000 * (n + 1)), "R-\(n)",
+                      (n == 2 ? outsider : rep).uuidString, Int64(1_796_014_800_000 + Int64(n) * 3_600_000)])
+        }
+        // Three contact records a day apart (their ids carry the time), comments on the last.
+        func idAt(_ milliseconds: Int64, _ n: UInt64) -> RecordID { RecordID(high: UInt64(milliseconds) << 16 | 0x7000, low: 0x8000_0000_0000_0000 | n) }
+        let day: Int64 = 86_400_000, start: Int64 = 1_796_014_800_000
+        for n in 0..<3 {
+            _ = try await pool.query("INSERT INTO contact_records (tenant_id, id, customer_id, author_id, channel, notes) VALUES ($1, $2, $3, $4, 'phone', $5)",
+                                     [tenant.uuidString, idAt(start + Int64(n) * day, UInt64(n)).uuidString, customer, (n == 0 ? outsider : rep).uuidString, "note \(n)"])
+        }
+        for n in 0..<2 {
+            _ = try await pool.query("INSERT INTO manager_comments (tenant_id, id, contact_record_id, author_id, body) VALUES ($1, $2, $3, $4, $5)",
+                                     [tenant.uuidString, idAt(start + 3 * day + Int64(n) * 1_000, 10 + UInt64(n)).uuidString, idAt(start + 2 * day, 2).uuidString,
+                                      world.user("manager").uuidString, "comment \(n)"])
+        }
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: world.tokens, wallClock: ManualWallClock(1_796_050_800_000), requestsPerSecond: 10_000))
+        @Sendable func text(_ value: JSONValue?) -> String? { Self.text(value) }
+        @Sendable func rows(_ answer: Answer, _ key: String) -> [[String: JSONValue]] { Self.rows(answer, key) }
+        @Sendable func ids(_ client: some TestClientProtocol, _ path: String, _ key: String, token: String) async throws -> [String] {
+            try await Self.pageThrough(client, path, key, size: 5, token: token)
+        }
+        try await app.test(.router) { client in
+            // Visits: all of them once, latest planned first; a status; a manager's team.
+            let visits = try await ids(client, "/v1/office/visits", "visits", token: world.dispatcher)
+            let expected = try await pool.query("SELECT id::text FROM visits WHERE tenant_id = $1 ORDER BY coalesce(planned_start, 0) DESC, id DESC", [tenant.uuidString])
+                .map { try $0.read(0, as: String.self) }
+            #expect(visits == expected && !visits.isEmpty)
+            let planned = try await ids(client, "/v1/office/visits?status=planned&assignee=\(rep.uuidString)", "visits", token: world.dispatcher)
+            #expect(Set(planned) == Set(try await pool.query("SELECT id::text FROM visits WHERE tenant_id = $1 AND status = 'planned' AND assignee_id = $2",
+                                                             [tenant.uuidString, rep.uuidString]).map { try $0.read(0, as: String.self) }))
+            #expect(try await Self.call(client, .get, "/v1/office/visits?status=lost", token: world.dispatcher).status == .badRequest)
+
+            // Payments: newest first; the manager does not see the outsider's.
+            #expect(try await ids(client, "/v1/office/payments?order=\(order.uuidString)", "payments", token: world.dispatcher)
+                    == (0..<3).reversed().map { RecordID(high: 0xE1, low: UInt64($0)).uuidString })
+            #expect(try await ids(client, "/v1/office/payments?order=\(order.uuidString)", "payments", token: world.manager).count == 2)
+            let paid = try await Self.call(client, .get, "/v1/office/payments?rep=\(rep.uuidString)&from=2026-11-30T06:00:00Z", token: world.dispatcher)
+            #expect(rows(paid, "payments").compactMap { text($0["receipt_number"] ?? nil) } == ["R-1"], "\(paid.json?.printed ?? "")")
+
+            // Contact records: newest first, with comments oldest first; a time range by the ids' time.
+            let records = try await Self.call(client, .get, "/v1/office/contact-records?customer=\(customer)", token: world.dispatcher)
+            let listed = rows(records, "contact_records")
+            #expect(listed.compactMap { text($0["notes"] ?? nil) } == ["note 2", "note 1", "note 0"])
+            if case .array(let comments)? = listed.first?["comments"] {
+                #expect(comments.compactMap { comment in if case .object(let members) = comment { text(members.first { $0.key == "body" }?.value) } else { nil } }
+                        == ["comment 0", "comment 1"])
+            } else {
+                Issue.record("no comments: \(records.json?.printed ?? "")")
+            }
+            let window = try await Self.call(client, .get, "/v1/office/contact-records?customer=\(customer)&from=2026-12-01T04:00:00Z&to=2026-12-02T04:00:00Z",
+                                             token: world.dispatcher)
+            #expect(rows(window, "contact_records").compactMap { text($0["notes"] ?? nil) } == ["note 1"], "\(window.json?.printed ?? "")")
+            #expect(try await ids(client, "/v1/office/contact-records?customer=\(customer)", "contact_records", token: world.manager).count == 2)
+            #expect(try await ids(client, "/v1/office/contact-records?customer=\(customer)", "contact_records", token: world.dispatcher).count == 3)
+            for path in ["visits", "payments", "contact-records"] {
+                #expect(try await Self.call(client, .get, "/v1/office/\(path)", token: world.rep).status == .forbidden)
+                #expect(try await Self.call(client, .get, "/v1/office/\(path)?after=nonsense", token: world.dispatcher).status == .badRequest)
             }
         }
     }

@@ -169,6 +169,59 @@ final class OfficeRoutes: Sendable {
                 ("next", .text(page.next)),
             ])
         } }
+        office.get("visits") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.VisitFilter(status: query.text("status"), assignee: try query.id("assignee"), customer: try query.id("customer"),
+                                               from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.visits(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("visits", .array(page.items.map { visit in
+                    JSONValue.fields([("id", OfficeJSON.id(visit.id)), ("customer", OfficeJSON.id(visit.customer)), ("customer_name", .string(visit.customerName)),
+                                      ("assignee", OfficeJSON.id(visit.assignee)), ("assignee_name", .text(visit.assigneeName)),
+                                      ("visit_type", .string(visit.visitType)), ("status", .string(visit.status)), ("creation_mode", .text(visit.creationMode)),
+                                      ("planned_start", OfficeJSON.time(visit.plannedStart)), ("planned_end", OfficeJSON.time(visit.plannedEnd)),
+                                      ("actual_start", OfficeJSON.time(visit.actualStart)), ("actual_end", OfficeJSON.time(visit.actualEnd)),
+                                      ("executed_by", OfficeJSON.id(visit.executedBy)), ("abandon_reason", .text(visit.abandonReason))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
+        office.get("payments") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.PaymentFilter(order: try query.id("order"), customer: try query.id("customer"), rep: try query.id("rep"),
+                                                 from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.payments(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("payments", .array(page.items.map { payment in
+                    JSONValue.fields([("id", OfficeJSON.id(payment.id)), ("order", OfficeJSON.id(payment.order)), ("customer", OfficeJSON.id(payment.customer)),
+                                      ("customer_name", .text(payment.customerName)), ("amount_minor", .integer(payment.amountMinor)),
+                                      ("currency", .text(payment.currency)), ("method", .string(payment.method)), ("receipt_number", .string(payment.receiptNumber)),
+                                      ("collected_by", OfficeJSON.id(payment.collectedBy)), ("collector_name", .text(payment.collectorName)),
+                                      ("collected_at", OfficeJSON.time(payment.collectedAt))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
+        office.get("contact-records") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.ContactRecordFilter(customer: try query.id("customer"), author: try query.id("author"),
+                                                       from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.contactRecords(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("contact_records", .array(page.items.map { record in
+                    JSONValue.fields([("id", OfficeJSON.id(record.id)), ("customer", OfficeJSON.id(record.customer)), ("customer_name", .text(record.customerName)),
+                                      ("visit", OfficeJSON.id(record.visit)), ("author", OfficeJSON.id(record.author)), ("author_name", .text(record.authorName)),
+                                      ("created_at", OfficeJSON.time(record.createdAt)), ("channel", .string(record.channel)), ("notes", .string(record.notes)),
+                                      ("next_action", .text(record.nextAction)), ("next_action_at", OfficeJSON.time(record.nextActionAt)),
+                                      ("comments", .array(record.comments.map { comment in
+                                          JSONValue.fields([("id", OfficeJSON.id(comment.id)), ("author", OfficeJSON.id(comment.author)),
+                                                            ("author_name", .text(comment.authorName)), ("created_at", OfficeJSON.time(comment.createdAt)),
+                                                            ("body", .string(comment.body))])
+                                      }))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
         // Review: conflicts, exceptions and quarantined changes.
         office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in
             let all = request.uri.queryParameters.get("state") == "all"
