@@ -543,3 +543,70 @@ extension SyncStore {
         return Page(items: items, next: rows.count > limit ? items.last?.id.uuidString : nil)
     }
 }
+
+// MARK: - Shelf counts
+
+extension SyncStore {
+    /// One shelf count in the office's list: what a rep counted on a store's shelf.
+    public struct ShelfCountListItem: Sendable, Hashable {
+        /// The count, its visit, the store and the product.
+        public var id: RecordID, visit: RecordID, customer: RecordID?, customerName: String?, product: RecordID, productName: String?, sku: String?
+        /// How many were on the shelf, and when they were counted (ms since the epoch).
+        public var quantity: Int64, countedAt: Int64?
+        /// The rep the visit was assigned to.
+        public var rep: RecordID?, repName: String?
+    }
+
+    /// What a shelf-count list keeps.
+    public struct ShelfCountFilter: Sendable, Hashable {
+        /// Only this store's counts, this product's, or those of this rep's visits.
+        public var customer: RecordID?
+        /// See ``customer``.
+        public var product: RecordID?
+        /// See ``customer``.
+        public var rep: RecordID?
+        /// Only counts made in `[from, to)` (ms since the epoch).
+        public var from: Int64?
+        /// See ``from``.
+        public var to: Int64?
+
+        /// A filter; every part optional.
+        public init(customer: RecordID? = nil, product: RecordID? = nil, rep: RecordID? = nil, from: Int64? = nil, to: Int64? = nil) {
+            (self.customer, self.product, self.rep, self.from, self.to) = (customer, product, rep, from, to)
+        }
+    }
+
+    /// Shelf counts matching `filter`, latest counted first (then id), `limit` at a time after the
+    /// cursor `after`; a manager sees those of their team's visits.
+    public func shelfCounts(_ filter: ShelfCountFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<ShelfCountListItem> {
+        let (position, team) = try await listScope(limit: limit, after: cursor, by: office)
+        let rows = try await pool.query("""
+            SELECT s.id::text, s.visit_id::text, v.customer_id::text, c.name, s.product_id::text, p.name, p.sku, coalesce(s.quantity, 0), s.counted_at,
+                   v.assignee_id::text, u.name, coalesce(s.counted_at, 0)
+            FROM shelf_stock_counts s
+            LEFT JOIN visits v ON v.tenant_id = s.tenant_id AND v.id = s.visit_id
+            LEFT JOIN customers c ON c.tenant_id = s.tenant_id AND c.id = v.customer_id
+            LEFT JOIN products p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
+            LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = v.assignee_id
+            WHERE s.tenant_id = $1
+              AND ($2 = '' OR v.customer_id::text = $2) AND ($3 = '' OR s.product_id::text = $3) AND ($4 = '' OR v.assignee_id::text = $4)
+              AND coalesce(s.counted_at, 0) >= $5 AND coalesce(s.counted_at, 0) < $6
+              AND (NOT $7 OR v.assignee_id = ANY($8::uuid[]))
+              AND (NOT $9 OR (coalesce(s.counted_at, 0), s.id) < ($10, $11::uuid))
+            ORDER BY coalesce(s.counted_at, 0) DESC, s.id DESC
+            LIMIT $12
+            """, [office.tenant.uuidString, filter.customer?.uuidString ?? "", filter.product?.uuidString ?? "", filter.rep?.uuidString ?? "",
+                  filter.from ?? Int64.min, filter.to ?? Int64.max, team != nil, PostgresArray.literal(team ?? []),
+                  position != nil, position?.date ?? 0, (position?.id ?? RecordID(high: 0, low: 0)).uuidString, Int64(limit + 1)])
+        var keys: [Int64] = []
+        let items = try rows.prefix(limit).map { row in
+            keys.append(try row.read(11, as: Int64.self))
+            return ShelfCountListItem(id: RecordID(try row.read(0, as: String.self))!, visit: RecordID(try row.read(1, as: String.self))!,
+                                      customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
+                                      product: RecordID(try row.read(4, as: String.self))!, productName: try row.read(5, as: String?.self),
+                                      sku: try row.read(6, as: String?.self), quantity: try row.read(7, as: Int64.self), countedAt: try row.read(8, as: Int64?.self),
+                                      rep: try row.read(9, as: String?.self).flatMap { RecordID($0) }, repName: try row.read(10, as: String?.self))
+        }
+        return Page(items: items, next: rows.count > limit ? items.last.map { "\(keys.last!)_\($0.id.uuidString)" } : nil)
+    }
+}

@@ -222,7 +222,7 @@ struct OfficeRoutesTests {
         }
     }
 
-    @Test("the office lists visits, payments and contact records with their comments, paged with a cursor, each limited to a manager's team")
+    @Test("the office lists visits, payments, shelf counts and contact records with their comments, paged with a cursor, each limited to a manager's team")
     func historyLists() async throws {
         let world = try await OfficeWorld.make("office-history")
         let (pool, tenant) = (world.pool, world.tenant)
@@ -250,6 +250,16 @@ struct OfficeRoutesTests {
             _ = try await pool.query("INSERT INTO manager_comments (tenant_id, id, contact_record_id, author_id, body) VALUES ($1, $2, $3, $4, $5)",
                                      [tenant.uuidString, idAt(start + 3 * day + Int64(n) * 1_000, 10 + UInt64(n)).uuidString, idAt(start + 2 * day, 2).uuidString,
                                       world.user("manager").uuidString, "comment \(n)"])
+        }
+        // Shelf counts on two visits: the rep's, and one assigned to the outsider.
+        let product = try #require(world.data["products"]).rows[0][0]!
+        for (n, assignee) in [(0, rep), (1, outsider)] {
+            let visit = RecordID(high: 0xE2, low: UInt64(n))
+            _ = try await pool.query("INSERT INTO visits (tenant_id, id, customer_id, assignee_id, status, visit_type) VALUES ($1, $2, $3, $4, 'completed', 'routine')",
+                                     [tenant.uuidString, visit.uuidString, customer, assignee.uuidString])
+            _ = try await pool.query("INSERT INTO shelf_stock_counts (tenant_id, id, visit_id, product_id, quantity, counted_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                                     [tenant.uuidString, RecordID(high: 0xE3, low: UInt64(n)).uuidString, visit.uuidString, product, Int64(7 + n),
+                                      Int64(start + Int64(n) * day)])
         }
         let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: world.tokens, wallClock: ManualWallClock(1_796_050_800_000), requestsPerSecond: 10_000))
         @Sendable func text(_ value: JSONValue?) -> String? { Self.text(value) }
@@ -290,7 +300,13 @@ struct OfficeRoutesTests {
             #expect(rows(window, "contact_records").compactMap { text($0["notes"] ?? nil) } == ["note 1"], "\(window.json?.printed ?? "")")
             #expect(try await ids(client, "/v1/office/contact-records?customer=\(customer)", "contact_records", token: world.manager).count == 2)
             #expect(try await ids(client, "/v1/office/contact-records?customer=\(customer)", "contact_records", token: world.dispatcher).count == 3)
-            for path in ["visits", "payments", "contact-records"] {
+            // Shelf counts: latest first, with the store and product; the manager sees the team's.
+            let counts = try await Self.call(client, .get, "/v1/office/shelf-counts?product=\(product)", token: world.dispatcher)
+            #expect(Self.rows(counts, "shelf_counts").compactMap { text($0["id"] ?? nil) } == [1, 0].map { RecordID(high: 0xE3, low: $0).uuidString })
+            #expect(Self.rows(counts, "shelf_counts").first?["quantity"] == .integer(8))
+            #expect(try await ids(client, "/v1/office/shelf-counts?product=\(product)", "shelf_counts", token: world.manager)
+                    == [RecordID(high: 0xE3, low: 0).uuidString])
+            for path in ["visits", "payments", "contact-records", "shelf-counts"] {
                 #expect(try await Self.call(client, .get, "/v1/office/\(path)", token: world.rep).status == .forbidden)
                 #expect(try await Self.call(client, .get, "/v1/office/\(path)?after=nonsense", token: world.dispatcher).status == .badRequest)
             }

@@ -222,6 +222,21 @@ final class OfficeRoutes: Sendable {
                 ("next", .text(page.next)),
             ])
         } }
+        office.get("shelf-counts") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let filter = SyncStore.ShelfCountFilter(customer: try query.id("customer"), product: try query.id("product"), rep: try query.id("rep"),
+                                                    from: try query.time("from"), to: try query.time("to"))
+            let page = try await self.store.shelfCounts(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([
+                ("shelf_counts", .array(page.items.map { count in
+                    JSONValue.fields([("id", OfficeJSON.id(count.id)), ("visit", OfficeJSON.id(count.visit)), ("customer", OfficeJSON.id(count.customer)),
+                                      ("customer_name", .text(count.customerName)), ("product", OfficeJSON.id(count.product)),
+                                      ("product_name", .text(count.productName)), ("sku", .text(count.sku)), ("quantity", .integer(count.quantity)),
+                                      ("counted_at", OfficeJSON.time(count.countedAt)), ("rep", OfficeJSON.id(count.rep)), ("rep_name", .text(count.repName))])
+                })),
+                ("next", .text(page.next)),
+            ])
+        } }
         // Review: conflicts, exceptions and quarantined changes.
         office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in
             let all = request.uri.queryParameters.get("state") == "all"
