@@ -1,0 +1,70 @@
+public import SyncEngine
+import FieldModel
+import PostgresDriver
+public import SyncCore
+
+extension SyncStore {
+    /// One work order in the office's list.
+    public struct WorkOrderListItem: Sendable, Hashable, Identified {
+        /// The work order, its customer and its technician (if assigned).
+        public var id: RecordID, customer: RecordID, customerName: String, assignee: RecordID?, assigneeName: String?
+        /// Its type, priority and status.
+        public var workType: String, priority: String, status: String
+        /// The schedule window and what the technician recorded (ms since the epoch).
+        public var windowStart: Int64?, windowEnd: Int64?, actualStart: Int64?, actualEnd: Int64?
+        /// The asset serviced, if any.
+        public var asset: RecordID?
+    }
+
+    /// What a work-order list keeps.
+    public struct WorkOrderFilter: Sendable, Hashable {
+        /// Only work orders in this status.
+        public var status: String?
+        /// Only this technician's, or this customer's.
+        public var assignee: RecordID?
+        /// See ``assignee``.
+        public var customer: RecordID?
+        /// Only the unassigned ones.
+        public var unassigned: Bool
+        /// Only work orders whose window starts in `[from, to)` (ms since the epoch).
+        public var from: Int64?
+        /// See ``from``.
+        public var to: Int64?
+
+        /// A filter; every part optional.
+        public init(status: String? = nil, assignee: RecordID? = nil, customer: RecordID? = nil, unassigned: Bool = false, from: Int64? = nil, to: Int64? = nil) {
+            (self.status, self.assignee, self.customer, self.unassigned, self.from, self.to) = (status, assignee, customer, unassigned, from, to)
+        }
+    }
+
+    /// Work orders matching `filter`, latest window first (then id), `limit` at a time after the
+    /// cursor `after`; a manager sees those of their team's technicians.
+    ///
+    /// - Throws: ``OfficeError/Code/invalid`` for a status work orders do not have, a limit out of
+    ///   1…``listPageMax``, or a cursor no page gave.
+    public func workOrders(_ filter: WorkOrderFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<WorkOrderListItem> {
+        let (position, team) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.workOrder, after: cursor, by: office)
+        let query = TimeOrderedQuery(
+            columns: """
+                w.id::text, w.customer_id::text, coalesce(c.name, ''), w.assignee_id::text, u.name, coalesce(w.work_type, ''), coalesce(w.priority, ''),
+                coalesce(w.status, 'new'), w.window_start, w.window_end, w.actual_start, w.actual_end, w.asset_id::text
+                """,
+            source: """
+                work_orders w
+                LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
+                LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
+                """,
+            alias: "w", time: "coalesce(w.window_start, 0)", member: "w.assignee_id",
+            equals: [("w.status", filter.status), ("w.assignee_id", filter.assignee?.uuidString), ("w.customer_id", filter.customer?.uuidString)],
+            conditions: filter.unassigned ? ["w.assignee_id IS NULL"] : [], from: filter.from, to: filter.to)
+        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+            WorkOrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
+                              customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
+                              assigneeName: try row.read(4, as: String?.self), workType: try row.read(5, as: String.self),
+                              priority: try row.read(6, as: String.self), status: try row.read(7, as: String.self),
+                              windowStart: try row.read(8, as: Int64?.self), windowEnd: try row.read(9, as: Int64?.self),
+                              actualStart: try row.read(10, as: Int64?.self), actualEnd: try row.read(11, as: Int64?.self),
+                              asset: try row.read(12, as: String?.self).flatMap { RecordID($0) })
+        }
+    }
+}
