@@ -313,6 +313,31 @@ struct OfficeRoutesTests {
         }
     }
 
+    /// Every office list, for every role: the field's roles are refused, the office's answered.
+    static let listRoutes = ["orders", "work-orders", "visits", "customers", "payments", "shelf-counts", "contact-records", "devices", "reviews", "team"]
+
+    @Test("the authorization matrix of the office's reads: reps and technicians get 403 on every list, dispatchers, managers and admins 200", arguments: listRoutes)
+    func listMatrix(route: String) async throws {
+        let world = try await OfficeWorld.make("office-matrix")
+        let admin = RecordID(high: 0xAD, low: 1)
+        _ = try await world.pool.query("INSERT INTO users (tenant_id, id, role, name, email) VALUES ($1, $2, 'admin', 'Ada Admin', 'ada@example.com')",
+                                       [world.tenant.uuidString, admin.uuidString])
+        let tokens: [(Role, String)] = [
+            (.rep, world.rep), (.dispatcher, world.dispatcher), (.manager, world.manager),
+            (.technician, try await world.tokens.issue(user: world.user("technician"), tenant: world.tenant, role: .technician)),
+            (.admin, try await world.tokens.issue(user: admin, tenant: world.tenant, role: .admin)),
+        ]
+        let app = Application(router: FieldSyncServer.makeRouter(pool: world.pool, tokens: world.tokens, wallClock: ManualWallClock(1_796_050_800_000),
+                                                                 requestsPerSecond: 10_000))
+        try await app.test(.router) { client in
+            for (role, token) in tokens {
+                let answer = try await Self.call(client, .get, "/v1/office/\(route)", token: token)
+                let expected: HTTPResponse.Status = [.rep, .technician].contains(role) ? .forbidden : .ok
+                #expect(answer.status == expected, "\(role.name) on \(route): \(answer.status) \(answer.json?.printed.prefix(300) ?? "")")
+            }
+        }
+    }
+
     @Test("a dispatcher plans through JSON; the board shows it; strict bodies, roles and states answer with their codes")
     func officeSurface() async throws {
         let (pool, data, tenant) = try await Self.demoDatabase("office-routes")
