@@ -121,11 +121,16 @@ extension SyncStore {
 
     /// The review items, or only the one `only` names (`decision` or `conflict`, and its number).
     private func reviews(openOnly: Bool, limit: Int, only: (table: String, seq: Int64)?, by office: OfficeUser) async throws -> [ReviewItem] {
+        // A manager's items are chosen before the limit, not after: their team's, however many others come first.
+        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
         let decisions = try await pool.query("""
             SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state,
                    author_role
-            FROM decisions WHERE $5 AND tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
-            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "decision" } ?? true])
+            FROM decisions WHERE $5 AND tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND ($4 < 0 OR seq = $4)
+              AND (NOT $6 OR author_id IS NULL OR author_id = ANY($7::uuid[]))
+            ORDER BY seq LIMIT $3
+            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "decision" } ?? true,
+                  team != nil, PostgresArray.literal(team ?? [])])
         var items: [ReviewItem] = try decisions.map { row in
             ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
                        table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
@@ -149,10 +154,6 @@ extension SyncStore {
                               message: "concurrent writes to \(try row.read(3, as: String.self)); the merge kept one", author: nil,
                               deviceTime: loser.map { Int64($0.version.clock.milliseconds) }, serverTime: nil, review: try row.read(6, as: String.self),
                               comment: try row.read(7, as: String?.self), winner: winner, loser: loser)
-        }
-        if office.role == .manager {
-            let team = Set(try await team(of: office).map(\.user))
-            items = items.filter { $0.author.map(team.contains) ?? true }
         }
         return items
     }

@@ -1,5 +1,7 @@
 import DemoData
 import FieldModel
+import FieldRules
+import OfficeStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -311,6 +313,25 @@ struct OfficeRoutesTests {
                 #expect(try await Self.call(client, .get, "/v1/office/\(path)?after=nonsense", token: world.dispatcher).status == .badRequest)
             }
         }
+    }
+
+    @Test("a manager's review queue holds their team's items even behind more than a page of other teams' items")
+    func managersQueueBehindOthers() async throws {
+        let world = try await OfficeWorld.make("office-review-scope")
+        let outsider = RecordID(high: 0xAB, low: 1)
+        // 250 open exceptions by someone outside the manager's team, then one by the manager's rep.
+        _ = try await world.pool.query("""
+            INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, author_id, author_role, server_time, review)
+            SELECT $1, 'visits', gen_random_uuid(), 'outside_geofence', 'applied_with_exception', 'far', $2, 'rep', 1, 'open' FROM generate_series(1, 250)
+            """, [world.tenant.uuidString, outsider.uuidString])
+        _ = try await world.pool.query("""
+            INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, author_id, author_role, server_time, review)
+            VALUES ($1, 'visits', gen_random_uuid(), 'outside_geofence', 'applied_with_exception', 'mine', $2, 'rep', 1, 'open')
+            """, [world.tenant.uuidString, world.user("rep").uuidString])
+        let store = SyncStore(pool: world.pool, domain: FieldSalesDomain())
+        let manager = SyncStore.OfficeUser(user: world.user("manager"), role: .manager, tenant: world.tenant)
+        let items = try await store.reviews(openOnly: true, by: manager)
+        #expect(items.map(\.message) == ["mine"], "the manager sees their rep's exception and none of the others")
     }
 
     /// Every office list, for every role: the field's roles are refused, the office's answered.
