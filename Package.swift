@@ -106,6 +106,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The office's web console: static files, no build step.
+            resources: [.copy("Console")],
             swiftSettings: strict
         ),
 
@@ -133,7 +135,11 @@ let package = Package(
         ),
         // Test helpers only: a private PostgreSQL per test process, the server as a child
         // process, hostile traffic. No executable links it.
-        .target(name: "SyncTesting", dependencies: ["SyncCore", "PostgresDriver"], swiftSettings: strict),
+        .target(
+            name: "SyncTesting",
+            dependencies: ["SyncCore", "PostgresDriver", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strict
+        ),
 
         // Executables.
         .executableTarget(

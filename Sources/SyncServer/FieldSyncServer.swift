@@ -44,16 +44,17 @@ public enum FieldSyncServer {
         let limiter = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock)
         let anonymous = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: 500, burstMax: 1_000), wallClock: wallClock)
         router.add(middleware: AnonymousRateLimit(limiter: anonymous))
+        router.add(middleware: ConsoleRoutes(logger: logger))
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
             let metrics = SyncMetrics()
             metrics.register(on: router)
             let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock))
             let auth = Authenticator(tokens: tokens, store: store)
-            OfficeRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter).register(on: router)
+            let live = LiveFeed(pool: pool, logger: logger)
+            OfficeRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, live: live, liveWait: liveWait).register(on: router)
             BlobRoutes(store: store, auth: auth, limiter: limiter).register(on: router)
-            SyncRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, metrics: metrics,
-                       live: LiveFeed(pool: pool, logger: logger), liveWait: liveWait).register(on: router)
+            SyncRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, metrics: metrics, live: live, liveWait: liveWait).register(on: router)
         }
         return router
     }

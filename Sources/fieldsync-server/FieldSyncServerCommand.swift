@@ -73,8 +73,9 @@ extension FieldSyncServerCommand {
             do {
                 let pool = try PostgresPool(.init(connectionString: cluster.connectionString()), logger: logger)
                 try await prepare(pool, demo: try demoData(at: fixtures ?? ""), logger: logger)
-                let banner = ["PostgreSQL: \(cluster.connectionString())"] + (try await demoTokens(pool, tokens))
-                try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: banner.joined(separator: "\n"))
+                let demo = try await demoTokens(pool, tokens)
+                let banner = ["PostgreSQL: \(cluster.connectionString())"] + demo.lines
+                try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: banner.joined(separator: "\n"), consoleToken: demo.dispatcher)
                 await pool.close()
             } catch {
                 await cluster.stop()
@@ -217,26 +218,33 @@ func developmentSecret(in directory: URL, create: Bool = true) throws -> String 
     return secret
 }
 
-/// Tokens for the demo's first rep, technician and dispatcher, to paste into `fieldsim`.
-func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> [String] {
+/// Tokens for the demo's first rep, technician, dispatcher and manager, to paste into `fieldsim`,
+/// and the dispatcher's, for the console link.
+func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> (lines: [String], dispatcher: String?) {
     let data = DemoGenerator().generate()
-    guard let tenant = data.tenant, let users = data["users"] else { return [] }
+    guard let tenant = data.tenant, let users = data["users"] else { return ([], nil) }
     var lines: [String] = []
+    var dispatcher: String?
     for role in ["rep", "technician", "dispatcher", "manager"] {
         guard let row = users.rows.first(where: { $0[2] == role }), let id = row[0].flatMap({ RecordID($0) }) else { continue }
-        lines.append("Token for \(row[3] ?? role) (\(role)): \(try await tokens.issue(user: id, tenant: tenant, role: Role(role)))")
+        let token = try await tokens.issue(user: id, tenant: tenant, role: Role(role))
+        if role == "dispatcher" { dispatcher = token }
+        lines.append("Token for \(row[3] ?? role) (\(role)): \(token)")
     }
-    return lines
+    return (lines, dispatcher)
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?) async throws {
+///
+/// - Parameter consoleToken: A token to sign the console link's user in (the demo dispatcher's).
+func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?, consoleToken: String? = nil) async throws {
     let app = FieldSyncServer.makeApplication(
         pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port),
         retention: .seconds(max(listen.retentionDays, 1) * 86_400), requestsPerSecond: max(listen.requestsPerSecond, 0.1), logger: logger
     ) { port in
         print("FieldSync \(FieldSyncServer.version) is serving at http://\(listen.host):\(port)")
         if let banner { print(banner) }
+        print("Office console: http://\(listen.host):\(port)/console/" + (consoleToken.map { "#token=\($0)   (signs the demo dispatcher in)" } ?? ""))
         print("Press Ctrl-C to stop.")
         fflush(nil)  // all streams: a script or test may be waiting for these lines
     }

@@ -18,6 +18,11 @@ final class LiveFeed: Sendable {
     }
 
     private let waiters = Mutex<[UInt64: Waiter]>([:])
+    /// How many notifications each tenant had on this instance (`""`: those that named no tenant,
+    /// which count for every tenant): the office's live cursor.
+    private let generations = Mutex<[String: UInt64]>([:])
+    /// This instance's name in an office live cursor: a cursor from another instance is stale here.
+    let instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     private let nextID = Mutex<UInt64>(0)
     private let listener: PostgresListener?
     private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
@@ -47,7 +52,12 @@ final class LiveFeed: Sendable {
     /// Returns when a notification names one of `buckets` of `tenant`, after `timeout`, or when
     /// the task is cancelled, whichever comes first.
     func wait(tenant: String, buckets: [Bucket], timeout: Duration) async {
-        let keys = Set(buckets.map { "\(tenant) \($0.name)" })
+        await wait(keys: Set(buckets.map { "\(tenant) \($0.name)" }), timeout: timeout)
+    }
+
+    /// Returns when a notification names one of `keys`, after `timeout`, or when the task is
+    /// cancelled; at once when `unless` holds once the waiter is registered.
+    private func wait(keys: Set<String>, timeout: Duration, unless: @escaping @Sendable () -> Bool = { false }) async {
         let id = nextID.withLock { next in
             next += 1
             return next
@@ -60,6 +70,8 @@ final class LiveFeed: Sendable {
                         self.waiters.withLock { waiters in
                             if cancelled { continuation.resume() } else { waiters[id] = Waiter(keys: keys, continuation: continuation) }
                         }
+                        // News that came between the caller's check and the registration is not waited for.
+                        if unless() { self.waiters.withLock { $0.removeValue(forKey: id) }?.continuation.resume() }
                     }
                 } onCancel: {
                     self.waiters.withLock { $0.removeValue(forKey: id) }?.continuation.resume()
@@ -71,10 +83,27 @@ final class LiveFeed: Sendable {
         }
     }
 
-    /// Wakes the waiters for `key` (`<tenant> <bucket>`), or all of them for `nil`.
+    /// The office's live cursor for `tenant` on this instance: it moves with every feed entry of
+    /// the tenant.
+    func cursor(tenant: String) -> String {
+        let count = generations.withLock { ($0[tenant] ?? 0) + ($0[""] ?? 0) }
+        return "\(instance):\(count)"
+    }
+
+    /// Returns once `tenant`'s feed has news after `cursor` (at once when it already has, or when
+    /// the cursor is another instance's), after `timeout`, or when the task is cancelled.
+    func wait(tenant: String, after cursor: String, timeout: Duration) async {
+        guard self.cursor(tenant: tenant) == cursor else { return }
+        await wait(keys: ["\(tenant) *"], timeout: timeout, unless: { self.cursor(tenant: tenant) != cursor })
+    }
+
+    /// Wakes the waiters for `key` (`<tenant> <bucket>`) and the tenant's office waiters, or all of
+    /// them for `nil`.
     private func wake(_ key: String?) {
+        let tenant = key.map { String($0.prefix { $0 != " " }) } ?? ""
+        generations.withLock { $0[tenant, default: 0] += 1 }
         let woken = waiters.withLock { waiters in
-            let ids = waiters.filter { key == nil || $0.value.keys.contains(key!) }.map(\.key)
+            let ids = waiters.filter { key == nil || $0.value.keys.contains(key!) || $0.value.keys.contains("\(tenant) *") }.map(\.key)
             return ids.compactMap { waiters.removeValue(forKey: $0) }
         }
         for waiter in woken { waiter.continuation.resume() }

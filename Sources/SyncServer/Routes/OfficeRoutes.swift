@@ -22,12 +22,17 @@ final class OfficeRoutes: Sendable {
     static let bodyBytesMax = 256 * 1024
 
     let limiter: RateLimiter
+    /// What wakes `GET /v1/office/live`, and how long it holds a request with nothing to report.
+    let live: LiveFeed?
+    let liveWait: Duration
 
-    init(store: SyncStore, auth: Authenticator, wallClock: any WallClock, limiter: RateLimiter) {
+    init(store: SyncStore, auth: Authenticator, wallClock: any WallClock, limiter: RateLimiter, live: LiveFeed? = nil, liveWait: Duration = .seconds(25)) {
         self.store = store
         self.auth = auth
         self.wallClock = wallClock
         self.limiter = limiter
+        self.live = live
+        self.liveWait = liveWait
     }
 
     typealias Handler = @Sendable (SyncStore.OfficeUser, OfficeBody, Request, BasicRequestContext) async throws -> JSONValue
@@ -236,6 +241,13 @@ final class OfficeRoutes: Sendable {
                 })),
                 ("next", .text(page.next)),
             ])
+        } }
+        // The office's live channel: answers when anything of the tenant changed after `after`.
+        office.get("live") { try await self.handle($0, $1, []) { user, _, request, _ in
+            guard let live = self.live else { throw SyncStore.OfficeError(.invalid, "this server has no live channel") }
+            let tenant = user.tenant.uuidString
+            if let after = ListQuery(request).text("after") { await live.wait(tenant: tenant, after: after, timeout: self.liveWait) }
+            return JSONValue.fields([("cursor", .string(live.cursor(tenant: tenant)))])
         } }
         // Review: conflicts, exceptions and quarantined changes.
         office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in

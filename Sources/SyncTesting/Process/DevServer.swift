@@ -10,6 +10,8 @@ public struct DevServer: Sendable {
     public let url: URL
     /// The demo users' tokens by role (`rep`, `technician`, `dispatcher`, `manager`).
     public let tokens: [String: String]
+    /// The libpq connection string of the server's private database.
+    public let database: String?
     /// Its working directory.
     public let directory: URL
 
@@ -46,7 +48,8 @@ public struct DevServer: Sendable {
             guard let open = line.lastIndex(of: "("), let close = line.lastIndex(of: ")"), open < close else { continue }
             tokens[String(line[line.index(after: open)..<close])] = line.split(separator: " ").last.map(String.init)
         }
-        return DevServer(process: process, url: url, tokens: tokens, directory: directory)
+        let database = text.split(separator: "\n").first { $0.hasPrefix("PostgreSQL: ") }.map { String($0.dropFirst("PostgreSQL: ".count)) }
+        return DevServer(process: process, url: url, tokens: tokens, database: database, directory: directory)
     }
 
     /// Stops the server the way Ctrl-C does and waits for it to exit.
