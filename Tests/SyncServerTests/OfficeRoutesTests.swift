@@ -334,8 +334,126 @@ struct OfficeRoutesTests {
         #expect(items.map(\.message) == ["mine"], "the manager sees their rep's exception and none of the others")
     }
 
+    @Test("reports are computed in PostgreSQL over a period, limited to a manager's team, as JSON or CSV (quoted, formulas defused); bad periods and groupings answer 400")
+    func reports() async throws {
+        let world = try await OfficeWorld.make("office-reports")
+        let (pool, tenant) = (world.pool, world.tenant)
+        let rep = world.user("rep"), technician = world.user("technician"), outsider = RecordID(high: 0xAB, low: 1)
+        let product = try #require(world.data["products"]).rows[0][0]!, other = try #require(world.data["products"]).rows[1][0]!
+        // January 2030: nothing of the demo's, only these.
+        let hour: Int64 = 3_600_000, jan = Int64(1_893_456_000_000)  // 2030-01-01T00:00:00Z
+        let customer = RecordID(high: 0xF0, low: 1)
+        _ = try await pool.query("INSERT INTO customers (tenant_id, id, name, territory_id, status) VALUES ($1, $2, '=HYPERLINK(\"x\"), \"Ltd\"', $3, 'active')",
+                                 [tenant.uuidString, customer.uuidString, RecordID(high: 0xF0, low: 2).uuidString])
+        func insert(_ sql: String, _ values: [any PostgresBindable]) async throws { _ = try await pool.query(sql, [tenant.uuidString] + values) }
+        let visits: [(status: String, late: Bool, assignee: RecordID)] = [("completed", false, rep), ("completed", true, rep), ("missed", false, rep), ("cancelled", false, rep),
+                                                                          ("completed", false, outsider)]
+        for (n, visit) in visits.enumerated() {
+            let start = jan + Int64(n) * 24 * hour
+            try await insert("""
+                INSERT INTO visits (tenant_id, id, customer_id, assignee_id, status, visit_type, planned_start, planned_end, actual_start)
+                VALUES ($1, $2, $3, $4, $5, 'routine', $6, $7, $8)
+                """, [RecordID(high: 0xF1, low: UInt64(n)).uuidString, customer.uuidString, visit.assignee.uuidString, visit.status, start, start + hour,
+                      visit.status == "completed" ? start + (visit.late ? 20 * 60_000 : 0) : nil as Int64?])
+        }
+        try await insert("""
+            INSERT INTO geo_events (tenant_id, id, visit_id, user_id, kind, device_time, verification) VALUES ($1, $2, $3, $4, 'check_in', $5, 'outside_radius')
+            """, [RecordID(high: 0xF2, low: 1).uuidString, RecordID(high: 0xF1, low: 1).uuidString, rep.uuidString, jan + 24 * hour])
+        // Orders: two sold by the rep (one with lines), a draft, one sold by the outsider; a payment.
+        let orders: [(status: String, by: RecordID, total: Int64)] = [("confirmed", rep, 10_887), ("invoiced", rep, 5_000), ("draft", rep, 999), ("confirmed", outsider, 700)]
+        for (n, order) in orders.enumerated() {
+            try await insert("""
+                INSERT INTO sales_orders (tenant_id, id, customer_id, created_by, status, order_date, subtotal_minor, tax_minor, total_minor, currency)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'USD')
+                """, [RecordID(high: 0xF3, low: UInt64(n)).uuidString, customer.uuidString, order.by.uuidString, order.status, jan + Int64(n) * hour,
+                      order.total * 100 / 110, order.total - order.total * 100 / 110, order.total])
+        }
+        for (n, line) in [(product, Int64(3), Int64(6_000)), (other, Int64(1), Int64(3_897))].enumerated() {
+            try await insert("""
+                INSERT INTO order_lines (tenant_id, id, order_id, product_id, quantity, line_total_minor, tax_rate_percent) VALUES ($1, $2, $3, $4, $5, $6, 10000)
+                """, [RecordID(high: 0xF4, low: UInt64(n)).uuidString, RecordID(high: 0xF3, low: 0).uuidString, line.0, line.1, line.2])
+        }
+        try await insert("INSERT INTO payments (tenant_id, id, order_id, amount_minor, method, receipt_number, collected_by, collected_at) VALUES ($1, $2, $3, 4000, 'cash', 'R1', $4, $5)",
+                         [RecordID(high: 0xF5, low: 1).uuidString, RecordID(high: 0xF3, low: 0).uuidString, rep.uuidString, jan + 5 * hour])
+        // Shelf counts at the customer: the product ran out and came back; the other ran out last.
+        for (n, count) in [(product, Int64(0)), (other, Int64(3)), (product, Int64(5)), (other, Int64(0))].enumerated() {
+            try await insert("INSERT INTO shelf_stock_counts (tenant_id, id, visit_id, product_id, quantity, counted_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                             [RecordID(high: 0xF6, low: UInt64(n)).uuidString, RecordID(high: 0xF1, low: 0).uuidString, count.0, count.1, jan + Int64(n) * hour])
+        }
+        // Work orders of the technician: a first-time fix of 90 minutes, one after a failed visit to the same asset, one overdue.
+        let asset = RecordID(high: 0xF7, low: 9)
+        let workOrders: [(status: String, start: Int64, end: Int64?, windowEnd: Int64)] = [
+            ("completed", jan + 2 * hour, jan + 2 * hour + 90 * 60_000, jan + 3 * hour), ("cannot_complete", jan + 30 * hour, jan + 31 * hour, jan + 32 * hour),
+            ("completed", jan + 50 * hour, jan + 50 * hour + 30 * 60_000, jan + 51 * hour), ("scheduled", 0, nil, jan + 60 * hour),
+        ]
+        for (n, order) in workOrders.enumerated() {
+            try await insert("""
+                INSERT INTO work_orders (tenant_id, id, customer_id, asset_id, assignee_id, status, work_type, priority, actual_start, actual_end, window_end)
+                VALUES ($1, $2, $3, $4, $5, $6, 'repair', 'high', $7, $8, $9)
+                """, [RecordID(high: 0xF7, low: UInt64(n)).uuidString, customer.uuidString, n == 0 ? nil as String? : asset.uuidString, technician.uuidString,
+                      order.status, order.end == nil ? nil as Int64? : order.start, order.end, order.windowEnd])
+        }
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: world.tokens, wallClock: ManualWallClock(UInt64(jan + 31 * 24 * hour)),
+                                                                 requestsPerSecond: 10_000))
+        let period = "from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z"
+        try await app.test(.router) { client in
+            func rows(_ path: String, token: String? = nil) async throws -> [[String: JSONValue]] {
+                let answer = try await Self.call(client, .get, "/v1/office/reports/\(path)", token: token ?? world.dispatcher)
+                #expect(answer.status == .ok, "\(path): \(answer.json?.printed ?? "")")
+                return Self.rows(answer, "rows")
+            }
+            let compliance = try await rows("visit-compliance?\(period)")
+            let mine = try #require(compliance.first { $0["rep"] == .string(rep.uuidString) })
+            #expect(mine["planned"] == .integer(4) && mine["completed"] == .integer(2) && mine["missed"] == .integer(1) && mine["cancelled"] == .integer(1))
+            #expect(mine["late"] == .integer(1) && mine["outside_geofence"] == .integer(1))
+            #expect(compliance.count == 2)
+            #expect(try await rows("visit-compliance?\(period)", token: world.manager).count == 1, "the manager's team only")
+
+            let byRep = try await rows("sales?\(period)&by=rep")
+            #expect(byRep.first { $0["rep"] == .string(rep.uuidString) }?["total_minor"] == .integer(15_887), "confirmed and invoiced, not the draft")
+            #expect(byRep.first { $0["rep"] == .string(rep.uuidString) }?["orders"] == .integer(2))
+            let byProduct = try await rows("sales?\(period)&by=product")
+            #expect(byProduct.first { $0["product"] == .string(product) }?["quantity"] == .integer(3))
+            #expect(byProduct.first { $0["product"] == .string(product) }?["tax_minor"] == .integer(600))
+            #expect(try await rows("sales?\(period)&by=day").count == 1)
+            #expect(try await rows("sales?\(period)&by=customer").first?["total_minor"] == .integer(16_587))
+
+            let collections = try await rows("collections?\(period)", token: world.manager)
+            #expect(collections.first?["ordered_minor"] == .integer(15_887) && collections.first?["collected_minor"] == .integer(4_000)
+                    && collections.first?["open_minor"] == .integer(11_887))
+
+            let empty = try await rows("out-of-stock?\(period)")
+            #expect(empty.map { $0["product"] } == [.string(other)], "only the product whose latest count was 0")
+
+            let service = try await rows("service?\(period)")
+            let tech = try #require(service.first { $0["technician"] == .string(technician.uuidString) })
+            #expect(tech["completed"] == .integer(2) && tech["first_time_fixes"] == .integer(1) && tech["mean_minutes_on_site"] == .integer(60))
+            // Overdue counts every open work order past its window now, the demo's too.
+            let overdue = try await pool.query("""
+                SELECT count(*) FROM work_orders WHERE tenant_id = $1 AND assignee_id = $2 AND window_end < $3
+                  AND status IN ('new', 'scheduled', 'on_hold', 'dispatched', 'en_route', 'on_site')
+                """, [tenant.uuidString, technician.uuidString, jan + 31 * 24 * hour])[0].read(0, as: Int64.self)
+            #expect(tech["overdue"] == .integer(overdue) && overdue >= 1)
+
+            // CSV: a header, quoted fields, a formula defused.
+            let csv = try await Self.call(client, .get, "/v1/office/reports/sales?\(period)&by=customer&format=csv", token: world.dispatcher)
+            let text = String(decoding: csv.bytes, as: UTF8.self)
+            #expect(csv.status == .ok)
+            #expect(text.hasPrefix("customer,name,orders,subtotal_minor,tax_minor,total_minor\r\n"))
+            #expect(text.contains(",\"'=HYPERLINK(\"\"x\"\"), \"\"Ltd\"\"\",3,"), "\(text)")
+
+            for bad in ["sales?from=2030-02-01T00:00:00Z&to=2030-01-01T00:00:00Z", "sales?by=region", "sales?format=xml",
+                        "sales?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"] {
+                #expect(try await Self.call(client, .get, "/v1/office/reports/\(bad)", token: world.dispatcher).status == .badRequest, "\(bad)")
+            }
+            #expect(try await Self.call(client, .get, "/v1/office/reports/weather", token: world.dispatcher).status == .notFound)
+            #expect(try await Self.call(client, .get, "/v1/office/reports/sales", token: world.rep).status == .forbidden)
+        }
+    }
+
     /// Every office list, for every role: the field's roles are refused, the office's answered.
-    static let listRoutes = ["orders", "work-orders", "visits", "customers", "payments", "shelf-counts", "contact-records", "devices", "reviews", "team"]
+    static let listRoutes = ["orders", "work-orders", "visits", "customers", "payments", "shelf-counts", "contact-records", "devices", "reviews", "team",
+                             "reports/visit-compliance", "reports/sales", "reports/collections", "reports/out-of-stock", "reports/service"]
 
     @Test("the authorization matrix of the office's reads: reps and technicians get 403 on every list, dispatchers, managers and admins 200", arguments: listRoutes)
     func listMatrix(route: String) async throws {

@@ -101,6 +101,46 @@ struct OfficeBody {
 enum OfficeJSON {
     static func id(_ id: RecordID?) -> JSONValue { .text(id?.uuidString) }
     static func integer(_ value: Int64?) -> JSONValue { value.map { .integer($0) } ?? .null }
+
+    /// A report as JSON: what it is, its period, its columns and its rows as objects.
+    static func json(_ report: SyncStore.Report, kind: SyncStore.ReportKind, from: Int64, to: Int64) -> JSONValue {
+        JSONValue.fields([
+            ("report", .string(kind.rawValue)), ("from", time(from)), ("to", time(to)),
+            ("columns", .array(report.columns.map { .string($0.name) })),
+            ("rows", .array(report.rows.map { row in
+                .object(zip(report.columns, row).map { column, cell in
+                    let value: JSONValue = switch cell {
+                    case .text(let text): .string(text)
+                    case .integer(let value): .integer(value)
+                    case .null: .null
+                    }
+                    return JSONValue.Member(column.name, value)
+                })
+            })),
+        ])
+    }
+
+    /// A report as CSV (RFC 4180, a header row first). A text that a spreadsheet would read as a
+    /// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
+    static func csv(_ report: SyncStore.Report) -> String {
+        func field(_ text: String) -> String {
+            var text = text
+            if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
+            guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        var lines = [report.columns.map { field($0.name) }.joined(separator: ",")]
+        for row in report.rows {
+            lines.append(row.map { cell in
+                switch cell {
+                case .text(let text): field(text)
+                case .integer(let value): String(value)
+                case .null: ""
+                }
+            }.joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
     static func time(_ milliseconds: Int64?) -> JSONValue {
         milliseconds.map { .string(Date(timeIntervalSince1970: Double($0) / 1000).formatted(.iso8601)) } ?? .null
     }

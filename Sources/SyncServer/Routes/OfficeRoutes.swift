@@ -242,6 +242,35 @@ final class OfficeRoutes: Sendable {
                 ("next", .text(page.next)),
             ])
         } }
+        // Reports, computed in PostgreSQL, as JSON or CSV.
+        office.get("reports/:kind") { request, context in
+            try await self.respond(request, context, []) { user, _, request, context in
+                guard let kind = SyncStore.ReportKind(rawValue: context.parameters.get("kind") ?? "") else {
+                    throw SyncStore.OfficeError(.notFound, "the reports are \(SyncStore.ReportKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let query = ListQuery(request)
+                let now = Int64(self.wallClock.now())
+                let to = try query.time("to") ?? now
+                let from = try query.time("from") ?? to - 30 * 86_400_000
+                let grouping = try query.text("by").map { text in
+                    guard let grouping = SyncStore.SalesGrouping(rawValue: text) else {
+                        throw SyncStore.OfficeError(.invalid, "\"by\" is one of \(SyncStore.SalesGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return grouping
+                } ?? .rep
+                let report = try await self.store.report(kind, from: from, to: to, grouping: grouping, now: now, by: user)
+                switch query.text("format") ?? "json" {
+                case "csv":
+                    return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                                           .contentDisposition: "attachment; filename=\"\(kind.rawValue).csv\""],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: OfficeJSON.csv(report))))
+                case "json":
+                    return Self.json(.ok, OfficeJSON.json(report, kind: kind, from: from, to: to))
+                default:
+                    throw SyncStore.OfficeError(.invalid, "\"format\" is json or csv")
+                }
+            }
+        }
         // The office's live channel: answers when anything of the tenant changed after `after`.
         office.get("live") { try await self.handle($0, $1, []) { user, _, request, _ in
             guard let live = self.live else { throw SyncStore.OfficeError(.invalid, "this server has no live channel") }
@@ -299,6 +328,13 @@ final class OfficeRoutes: Sendable {
     }
 
     private func handle(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>, _ body: @escaping Handler) async throws -> Response {
+        try await respond(request, context, allowed) { user, parsed, request, context in Self.json(.ok, try await body(user, parsed, request, context)) }
+    }
+
+    /// Authenticates, checks the role and the budget, reads the body, and answers with what
+    /// `body` makes (any response: JSON, CSV); office errors become their JSON answers.
+    private func respond(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>,
+                         _ body: @escaping @Sendable (SyncStore.OfficeUser, OfficeBody, Request, BasicRequestContext) async throws -> Response) async throws -> Response {
         do {
             let claims: TokenAuthority.Claims
             do {
@@ -320,8 +356,7 @@ final class OfficeRoutes: Sendable {
                 return Self.error(.contentTooLarge, "body_too_large", "an office request has at most \(Self.bodyBytesMax) bytes")
             }
             let parsed = try OfficeBody(bytes, allowed: allowed)
-            let answer = try await body(SyncStore.OfficeUser(user: claims.user, role: claims.role, tenant: claims.tenant), parsed, request, context)
-            return Self.json(.ok, answer)
+            return try await body(SyncStore.OfficeUser(user: claims.user, role: claims.role, tenant: claims.tenant), parsed, request, context)
         } catch let error as SyncStore.OfficeError {
             return Self.error(error)
         } catch {
