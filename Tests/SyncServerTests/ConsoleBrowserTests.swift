@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import DemoData
 import DeviceStore
+import FieldRules
+import OfficeStore
+import SyncEngine
 import FieldModel
 import Foundation
 import NIOCore
@@ -20,7 +23,7 @@ import Testing
 struct ConsoleBrowserTests {
     static let installed = Browser.find() != nil
 
-    @Test("a dispatcher signs in by link (the token leaves the address), reassigns a visit on the board, a phone picks it up, the board follows the phone live; a customer's markup shows as text",
+    @Test("a dispatcher signs in by link (the token leaves the address), reassigns a visit on the board, a phone picks it up, the board follows the phone live; a customer's markup shows as text; a manager approves an order the dispatcher may not, resolves an exception, renders a report",
           .enabled(if: installed, "chromium and chromium-driver are not installed: .ci/run installs them (apt-get install chromium chromium-driver)"),
           .timeLimit(.minutes(5)))
     func dispatcherBoard() async throws {
@@ -125,6 +128,53 @@ struct ConsoleBrowserTests {
                                        arguments: [markup])
                 #expect(try await browser.run("return document.querySelectorAll('#customers img').length") as? Int == 0)
                 #expect(try await browser.run("return window.pwned === undefined") as? Bool == true)
+            }
+            // Approvals are a manager's: the dispatcher is told why not; the manager, signed in by
+            // pasting a token, approves.
+            let tenant = try await pool.query("SELECT tenant_id::text FROM customers LIMIT 1")[0].read(0, as: String.self)
+            // The order, written through the server's merge path (its fields carry versions, as a pushed one's do).
+            let order = RecordID(high: 0x0C, low: 1)
+            let orderCustomer = RecordID(try await pool.query("SELECT id::text FROM customers ORDER BY id LIMIT 1")[0].read(0, as: String.self))!
+            try await SyncStore(pool: pool, domain: FieldSalesDomain()).edit([SyncStore.OfficeEdit("sales_orders", order, [
+                ("customer_id", .id(orderCustomer)), ("created_by", .id(rep)), ("status", .state(StateValue("pending_approval"))),
+                ("approval_state", .text("pending")), ("order_date", .timestamp(Int64(Date().timeIntervalSince1970 * 1000))), ("total_minor", .integer(12_345)),
+                ("currency", .text("USD")), ("tax_inclusive", .bool(false)),
+            ])], by: nil, tenant: RecordID(tenant)!, judging: false)
+            let decision = try await pool.query("""
+                INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, author_id, author_role, server_time, review)
+                VALUES ($1, 'visits', $2, 'outside_geofence', 'applied_with_exception', 'checked in 2000 m from the store', $3, 'rep', 1, 'open') RETURNING seq
+                """, [tenant, visit.uuidString, rep.uuidString])[0].read(0, as: Int64.self)
+            try await step("approval refused to a dispatcher") {
+                try await browser.run("location.hash = 'orders'")
+                try await browser.wait(until: "return document.querySelector('[data-order=\"\(order.uuidString)\"] button') !== null", "the order waiting")
+                try await browser.click("[data-order='\(order.uuidString)'] button")
+                try await browser.wait(until: "return document.getElementById('notice').textContent.startsWith('Not allowed to approve the order')", "the refusal, said")
+            }
+            try await step("approve as a manager") {
+                try await browser.click("#sign-out")
+                try await browser.type("#token", try #require(server.tokens["manager"]))
+                try await browser.click("#sign-in-form button")
+                try await browser.wait(until: "return !document.getElementById('nav').hidden", "the manager signed in")
+                try await browser.run("location.hash = 'board'; location.hash = 'orders'")
+                try await browser.wait(until: "return document.querySelector('[data-order=\"\(order.uuidString)\"] button') !== null", "the order waiting")
+                try await browser.type("#comment-\(order.uuidString)", "fine for a key account")
+                try await browser.click("[data-order='\(order.uuidString)'] button")
+                try await browser.wait(until: "return document.querySelector('[data-order=\"\(order.uuidString)\"] button') === null", "the order approved")
+                let status = try await pool.query("SELECT status FROM sales_orders WHERE id = $1", [order.uuidString])[0].read(0, as: String.self)
+                #expect(status == "confirmed")
+            }
+            try await step("resolve an exception") {
+                try await browser.run("location.hash = 'reviews'")
+                try await browser.wait(until: "return document.querySelector('[data-review=\"decision:\(decision)\"] button') !== null", "the exception")
+                try await browser.click("[data-review='decision:\(decision)'] button")
+                try await browser.wait(until: "return document.querySelector('[data-review=\"decision:\(decision)\"]') === null", "the exception resolved")
+                let review = try await pool.query("SELECT review FROM decisions WHERE seq = $1", [decision])[0].read(0, as: String.self)
+                #expect(review == "accepted")
+            }
+            try await step("render a report") {
+                try await browser.run("location.hash = 'reports'")
+                try await browser.wait(until: "return document.querySelectorAll('#report-chart rect').length > 0 && document.querySelectorAll('#report tr').length > 1",
+                                       "the report's chart and table")
             }
         } catch {
             await browser.stop()

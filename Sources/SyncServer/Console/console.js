@@ -161,7 +161,7 @@ function startLive() {
 
 // MARK: - Views
 
-const views = { board: boardView, orders: ordersView, reviews: reviewsView, customers: customersView };
+const views = { board: boardView, orders: ordersView, reviews: reviewsView, customers: customersView, reports: reportsView };
 
 function route() {
   const [name, ...parameters] = location.hash.replace(/^#/, '').split('&');
@@ -313,7 +313,7 @@ async function reviewsView() {
       items.map((item) => {
         const comment = el('input', { placeholder: 'comment (needed to override)' });
         const resolve = (action) => async () => {
-          if (await act(action + ' the item', () => api('POST', '/v1/office/reviews/' + encodeURIComponent(item.id) + '/resolve', { action, comment: comment.value }))) refresh();
+          if (await act(action + ' the item', () => api('POST', '/v1/office/reviews/' + encodeURIComponent(item.id).replace(/%3A/g, ':') + '/resolve', { action, comment: comment.value }))) refresh();
         };
         return el('tr', { dataset: { review: item.id } },
           el('td', {}, item.kind), el('td', {}, item.rule), el('td', {}, item.table),
@@ -337,6 +337,73 @@ async function customersView() {
         el('td', {}, customer.name), el('td', {}, customer.territory_name || ''), el('td', {}, customer.phone || ''),
         el('td', {}, [customer.street_address, customer.city].filter(Boolean).join(', ')), el('td', {}, customer.status || ''),
         el('td', {}, money(customer.credit_limit_minor)))))));
+}
+
+// Reports: a table of what PostgreSQL computed, a bar chart of one figure, and the CSV.
+const reportKinds = ['visit-compliance', 'sales', 'collections', 'out-of-stock', 'service'];
+
+async function reportsView() {
+  const report = state.report || (state.report = { kind: 'visit-compliance', by: 'rep', from: '', to: '' });
+  const query = () => {
+    const parts = [];
+    if (report.from) parts.push('from=' + encodeURIComponent(new Date(report.from + 'T00:00:00Z').toISOString()));
+    if (report.to) parts.push('to=' + encodeURIComponent(new Date(report.to + 'T00:00:00Z').toISOString()));
+    if (report.kind === 'sales') parts.push('by=' + report.by);
+    return parts.join('&');
+  };
+  const answer = await api('GET', '/v1/office/reports/' + report.kind + '?' + query());
+  const kind = el('select', { id: 'report-kind', onchange: (event) => { report.kind = event.target.value; refresh(); } },
+    reportKinds.map((name) => el('option', { value: name, selected: name === report.kind }, name)));
+  const by = report.kind === 'sales' ? el('select', { id: 'report-by', onchange: (event) => { report.by = event.target.value; refresh(); } },
+    ['rep', 'customer', 'product', 'day'].map((name) => el('option', { value: name, selected: name === report.by }, 'by ' + name))) : null;
+  const from = el('input', { type: 'date', value: report.from || answer.from.slice(0, 10), onchange: (event) => { report.from = event.target.value; refresh(); } });
+  const to = el('input', { type: 'date', value: report.to || answer.to.slice(0, 10), onchange: (event) => { report.to = event.target.value; refresh(); } });
+  const download = el('button', { type: 'button', id: 'report-csv', onclick: () => act('download the report', async () => {
+    const response = await fetch('/v1/office/reports/' + report.kind + '?format=csv&' + query(), { headers: { Authorization: 'Bearer ' + state.token } });
+    if (!response.ok) throw new APIError(response.status, null, 'the server answered ' + response.status);
+    const link = el('a', { href: URL.createObjectURL(await response.blob()), download: report.kind + '.csv' });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }) }, 'Download CSV');
+  show(el('div', {},
+    el('div', { class: 'toolbar' }, kind, by, from, to, download),
+    answer.rows.length ? chart(answer) : el('p', { class: 'muted' }, 'Nothing in this period.'),
+    el('table', { id: 'report' },
+      el('tr', {}, answer.columns.map((name) => el('th', {}, name))),
+      answer.rows.map((row) => el('tr', {}, answer.columns.map((name) => el('td', {}, row[name] === null ? '' : row[name])))))));
+}
+
+/** A horizontal bar chart (SVG) of the report's first numeric column, labelled by its second column. */
+function chart(answer) {
+  const numeric = answer.columns.find((name) => answer.rows.some((row) => typeof row[name] === 'number'));
+  if (!numeric) return null;
+  const label = answer.columns[1] || answer.columns[0];
+  const rows = answer.rows.slice(0, 20);
+  const largest = Math.max(1, ...rows.map((row) => row[numeric] || 0));
+  const svgNS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(svgNS, 'svg');
+  svg.setAttribute('id', 'report-chart');
+  svg.setAttribute('width', '720');
+  svg.setAttribute('height', String(rows.length * 22 + 24));
+  const title = document.createElementNS(svgNS, 'text');
+  title.setAttribute('x', '0'); title.setAttribute('y', '14');
+  title.textContent = numeric;
+  svg.append(title);
+  rows.forEach((row, index) => {
+    const y = 24 + index * 22;
+    const name = document.createElementNS(svgNS, 'text');
+    name.setAttribute('x', '0'); name.setAttribute('y', String(y + 14));
+    name.textContent = String(row[label] || row[answer.columns[0]] || '').slice(0, 28);
+    const bar = document.createElementNS(svgNS, 'rect');
+    bar.setAttribute('x', '220'); bar.setAttribute('y', String(y + 2));
+    bar.setAttribute('height', '16'); bar.setAttribute('width', String(Math.round((row[numeric] || 0) / largest * 420)));
+    bar.setAttribute('class', 'bar');
+    const value = document.createElementNS(svgNS, 'text');
+    value.setAttribute('x', String(226 + Math.round((row[numeric] || 0) / largest * 420))); value.setAttribute('y', String(y + 14));
+    value.textContent = String(row[numeric] ?? '');
+    svg.append(name, bar, value);
+  });
+  return svg;
 }
 
 // MARK: - Start
