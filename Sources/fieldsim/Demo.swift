@@ -1,13 +1,16 @@
 import ArgumentParser
 import AsyncHTTPClient
+import DemoData
 import Foundation
 import Logging
 import PostgresDriver
 import SyncEngine
 import ServiceLifecycle
+import UnixSignals
 import SyncClientHTTP
 import SyncCore
 import SyncServer
+import FieldModel
 import FleetSimulation
 import Synchronization
 
@@ -38,6 +41,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The seed for the faults and the phones' choices.")
     var seed: UInt64 = 20_261_130
 
+    @Flag(help: "Leave the server running on the simulated week when the fleet is done, and print a link to the office console; Ctrl-C ends it.")
+    var keep = false
+
     func validate() throws {
         guard (1...200).contains(devices), (1...10).contains(days) else { throw ValidationError("--devices 1...200 and --days 1...10") }
     }
@@ -54,7 +60,9 @@ struct DemoCommand: AsyncParsableCommand {
         let (report, summary) = try await LoopbackServer.run(seed: seed) { server in
             print("FieldSync is serving at \(server.url) (PostgreSQL on a private socket); \(devices) phones, \(days) working days")
             let report = try await Swarm(fleet.over(server)).run()
-            return (report, try await Self.summary(server.pool))
+            let summary = try await Self.summary(server.pool)
+            if keep { try await Self.keepServing(server, summary: summary) }
+            return (report, summary)
         }
         print("")
         for line in summary { print(line) }
@@ -69,6 +77,24 @@ struct DemoCommand: AsyncParsableCommand {
             print("Replay: swift run fieldsim demo --devices \(devices) --days \(days) --seed \(seed)")
             throw ExitCode(CLIError.Kind.verdict.rawValue)
         }
+    }
+
+    /// Prints the week's summary and a console link that signs the demo dispatcher in, then waits
+    /// for Ctrl-C (or SIGTERM) with the server running on the simulated week's data and clock.
+    static func keepServing(_ server: LoopbackServer, summary: [String]) async throws {
+        let data = DemoGenerator().generate()
+        guard let tenant = data.tenant, let row = data["users"]?.rows.first(where: { $0[2] == "dispatcher" }), let user = row[0].flatMap({ RecordID($0) }) else {
+            throw CLIError(.usage, "the demo data has no dispatcher")
+        }
+        let token = try await TokenAuthority(secret: server.secret).issue(user: user, tenant: tenant, role: .dispatcher, lifetime: .seconds(7 * 86_400))
+        print("")
+        for line in summary { print(line) }
+        print("")
+        print("The server keeps running on the simulated week (its clock stands at its end).")
+        print("Office console, signed in as \(row[3] ?? "the dispatcher"): \(server.url)/console/#token=\(token)")
+        print("Press Ctrl-C to stop; the server, PostgreSQL and every file then go.")
+        fflush(nil)
+        for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { break }
     }
 
     /// What the week left on the server: visits and orders by status, what waits for the office.

@@ -53,7 +53,10 @@ function takeTokenFromAddress() {
   const match = location.hash.match(/(?:^#|&)token=([^&]+)/);
   if (!match) return;
   sessionStorage.setItem(tokenKey, decodeURIComponent(match[1]));
-  history.replaceState(null, '', location.pathname + location.search + '#board');
+  // What else the link says (a view, a day) stays; the token goes.
+  const rest = location.hash.replace(/^#/, '').split('&').filter((part) => part && !part.startsWith('token='));
+  const view = rest.length && !rest[0].includes('=') ? [] : ['board'];
+  history.replaceState(null, '', location.pathname + location.search + '#' + view.concat(rest).join('&'));
 }
 
 function claimsOf(token) {
