@@ -349,10 +349,11 @@ final class WorkingSet: ArrivalReads {
     /// Whether `ref` is retired, as far as the push knows (a row whose buckets were never read is not).
     func isRetired(_ ref: RecordRef) -> Bool { retired[ref] ?? false }
 
-    /// Marks `ref` retired (`true`) or kept; written by ``flush(on:)``. `ref`'s membership must
-    /// have been read.
+    /// Marks `ref` retired (`true`) or kept; written by ``flush(on:)``. Its membership is read
+    /// first; should it not have been, the flush writes the mark whatever is stored (both writes
+    /// are idempotent), rather than trusting a guess.
     func setRetired(_ ref: RecordRef, _ value: Bool) {
-        precondition(storedRetired[ref] != nil, "a row's retirement is set after its membership is read")
+        if storedRetired[ref] == nil { storedRetired[ref] = !value }
         retired[ref] = value
     }
 
