@@ -135,6 +135,10 @@ struct RetentionTests {
                                                    visible: [Bucket.personal(SyncStoreTests.id(998))])
         #expect(stranger.snapshots.isEmpty)
         #expect(Set(stranger.missing) == [visit, RecordRef(table: "visits", record: SyncStoreTests.id(999))])
+        // A record whose rows would pass the answer's limit is not served in part: it is missing, to be asked again.
+        let tight = try await world.store.fetch([visit], tenant: world.tenant, visible: [world.personal], limit: family.count - 1)
+        #expect(tight.snapshots.isEmpty && tight.missing == [visit])
+        #expect(try await world.store.fetch([visit], tenant: world.tenant, visible: [world.personal], limit: family.count).snapshots.count == family.count)
     }
 
     @Test("a write to a retired row stays out of the feed; a write that brings it back into its window restores it and its children whole")

@@ -145,51 +145,71 @@ extension SyncStore {
     }
 
     /// The current state of `refs` and of their children that follow them (an order's lines, a
-    /// visit's check-ins), for a phone opening a record it does not keep. A row is served only
-    /// when one of its buckets is in `visible` (the caller's buckets now); the refs not served
-    /// come back in `missing`, whether they do not exist or the caller may not see them.
-    public func fetch(_ refs: [RecordRef], tenant: RecordID, visible: Set<Bucket>) async throws -> (snapshots: [RecordSnapshot], missing: [RecordRef]) {
+    /// visit's check-ins), for a phone opening a record it does not keep. A record is served,
+    /// whole with its children, only when one of its buckets is in `visible` (the caller's buckets
+    /// now); the refs not served come back in `missing`, whether they do not exist or the caller
+    /// may not see them.
+    ///
+    /// - Parameter limit: The most rows served (a response's rows are bounded on the wire): a
+    ///   record whose rows would pass it is not served, and comes back in `missing` to be asked again.
+    public func fetch(_ refs: [RecordRef], tenant: RecordID, visible: Set<Bucket>,
+                      limit: Int = WireLimits.recordsPerPageMax) async throws -> (snapshots: [RecordSnapshot], missing: [RecordRef]) {
         let tables = self.tables
         return try await pool.withConnection { db in
             var served: [RecordSnapshot] = []
             var missing: [RecordRef] = []
             var seen = Set<RecordRef>()
-            var queue = refs.filter { tables.schema.schema.table($0.table) != nil }
-            missing += refs.filter { tables.schema.schema.table($0.table) == nil }
-            while !queue.isEmpty {
-                let level = queue.filter { seen.insert($0).inserted }
-                queue = []
-                var children: [RecordRef] = []
-                for (tableName, group) in Dictionary(grouping: level, by: \.table).sorted(by: { $0.key < $1.key }) {
-                    let table = try tables.table(tableName)
-                    let ids = group.map(\.record).sorted()
-                    let states = try await tables.read(table, ids, tenant: tenant, on: db)
-                    var bucketsOf: [RecordID: Set<Bucket>] = [:]
-                    for row in try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
-                                                  [tenant.uuidString, tableName, PostgresArray.literal(ids)]) {
-                        bucketsOf[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: Bucket.self))
-                    }
-                    var found: [RecordID] = []
-                    for id in ids {
-                        guard let state = states[id], !(bucketsOf[id] ?? []).isDisjoint(with: visible) else {
-                            if refs.contains(RecordRef(table: tableName, record: id)) { missing.append(RecordRef(table: tableName, record: id)) }
-                            continue
-                        }
-                        served.append(RecordSnapshot(ref: RecordRef(table: tableName, record: id), state: state))
-                        found.append(id)
-                    }
-                    guard !found.isEmpty else { continue }
-                    for child in tables.schema.schema.tables {
-                        guard let parent = child.windowParent, parent.table == tableName else { continue }
-                        for row in try await db.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(parent.field) = ANY($2::uuid[])",
-                                                      [tenant.uuidString, PostgresArray.literal(found)]) {
-                            children.append(RecordRef(table: child.name, record: RecordID(try row.read(0, as: String.self))!))
-                        }
-                    }
+            for ref in refs where seen.insert(ref).inserted {
+                guard tables.schema.schema.table(ref.table) != nil,
+                      let family = try await Self.family(of: ref, tables: tables, tenant: tenant, visible: visible, on: db),
+                      served.count + family.count <= limit else {
+                    missing.append(ref)
+                    continue
                 }
-                queue = children
+                served += family
             }
             return (served, missing)
         }
+    }
+
+    /// A record the caller may see, with the rows that follow it and theirs, parents first; `nil`
+    /// when the record is unknown or in none of the `visible` buckets.
+    private static func family(of ref: RecordRef, tables: RecordTables, tenant: RecordID, visible: Set<Bucket>,
+                               on db: isolated PostgresConnection) async throws -> [RecordSnapshot]? {
+        var family: [RecordSnapshot] = []
+        var level = [ref]
+        while !level.isEmpty {
+            var next: [RecordRef] = []
+            for (tableName, group) in Dictionary(grouping: level, by: \.table).sorted(by: { $0.key < $1.key }) {
+                let table = try tables.table(tableName)
+                let ids = group.map(\.record).sorted()
+                let states = try await tables.read(table, ids, tenant: tenant, on: db)
+                var bucketsOf: [RecordID: Set<Bucket>] = [:]
+                for row in try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
+                                              [tenant.uuidString, tableName, PostgresArray.literal(ids)]) {
+                    bucketsOf[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: Bucket.self))
+                }
+                var found: [RecordID] = []
+                for id in ids {
+                    guard let state = states[id], !(bucketsOf[id] ?? []).isDisjoint(with: visible) else {
+                        // The record itself must be visible; a child that is not is left out.
+                        if RecordRef(table: tableName, record: id) == ref { return nil }
+                        continue
+                    }
+                    family.append(RecordSnapshot(ref: RecordRef(table: tableName, record: id), state: state))
+                    found.append(id)
+                }
+                guard !found.isEmpty else { continue }
+                for child in tables.schema.schema.tables {
+                    guard let parent = child.windowParent, parent.table == tableName else { continue }
+                    for row in try await db.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(parent.field) = ANY($2::uuid[])",
+                                                  [tenant.uuidString, PostgresArray.literal(found)]) {
+                        next.append(RecordRef(table: child.name, record: RecordID(try row.read(0, as: String.self))!))
+                    }
+                }
+            }
+            level = next
+        }
+        return family
     }
 }
