@@ -47,8 +47,12 @@ extension DeviceStore {
                     db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
                 try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
-                // A row that left the phone's buckets (or window) while this change waited goes now.
-                for change in changeSet.changes { try schema.collectIfOrphaned(change.table, change.record, in: db) }
+                // A row that left the phone's buckets (or window) while this change waited goes now:
+                // each record once, however many of its changes the set holds.
+                var answeredRows = Set<RecordRef>()
+                for change in changeSet.changes where answeredRows.insert(RecordRef(table: change.table, record: change.record)).inserted {
+                    try schema.collectIfOrphaned(change.table, change.record, in: db)
+                }
             }
             try schema.collectEvicted(in: db)
             try Self.dropOrphanedBytes(in: db)

@@ -28,6 +28,9 @@ final class RateLimiter: Sendable {
         /// large working set (100,000 rows) costs about 90 tokens with its requests, well inside
         /// the default burst, so a new phone's first sync is never held back.
         static let rowsPerToken: Double = 2_500
+        /// Records a fetch asks for, per token: each is a few reads (the record, its buckets, its
+        /// children by level), so a fetch of 100 unknown records costs 10 tokens, not 1.
+        static let fetchedRecordsPerToken: Double = 10
         /// Blob bytes moved, per token.
         static let bytesPerToken: Double = 1_048_576
     }

@@ -63,7 +63,10 @@ final class SyncRoutes: Sendable {
             return .liveNotice(try await live(body, claims: claims))
         case ("/v1/fetch", .fetchRequest(let body)):
             let response = try await fetch(body, claims: claims)
-            limiter.charge(Double(response.snapshots.count) / RateLimiter.Cost.rowsPerToken, for: claims.user)
+            // A fetch costs by the rows it served or by the records it asked for, whichever is more:
+            // each asked record is a few reads even when nothing comes back.
+            limiter.charge(max(Double(response.snapshots.count) / RateLimiter.Cost.rowsPerToken,
+                               Double(body.refs.count) / RateLimiter.Cost.fetchedRecordsPerToken), for: claims.user)
             return .fetchResponse(response)
         case ("/v1/register", _):
             throw Self.wrongMessage("register_request")
