@@ -7,8 +7,6 @@ import SyncCore
 /// stock, and payments — money and stock as of arrival.
 extension ArrivalJudge {
     /// An order's states the server moves it through.
-    static let openOrderStates = ["submitted", "pending_approval", "credit_hold", "confirmed"]
-
     /// A submitted order is priced and routed; an order the office confirms reserves its stock.
     mutating func order(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
         if change.creates(given: before) { try await insideVisit(change, visit: after.id("visit_id"), on: db) }
@@ -101,7 +99,7 @@ extension ArrivalJudge {
         guard let customerID = state.id("customer_id") else { return nil }
         let table = reads.table("sales_orders")
         let open = Self.sum(try await reads.rows("sales_orders", where: "customer_id", is: customerID, on: db).filter { other, row in
-            other != order && Self.openOrderStates.contains(row.state()?.name ?? "") && !row.isDeleted(under: table.tombstones)
+            other != order && CommercialRules.creditOpenOrderStates.contains(row.state()?.name ?? "") && !row.isDeleted(under: table.tombstones)
         }.values.map { $0.integer("total_minor") ?? 0 })
         return CommercialRules.credit(outstandingMinor: customer.integer("outstanding_minor") ?? 0, openOrdersMinor: open, orderMinor: totalMinor, limitMinor: limit)
     }

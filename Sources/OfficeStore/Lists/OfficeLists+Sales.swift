@@ -31,10 +31,12 @@ extension SyncStore {
         public var from: Int64?
         /// See ``from``.
         public var to: Int64?
+        /// Only this order (what a detail page reads).
+        public var id: RecordID?
 
         /// A filter; every part optional.
-        public init(status: String? = nil, rep: RecordID? = nil, customer: RecordID? = nil, from: Int64? = nil, to: Int64? = nil) {
-            (self.status, self.rep, self.customer, self.from, self.to) = (status, rep, customer, from, to)
+        public init(status: String? = nil, rep: RecordID? = nil, customer: RecordID? = nil, from: Int64? = nil, to: Int64? = nil, id: RecordID? = nil) {
+            (self.status, self.rep, self.customer, self.from, self.to, self.id) = (status, rep, customer, from, to, id)
         }
     }
 
@@ -56,7 +58,8 @@ extension SyncStore {
                 LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.created_by
                 """,
             alias: "o", time: "coalesce(o.order_date, 0)", member: "o.created_by",
-            equals: [("o.status", filter.status), ("o.created_by", filter.rep?.uuidString), ("o.customer_id", filter.customer?.uuidString)],
+            equals: [("o.status", filter.status), ("o.created_by", filter.rep?.uuidString), ("o.customer_id", filter.customer?.uuidString),
+                     ("o.id", filter.id?.uuidString)],
             from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
             OrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,

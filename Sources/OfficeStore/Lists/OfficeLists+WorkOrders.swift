@@ -30,10 +30,13 @@ extension SyncStore {
         public var from: Int64?
         /// See ``from``.
         public var to: Int64?
+        /// Only this work order (what a detail page reads).
+        public var id: RecordID?
 
         /// A filter; every part optional.
-        public init(status: String? = nil, assignee: RecordID? = nil, customer: RecordID? = nil, unassigned: Bool = false, from: Int64? = nil, to: Int64? = nil) {
-            (self.status, self.assignee, self.customer, self.unassigned, self.from, self.to) = (status, assignee, customer, unassigned, from, to)
+        public init(status: String? = nil, assignee: RecordID? = nil, customer: RecordID? = nil, unassigned: Bool = false, from: Int64? = nil, to: Int64? = nil,
+                    id: RecordID? = nil) {
+            (self.status, self.assignee, self.customer, self.unassigned, self.from, self.to, self.id) = (status, assignee, customer, unassigned, from, to, id)
         }
     }
 
@@ -55,7 +58,8 @@ extension SyncStore {
                 LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
                 """,
             alias: "w", time: "coalesce(w.window_start, 0)", member: "w.assignee_id",
-            equals: [("w.status", filter.status), ("w.assignee_id", filter.assignee?.uuidString), ("w.customer_id", filter.customer?.uuidString)],
+            equals: [("w.status", filter.status), ("w.assignee_id", filter.assignee?.uuidString), ("w.customer_id", filter.customer?.uuidString),
+                     ("w.id", filter.id?.uuidString)],
             conditions: filter.unassigned ? ["w.assignee_id IS NULL"] : [], from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
             WorkOrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,

@@ -116,13 +116,7 @@ final class OfficeRoutes: Sendable {
                                                from: try query.time("from"), to: try query.time("to"))
             let page = try await self.store.orders(filter, limit: try query.limit(), after: query.text("after"), by: user)
             return JSONValue.fields([
-                ("orders", .array(page.items.map { order in
-                    JSONValue.fields([("id", OfficeJSON.id(order.id)), ("customer", OfficeJSON.id(order.customer)), ("customer_name", .string(order.customerName)),
-                                      ("rep", OfficeJSON.id(order.rep)), ("rep_name", .string(order.repName)), ("order_date", OfficeJSON.time(order.orderDate)),
-                                      ("status", .string(order.status)), ("approval_state", .text(order.approvalState)), ("credit_state", .text(order.creditState)),
-                                      ("total_minor", OfficeJSON.integer(order.totalMinor)), ("tax_minor", OfficeJSON.integer(order.taxMinor)),
-                                      ("currency", .text(order.currency)), ("erp_reference", .text(order.erpReference))])
-                })),
+                ("orders", .array(page.items.map(OfficeJSON.order))),
                 ("next", .text(page.next)),
             ])
         } }
@@ -132,14 +126,7 @@ final class OfficeRoutes: Sendable {
                                                    unassigned: try query.flag("unassigned"), from: try query.time("from"), to: try query.time("to"))
             let page = try await self.store.workOrders(filter, limit: try query.limit(), after: query.text("after"), by: user)
             return JSONValue.fields([
-                ("work_orders", .array(page.items.map { order in
-                    JSONValue.fields([("id", OfficeJSON.id(order.id)), ("customer", OfficeJSON.id(order.customer)), ("customer_name", .string(order.customerName)),
-                                      ("assignee", OfficeJSON.id(order.assignee)), ("assignee_name", .text(order.assigneeName)),
-                                      ("work_type", .string(order.workType)), ("priority", .string(order.priority)), ("status", .string(order.status)),
-                                      ("window_start", OfficeJSON.time(order.windowStart)), ("window_end", OfficeJSON.time(order.windowEnd)),
-                                      ("actual_start", OfficeJSON.time(order.actualStart)), ("actual_end", OfficeJSON.time(order.actualEnd)),
-                                      ("asset", OfficeJSON.id(order.asset))])
-                })),
+                ("work_orders", .array(page.items.map(OfficeJSON.workOrder))),
                 ("next", .text(page.next)),
             ])
         } }
@@ -148,14 +135,7 @@ final class OfficeRoutes: Sendable {
             let filter = SyncStore.CustomerFilter(search: query.text("search"), territory: try query.id("territory"), status: query.text("status"))
             let page = try await self.store.customers(filter, limit: try query.limit(), after: query.text("after"), by: user, now: Int64(self.wallClock.now()))
             return JSONValue.fields([
-                ("customers", .array(page.items.map { customer in
-                    JSONValue.fields([("id", OfficeJSON.id(customer.id)), ("name", .string(customer.name)), ("territory", OfficeJSON.id(customer.territory)),
-                                      ("territory_name", .text(customer.territoryName)), ("phone", .text(customer.phone)),
-                                      ("street_address", .text(customer.streetAddress)), ("city", .text(customer.city)),
-                                      ("customer_group", .text(customer.customerGroup)), ("status", .text(customer.status)), ("tax_number", .text(customer.taxNumber)),
-                                      ("credit_limit_minor", OfficeJSON.integer(customer.creditLimitMinor)),
-                                      ("outstanding_minor", OfficeJSON.integer(customer.outstandingMinor))])
-                })),
+                ("customers", .array(page.items.map(OfficeJSON.customer))),
                 ("next", .text(page.next)),
             ])
         } }
@@ -197,13 +177,7 @@ final class OfficeRoutes: Sendable {
                                                  from: try query.time("from"), to: try query.time("to"))
             let page = try await self.store.payments(filter, limit: try query.limit(), after: query.text("after"), by: user)
             return JSONValue.fields([
-                ("payments", .array(page.items.map { payment in
-                    JSONValue.fields([("id", OfficeJSON.id(payment.id)), ("order", OfficeJSON.id(payment.order)), ("customer", OfficeJSON.id(payment.customer)),
-                                      ("customer_name", .text(payment.customerName)), ("amount_minor", .integer(payment.amountMinor)),
-                                      ("currency", .text(payment.currency)), ("method", .string(payment.method)), ("receipt_number", .string(payment.receiptNumber)),
-                                      ("collected_by", OfficeJSON.id(payment.collectedBy)), ("collector_name", .text(payment.collectorName)),
-                                      ("collected_at", OfficeJSON.time(payment.collectedAt))])
-                })),
+                ("payments", .array(page.items.map(OfficeJSON.payment))),
                 ("next", .text(page.next)),
             ])
         } }
@@ -242,6 +216,7 @@ final class OfficeRoutes: Sendable {
                 ("next", .text(page.next)),
             ])
         } }
+        registerDetails(on: office)
         // Reports, computed in PostgreSQL, as JSON or CSV.
         office.get("reports/:kind") { request, context in
             try await self.respond(request, context, []) { user, _, request, context in
@@ -327,7 +302,7 @@ final class OfficeRoutes: Sendable {
         ])
     }
 
-    private func handle(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>, _ body: @escaping Handler) async throws -> Response {
+    func handle(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>, _ body: @escaping Handler) async throws -> Response {
         try await respond(request, context, allowed) { user, parsed, request, context in Self.json(.ok, try await body(user, parsed, request, context)) }
     }
 
