@@ -114,24 +114,70 @@ extension SyncStore {
         public var authorRole: Role?
     }
 
-    /// The items to review, oldest first; `open` only, or every one.
-    public func reviews(openOnly: Bool = true, limit: Int = 200, by office: OfficeUser) async throws -> [ReviewItem] {
-        try await reviews(openOnly: openOnly, limit: limit, only: nil, by: office)
+    /// What a review list keeps.
+    public struct ReviewFilter: Sendable, Hashable {
+        /// Only the items still open (else resolved ones too).
+        public var openOnly: Bool
+        /// Only items of this kind: `exception`, `rejection` or `conflict`.
+        public var kind: String?
+        /// Only items on this table's records.
+        public var table: String?
+
+        /// The kinds of review item.
+        public static let kinds = ["exception", "rejection", "conflict"]
+
+        /// A filter: open items of every kind and table by default.
+        public init(openOnly: Bool = true, kind: String? = nil, table: String? = nil) {
+            (self.openOnly, self.kind, self.table) = (openOnly, kind, table)
+        }
     }
 
-    /// The review items, or only the one `only` names (`decision` or `conflict`, and its number).
-    private func reviews(openOnly: Bool, limit: Int, only: (table: String, seq: Int64)?, by office: OfficeUser) async throws -> [ReviewItem] {
-        // A manager's items are chosen before the limit, not after: their team's, however many others come first.
+    /// The items to review matching `filter`: flagged and refused changes oldest first, then
+    /// conflicts oldest first, `limit` at a time after the cursor `after` (the last item's id).
+    /// A manager sees the changes their team wrote and the conflicts on their team's records
+    /// (visits, work orders, orders and contact records they hold, customers of the territories
+    /// they own).
+    ///
+    /// - Throws: ``OfficeError/Code/invalid`` for an unknown kind or table, a limit out of
+    ///   1…``listPageMax``, or a cursor no page gave.
+    public func reviews(_ filter: ReviewFilter = ReviewFilter(), limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<ReviewItem> {
+        guard (1...Self.listPageMax).contains(limit) else { throw OfficeError(.invalid, "\"limit\" is 1 to \(Self.listPageMax)") }
+        if let kind = filter.kind, !ReviewFilter.kinds.contains(kind) { throw OfficeError(.invalid, "\"kind\" is one of \(ReviewFilter.kinds.joined(separator: ", "))") }
+        if let table = filter.table, (try? tables.table(table)) == nil { throw OfficeError(.invalid, "\"table\" names no table of the schema") }
+        var after: (source: String, seq: Int64)?
+        if let cursor {
+            let parts = cursor.split(separator: ":")
+            guard parts.count == 2, ["decision", "conflict"].contains(parts[0]), let seq = Int64(parts[1]) else {
+                throw OfficeError(.invalid, "\"after\" takes the \"next\" of the page before")
+            }
+            after = (String(parts[0]), seq)
+        }
         let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
-        let decisions = try await pool.query("""
+        var items: [ReviewItem] = []
+        if filter.kind != "conflict", after?.source != "conflict" {
+            items += try await decisionItems(filter, after: after?.seq ?? 0, limit: limit + 1, only: nil, team: team, tenant: office.tenant)
+        }
+        if items.count <= limit, filter.kind == nil || filter.kind == "conflict" {
+            items += try await conflictItems(filter, after: after?.source == "conflict" ? after!.seq : 0, limit: limit + 1 - items.count, only: nil,
+                                             team: team, tenant: office.tenant, now: Int64(clock.milliseconds))
+        }
+        let page = Array(items.prefix(limit))
+        return Page(items: page, next: items.count > limit ? page.last?.id : nil)
+    }
+
+    /// Flagged and refused changes after `seq` (or only the one numbered `only`).
+    private func decisionItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, team: [RecordID]?, tenant: RecordID) async throws -> [ReviewItem] {
+        // A manager's items are chosen before the limit, not after: their team's, however many others come first.
+        let rows = try await pool.query("""
             SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state,
                    author_role
-            FROM decisions WHERE $5 AND tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND ($4 < 0 OR seq = $4)
+            FROM decisions WHERE tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND seq > $3 AND ($5 < 0 OR seq = $5)
               AND (NOT $6 OR author_id IS NULL OR author_id = ANY($7::uuid[]))
-            ORDER BY seq LIMIT $3
-            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "decision" } ?? true,
-                  team != nil, PostgresArray.literal(team ?? [])])
-        var items: [ReviewItem] = try decisions.map { row in
+              AND ($8 = '' OR tbl = $8) AND ($9 = '' OR ($9 = 'rejection') = (result = 'rejected'))
+            ORDER BY seq LIMIT $4
+            """, [tenant.uuidString, filter.openOnly, seq, Int64(limit), only ?? -1, team != nil, PostgresArray.literal(team ?? []),
+                  filter.table ?? "", filter.kind ?? ""])
+        return try rows.map { row in
             ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
                        table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
                        message: try row.read(5, as: String.self), author: try row.read(6, as: String?.self).flatMap { RecordID($0) },
@@ -142,11 +188,28 @@ extension SyncStore {
                        serverState: try row.read(12, as: [UInt8]?.self).flatMap { try? BinaryDecoder.decode(RecordState.self, from: $0) },
                        authorRole: try row.read(13, as: String?.self).map(Role.init))
         }
-        let conflicts = try await pool.query("""
-            SELECT seq, tbl, record::text, field, winner, loser, coalesce(resolution, 'open'), comment FROM conflicts
-            WHERE $5 AND tenant_id = $1 AND (NOT $2 OR resolution IS NULL) AND ($4 < 0 OR seq = $4) ORDER BY seq LIMIT $3
-            """, [office.tenant.uuidString, openOnly, limit, only?.seq ?? -1, only.map { $0.table == "conflict" } ?? true])
-        items += try conflicts.map { row in
+    }
+
+    /// Conflicts after `seq` (or only the one numbered `only`); for a team, only those on its records.
+    private func conflictItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, team: [RecordID]?, tenant: RecordID,
+                               now: Int64) async throws -> [ReviewItem] {
+        guard limit > 0 else { return [] }
+        let holds = { (table: String, column: String) in
+            "(c.tbl = '\(table)' AND EXISTS (SELECT 1 FROM \(table) x WHERE x.tenant_id = c.tenant_id AND x.id = c.record AND x.\(column) = ANY($7::uuid[])))"
+        }
+        let teams = [holds("visits", "assignee_id"), holds("work_orders", "assignee_id"), holds("sales_orders", "created_by"), holds("contact_records", "author_id"),
+                     """
+                     (c.tbl = 'customers' AND EXISTS (SELECT 1 FROM customers x JOIN territory_owners o ON o.tenant_id = x.tenant_id AND o.territory_id = x.territory_id
+                       WHERE x.tenant_id = c.tenant_id AND x.id = c.record AND NOT o._deleted AND o.user_id = ANY($7::uuid[])
+                         AND o.valid_from <= $9 AND (o.valid_to IS NULL OR o.valid_to > $9)))
+                     """]
+        let rows = try await pool.query("""
+            SELECT c.seq, c.tbl, c.record::text, c.field, c.winner, c.loser, coalesce(c.resolution, 'open'), c.comment FROM conflicts c
+            WHERE c.tenant_id = $1 AND (NOT $2 OR c.resolution IS NULL) AND c.seq > $3 AND ($5 < 0 OR c.seq = $5) AND ($8 = '' OR c.tbl = $8)
+              AND (NOT $6 OR \(teams.joined(separator: " OR ")))
+            ORDER BY c.seq LIMIT $4
+            """, [tenant.uuidString, filter.openOnly, seq, Int64(limit), only ?? -1, team != nil, PostgresArray.literal(team ?? []), filter.table ?? "", now])
+        return try rows.map { row in
             let winner = try? BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
             let loser = try? BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
             return ReviewItem(id: "conflict:\(try row.read(0, as: Int64.self))", kind: "conflict", table: try row.read(1, as: String.self),
@@ -155,7 +218,14 @@ extension SyncStore {
                               deviceTime: loser.map { Int64($0.version.clock.milliseconds) }, serverTime: nil, review: try row.read(6, as: String.self),
                               comment: try row.read(7, as: String?.self), winner: winner, loser: loser)
         }
-        return items
+    }
+
+    /// The review item `id` names, as `office` may see it; `nil` when there is none for them.
+    private func reviewItem(source: String, seq: Int64, by office: OfficeUser) async throws -> ReviewItem? {
+        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let filter = ReviewFilter(openOnly: false)
+        if source == "decision" { return try await decisionItems(filter, after: 0, limit: 1, only: seq, team: team, tenant: office.tenant).first }
+        return try await conflictItems(filter, after: 0, limit: 1, only: seq, team: team, tenant: office.tenant, now: Int64(clock.milliseconds)).first
     }
 
     /// How a reviewer resolves an item.
@@ -174,7 +244,7 @@ extension SyncStore {
         }
         if resolution == .override, comment?.allSatisfy(\.isWhitespace) ?? true { throw OfficeError(.invalid, "say why you override, in a comment") }
         // The one item, as this user may see it (a manager only their team's).
-        guard let item = try await reviews(openOnly: false, limit: 1, only: (String(parts[0]), seq), by: office).first else {
+        guard let item = try await reviewItem(source: String(parts[0]), seq: seq, by: office) else {
             throw OfficeError(.notFound, "no review item \(id)")
         }
         guard item.review == "open" else { throw OfficeError(.invalidState, "\(id) is already \(item.review)") }

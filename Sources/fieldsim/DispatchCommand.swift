@@ -214,7 +214,7 @@ struct DispatchCommand: AsyncParsableCommand {
 
     static func reviewText(_ kind: @escaping (String) -> Bool) -> (JSONValue) -> String {
         { answer in
-            guard case .array(let items) = answer else { return "" }
+            guard case .array(let items)? = answer["reviews"] else { return "" }
             let chosen = items.filter { kind($0["kind"]?.string ?? "") }
             guard !chosen.isEmpty else { return "nothing to review" }
             return chosen.map { "\($0["id"]?.string ?? "")  \($0["kind"]?.string ?? "")  \($0["table"]?.string ?? "") \($0["record"]?.string ?? "")  \($0["rule"]?.string ?? ""): \($0["message"]?.string ?? "")" }
@@ -227,7 +227,7 @@ struct DispatchCommand: AsyncParsableCommand {
         @OptionGroup var common: Common
         @Flag(help: "Resolved ones too.") var all = false
         func run() async throws {
-            try await DispatchCommand.call(common, .GET, "/v1/office/reviews" + (all ? "?state=all" : ""), text: DispatchCommand.reviewText { $0 == "conflict" })
+            try await DispatchCommand.call(common, .GET, "/v1/office/reviews?kind=conflict&limit=500" + (all ? "&state=all" : ""), text: DispatchCommand.reviewText { $0 == "conflict" })
         }
     }
 
@@ -236,7 +236,7 @@ struct DispatchCommand: AsyncParsableCommand {
         @OptionGroup var common: Common
         @Flag(help: "Resolved ones too.") var all = false
         func run() async throws {
-            try await DispatchCommand.call(common, .GET, "/v1/office/reviews" + (all ? "?state=all" : ""), text: DispatchCommand.reviewText { $0 != "conflict" })
+            try await DispatchCommand.call(common, .GET, "/v1/office/reviews?limit=500" + (all ? "&state=all" : ""), text: DispatchCommand.reviewText { $0 != "conflict" })
         }
     }
 

@@ -110,7 +110,7 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "outcomes", "--result", "applied_with_exception"], home: home).output.contains("outside_geofence"))
         let exceptions = try Self.fieldsim(["dispatch", "exceptions", "--json"] + office, home: home)
         #expect(exceptions.status == 0, "\(exceptions.error)")
-        guard case .array(let items)? = exceptions.json, let item = items.first(where: { Self.text($0, "rule") == "outside_geofence" }) else {
+        guard case .array(let items)? = Self.member(exceptions.json, "reviews"), let item = items.first(where: { Self.text($0, "rule") == "outside_geofence" }) else {
             Issue.record("no exception: \(exceptions.output)"); return
         }
         #expect(try Self.fieldsim(["dispatch", "resolve", try #require(Self.text(item, "id")), "--comment", "GPS in midtown"] + office).status == 0)

@@ -292,13 +292,13 @@ struct HostileOfficeTests {
         let visit = SyncStore.NewVisit(plan: nil, customer: customer, assignee: try world.rep, visitType: "routine", plannedStart: Int64(HostileWorld.now),
                                        plannedEnd: Int64(HostileWorld.now) + 1_800_000, instructions: String(repeating: "x", count: 5_000), tasks: [])
         await #expect { try await world.store.createVisit(visit, by: dispatcher) } throws: { ($0 as? SyncStore.OfficeError)?.code == .invalid }
-        #expect(try await world.store.reviews(by: dispatcher).allSatisfy { $0.change == nil || $0.change!.table != "visits" })
+        #expect(try await world.store.reviews(limit: SyncStore.listPageMax, by: dispatcher).items.allSatisfy { $0.change == nil || $0.change!.table != "visits" })
         // A decision stored by an older build with a change this build cannot read.
         try await world.pool.query("""
             INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, server_time, change, review)
             VALUES ($1, 'visits', $2, 'too_long', 'rejected', 'x', 0, $3, 'open')
             """, [world.tenant.uuidString, RecordID.random().uuidString, [UInt8](repeating: 0xFF, count: 64)])
-        let reviews = try await world.store.reviews(by: dispatcher)
+        let reviews = try await world.store.reviews(limit: SyncStore.listPageMax, by: dispatcher).items
         #expect(reviews.contains { $0.rule == "too_long" && $0.change == nil })
     }
 
@@ -312,7 +312,7 @@ struct HostileOfficeTests {
         let refused = try await phone.push("visits", visit, [("assignee_id", .id(reps[1]))])
         #expect(refused.reason == "forbidden_field")
         let manager = SyncStore.OfficeUser(user: try world.users(.manager)[0], role: .manager, tenant: world.tenant)
-        let item = try #require(try await world.store.reviews(by: manager).first { $0.change?.id == refused.change })
+        let item = try #require(try await world.store.reviews(limit: SyncStore.listPageMax, by: manager).items.first { $0.change?.id == refused.change })
         await #expect { try await world.store.resolve(item.id, .override, comment: "he asked", by: manager) } throws: {
             ($0 as? SyncStore.OfficeError)?.code == .rejected
         }

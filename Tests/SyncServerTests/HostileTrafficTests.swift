@@ -94,7 +94,8 @@ struct HostileTrafficTests {
         let now = Int64(world.clock.now())
         for office in [dispatcher, manager] {
             _ = try await world.store.board(from: now - 86_400_000, to: now + 86_400_000, user: nil, now: now, by: office)
-            _ = try await world.store.reviews(openOnly: false, limit: 10_000, by: office)
+            var next: String?
+            repeat { next = try await world.store.reviews(.init(openOnly: false), limit: SyncStore.listPageMax, after: next, by: office).next } while next != nil
         }
         _ = try await world.store.team(of: manager)
         // Nothing stored out of its field's range or vocabulary; nothing created names another user as its author.

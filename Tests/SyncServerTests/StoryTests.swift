@@ -37,9 +37,9 @@ struct StoryTests {
             let flags = try await world.decisions(visit.id).filter { $0.review == "open" }.map(\.rule)
             #expect(flags.contains("reassigned_while_executed"))
             // The dispatcher sees it, and accepts it with a comment.
-            let item = try #require(try await world.store.reviews(by: dispatcher).first { $0.record == visit.id && $0.rule == "reassigned_while_executed" })
+            let item = try #require(try await world.store.reviews(limit: SyncStore.listPageMax, by: dispatcher).items.first { $0.record == visit.id && $0.rule == "reassigned_while_executed" })
             try await world.store.resolve(item.id, .accept, comment: "Ana covered it; fine", by: dispatcher)
-            #expect(try await world.store.reviews(by: dispatcher).contains { $0.id == item.id } == false)
+            #expect(try await world.store.reviews(limit: SyncStore.listPageMax, by: dispatcher).items.contains { $0.id == item.id } == false)
         }
     }
 
@@ -136,7 +136,7 @@ struct StoryTests {
             #expect(try await world.decisions(line).contains { $0.rule == "order_locked" && $0.result == "rejected" && $0.review == "open" })
             // The office sees the quarantined change beside the server's value, and may let it stand — with a reason.
             let dispatcher = try world.office(.dispatcher)
-            let item = try #require(try await world.store.reviews(by: dispatcher).first { $0.record == line && $0.kind == "rejection" })
+            let item = try #require(try await world.store.reviews(limit: SyncStore.listPageMax, by: dispatcher).items.first { $0.record == line && $0.kind == "rejection" })
             #expect(item.serverState?.integer("quantity") == 4)
             #expect(item.change?.written("quantity") == .integer(40))
             await #expect(throws: SyncStore.OfficeError.self) { try await world.store.resolve(item.id, .override, comment: nil, by: dispatcher) }

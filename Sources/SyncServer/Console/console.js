@@ -307,7 +307,7 @@ async function ordersView() {
 
 // The review queue: exceptions, quarantined changes and conflicts, each accepted or overridden.
 async function reviewsView() {
-  const items = await api('GET', '/v1/office/reviews');
+  const items = (await api('GET', '/v1/office/reviews?limit=200')).reviews;
   show(el('div', {},
     el('h1', {}, 'To review'),
     items.length === 0 ? el('p', { class: 'muted' }, 'Nothing to review.') : null,

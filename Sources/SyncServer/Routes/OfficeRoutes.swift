@@ -255,8 +255,12 @@ final class OfficeRoutes: Sendable {
         } }
         // Review: conflicts, exceptions and quarantined changes.
         office.get("reviews") { try await self.handle($0, $1, []) { user, _, request, _ in
-            let all = request.uri.queryParameters.get("state") == "all"
-            return .array(try await self.store.reviews(openOnly: !all, by: user).map(Self.json))
+            let query = ListQuery(request)
+            let state = query.text("state") ?? "open"
+            guard ["open", "all"].contains(state) else { throw SyncStore.OfficeError(.invalid, "\"state\" is open or all") }
+            let filter = SyncStore.ReviewFilter(openOnly: state == "open", kind: query.text("kind"), table: query.text("table"))
+            let page = try await self.store.reviews(filter, limit: try query.limit(), after: query.text("after"), by: user)
+            return JSONValue.fields([("reviews", .array(page.items.map(Self.json))), ("next", .text(page.next))])
         } }
         office.post("reviews/:id/resolve") { try await self.handle($0, $1, ["action", "comment"]) { user, body, _, context in
             let action = try body.text("action")
