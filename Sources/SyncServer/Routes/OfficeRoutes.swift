@@ -89,26 +89,7 @@ final class OfficeRoutes: Sendable {
                 return JSONValue.fields([("ok", .bool(true))])
             } }
         }
-        office.get("board") { try await self.handle($0, $1, []) { user, _, request, _ in
-            let day = request.uri.queryParameters.get("day") ?? ""
-            let start = try OfficeJSON.parseTime(day.isEmpty ? "" : "\(day)T00:00:00Z", "day")
-            let rep = try request.uri.queryParameters.get("user").map { text in
-                guard let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"user\" must be a UUID") }
-                return id
-            }
-            let rows = try await self.store.board(from: start, to: start + 86_400_000, user: rep, now: Int64(self.wallClock.now()), by: user)
-            return .array(rows.map { row in
-                JSONValue.fields([("user", OfficeJSON.id(row.user)), ("name", .string(row.name)),
-                                   ("counts", .object(row.counts.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .number(String($0.value))) })),
-                                   ("visits", .array(row.visits.map { visit in
-                                       JSONValue.fields([("visit", OfficeJSON.id(visit.visit)), ("customer", OfficeJSON.id(visit.customer)),
-                                                          ("customer_name", .string(visit.customerName)), ("status", .string(visit.status)),
-                                                          ("visit_type", .string(visit.visitType)), ("planned_start", OfficeJSON.time(visit.plannedStart)),
-                                                          ("planned_end", OfficeJSON.time(visit.plannedEnd)), ("actual_start", OfficeJSON.time(visit.actualStart)),
-                                                          ("late_minutes", JSONValue.integer(visit.lateMinutes)), ("executed_by", OfficeJSON.id(visit.executedBy))])
-                                   }))])
-            })
-        } }
+        registerBoard(on: office)
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)
