@@ -72,9 +72,16 @@ struct ConsoleBrowserTests {
 
         let browser = try await Browser.start()
         let screenshots = directory.deletingLastPathComponent().appendingPathComponent("fieldsync-console-failures")
+        // FIELDSYNC_CONSOLE_SCREENSHOTS=DIR keeps a screenshot of every step, for a person to look at.
+        let keep = ProcessInfo.processInfo.environment["FIELDSYNC_CONSOLE_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
         func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
             do {
-                return try await body()
+                let result = try await body()
+                if let keep {
+                    try? FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
+                    try? await browser.screenshot(to: keep.appendingPathComponent("\(name.replacingOccurrences(of: " ", with: "-")).png"))
+                }
+                return result
             } catch {
                 try? FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
                 let file = screenshots.appendingPathComponent("\(name.replacingOccurrences(of: " ", with: "-")).png")
@@ -118,6 +125,23 @@ struct ConsoleBrowserTests {
                 try await browser.wait(until: "return document.querySelector('[data-visit=\"\(visit.uuidString)\"]').classList.contains('in_progress')",
                                        timeout: .seconds(10), "the board to show the check-in live")
             }
+            // The week's board, the map of the day and the rep's timeline show the visit and its check-in.
+            try await step("week board") {
+                try await browser.run("location.hash = 'board&day=\(day)&days=7'")
+                try await browser.wait(until: "return document.querySelector('[data-user=\"\(rep.uuidString)\"] [data-visit=\"\(visit.uuidString)\"]') !== null",
+                                       "the visit on the week's board")
+            }
+            try await step("map") {
+                try await browser.run("location.hash = 'map&day=\(day)'")
+                try await browser.wait(until: "return document.querySelector('#map .store[data-customer=\"\(customer)\"] .geofence') !== null && document.querySelectorAll('#map .fix').length > 0",
+                                       "the store's geofence and the check-in on the map")
+                #expect(try await browser.run("return document.querySelectorAll('#fixes tr').length") as? Int ?? 0 >= 2)
+            }
+            try await step("timeline") {
+                let today = String(Date().ISO8601Format().prefix(10))
+                try await browser.run("location.hash = 'people&user=\(rep.uuidString)&day=\(today)'")
+                try await browser.wait(until: "return document.querySelector('#timeline li.check_in') !== null", "the check-in on the rep's timeline")
+            }
             // A customer's markup renders as text: no element made of it, no script run.
             try await step("escaping") {
                 try await browser.run("location.hash = 'customers'")
@@ -140,6 +164,15 @@ struct ConsoleBrowserTests {
                 ("approval_state", .text("pending")), ("order_date", .timestamp(Int64(Date().timeIntervalSince1970 * 1000))), ("total_minor", .integer(12_345)),
                 ("currency", .text("USD")), ("tax_inclusive", .bool(false)),
             ])], by: nil, tenant: RecordID(tenant)!, judging: false)
+            // A line, so the manager sees what they approve, and a contact record to comment on.
+            let product = RecordID(try await pool.query("SELECT id::text FROM products ORDER BY id LIMIT 1")[0].read(0, as: String.self))!
+            let contactRecord = RecordID(high: 0x0C, low: 3)
+            try await SyncStore(pool: pool, domain: FieldSalesDomain()).edit([
+                SyncStore.OfficeEdit("order_lines", RecordID(high: 0x0C, low: 2), [("order_id", .id(order)), ("product_id", .id(product)), ("quantity", .integer(3)),
+                                                                                 ("discount_bp", .integer(2_500)), ("unit_price_minor", .integer(4_115))]),
+                SyncStore.OfficeEdit("contact_records", contactRecord, [("customer_id", .id(orderCustomer)), ("author_id", .id(rep)), ("channel", .text("phone")),
+                                                                        ("notes", .text("Asked for the spring catalogue"))]),
+            ], by: nil, tenant: RecordID(tenant)!, judging: false)
             let decision = try await pool.query("""
                 INSERT INTO decisions (tenant_id, tbl, record, rule, result, message, author_id, author_role, server_time, review)
                 VALUES ($1, 'visits', $2, 'outside_geofence', 'applied_with_exception', 'checked in 2000 m from the store', $3, 'rep', 1, 'open') RETURNING seq
@@ -155,13 +188,28 @@ struct ConsoleBrowserTests {
                 try await browser.type("#token", try #require(server.tokens["manager"]))
                 try await browser.click("#sign-in-form button")
                 try await browser.wait(until: "return !document.getElementById('nav').hidden", "the manager signed in")
-                try await browser.run("location.hash = 'board'; location.hash = 'orders'")
+                // The order's page: its line and the customer's exposure, then back to the approvals.
+                try await browser.run("location.hash = 'order&id=\(order.uuidString)'")
+                try await browser.wait(until: "return document.querySelectorAll('#lines tr').length === 3 && document.getElementById('exposure') !== null",
+                                       "the order's line and exposure")
+                let exposure = try await browser.text(of: "return document.getElementById('exposure').textContent")
+                #expect(exposure?.contains("Credit limit") == true, "\(exposure ?? "no exposure")")
+                try await browser.run("location.hash = 'orders'")
                 try await browser.wait(until: "return document.querySelector('[data-order=\"\(order.uuidString)\"] button') !== null", "the order waiting")
                 try await browser.type("#comment-\(order.uuidString)", "fine for a key account")
                 try await browser.click("[data-order='\(order.uuidString)'] button")
                 try await browser.wait(until: "return document.querySelector('[data-order=\"\(order.uuidString)\"] button') === null", "the order approved")
                 let status = try await pool.query("SELECT status FROM sales_orders WHERE id = $1", [order.uuidString])[0].read(0, as: String.self)
                 #expect(status == "confirmed")
+            }
+            try await step("comment on a contact record") {
+                try await browser.run("location.hash = 'contact-records'")
+                try await browser.wait(until: "return document.getElementById('comment-body-\(contactRecord.uuidString)') !== null", "the contact record")
+                try await browser.type("#comment-body-\(contactRecord.uuidString)", "<b>Bring</b> the new range")
+                try await browser.click("[data-contact-record='\(contactRecord.uuidString)'] form button")
+                try await browser.wait(until: "return [...document.querySelectorAll('[data-contact-record=\"\(contactRecord.uuidString)\"] .comments li')].some(item => item.textContent.endsWith('<b>Bring</b> the new range'))",
+                                       "the comment, as text")
+                #expect(try await browser.run("return document.querySelectorAll('.comments b').length") as? Int == 0)
             }
             try await step("resolve an exception") {
                 try await browser.run("location.hash = 'reviews'")
