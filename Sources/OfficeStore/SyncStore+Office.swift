@@ -182,6 +182,7 @@ extension SyncStore {
     public func createVisit(_ visit: NewVisit, by office: OfficeUser) async throws -> RecordID {
         guard visit.plannedStart < visit.plannedEnd else { throw OfficeError(.invalid, "a visit's planned end must be after its start") }
         _ = try await record("customers", visit.customer, tenant: office.tenant)
+        try await requireInSight(customer: visit.customer, of: office)
         let id = newID()
         var fields: [(String, FieldValue)] = [
             ("customer_id", .id(visit.customer)), ("assignee_id", .id(visit.assignee)), ("visit_type", .text(visit.visitType)),
@@ -202,6 +203,7 @@ extension SyncStore {
     /// Assigns (or reassigns) a visit to a rep or technician.
     public func assignVisit(_ visit: RecordID, to assignee: RecordID, by office: OfficeUser) async throws {
         let state = try await record("visits", visit, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "visits", visit, tenant: office.tenant), of: office)
         guard let status = state.state()?.name, ["planned", "missed", "in_progress"].contains(status) else {
             throw OfficeError(.invalidState, "the visit is \(state.state()?.name ?? "unknown"); only an open visit is reassigned")
         }
@@ -213,6 +215,7 @@ extension SyncStore {
     public func rescheduleVisit(_ visit: RecordID, from start: Int64, to end: Int64, by office: OfficeUser) async throws {
         guard start < end else { throw OfficeError(.invalid, "a visit's planned end must be after its start") }
         let state = try await record("visits", visit, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "visits", visit, tenant: office.tenant), of: office)
         var fields: [(String, FieldValue)] = [("planned_start", .timestamp(start)), ("planned_end", .timestamp(end))]
         // A missed visit given a new window is planned again (a new epoch: a reopen).
         if state.state()?.name == "missed" {
@@ -225,6 +228,7 @@ extension SyncStore {
     /// kept and flagged.
     public func cancelVisit(_ visit: RecordID, by office: OfficeUser) async throws {
         let state = try await record("visits", visit, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "visits", visit, tenant: office.tenant), of: office)
         let status = try move(state, Lifecycles.visit, to: "cancelled", by: office.role, what: "visit")
         try await edit([OfficeEdit("visits", visit, [("status", status)])], by: office, tenant: office.tenant)
     }
@@ -262,6 +266,7 @@ extension SyncStore {
     public func createWorkOrder(_ order: NewWorkOrder, by office: OfficeUser) async throws -> RecordID {
         if let start = order.windowStart, let end = order.windowEnd, start >= end { throw OfficeError(.invalid, "a window must end after it starts") }
         _ = try await record("customers", order.customer, tenant: office.tenant)
+        try await requireInSight(customer: order.customer, of: office)
         let id = newID()
         let status = order.windowStart == nil ? "new" : order.assignee == nil ? "scheduled" : "dispatched"
         var fields: [(String, FieldValue)] = [("customer_id", .id(order.customer)), ("work_type", .text(order.workType)), ("priority", .text(order.priority)),
@@ -278,6 +283,7 @@ extension SyncStore {
     /// Assigns a technician; a scheduled work order becomes dispatched.
     public func assignWorkOrder(_ order: RecordID, to technician: RecordID, by office: OfficeUser) async throws {
         let state = try await record("work_orders", order, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "work_orders", order, tenant: office.tenant), of: office)
         _ = try await record("users", technician, tenant: office.tenant)
         var fields: [(String, FieldValue)] = [("assignee_id", .id(technician))]
         if let status = state.state()?.name, ["scheduled", "on_hold"].contains(status) {
@@ -291,6 +297,7 @@ extension SyncStore {
     public func scheduleWorkOrder(_ order: RecordID, from start: Int64, to end: Int64, by office: OfficeUser) async throws {
         guard start < end else { throw OfficeError(.invalid, "a window must end after it starts") }
         let state = try await record("work_orders", order, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "work_orders", order, tenant: office.tenant), of: office)
         var fields: [(String, FieldValue)] = [("window_start", .timestamp(start)), ("window_end", .timestamp(end))]
         if state.state()?.name == "new" { fields.append(("status", try move(state, Lifecycles.workOrder, to: "scheduled", by: office.role, what: "work order"))) }
         try await edit([OfficeEdit("work_orders", order, fields)], by: office, tenant: office.tenant)
@@ -300,6 +307,7 @@ extension SyncStore {
     public func moveWorkOrder(_ order: RecordID, to status: String, by office: OfficeUser) async throws {
         guard ["on_hold", "cancelled", "closed"].contains(status) else { throw OfficeError(.invalid, "the office moves a work order to on_hold, cancelled or closed") }
         let state = try await record("work_orders", order, tenant: office.tenant)
+        try await requireInSight(customer: try await customer(of: "work_orders", order, tenant: office.tenant), of: office)
         try await edit([OfficeEdit("work_orders", order, [("status", try move(state, Lifecycles.workOrder, to: status, by: office.role, what: "work order"))])],
                        by: office, tenant: office.tenant)
     }

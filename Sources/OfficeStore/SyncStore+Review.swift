@@ -136,7 +136,7 @@ extension SyncStore {
     /// conflicts oldest first, `limit` at a time after the cursor `after` (the last item's id).
     /// A manager sees the changes their team wrote and the conflicts on their team's records
     /// (visits, work orders, orders and contact records they hold, customers of the territories
-    /// they own).
+    /// they own); a dispatcher with territories the items on records of their customers.
     ///
     /// - Throws: ``OfficeError/Code/invalid`` for an unknown kind or table, a limit out of
     ///   1…``listPageMax``, or a cursor no page gave.
@@ -152,21 +152,22 @@ extension SyncStore {
             }
             after = (String(parts[0]), seq)
         }
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let sight = try await sight(of: office)
         var items: [ReviewItem] = []
         if filter.kind != "conflict", after?.source != "conflict" {
-            items += try await decisionItems(filter, after: after?.seq ?? 0, limit: limit + 1, only: nil, team: team, tenant: office.tenant)
+            items += try await decisionItems(filter, after: after?.seq ?? 0, limit: limit + 1, only: nil, sight: sight, tenant: office.tenant)
         }
         if items.count <= limit, filter.kind == nil || filter.kind == "conflict" {
             items += try await conflictItems(filter, after: after?.source == "conflict" ? after!.seq : 0, limit: limit + 1 - items.count, only: nil,
-                                             team: team, tenant: office.tenant, now: Int64(clock.milliseconds))
+                                             sight: sight, tenant: office.tenant, now: Int64(clock.milliseconds))
         }
         let page = Array(items.prefix(limit))
         return Page(items: page, next: items.count > limit ? page.last?.id : nil)
     }
 
     /// Flagged and refused changes after `seq` (or only the one numbered `only`).
-    private func decisionItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, team: [RecordID]?, tenant: RecordID) async throws -> [ReviewItem] {
+    private func decisionItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, sight: OfficeSight, tenant: RecordID) async throws -> [ReviewItem] {
+        let team = sight.team
         // A manager's items are chosen before the limit, not after: their team's, however many others come first.
         let rows = try await pool.query("""
             SELECT seq, result, tbl, record::text, rule, message, author_id::text, device_time, server_time, review, review_comment, change, server_state,
@@ -174,9 +175,10 @@ extension SyncStore {
             FROM decisions WHERE tenant_id = $1 AND review IS NOT NULL AND (NOT $2 OR review = 'open') AND seq > $3 AND ($5 < 0 OR seq = $5)
               AND (NOT $6 OR author_id IS NULL OR author_id = ANY($7::uuid[]))
               AND ($8 = '' OR tbl = $8) AND ($9 = '' OR ($9 = 'rejection') = (result = 'rejected'))
+              AND (NOT $10 OR \(Self.recordIn(table: "decisions.tbl", record: "decisions.record", territories: "$11")))
             ORDER BY seq LIMIT $4
             """, [tenant.uuidString, filter.openOnly, seq, Int64(limit), only ?? -1, team != nil, PostgresArray.literal(team ?? []),
-                  filter.table ?? "", filter.kind ?? ""])
+                  filter.table ?? "", filter.kind ?? "", sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         return try rows.map { row in
             ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
                        table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
@@ -191,9 +193,10 @@ extension SyncStore {
     }
 
     /// Conflicts after `seq` (or only the one numbered `only`); for a team, only those on its records.
-    private func conflictItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, team: [RecordID]?, tenant: RecordID,
+    private func conflictItems(_ filter: ReviewFilter, after seq: Int64, limit: Int, only: Int64?, sight: OfficeSight, tenant: RecordID,
                                now: Int64) async throws -> [ReviewItem] {
         guard limit > 0 else { return [] }
+        let team = sight.team
         let holds = { (table: String, column: String) in
             "(c.tbl = '\(table)' AND EXISTS (SELECT 1 FROM \(table) x WHERE x.tenant_id = c.tenant_id AND x.id = c.record AND x.\(column) = ANY($7::uuid[])))"
         }
@@ -207,8 +210,10 @@ extension SyncStore {
             SELECT c.seq, c.tbl, c.record::text, c.field, c.winner, c.loser, coalesce(c.resolution, 'open'), c.comment FROM conflicts c
             WHERE c.tenant_id = $1 AND (NOT $2 OR c.resolution IS NULL) AND c.seq > $3 AND ($5 < 0 OR c.seq = $5) AND ($8 = '' OR c.tbl = $8)
               AND (NOT $6 OR \(teams.joined(separator: " OR ")))
+              AND (NOT $10 OR \(Self.recordIn(table: "c.tbl", record: "c.record", territories: "$11")))
             ORDER BY c.seq LIMIT $4
-            """, [tenant.uuidString, filter.openOnly, seq, Int64(limit), only ?? -1, team != nil, PostgresArray.literal(team ?? []), filter.table ?? "", now])
+            """, [tenant.uuidString, filter.openOnly, seq, Int64(limit), only ?? -1, team != nil, PostgresArray.literal(team ?? []), filter.table ?? "", now,
+                  sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         return try rows.map { row in
             let winner = try? BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
             let loser = try? BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
@@ -222,10 +227,10 @@ extension SyncStore {
 
     /// The review item `id` names, as `office` may see it; `nil` when there is none for them.
     private func reviewItem(source: String, seq: Int64, by office: OfficeUser) async throws -> ReviewItem? {
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let sight = try await sight(of: office)
         let filter = ReviewFilter(openOnly: false)
-        if source == "decision" { return try await decisionItems(filter, after: 0, limit: 1, only: seq, team: team, tenant: office.tenant).first }
-        return try await conflictItems(filter, after: 0, limit: 1, only: seq, team: team, tenant: office.tenant, now: Int64(clock.milliseconds)).first
+        if source == "decision" { return try await decisionItems(filter, after: 0, limit: 1, only: seq, sight: sight, tenant: office.tenant).first }
+        return try await conflictItems(filter, after: 0, limit: 1, only: seq, sight: sight, tenant: office.tenant, now: Int64(clock.milliseconds)).first
     }
 
     /// How a reviewer resolves an item.

@@ -32,7 +32,8 @@ extension SyncStore {
     ///
     /// - Throws: ``OfficeError/Code/invalid`` for a period empty or over ``activityDaysMax`` days,
     ///   ``OfficeError/Code/notFound`` for no such user, ``OfficeError/Code/forbidden`` for a
-    ///   person outside a manager's team.
+    ///   person outside a manager's team. A dispatcher with territories sees the events at
+    ///   customers of those.
     public func activity(of person: RecordID, from: Int64, to: Int64, by office: OfficeUser) async throws -> (name: String, role: String, events: [ActivityEvent]) {
         guard from < to, to - from <= Int64(Self.activityDaysMax) * 86_400_000 else {
             throw OfficeError(.invalid, "a timeline covers 1 to \(Self.activityDaysMax) days")
@@ -42,6 +43,8 @@ extension SyncStore {
             throw OfficeError(.notFound, "no user \(person.uuidString)")
         }
         try await requireInTeam(person, of: office)
+        // A dispatcher with territories sees what the person did at the customers of those.
+        let territories = try await sight(of: office).territories
         // Each part: time, kind, table, record, customer, summary; $2 the person, [$3, $4) the period.
         let customer = "LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = "
         let idTime = "('x' || substr(replace(r.id::text, '-', ''), 1, 12))::bit(48)::bigint"
@@ -102,8 +105,10 @@ extension SyncStore {
             SELECT t, kind, tbl, id::text, customer::text, customer_name, summary FROM (
             \(parts.joined(separator: "\nUNION ALL\n"))
             ) AS events (t, kind, tbl, id, customer, customer_name, summary)
+            WHERE NOT $6 OR \(Self.customerIn("events.customer", territories: "$7"))
             ORDER BY t, id LIMIT $5
-            """, [office.tenant.uuidString, person.uuidString, from, to, Int64(Self.activityEventsMax)])
+            """, [office.tenant.uuidString, person.uuidString, from, to, Int64(Self.activityEventsMax), territories != nil,
+                  PostgresArray.literal(territories ?? [])])
         let events = try rows.map { row in
             ActivityEvent(time: try row.read(0, as: Int64.self), kind: try row.read(1, as: String.self), table: try row.read(2, as: String.self),
                           record: RecordID(try row.read(3, as: String.self))!, customer: try row.read(4, as: String?.self).flatMap { RecordID($0) },

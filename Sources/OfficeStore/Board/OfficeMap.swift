@@ -35,21 +35,24 @@ extension SyncStore {
     }
 
     /// The day's map: the stores of the visits planned between `start` and `end` (ms), and where
-    /// their check-ins and check-outs happened; only `user`'s when given; a manager's team's.
+    /// their check-ins and check-outs happened; only `user`'s when given; a manager's team's, a
+    /// dispatcher's territories'.
     ///
     /// - Throws: ``OfficeError/Code/invalid`` for a period that is empty or longer than ``boardDaysMax`` days.
     public func map(from start: Int64, to end: Int64, user: RecordID? = nil, by office: OfficeUser) async throws -> (stores: [MapStore], fixes: [MapFix]) {
         guard start < end, end - start <= Int64(Self.boardDaysMax) * 86_400_000 else {
             throw OfficeError(.invalid, "a map shows 1 to \(Self.boardDaysMax) days")
         }
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let sight = try await sight(of: office)
         // The visits in view: the period's, the user's, the team's.
         let visits = """
             SELECT v.id, v.customer_id, v.status, v.assignee_id FROM visits v
             WHERE v.tenant_id = $1 AND NOT v._deleted AND v.planned_start >= $2 AND v.planned_start < $3
               AND ($4 = '' OR v.assignee_id::text = $4) AND (NOT $5 OR v.assignee_id = ANY($6::uuid[]))
+              AND (NOT $7 OR \(Self.customerIn("v.customer_id", territories: "$8")))
             """
-        let values: [any PostgresBindable] = [office.tenant.uuidString, start, end, user?.uuidString ?? "", team != nil, PostgresArray.literal(team ?? [])]
+        let values: [any PostgresBindable] = [office.tenant.uuidString, start, end, user?.uuidString ?? "", sight.team != nil, PostgresArray.literal(sight.team ?? []),
+                                              sight.territories != nil, PostgresArray.literal(sight.territories ?? [])]
         var stores: [RecordID: MapStore] = [:]
         var order: [RecordID] = []
         for row in try await pool.query("""

@@ -64,14 +64,17 @@ extension SyncStore {
     }
 
     /// The visits planned between `start` and `end` (ms) and the work orders whose window overlaps
-    /// it, per assignee (a manager: their team's), with status and lateness as of `now`.
+    /// it, per assignee (a manager: their team's; a dispatcher with territories: those at their
+    /// customers), with status and lateness as of `now`.
     ///
     /// - Throws: ``OfficeError/Code/invalid`` for a period that is empty or longer than ``boardDaysMax`` days.
     public func board(from start: Int64, to end: Int64, user: RecordID? = nil, now: Int64, by office: OfficeUser) async throws -> [BoardRow] {
         guard start < end, end - start <= Int64(Self.boardDaysMax) * 86_400_000 else {
             throw OfficeError(.invalid, "a board shows 1 to \(Self.boardDaysMax) days")
         }
-        let team = office.role == .manager ? Set(try await team(of: office).map(\.user)) : nil
+        let sight = try await sight(of: office, now: now)
+        let team = sight.team.map(Set.init)
+        let inTerritories = { (customer: String) in "(NOT $5 OR \(Self.customerIn(customer, territories: "$6")))" }
         var rows: [RecordID: BoardRow] = [:]
         func row(_ assignee: RecordID, name: String, role: String) -> RecordID {
             if rows[assignee] == nil { rows[assignee] = BoardRow(user: assignee, name: name, role: role, visits: [], workOrders: [], counts: [:]) }
@@ -84,8 +87,9 @@ extension SyncStore {
             LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
             LEFT JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id
             WHERE v.tenant_id = $1 AND NOT v._deleted AND v.planned_start >= $2 AND v.planned_start < $3 AND ($4 = '' OR v.assignee_id::text = $4)
+              AND \(inTerritories("v.customer_id"))
             ORDER BY v.planned_start, v.id
-            """, [office.tenant.uuidString, start, end, user?.uuidString ?? ""]) {
+            """, [office.tenant.uuidString, start, end, user?.uuidString ?? "", sight.territories != nil, PostgresArray.literal(sight.territories ?? [])]) {
             guard let assignee = try found.read(0, as: String?.self).flatMap({ RecordID($0) }), team?.contains(assignee) ?? true else { continue }
             let status = try found.read(6, as: String?.self) ?? "planned"
             let plannedStart = try found.read(8, as: Int64?.self), actualStart = try found.read(10, as: Int64?.self)
@@ -106,9 +110,9 @@ extension SyncStore {
             LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
             LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
             WHERE w.tenant_id = $1 AND NOT w._deleted AND w.assignee_id IS NOT NULL AND w.window_start < $3 AND coalesce(w.window_end, w.window_start) >= $2
-              AND ($4 = '' OR w.assignee_id::text = $4)
+              AND ($4 = '' OR w.assignee_id::text = $4) AND \(inTerritories("w.customer_id"))
             ORDER BY w.window_start, w.id
-            """, [office.tenant.uuidString, start, end, user?.uuidString ?? ""]) {
+            """, [office.tenant.uuidString, start, end, user?.uuidString ?? "", sight.territories != nil, PostgresArray.literal(sight.territories ?? [])]) {
             guard let assignee = try found.read(0, as: String?.self).flatMap({ RecordID($0) }), team?.contains(assignee) ?? true else { continue }
             let status = try found.read(6, as: String.self)
             let windowStart = try found.read(9, as: Int64?.self), actualStart = try found.read(11, as: Int64?.self)

@@ -29,7 +29,7 @@ extension SyncStore {
         if let item { return item }
         let exists = try await pool.query("SELECT 1 FROM \(table) WHERE tenant_id = $1 AND id = $2::uuid AND NOT _deleted", [tenant.uuidString, id.uuidString])
         if exists.isEmpty { throw OfficeError(.notFound, "no \(table) record \(id.uuidString)") }
-        throw OfficeError(.forbidden, "the \(table) record belongs to someone outside your team")
+        throw OfficeError(.forbidden, "the \(table) record is outside what you may see (your team's, or your territories')")
     }
 
     /// The audit of `record`, oldest first (the newest ``historyMax``).
@@ -252,6 +252,7 @@ extension SyncStore {
                 """, [office.tenant.uuidString, try row.read(2, as: String?.self) ?? "", PostgresArray.literal(team), now])
             guard !owned.isEmpty else { throw OfficeError(.forbidden, "the customer is outside your team's territories") }
         }
+        try await requireInSight(customer: id, of: office)
         let item = CustomerListItem(id: id, name: try row.read(1, as: String.self), territory: try row.read(2, as: String?.self).flatMap { RecordID($0) },
                                     territoryName: try row.read(3, as: String?.self), phone: try row.read(4, as: String?.self),
                                     streetAddress: try row.read(5, as: String?.self), city: try row.read(6, as: String?.self),

@@ -19,7 +19,8 @@ extension SyncStore {
     }
 
     /// Registered phones, most recently pulling first (then replica), `limit` at a time after the
-    /// cursor `after`; `user` keeps one user's. A manager sees their team's phones.
+    /// cursor `after`; `user` keeps one user's. A manager sees their team's phones, a dispatcher
+    /// with territories the phones of the people who own them.
     public func devices(user: RecordID? = nil, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<DeviceListItem> {
         guard (1...Self.listPageMax).contains(limit) else { throw OfficeError(.invalid, "\"limit\" is 1 to \(Self.listPageMax)") }
         let position = try cursor.map { text -> (Int64, Int64) in
@@ -29,7 +30,7 @@ extension SyncStore {
             }
             return (key, replica)
         }
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let people = try await sight(of: office).people
         let rows = try await pool.query("""
             SELECT d.replica::bigint, d.installation::text, d.user_id::text, u.name, d.platform, d.app_version,
                    (extract(epoch FROM d.registered_at) * 1000)::bigint, (extract(epoch FROM max(c.seen_at)) * 1000)::bigint,
@@ -44,7 +45,7 @@ extension SyncStore {
             HAVING NOT $5 OR (coalesce((extract(epoch FROM max(c.seen_at)) * 1000)::bigint, 0), d.replica::bigint) < ($6, $7)
             ORDER BY 12 DESC, 1 DESC
             LIMIT $8
-            """, [office.tenant.uuidString, user?.uuidString ?? "", team != nil, PostgresArray.literal(team ?? []),
+            """, [office.tenant.uuidString, user?.uuidString ?? "", people != nil, PostgresArray.literal(people ?? []),
                   position != nil, position?.0 ?? 0, position?.1 ?? 0, Int64(limit + 1)])
         var keys: [Int64] = []
         let items = try rows.prefix(limit).map { row in

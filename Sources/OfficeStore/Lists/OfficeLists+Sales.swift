@@ -46,7 +46,7 @@ extension SyncStore {
     /// - Throws: ``OfficeError/Code/invalid`` for a status the orders do not have, a limit out of
     ///   1…``listPageMax``, or a cursor no page gave.
     public func orders(_ filter: OrderFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<OrderListItem> {
-        let (position, team) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.salesOrder, after: cursor, by: office)
+        let (position, sight) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.salesOrder, after: cursor, by: office)
         let query = TimeOrderedQuery(
             columns: """
                 o.id::text, o.customer_id::text, coalesce(c.name, ''), o.created_by::text, coalesce(u.name, ''), coalesce(o.order_date, 0),
@@ -57,11 +57,11 @@ extension SyncStore {
                 LEFT JOIN customers c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id
                 LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.created_by
                 """,
-            alias: "o", time: "coalesce(o.order_date, 0)", member: "o.created_by",
+            alias: "o", time: "coalesce(o.order_date, 0)", member: "o.created_by", customer: "o.customer_id",
             equals: [("o.status", filter.status), ("o.created_by", filter.rep?.uuidString), ("o.customer_id", filter.customer?.uuidString),
                      ("o.id", filter.id?.uuidString)],
             from: filter.from, to: filter.to)
-        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+        return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
             OrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
                           customerName: try row.read(2, as: String.self), rep: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                           repName: try row.read(4, as: String.self), orderDate: try row.read(5, as: Int64.self), status: try row.read(6, as: String?.self) ?? "draft",
@@ -105,7 +105,7 @@ extension SyncStore {
     /// Payments matching `filter`, latest collected first (then id), `limit` at a time after the
     /// cursor `after`; a manager sees those their team collected.
     public func payments(_ filter: PaymentFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<PaymentListItem> {
-        let (position, team) = try await listScope(limit: limit, after: cursor, by: office)
+        let (position, sight) = try await listScope(limit: limit, after: cursor, by: office)
         let query = TimeOrderedQuery(
             columns: """
                 p.id::text, p.order_id::text, o.customer_id::text, c.name, coalesce(p.amount_minor, 0), o.currency, coalesce(p.method, ''),
@@ -117,10 +117,10 @@ extension SyncStore {
                 LEFT JOIN customers c ON c.tenant_id = p.tenant_id AND c.id = o.customer_id
                 LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.id = p.collected_by
                 """,
-            alias: "p", time: "coalesce(p.collected_at, 0)", member: "p.collected_by",
+            alias: "p", time: "coalesce(p.collected_at, 0)", member: "p.collected_by", customer: "o.customer_id",
             equals: [("p.order_id", filter.order?.uuidString), ("o.customer_id", filter.customer?.uuidString), ("p.collected_by", filter.rep?.uuidString)],
             from: filter.from, to: filter.to)
-        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+        return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
             PaymentListItem(id: RecordID(try row.read(0, as: String.self))!, order: RecordID(try row.read(1, as: String.self))!,
                             customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
                             amountMinor: try row.read(4, as: Int64.self), currency: try row.read(5, as: String?.self), method: try row.read(6, as: String.self),
@@ -157,7 +157,8 @@ extension SyncStore {
     }
 
     /// Customers matching `filter`, by name (then id), `limit` at a time after the cursor `after`
-    /// (the last customer's id); a manager sees the customers of the territories their team owns now.
+    /// (the last customer's id); a manager sees the customers of the territories their team owns
+    /// now, a dispatcher with territories those of their territories.
     ///
     /// - Throws: ``OfficeError/Code/invalid`` for an unknown status, a search over 200 characters,
     ///   a limit out of 1…``listPageMax``, or a cursor no page gave.
@@ -171,7 +172,7 @@ extension SyncStore {
             guard let id = RecordID(text) else { throw OfficeError(.invalid, "\"after\" takes the \"next\" of the page before") }
             return id
         }
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let sight = try await sight(of: office, now: now)
         // A search is a substring in any case; LIKE's own wildcards in it match themselves.
         let pattern = filter.search.map { search in
             "%" + search.map { "\\%_".contains($0) ? "\\\($0)" : String($0) }.joined() + "%"
@@ -187,10 +188,12 @@ extension SyncStore {
               AND (NOT $5 OR c.territory_id IN (SELECT o.territory_id FROM territory_owners o WHERE o.tenant_id = $1 AND NOT o._deleted
                                                   AND o.user_id = ANY($6::uuid[]) AND o.valid_from <= $7 AND (o.valid_to IS NULL OR o.valid_to > $7)))
               AND ($8 = '' OR (coalesce(c.name, ''), c.id) > (SELECT coalesce(name, ''), id FROM customers WHERE tenant_id = $1 AND id::text = $8))
+              AND (NOT $10 OR c.territory_id = ANY($11::uuid[]))
             ORDER BY coalesce(c.name, ''), c.id
             LIMIT $9
-            """, [office.tenant.uuidString, pattern ?? "", filter.territory?.uuidString ?? "", filter.status ?? "", team != nil,
-                  PostgresArray.literal(team ?? []), now, after?.uuidString ?? "", Int64(limit + 1)])
+            """, [office.tenant.uuidString, pattern ?? "", filter.territory?.uuidString ?? "", filter.status ?? "", sight.team != nil,
+                  PostgresArray.literal(sight.team ?? []), now, after?.uuidString ?? "", Int64(limit + 1),
+                  sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         let items = try rows.prefix(limit).map { row in
             CustomerListItem(id: RecordID(try row.read(0, as: String.self))!, name: try row.read(1, as: String.self),
                              territory: try row.read(2, as: String?.self).flatMap { RecordID($0) }, territoryName: try row.read(3, as: String?.self),

@@ -38,7 +38,7 @@ extension SyncStore {
     /// Visits matching `filter`, latest planned start first (then id), `limit` at a time after the
     /// cursor `after`; a manager sees their team's.
     public func visits(_ filter: VisitFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<VisitListItem> {
-        let (position, team) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.visit, after: cursor, by: office)
+        let (position, sight) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.visit, after: cursor, by: office)
         let query = TimeOrderedQuery(
             columns: """
                 v.id::text, v.customer_id::text, coalesce(c.name, ''), v.assignee_id::text, u.name, coalesce(v.visit_type, ''), coalesce(v.status, 'planned'),
@@ -49,10 +49,10 @@ extension SyncStore {
                 LEFT JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id
                 LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
                 """,
-            alias: "v", time: "coalesce(v.planned_start, 0)", member: "v.assignee_id",
+            alias: "v", time: "coalesce(v.planned_start, 0)", member: "v.assignee_id", customer: "v.customer_id",
             equals: [("v.status", filter.status), ("v.assignee_id", filter.assignee?.uuidString), ("v.customer_id", filter.customer?.uuidString)],
             from: filter.from, to: filter.to)
-        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+        return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
             VisitListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
                           customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                           assigneeName: try row.read(4, as: String?.self), visitType: try row.read(5, as: String.self), status: try row.read(6, as: String.self),
@@ -96,7 +96,7 @@ extension SyncStore {
     /// Shelf counts matching `filter`, latest counted first (then id), `limit` at a time after the
     /// cursor `after`; a manager sees those of their team's visits.
     public func shelfCounts(_ filter: ShelfCountFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<ShelfCountListItem> {
-        let (position, team) = try await listScope(limit: limit, after: cursor, by: office)
+        let (position, sight) = try await listScope(limit: limit, after: cursor, by: office)
         let query = TimeOrderedQuery(
             columns: """
                 s.id::text, s.visit_id::text, v.customer_id::text, c.name, s.product_id::text, p.name, p.sku, coalesce(s.quantity, 0), s.counted_at,
@@ -109,10 +109,10 @@ extension SyncStore {
                 LEFT JOIN products p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
                 LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = v.assignee_id
                 """,
-            alias: "s", time: "coalesce(s.counted_at, 0)", member: "v.assignee_id",
+            alias: "s", time: "coalesce(s.counted_at, 0)", member: "v.assignee_id", customer: "v.customer_id",
             equals: [("v.customer_id", filter.customer?.uuidString), ("s.product_id", filter.product?.uuidString), ("v.assignee_id", filter.rep?.uuidString)],
             from: filter.from, to: filter.to)
-        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+        return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
             ShelfCountListItem(id: RecordID(try row.read(0, as: String.self))!, visit: RecordID(try row.read(1, as: String.self))!,
                                customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
                                product: RecordID(try row.read(4, as: String.self))!, productName: try row.read(5, as: String?.self),
@@ -163,7 +163,7 @@ extension SyncStore {
     /// Contact records matching `filter`, newest first, with their comments, `limit` at a time
     /// after the cursor `after` (the last record's id); a manager sees their team's.
     public func contactRecords(_ filter: ContactRecordFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<ContactRecordListItem> {
-        let (_, team) = try await listScope(limit: limit, after: nil, by: office)
+        let (_, sight) = try await listScope(limit: limit, after: nil, by: office)
         let after = try cursor.map { text in
             guard let id = RecordID(text) else { throw OfficeError(.invalid, "\"after\" takes the \"next\" of the page before") }
             return id
@@ -184,11 +184,13 @@ extension SyncStore {
               AND r.id >= $4::uuid AND r.id < $5::uuid
               AND (NOT $6 OR r.author_id = ANY($7::uuid[]))
               AND ($8 = '' OR r.id < $8::uuid)
+              AND (NOT $10 OR \(Self.customerIn("r.customer_id", territories: "$11")))
             ORDER BY r.id DESC
             LIMIT $9
             """, [office.tenant.uuidString, filter.customer?.uuidString ?? "", filter.author?.uuidString ?? "",
                   bound(filter.from, RecordID(high: 0, low: 0)), bound(filter.to, RecordID(high: .max, low: .max)),
-                  team != nil, PostgresArray.literal(team ?? []), after?.uuidString ?? "", Int64(limit + 1)])
+                  sight.team != nil, PostgresArray.literal(sight.team ?? []), after?.uuidString ?? "", Int64(limit + 1),
+                  sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         var items = try rows.prefix(limit).map { row in
             let id = RecordID(try row.read(0, as: String.self))!
             return ContactRecordListItem(id: id, customer: RecordID(try row.read(1, as: String.self))!, customerName: try row.read(2, as: String?.self),

@@ -46,7 +46,7 @@ extension SyncStore {
     /// - Throws: ``OfficeError/Code/invalid`` for a status work orders do not have, a limit out of
     ///   1…``listPageMax``, or a cursor no page gave.
     public func workOrders(_ filter: WorkOrderFilter, limit: Int = 100, after cursor: String? = nil, by office: OfficeUser) async throws -> Page<WorkOrderListItem> {
-        let (position, team) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.workOrder, after: cursor, by: office)
+        let (position, sight) = try await listScope(limit: limit, status: filter.status, of: Lifecycles.workOrder, after: cursor, by: office)
         let query = TimeOrderedQuery(
             columns: """
                 w.id::text, w.customer_id::text, coalesce(c.name, ''), w.assignee_id::text, u.name, coalesce(w.work_type, ''), coalesce(w.priority, ''),
@@ -57,11 +57,11 @@ extension SyncStore {
                 LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
                 LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
                 """,
-            alias: "w", time: "coalesce(w.window_start, 0)", member: "w.assignee_id",
+            alias: "w", time: "coalesce(w.window_start, 0)", member: "w.assignee_id", customer: "w.customer_id",
             equals: [("w.status", filter.status), ("w.assignee_id", filter.assignee?.uuidString), ("w.customer_id", filter.customer?.uuidString),
                      ("w.id", filter.id?.uuidString)],
             conditions: filter.unassigned ? ["w.assignee_id IS NULL"] : [], from: filter.from, to: filter.to)
-        return try await page(query, limit: limit, after: position, team: team, tenant: office.tenant) { row in
+        return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
             WorkOrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
                               customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                               assigneeName: try row.read(4, as: String?.self), workType: try row.read(5, as: String.self),

@@ -10,7 +10,8 @@ public protocol Identified {
 }
 
 /// The office's lists: filtered, newest first, paged with a cursor, and limited to what the
-/// caller may see (a manager their team's; a dispatcher and an admin their tenant's).
+/// caller may see (``OfficeSight``: a manager their team's, a dispatcher their territories', an
+/// admin their tenant's).
 extension SyncStore {
     /// A page of a list and the cursor of the next page (`nil` after the last).
     public struct Page<Item: Sendable & Hashable>: Sendable, Hashable {
@@ -24,19 +25,19 @@ extension SyncStore {
     public static let listPageMax = 500
 
     /// What every time-ordered list checks and reads first: the page size, a status filter against
-    /// its state machine, the cursor's place, and a manager's team (`nil` for the other roles).
+    /// its state machine, the cursor's place, and what the caller may see.
     func listScope(limit: Int, status: String? = nil, of machine: StateMachine? = nil, after cursor: String?,
-                   by office: OfficeUser) async throws -> (position: (date: Int64, id: RecordID)?, team: [RecordID]?) {
+                   by office: OfficeUser) async throws -> (position: (date: Int64, id: RecordID)?, sight: OfficeSight) {
         guard (1...Self.listPageMax).contains(limit) else { throw OfficeError(.invalid, "\"limit\" is 1 to \(Self.listPageMax)") }
         if let status, let machine, machine.order.rank(of: status) == nil {
             throw OfficeError(.invalid, "\"status\" is one of \(machine.order.ranking.joined(separator: ", "))")
         }
         let position = try cursor.map(Self.position(of:))
-        return (position, office.role == .manager ? try await team(of: office).map(\.user) : nil)
+        return (position, try await sight(of: office))
     }
 
     /// A list ordered by a time, latest first (then by id): what it reads and how it filters.
-    /// ``page(_:limit:after:team:tenant:row:)`` runs it with the clauses it needs and no others.
+    /// ``page(_:limit:after:sight:tenant:row:)`` runs it with the clauses it needs and no others.
     struct TimeOrderedQuery {
         /// The columns an item is read from, in order.
         var columns: String
@@ -48,6 +49,8 @@ extension SyncStore {
         var time: String
         /// The column naming the user a manager's team must hold for the row to show.
         var member: String
+        /// The column naming the customer a dispatcher's territories must hold for the row to show.
+        var customer: String
         /// Equality filters: a column (compared as text) and the wanted value, when given.
         var equals: [(column: String, value: String?)] = []
         /// Further conditions without parameters.
@@ -56,10 +59,10 @@ extension SyncStore {
         var from: Int64?, to: Int64?
     }
 
-    /// One page of `query` after `position`, limited to `team`'s rows when given; each row made
-    /// into an item by `row` (the time the list is ordered by follows the query's columns).
+    /// One page of `query` after `position`, limited to what `sight` sees; each row made into an
+    /// item by `row` (the time the list is ordered by follows the query's columns).
     func page<Item: Sendable & Hashable & Identified>(_ query: TimeOrderedQuery, limit: Int, after position: (date: Int64, id: RecordID)?,
-                                                     team: [RecordID]?, tenant: RecordID, row: (PostgresRow) throws -> Item) async throws -> Page<Item> {
+                                                     sight: OfficeSight, tenant: RecordID, row: (PostgresRow) throws -> Item) async throws -> Page<Item> {
         var values: [any PostgresBindable] = [tenant.uuidString]
         func parameter(_ value: any PostgresBindable) -> String {
             values.append(value)
@@ -71,7 +74,10 @@ extension SyncStore {
         clauses += query.conditions
         if let from = query.from { clauses.append("\(query.time) >= \(parameter(from))") }
         if let to = query.to { clauses.append("\(query.time) < \(parameter(to))") }
-        if let team { clauses.append("\(query.member) = ANY(\(parameter(PostgresArray.literal(team)))::uuid[])") }
+        if let team = sight.team { clauses.append("\(query.member) = ANY(\(parameter(PostgresArray.literal(team)))::uuid[])") }
+        if let territories = sight.territories {
+            clauses.append(Self.customerIn(query.customer, territories: parameter(PostgresArray.literal(territories))))
+        }
         if let position { clauses.append("(\(query.time), \(a).id) < (\(parameter(position.date)), \(parameter(position.id.uuidString))::uuid)") }
         let rows = try await pool.query("""
             SELECT \(query.columns), \(query.time) FROM \(query.source)

@@ -5,7 +5,7 @@ import SyncCore
 
 /// The office's reports: each computed by one SQL statement in PostgreSQL (no rows loaded into
 /// Swift to be summed), over a period, limited to what the caller may see (a manager their
-/// team's), answered as a table of named, typed columns that the route writes as JSON or CSV.
+/// team's, a dispatcher their territories'), answered as a table of named, typed columns that the route writes as JSON or CSV.
 extension SyncStore {
     /// A report's answer: its columns and rows, every cell a text, a whole number or nothing.
     public struct Report: Sendable, Hashable {
@@ -75,9 +75,10 @@ extension SyncStore {
         guard from < to, to - from <= Self.reportPeriodMax else {
             throw OfficeError(.invalid, "\"from\" comes before \"to\", at most 366 days apart")
         }
-        let team = office.role == .manager ? try await team(of: office).map(\.user) : nil
+        let sight = try await sight(of: office, now: now)
         let (sql, columns) = Self.reportSQL(kind, grouping: grouping)
-        let rows = try await pool.query(sql, [office.tenant.uuidString, from, to, team != nil, PostgresArray.literal(team ?? []), now])
+        let rows = try await pool.query(sql, [office.tenant.uuidString, from, to, sight.team != nil, PostgresArray.literal(sight.team ?? []), now,
+                                              sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         return Report(columns: columns, rows: try rows.map { row in
             try columns.enumerated().map { index, column in
                 if column.numeric { return try row.read(index, as: Int64?.self).map(Report.Cell.integer) ?? .null }
@@ -87,9 +88,11 @@ extension SyncStore {
     }
 
     /// Each report's SQL and columns. Parameters: $1 tenant, $2 and $3 the period, $4 whether a
-    /// team limits the rows and $5 that team, $6 now.
+    /// team limits the rows and $5 that team, $6 now, $7 whether territories limit the rows and $8
+    /// those territories.
     static func reportSQL(_ kind: ReportKind, grouping: SalesGrouping) -> (String, [Report.Column]) {
         func columns(_ names: [String], numeric: Set<String>) -> [Report.Column] { names.map { Report.Column(name: $0, numeric: numeric.contains($0)) } }
+        func inTerritories(_ customer: String) -> String { "(NOT $7 OR \(customerIn(customer, territories: "$8")))" }
         switch kind {
         case .visitCompliance:
             return ("""
@@ -100,10 +103,11 @@ extension SyncStore {
                        count(*) FILTER (WHERE v.actual_start > v.planned_start + 900000),
                        (SELECT count(*) FROM geo_events g JOIN visits w ON w.tenant_id = g.tenant_id AND w.id = g.visit_id
                         WHERE g.tenant_id = $1 AND w.assignee_id = v.assignee_id AND g.kind = 'check_in'
-                          AND g.verification IN ('outside_radius', 'suspicious') AND w.planned_start >= $2 AND w.planned_start < $3)
+                          AND g.verification IN ('outside_radius', 'suspicious') AND w.planned_start >= $2 AND w.planned_start < $3
+                          AND \(inTerritories("w.customer_id")))
                 FROM visits v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
                 WHERE v.tenant_id = $1 AND NOT v._deleted AND v.assignee_id IS NOT NULL AND v.planned_start >= $2 AND v.planned_start < $3
-                  AND (NOT $4 OR v.assignee_id = ANY($5::uuid[])) AND $6::bigint IS NOT NULL
+                  AND (NOT $4 OR v.assignee_id = ANY($5::uuid[])) AND $6::bigint IS NOT NULL AND \(inTerritories("v.customer_id"))
                 GROUP BY v.assignee_id, u.name ORDER BY coalesce(u.name, ''), v.assignee_id
                 """, columns(["rep", "rep_name", "planned", "completed", "missed", "cancelled", "abandoned", "open", "late", "outside_geofence"],
                              numeric: ["planned", "completed", "missed", "cancelled", "abandoned", "open", "late", "outside_geofence"]))
@@ -111,7 +115,7 @@ extension SyncStore {
             let sold = "o.status IN ('confirmed', 'released_to_erp', 'delivered', 'invoiced')"
             let scope = """
                 o.tenant_id = $1 AND NOT o._deleted AND \(sold) AND o.order_date >= $2 AND o.order_date < $3
-                  AND (NOT $4 OR o.created_by = ANY($5::uuid[])) AND $6::bigint IS NOT NULL
+                  AND (NOT $4 OR o.created_by = ANY($5::uuid[])) AND $6::bigint IS NOT NULL AND \(inTerritories("o.customer_id"))
                 """
             let money = ["orders", "subtotal_minor", "tax_minor", "total_minor"]
             switch grouping {
@@ -147,6 +151,7 @@ extension SyncStore {
                 LEFT JOIN LATERAL (SELECT sum(coalesce(amount_minor, 0)) AS paid FROM payments WHERE tenant_id = o.tenant_id AND order_id = o.id) p ON true
                 WHERE o.tenant_id = $1 AND NOT o._deleted AND o.status IN ('confirmed', 'released_to_erp', 'delivered', 'invoiced')
                   AND o.order_date >= $2 AND o.order_date < $3 AND (NOT $4 OR o.created_by = ANY($5::uuid[])) AND $6::bigint IS NOT NULL
+                  AND \(inTerritories("o.customer_id"))
                 GROUP BY o.customer_id, c.name ORDER BY 6 DESC, o.customer_id
                 """, columns(["customer", "customer_name", "orders", "ordered_minor", "collected_minor", "open_minor"],
                              numeric: ["orders", "ordered_minor", "collected_minor", "open_minor"]))
@@ -157,7 +162,7 @@ extension SyncStore {
                 FROM (SELECT DISTINCT ON (v.customer_id, s.product_id) v.customer_id AS customer, s.product_id AS product, s.quantity, s.counted_at,
                              v.assignee_id AS rep
                       FROM shelf_stock_counts s JOIN visits v ON v.tenant_id = s.tenant_id AND v.id = s.visit_id
-                      WHERE s.tenant_id = $1 AND s.counted_at < $3 AND (NOT $4 OR v.assignee_id = ANY($5::uuid[]))
+                      WHERE s.tenant_id = $1 AND s.counted_at < $3 AND (NOT $4 OR v.assignee_id = ANY($5::uuid[])) AND \(inTerritories("v.customer_id"))
                       ORDER BY v.customer_id, s.product_id, s.counted_at DESC, s.id DESC) latest
                 LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = latest.customer
                 LEFT JOIN products p ON p.tenant_id = $1 AND p.id = latest.product
@@ -177,6 +182,7 @@ extension SyncStore {
                        count(*) FILTER (WHERE w.status IN ('new', 'scheduled', 'on_hold', 'dispatched', 'en_route', 'on_site') AND w.window_end < $6)
                 FROM work_orders w LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
                 WHERE w.tenant_id = $1 AND NOT w._deleted AND w.assignee_id IS NOT NULL AND (NOT $4 OR w.assignee_id = ANY($5::uuid[]))
+                  AND \(inTerritories("w.customer_id"))
                 GROUP BY w.assignee_id, u.name ORDER BY coalesce(u.name, ''), w.assignee_id
                 """, columns(["technician", "technician_name", "completed", "first_time_fixes", "mean_minutes_on_site", "overdue"],
                              numeric: ["completed", "first_time_fixes", "mean_minutes_on_site", "overdue"]))
