@@ -452,8 +452,10 @@ struct OfficeRoutesTests {
     }
 
     /// Every office list, for every role: the field's roles are refused, the office's answered.
+    /// `{rep}` stands for the manager's first rep, `{customer}` for a customer of that rep's territory.
     static let listRoutes = ["orders", "work-orders", "visits", "customers", "payments", "shelf-counts", "contact-records", "devices", "reviews", "team",
-                             "reports/visit-compliance", "reports/sales", "reports/collections", "reports/out-of-stock", "reports/service"]
+                             "reports/visit-compliance", "reports/sales", "reports/collections", "reports/out-of-stock", "reports/service",
+                             "board?day=2026-12-01&days=7", "map?day=2026-12-01", "people/{rep}/activity", "customers/{customer}"]
 
     @Test("the authorization matrix of the office's reads: reps and technicians get 403 on every list, dispatchers, managers and admins 200", arguments: listRoutes)
     func listMatrix(route: String) async throws {
@@ -468,9 +470,14 @@ struct OfficeRoutesTests {
         ]
         let app = Application(router: FieldSyncServer.makeRouter(pool: world.pool, tokens: world.tokens, wallClock: ManualWallClock(1_796_050_800_000),
                                                                  requestsPerSecond: 10_000))
+        let customer = try await world.pool.query("""
+            SELECT c.id::text FROM customers c JOIN territory_owners o ON o.tenant_id = c.tenant_id AND o.territory_id = c.territory_id
+            WHERE c.tenant_id = $1 AND o.user_id = $2::uuid ORDER BY c.id LIMIT 1
+            """, [world.tenant.uuidString, world.user("rep").uuidString])[0].read(0, as: String.self)
+        let path = "/v1/office/" + route.replacingOccurrences(of: "{rep}", with: world.user("rep").uuidString).replacingOccurrences(of: "{customer}", with: customer)
         try await app.test(.router) { client in
             for (role, token) in tokens {
-                let answer = try await Self.call(client, .get, "/v1/office/\(route)", token: token)
+                let answer = try await Self.call(client, .get, path, token: token)
                 let expected: HTTPResponse.Status = [.rep, .technician].contains(role) ? .forbidden : .ok
                 #expect(answer.status == expected, "\(role.name) on \(route): \(answer.status) \(answer.json?.printed.prefix(300) ?? "")")
             }
