@@ -80,7 +80,8 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Prints the week's summary and a console link that signs the demo dispatcher in, then waits
-    /// for Ctrl-C (or SIGTERM) with the server running on the simulated week's data and clock.
+    /// for Ctrl-C (or SIGTERM) with the server running on the simulated week's data, its clock
+    /// going on from the week's end in real time.
     static func keepServing(_ server: LoopbackServer, summary: [String]) async throws {
         let data = DemoGenerator().generate()
         guard let tenant = data.tenant, let row = data["users"]?.rows.first(where: { $0[2] == "dispatcher" }), let user = row[0].flatMap({ RecordID($0) }) else {
@@ -90,10 +91,23 @@ struct DemoCommand: AsyncParsableCommand {
         print("")
         for line in summary { print(line) }
         print("")
-        print("The server keeps running on the simulated week (its clock stands at its end).")
+        print("The server keeps running on the simulated week (its clock goes on from the week's end at the pace of real time).")
         print("Office console, signed in as \(row[3] ?? "the dispatcher"): \(server.url)/console/#token=\(token)")
         print("Press Ctrl-C to stop; the server, PostgreSQL and every file then go.")
         fflush(nil)
+        // The simulated clock stood still between the fleet's steps; from here it follows real
+        // time, or nothing that waits on it (the rate limits' refill, the live channel) would move.
+        let ticking = Task {
+            var last = ContinuousClock.now
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                let now = ContinuousClock.now
+                let elapsed = (now - last).components
+                server.clock.advance(by: elapsed.seconds * 1_000 + elapsed.attoseconds / 1_000_000_000_000_000)
+                last = now
+            }
+        }
+        defer { ticking.cancel() }
         for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { break }
     }
 

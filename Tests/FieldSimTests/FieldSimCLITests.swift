@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import DemoData
 import Foundation
+import NIOCore
+import NIOHTTP1
 import SyncCore
 import SyncTesting
 import SyncWire
@@ -265,5 +268,38 @@ struct FieldSimCLITests {
         #expect(garbage.status == 2)
         #expect(garbage.error.contains("not a FieldSync message"))
         #expect(try Self.fieldsim(["decode", "/nonexistent/file"]).status == 64)
+    }
+
+    @Test("demo --keep serves the simulated week with the clock going on in real time: a console that spent its request budget gets it back",
+          .timeLimit(.minutes(5)))
+    func demoKeepsServing() async throws {
+        let process = Process()
+        process.executableURL = DevServer.built("fieldsim")
+        process.arguments = ["demo", "--keep", "--devices", "2", "--days", "1"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.interrupt() } }
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(240)
+        while !text.contains("Press Ctrl-C"), ContinuousClock.now < deadline, process.isRunning {
+            text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.contains("/console/#token=") }, "\(text)")
+        let base = String(link.prefix { $0 != "#" }.dropLast("/console/".count))
+        let token = String(link.split(separator: "=", maxSplits: 1)[1])
+        func team() async throws -> UInt {
+            var request = HTTPClientRequest(url: base + "/v1/office/team")
+            request.headers.add(name: "Authorization", value: "Bearer " + token)
+            return try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code
+        }
+        // An office read costs 5 of a burst of 200: the 41st is refused; two seconds later (20 a second) reads pass again.
+        var statuses: [UInt] = []
+        for _ in 0..<45 { statuses.append(try await team()) }
+        #expect(statuses.prefix(40).allSatisfy { $0 == 200 } && statuses.last == 429, "\(statuses)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await team() == 200, "the budget comes back with time")
+        process.interrupt()
     }
 }

@@ -222,9 +222,9 @@ function drawMap(map) {
   picture.append(svg('line', { x1: margin, y1: height - 14, x2: margin + bar * scale, y2: height - 14, class: 'scale' }),
     svg('text', { x: margin + bar * scale + 6, y: height - 10, class: 'label' }, bar >= 1000 ? bar / 1000 + ' km' : bar + ' m'));
   const stores = new Map();
-  // Names on the map while they can be read; past 40 stores only those with a fix, the rest on hover.
-  const fixed = new Set(map.fixes.map((fix) => fix.customer));
-  const named = (store) => map.stores.length <= 40 || fixed.has(store.customer);
+  // Names on the map while they can be read; past 40 stores only where a fix was not verified, the rest on hover.
+  const doubtful = new Set(map.fixes.filter((fix) => fix.verification !== 'verified').map((fix) => fix.customer));
+  const named = (store) => map.stores.length <= 40 || doubtful.has(store.customer);
   for (const store of map.stores) {
     if (store.latitude_e6 === null || store.longitude_e6 === null) continue;
     const point = [store.latitude_e6, store.longitude_e6];

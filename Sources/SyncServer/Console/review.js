@@ -19,11 +19,12 @@ function reviewValues(item) {
       el('tr', {}, el('td', {}, item.rule), el('td', { class: 'winner' }, plainValue(item.winner)), el('td', { class: 'loser' }, plainValue(item.loser))));
   }
   if (!item.change || typeof item.change !== 'object') return item.change === 'delete' ? el('p', {}, 'The phone deleted the record.') : null;
-  const server = item.server_state && typeof item.server_state === 'object' ? item.server_state : {};
+  // A refused change was kept with the server's record as it stood; a flagged one was applied, so the record shows what it is now.
+  const server = item.server_state && typeof item.server_state === 'object' ? item.server_state : null;
   return el('table', { class: 'values' },
-    el('tr', {}, el('th', {}, 'Field'), el('th', {}, 'The phone sent'), el('th', {}, 'The server had')),
+    el('tr', {}, el('th', {}, 'Field'), el('th', {}, 'The phone sent'), server ? el('th', {}, 'The server had') : null),
     Object.keys(item.change).map((field) => el('tr', {}, el('td', {}, field), el('td', { class: 'device' }, plainValue(item.change[field])),
-      el('td', { class: 'server' + (plainValue(item.change[field]) === plainValue(server[field]) ? '' : ' differs') }, plainValue(server[field])))));
+      server ? el('td', { class: 'server' + (plainValue(item.change[field]) === plainValue(server[field]) ? '' : ' differs') }, plainValue(server[field])) : null)));
 }
 
 const reviewTables = ['visits', 'geo_events', 'sales_orders', 'order_lines', 'payments', 'customers', 'contacts', 'work_orders', 'parts_used', 'visit_tasks', 'contact_records'];
