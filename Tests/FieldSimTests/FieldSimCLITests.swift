@@ -294,10 +294,11 @@ struct FieldSimCLITests {
             request.headers.add(name: "Authorization", value: "Bearer " + token)
             return try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code
         }
-        // An office read costs 5 of a burst of 200: the 41st is refused; two seconds later (20 a second) reads pass again.
+        // An office read costs 5 of a burst of 200, regained at 20 a second: reading fast spends it
+        // (about the 41st read is refused, later on a slow machine); two seconds later reads pass again.
         var statuses: [UInt] = []
-        for _ in 0..<45 { statuses.append(try await team()) }
-        #expect(statuses.prefix(40).allSatisfy { $0 == 200 } && statuses.last == 429, "\(statuses)")
+        while statuses.last != 429, statuses.count < 1_000 { statuses.append(try await team()) }
+        #expect(statuses.count >= 40 && statuses.last == 429, "\(statuses.count) reads: \(Set(statuses))")
         try await Task.sleep(for: .seconds(2))
         #expect(try await team() == 200, "the budget comes back with time")
         process.interrupt()
