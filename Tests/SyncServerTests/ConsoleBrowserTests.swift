@@ -25,12 +25,14 @@ struct ConsoleBrowserTests {
 
     @Test("a dispatcher signs in by link (the token leaves the address), reassigns a visit on the board, a phone picks it up, the board follows the phone live; a customer's markup shows as text; a manager approves an order the dispatcher may not, resolves an exception, renders a report",
           .enabled(if: installed, "chromium and chromium-driver are not installed: .ci/run installs them (apt-get install chromium chromium-driver)"),
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(10)))
     func dispatcherBoard() async throws {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-console-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        let began = ContinuousClock.now
         let server = try DevServer.start(in: directory, arguments: ["--requests-per-second", "1000"])
+        print("console: the dev server started in \(ContinuousClock.now - began)")
         defer { server.stop() }
         let database = try #require(server.database)
         let pool = try PostgresPool(.init(connectionString: database, connectionsMax: 2))
@@ -75,6 +77,8 @@ struct ConsoleBrowserTests {
         // FIELDSYNC_CONSOLE_SCREENSHOTS=DIR keeps a screenshot of every step, for a person to look at.
         let keep = ProcessInfo.processInfo.environment["FIELDSYNC_CONSOLE_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
         func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+            let began = ContinuousClock.now
+            defer { print("console step \(name): \(ContinuousClock.now - began)") }
             do {
                 let result = try await body()
                 if let keep {
