@@ -21,12 +21,17 @@ extension DeviceCommand {
         var mock = false
 
         func fix(for visit: RecordID, store: DeviceStore) async throws -> Geofence.Fix {
+            guard let visitState = try await store.record("visits", visit) else { throw CLIError(.refused, "no visit \(visit.uuidString) on this phone") }
+            return try await fix(atCustomer: visitState.id("customer_id") ?? visit, store: store)
+        }
+
+        /// A fix at (or near, or where told) the customer's store.
+        func fix(atCustomer customerID: RecordID, store: DeviceStore) async throws -> Geofence.Fix {
             var coordinate: Coordinate
             if let lat, let lng {
                 coordinate = Coordinate(latitude: lat, longitude: lng)
             } else {
-                guard let visitState = try await store.record("visits", visit) else { throw CLIError(.refused, "no visit \(visit.uuidString) on this phone") }
-                guard let customer = try await store.record("customers", visitState.id("customer_id") ?? visit),
+                guard let customer = try await store.record("customers", customerID),
                       let latE6 = customer.integer("latitude_e6"), let lngE6 = customer.integer("longitude_e6") else {
                     throw CLIError(.usage, "the store has no location: pass --lat and --lng")
                 }
@@ -88,8 +93,8 @@ extension DeviceCommand {
     }
 
     struct Order: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Orders: create, add-line, submit, cancel.",
-                                                        subcommands: [Create.self, AddLine.self, Submit.self, Cancel.self])
+        static let configuration = CommandConfiguration(abstract: "Orders: create, repeat, add-line, update-line, submit, reopen, cancel.",
+                                                        subcommands: [Create.self, Repeat.self, AddLine.self, UpdateLine.self, Submit.self, Reopen.self, Cancel.self])
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Start a draft order for a customer (in a visit, optionally).")
@@ -101,6 +106,43 @@ extension DeviceCommand {
                     try await DeviceCommand.report(try await store.createOrder(customer: try DeviceCommand.id(customer, "--customer"),
                                                                               visit: try visit.map { try DeviceCommand.id($0, "--visit") }), store)
                 }, text: DeviceCommand.reportText("created order"))
+            }
+        }
+
+        struct Repeat: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Start a draft with the lines of the customer's latest confirmed order (no discounts).")
+            @OptionGroup var common: Common
+            @Option(help: "The customer's id.") var customer: String
+            @Option(help: "The visit's id.") var visit: String?
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.repeatLastOrder(customer: try DeviceCommand.id(customer, "--customer"),
+                                                                                  visit: try visit.map { try DeviceCommand.id($0, "--visit") }), store)
+                }, text: DeviceCommand.reportText("created order"))
+            }
+        }
+
+        struct UpdateLine: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "update-line", abstract: "Change a line of a draft (or reopened) order.")
+            @OptionGroup var common: Common
+            @Argument(help: "The line's id.") var line: String
+            @Option(help: "How many units.") var quantity: Int64
+            @Option(help: "The discount in basis points (150 = 1.5 %).") var discountBp: Int64 = 0
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.updateOrderLine(try DeviceCommand.id(line, "the line"), quantity: quantity, discountBP: discountBp), store)
+                }, text: DeviceCommand.reportText("changed line"))
+            }
+        }
+
+        struct Reopen: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Reopen an order a manager rejected: a draft again, to fix and submit.")
+            @OptionGroup var common: Common
+            @Argument(help: "The order's id.") var order: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.reopenOrder(try DeviceCommand.id(order, "the order")), store)
+                }, text: DeviceCommand.reportText("reopened order"))
             }
         }
 
@@ -160,6 +202,53 @@ extension DeviceCommand {
                     try await DeviceCommand.report(try await store.cancelOrder(try DeviceCommand.id(order, "the order")), store)
                 }, text: DeviceCommand.reportText("cancelled order"))
             }
+        }
+    }
+
+    struct AdHoc: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ad-hoc", abstract: "Start an unplanned visit at a customer, checked in where you stand.")
+        @OptionGroup var common: Common
+        @Option(help: "The customer's id.") var customer: String
+        @Option(help: "The visit type.") var type = "ad_hoc"
+        @OptionGroup var place: Place
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                let customer = try DeviceCommand.id(self.customer, "--customer")
+                return try await DeviceCommand.report(try await store.startAdHocVisit(customer: customer, fix: try await place.fix(atCustomer: customer, store: store),
+                                                                                     visitType: type), store)
+            }, text: DeviceCommand.reportText("started visit"))
+        }
+    }
+
+    struct ShelfCount: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "shelf-count", abstract: "Record how many of a product the store's shelf holds (库存上报), during a visit.")
+        @OptionGroup var common: Common
+        @Argument(help: "The visit's id.") var visit: String
+        @Option(help: "The product's id.") var product: String
+        @Option(help: "How many are on the shelf (0: out of stock).") var quantity: Int64
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                try await DeviceCommand.report(try await store.recordShelfCount(visit: try DeviceCommand.id(visit, "the visit"), product: try DeviceCommand.id(product, "--product"),
+                                                                               quantity: quantity, countedAt: Int64(Date().timeIntervalSince1970 * 1000)), store)
+            }, text: DeviceCommand.reportText("counted"))
+        }
+    }
+
+    struct OutOfStock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "out-of-stock", abstract: "The products a store's shelf was empty of at their latest count.")
+        @OptionGroup var common: Common
+        @Argument(help: "The customer's (store's) id.") var customer: String
+        func run() async throws {
+            try await DeviceCommand.run(common, { _, _, store in
+                JSONValue.array(try await store.outOfStock(customer: try DeviceCommand.id(customer, "the customer")).map { item in
+                    JSONValue.fields([("product", .string(item.product.uuidString)), ("sku", .text(item.sku)), ("name", .string(item.name)),
+                                      ("counted_at", .integer(item.countedAt)), ("visit", .string(item.visit.uuidString))])
+                })
+            }, text: { answer in
+                guard case .array(let items) = answer, !items.isEmpty else { return "nothing out of stock at the latest counts" }
+                return items.map { "\($0["sku"]?.string ?? "")  \($0["name"]?.string ?? "")  counted empty \(Output.time($0["counted_at"].flatMap { if case .number(let text) = $0 { Int64(text) } else { nil } }))" }
+                    .joined(separator: "\n")
+            })
         }
     }
 

@@ -234,6 +234,27 @@ struct DeviceStoreTests {
         #expect(try await fixture.store.outboxCount() == 6)
     }
 
+    @Test("a store's out-of-stock list: the products its shelf was empty of at their latest count, over the phone's visits there")
+    func outOfStockList() async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visit = try await fixture.firstVisit()
+        let at = DeviceStoreFixture.monday + 10 * 3_600_000
+        let adHoc = try await fixture.store.startAdHocVisit(customer: visit.customerID,
+                                                           fix: Geofence.Fix(coordinate: try #require(visit.location), accuracyMeters: 5, deviceTime: at))
+        let products = try #require(fixture.data["products"]).rows.prefix(3).map { RecordID($0[0]!)! }
+        // Empty, then restocked; empty at the latest count; counted full only.
+        _ = try await fixture.store.recordShelfCount(visit: visit.id, product: products[0], quantity: 0, countedAt: at - 3_600_000)
+        _ = try await fixture.store.recordShelfCount(visit: adHoc.record, product: products[0], quantity: 6, countedAt: at)
+        _ = try await fixture.store.recordShelfCount(visit: visit.id, product: products[1], quantity: 4, countedAt: at - 3_600_000)
+        _ = try await fixture.store.recordShelfCount(visit: adHoc.record, product: products[1], quantity: 0, countedAt: at)
+        _ = try await fixture.store.recordShelfCount(visit: adHoc.record, product: products[2], quantity: 9, countedAt: at)
+        let empty = try await fixture.store.outOfStock(customer: visit.customerID)
+        #expect(empty.map(\.product) == [products[1]])
+        #expect(empty.first?.visit == adHoc.record && empty.first?.countedAt == at)
+        #expect(try await fixture.store.outOfStock(customer: RecordID(high: 1, low: 1)).isEmpty)
+    }
+
     /// Every typed read the app-facing API offers, as a body to run on the database.
     static func typedReads(visit: RecordID, customer: RecordID, product: RecordID, order: RecordID, workOrder: RecordID)
         -> [@Sendable (isolated SQLiteDatabase, DeviceSchema) throws -> Void] {
@@ -242,7 +263,7 @@ struct DeviceStoreTests {
         }
         return [run(.visits(from: 0, to: 1)), run(.plan(from: 0, to: Int64.max)), run(.visit(visit)), run(.customers(search: "deli", limit: 5)), run(.products(search: "bar", limit: 5)),
                 run(.lastPrice(customer: customer, product: product)), run(.customer(customer)), run(.order(order)), run(.workOrders(from: 0, to: 1)),
-                run(.workOrder(workOrder))]
+                run(.workOrder(workOrder)), run(.outOfStock(customer: customer))]
     }
 
     @Test("everyday queries use indexes, not table scans")

@@ -159,6 +159,33 @@ struct FieldSimCLITests {
         let quoted = try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1", "--json"], home: home)
         #expect(quoted.json?["last_price_minor"] != nil, "no last price on the line: \(quoted.output) \(quoted.error)")
         #expect(try Self.fieldsim(["device", "order", "add-line", again, "--product", product, "--quantity", "1"], home: home).output.contains("last price for this customer"))
+
+        // No dead ends: a rejected order is reopened, fixed and sent again.
+        let rejected = try #require(Self.text(try Self.fieldsim(["device", "order", "create", "--customer", customer, "--json"], home: home).json, "record"))
+        let rejectedLine = try #require(Self.text(try Self.fieldsim(["device", "order", "add-line", rejected, "--product", product, "--quantity", "2",
+                                                                      "--discount-bp", "3000", "--json"], home: home).json, "record"))
+        #expect(try Self.fieldsim(["device", "order", "submit", rejected], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        let rejection = try Self.fieldsim(["dispatch", "reject", rejected, "--comment", "30 % is too much", "--server", url, "--token", manager])
+        #expect(rejection.status == 0, "\(rejection.error)")
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "order", "update-line", rejectedLine, "--quantity", "2"], home: home).status == 2, "a rejected order's lines wait for a reopen")
+        let reopened = try Self.fieldsim(["device", "order", "reopen", rejected], home: home)
+        #expect(reopened.status == 0 && reopened.output.contains("reopened order"), "\(reopened.output) \(reopened.error)")
+        #expect(try Self.fieldsim(["device", "order", "update-line", rejectedLine, "--quantity", "2", "--discount-bp", "0"], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "order", "submit", rejected], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "order", "reopen", rejected], home: home).status == 2, "only a rejected order reopens")
+        // The last order again; a shelf counted empty on the store's out-of-stock list; an ad hoc visit.
+        let repeated = try Self.fieldsim(["device", "order", "repeat", "--customer", customer, "--json"], home: home)
+        #expect(repeated.status == 0 && Self.text(repeated.json, "record") != nil, "\(repeated.output) \(repeated.error)")
+        #expect(try Self.fieldsim(["device", "shelf-count", visit, "--product", product, "--quantity", "0"], home: home).status == 0)
+        let empty = try Self.fieldsim(["device", "out-of-stock", customer, "--json"], home: home)
+        guard case .array(let shelves)? = empty.json else { Issue.record("out-of-stock: \(empty.output) \(empty.error)"); return }
+        #expect(shelves.map { Self.text($0, "product") } == [product])
+        let adHoc = try Self.fieldsim(["device", "ad-hoc", "--customer", customer, "--json"], home: home)
+        #expect(adHoc.status == 0 && Self.text(adHoc.json, "record") != nil, "\(adHoc.output) \(adHoc.error)")
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 
     @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")

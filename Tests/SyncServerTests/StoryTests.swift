@@ -183,6 +183,48 @@ struct StoryTests {
         }
     }
 
+    @Test("a rejected order is no dead end: the rep reopens it, fixes the discount and submits again; the server confirms it")
+    func rejectedOrderReopened() async throws {
+        try await W.run("story-reopen") { world in
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visits = try await rep.mondayVisits()
+            let manager = try world.office(.manager)
+            let product = RecordID(try #require(world.data["products"]).rows[1][0]!)!
+            let order = try await rep.store.createOrder(customer: visits[0].customerID).record
+            let line = try await rep.store.addOrderLine(order: order, product: product, quantity: 2, discountBP: 2_500).record
+            _ = try await rep.store.submitOrder(order)
+            try await rep.sync()
+            #expect(try await world.server("sales_orders", order).state()?.name == "pending_approval")
+            // The demo tenant lets a rep give no discount without a manager's approval.
+            try await world.store.decide(.reject, order: order, comment: "no discount for this store", by: manager)
+            try await rep.sync(until: { try await $0.record("sales_orders", order)?.state()?.name == "rejected" })
+            // Lines of a rejected order cannot change until it is reopened.
+            await #expect(throws: StoreError.self) { _ = try await rep.store.updateOrderLine(line, quantity: 2, discountBP: 0) }
+            let reopened = try await rep.store.reopenOrder(order)
+            #expect(reopened.changeSet != nil)
+            #expect(try await rep.store.record("sales_orders", order)?.state() == StateValue("draft", epoch: 1))
+            _ = try await rep.store.updateOrderLine(line, quantity: 3, discountBP: 0)
+            _ = try await rep.store.submitOrder(order)
+            let outcomes = try await rep.sync()
+            #expect(outcomes.allSatisfy { $0.result != "rejected" }, "\(outcomes)")
+            let server = try await world.server("sales_orders", order)
+            #expect(server.state() == StateValue("confirmed", epoch: 1))
+            #expect(try await world.server("order_lines", line).integer("discount_bp") == 0)
+            #expect(try await world.server("order_lines", line).integer("quantity") == 3)
+            // Only a rejected order reopens.
+            await #expect(throws: StoreError.self) { _ = try await rep.store.reopenOrder(order) }
+            // Next week, the same again: a repeat copies the confirmed order's lines, without discounts, into one change set.
+            let repeated = try await rep.store.repeatLastOrder(customer: visits[0].customerID)
+            #expect(repeated.changeSet?.changes.map(\.table) == ["sales_orders", "order_lines"])
+            let copy = try #require(try await rep.store.read(.order(repeated.record)))
+            #expect(copy.lines.map(\.quantity) == [3] && copy.lines.allSatisfy { ($0.discountBP ?? 0) == 0 })
+            _ = try await rep.store.submitOrder(repeated.record)
+            try await rep.sync()
+            #expect(try await world.server("sales_orders", repeated.record).state()?.name == "confirmed")
+            await #expect(throws: StoreError.self) { _ = try await rep.store.repeatLastOrder(customer: visits[1].customerID) }
+        }
+    }
+
     @Test("parts used drive a van's stock negative: accepted, flagged")
     func vanGoesNegative() async throws {
         try await W.run("story-van") { world in

@@ -6,23 +6,64 @@ extension DeviceStore {
     public func createOrder(customer: RecordID, visit: RecordID? = nil) async throws -> ActionReport {
         let wall = Int64(wallClock.now())
         let ((order, warnings), changeSet) = try await act { session, identity, db in
-            let customerState = try session.existing("customers", customer, in: db)
-            guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
-            guard let priceListID = customerState.id("price_list_id"), let priceList = try session.schema.read("price_lists", priceListID, in: db) else {
-                throw StoreError(.invalidArgument, "the customer has no price list on this device")
+            try Self.draft(customer: customer, visit: visit, at: wall, session: &session, identity: identity, in: db)
+        }
+        return ActionReport(record: order, changeSet: changeSet, warnings: warnings)
+    }
+
+    /// Writes a new draft order for `customer` in `session`; its id and the warnings.
+    static func draft(customer: RecordID, visit: RecordID?, at wall: Int64, session: inout LocalSession, identity: Identity,
+                      in db: isolated SQLiteDatabase) throws -> (RecordID, [RuleFinding]) {
+        let customerState = try session.existing("customers", customer, in: db)
+        guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
+        guard let priceListID = customerState.id("price_list_id"), let priceList = try session.schema.read("price_lists", priceListID, in: db) else {
+            throw StoreError(.invalidArgument, "the customer has no price list on this device")
+        }
+        var warnings: [RuleFinding] = []
+        if let visit {
+            let checkedIn = try !db.query("SELECT 1 FROM geo_events WHERE visit_id = ? AND kind = 'check_in' LIMIT 1", [visit.bytes]).isEmpty
+            if let finding = ExecutionRules.insideVisit(checkedIn: checkedIn) { warnings.append(finding) }
+        }
+        let order = session.newID()
+        try session.write("sales_orders", order, [
+            ("customer_id", .id(customer)), ("visit_id", visit.map(FieldValue.id) ?? .null), ("created_by", .id(user)),
+            ("price_list_id", .id(priceListID)), ("currency", priceList.value("currency") ?? .text("USD")),
+            ("tax_inclusive", priceList.value("tax_inclusive") ?? .bool(false)), ("order_date", .timestamp(wall)),
+            ("status", .state(StateValue(Lifecycles.salesOrder.initial))),
+        ], in: db)
+        return (order, warnings)
+    }
+
+    /// The order states whose lines a repeat copies: what the customer really ordered.
+    static let repeatableOrderStates = ["confirmed", "released_to_erp", "delivered", "invoiced"]
+
+    /// Starts a draft order for `customer` with the lines of their latest confirmed order (the
+    /// same products and quantities, no discount: a discount is given again, not copied). A
+    /// product the phone no longer holds, or no longer sells, is left out.
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` when the phone holds no confirmed order of the
+    ///   customer, or the customer has no price list on the phone.
+    public func repeatLastOrder(customer: RecordID, visit: RecordID? = nil) async throws -> ActionReport {
+        let last = try await database.query("""
+            SELECT id FROM sales_orders WHERE customer_id = ? AND _deleted = 0 AND status IN (\(Self.repeatableOrderStates.map { "'\($0)'" }.joined(separator: ", ")))
+            ORDER BY order_date DESC, id DESC LIMIT 1
+            """, [customer.bytes]).first.flatMap { RecordID(bytes: try $0.read(0, as: [UInt8].self)) }
+        guard let last else { throw StoreError(.invalidArgument, "the phone holds no confirmed order of this customer to repeat") }
+        let lines = try await database.query("""
+            SELECT l.product_id, l.quantity FROM order_lines l JOIN products p ON p.id = l.product_id AND p._deleted = 0 AND coalesce(p.active, 1) != 0
+            WHERE l.order_id = ? AND l._deleted = 0 ORDER BY l.id
+            """, [last.bytes]).compactMap { row -> (RecordID, Int64)? in
+            guard let product = RecordID(bytes: try row.read(0, as: [UInt8].self)), let quantity = try row.read(1, as: Int64?.self) else { return nil }
+            return (product, quantity)
+        }
+        let wall = Int64(wallClock.now())
+        // The order and its lines in one change set: the phone never shows half a repeat.
+        let ((order, warnings), changeSet) = try await act { session, identity, db in
+            let (order, warnings) = try Self.draft(customer: customer, visit: visit, at: wall, session: &session, identity: identity, in: db)
+            for (product, quantity) in lines {
+                try session.write("order_lines", session.newID(), [("order_id", .id(order)), ("product_id", .id(product)),
+                                                                   ("quantity", .integer(quantity)), ("discount_bp", .integer(0))], in: db)
             }
-            var warnings: [RuleFinding] = []
-            if let visit {
-                let checkedIn = try !db.query("SELECT 1 FROM geo_events WHERE visit_id = ? AND kind = 'check_in' LIMIT 1", [visit.bytes]).isEmpty
-                if let finding = ExecutionRules.insideVisit(checkedIn: checkedIn) { warnings.append(finding) }
-            }
-            let order = session.newID()
-            try session.write("sales_orders", order, [
-                ("customer_id", .id(customer)), ("visit_id", visit.map(FieldValue.id) ?? .null), ("created_by", .id(user)),
-                ("price_list_id", .id(priceListID)), ("currency", priceList.value("currency") ?? .text("USD")),
-                ("tax_inclusive", priceList.value("tax_inclusive") ?? .bool(false)), ("order_date", .timestamp(wall)),
-                ("status", .state(StateValue(Lifecycles.salesOrder.initial))),
-            ], in: db)
             return (order, warnings)
         }
         return ActionReport(record: order, changeSet: changeSet, warnings: warnings)
@@ -85,6 +126,19 @@ extension DeviceStore {
             return warnings
         }
         return ActionReport(record: order, changeSet: changeSet, warnings: warnings)
+    }
+
+    /// Reopens an order a manager rejected: it becomes a draft again (a new epoch of its status,
+    /// so the reopen wins over the rejection everywhere), its lines can change, and it is
+    /// submitted again like a new one, to be judged again on arrival.
+    public func reopenOrder(_ order: RecordID) async throws -> ActionReport {
+        let (_, changeSet) = try await act { session, identity, db in
+            guard try session.existing("sales_orders", order, in: db).state()?.name == "rejected" else {
+                throw StoreError(.forbiddenTransition, "only a rejected order is reopened")
+            }
+            try session.move("sales_orders", order, to: "draft", machine: Lifecycles.salesOrder, role: identity.role, in: db)
+        }
+        return ActionReport(record: order, changeSet: changeSet, warnings: [])
     }
 
     /// Cancels an order (before it is released to the ERP).

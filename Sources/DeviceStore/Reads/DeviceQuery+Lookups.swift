@@ -85,6 +85,20 @@ extension DeviceStore {
     public func lastPrice(customer: RecordID, product: RecordID) async throws -> LastPrice? {
         try await read(.lastPrice(customer: customer, product: product))
     }
+
+    /// A product a store's shelf was empty of at its latest count.
+    public struct OutOfStock: Sendable, Hashable {
+        /// The product, its code and name.
+        public var product: RecordID, sku: String?, name: String
+        /// When it was last counted (ms since the epoch), and on which visit.
+        public var countedAt: Int64, visit: RecordID
+    }
+
+    /// The products `customer`'s shelf was empty of at their latest count on the phone's visits
+    /// there, by name: what to offer, or report, at the next visit.
+    public func outOfStock(customer: RecordID) async throws -> [OutOfStock] {
+        try await read(.outOfStock(customer: customer))
+    }
 }
 
 extension DeviceQuery where Value == [DeviceStore.CustomerSummary] {
@@ -225,6 +239,30 @@ extension DeviceQuery where Value == DeviceStore.LastPrice? {
                 """, [customer.bytes, product.bytes]).first.map { row in
                 DeviceStore.LastPrice(unitPriceMinor: try row.read(0, as: Int64.self), orderedAt: try row.read(1, as: Int64?.self))
             }
+        }
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.OutOfStock] {
+    /// The products `customer`'s shelf was empty of at their latest count, by name.
+    public static func outOfStock(customer: RecordID) -> Self {
+        Self { db, _ in
+            let rows = try db.query("""
+                SELECT s.product_id, p.sku, p.name, s.counted_at, s.visit_id, s.quantity
+                FROM visits v JOIN shelf_stock_counts s ON s.visit_id = v.id AND s._deleted = 0
+                LEFT JOIN products p ON p.id = s.product_id
+                WHERE v.customer_id = ? AND v._deleted = 0
+                """, [customer.bytes])
+            // The latest count of each product decides (then the later id, for two at the same time).
+            var latest: [RecordID: (count: DeviceStore.OutOfStock, quantity: Int64)] = [:]
+            for row in rows {
+                guard let product = RecordID(bytes: try row.read(0, as: [UInt8].self)), let visit = RecordID(bytes: try row.read(4, as: [UInt8].self)) else { continue }
+                let count = DeviceStore.OutOfStock(product: product, sku: try row.read(1, as: String?.self), name: try row.read(2, as: String?.self) ?? "",
+                                                   countedAt: try row.read(3, as: Int64?.self) ?? 0, visit: visit)
+                if let seen = latest[product], seen.count.countedAt > count.countedAt { continue }
+                latest[product] = (count, try row.read(5, as: Int64?.self) ?? 0)
+            }
+            return latest.values.filter { $0.quantity == 0 }.map(\.count).sorted { ($0.name, $0.product.uuidString) < ($1.name, $1.product.uuidString) }
         }
     }
 }

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 5
+    static let version = 6
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -41,7 +41,12 @@ struct DeviceSchema: Sendable {
         readIndexes.joined(separator: "; "),
         // 4 → 5: records fetched on demand, outside the phone's window.
         fetchedRows,
+        // 5 → 6: a store's shelf counts by visit (its out-of-stock list).
+        shelfCountsByVisit,
     ]
+
+    /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).
+    static let shelfCountsByVisit = "CREATE INDEX shelf_stock_counts_by_visit ON shelf_stock_counts (visit_id, product_id)"
 
     /// The records the phone fetched on demand (see `DeviceStore+Fetched.swift`): kept though no
     /// bucket holds them, until they are released.
@@ -130,6 +135,7 @@ struct DeviceSchema: Sendable {
         "CREATE INDEX parts_used_by_work_order ON parts_used (work_order_id)",
         "CREATE INDEX contact_records_by_customer ON contact_records (customer_id)",
         attachmentsBySHA256,
+        shelfCountsByVisit,
     ] + readIndexes
 }
 
