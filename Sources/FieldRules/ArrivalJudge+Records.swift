@@ -5,9 +5,12 @@ import SyncCore
 
 /// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.
 extension ArrivalJudge {
-    /// §4.11: a completion needs an arrival on site and, for some work types, a signature; a
-    /// dispatcher's hold or cancel is audited.
+    /// §4.11: a completion needs an arrival on site and, for some work types, a signature; a low
+    /// rating from the customer is flagged for the office; a dispatcher's hold or cancel is audited.
     mutating func workOrder(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        if change.written("rating") != nil, let stars = after.integer("rating"), let finding = ExecutionRules.rating(stars, comment: after.text("rating_comment")) {
+            flag(change, finding)
+        }
         guard let written = change.writtenState() else { return }
         if written == "completed", after.state()?.name == "completed", before?.state()?.name != "completed" {
             let arrived = before?.state()?.name == "on_site" || after.timestamp("actual_start") != nil

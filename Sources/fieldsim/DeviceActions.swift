@@ -268,8 +268,8 @@ extension DeviceCommand {
     }
 
     struct WorkOrder: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, part, resolve.",
-                                                        subcommands: [Move.self, Part.self, Resolve.self])
+        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, part, resolve, rate.",
+                                                        subcommands: [Move.self, Part.self, Resolve.self, Rate.self])
 
         struct Move: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Move a work order: en_route, on_site, completed, cannot_complete.")
@@ -313,6 +313,19 @@ extension DeviceCommand {
                     return try await DeviceCommand.report(try await store.setResolution(workOrder: try DeviceCommand.id(workOrder, "the work order"), resolution: resolution,
                                                                                          signature: signature), store)
                 }, text: DeviceCommand.reportText("resolved"))
+            }
+        }
+
+        struct Rate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Record the customer's rating of the service (1–5 stars) and comment, on site or at completion.")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Option(help: "1 to 5 stars (1 or 2 opens an exception for the office).") var stars: Int64
+            @Option(help: "What the customer said.") var comment: String?
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.rateWorkOrder(try DeviceCommand.id(workOrder, "the work order"), stars: stars, comment: comment), store)
+                }, text: DeviceCommand.reportText("rated"))
             }
         }
     }

@@ -253,6 +253,38 @@ struct StoryTests {
         }
     }
 
+    @Test("the customer rates the service on the technician's phone: a low rating is flagged for the office, shows on the work order's page and in the service report")
+    func serviceRating() async throws {
+        try await W.run("story-rating") { world in
+            let technician = try world.users(.technician)[0]
+            let dispatcher = try world.office(.dispatcher)
+            let customer = RecordID(try #require(world.data["customers"]).rows[0][0]!)!
+            let order = try await world.store.createWorkOrder(.init(customer: customer, workType: "repair", priority: "high", windowStart: W.at(9),
+                                                                    windowEnd: W.at(12), assignee: technician), by: dispatcher)
+            let phone = try await world.phone(technician, role: .technician)
+            // Not before the technician is there.
+            await #expect(throws: StoreError.self) { _ = try await phone.store.rateWorkOrder(order, stars: 5) }
+            _ = try await phone.store.moveWorkOrder(order, to: "en_route", at: W.at(9, 30))
+            _ = try await phone.store.moveWorkOrder(order, to: "on_site", at: W.at(10))
+            await #expect(throws: StoreError.self) { _ = try await phone.store.rateWorkOrder(order, stars: 6) }
+            let rated = try await phone.store.rateWorkOrder(order, stars: 2, comment: "Came late and left a mess")
+            #expect(rated.warnings.map(\.rule) == [.lowRating])
+            _ = try await phone.store.moveWorkOrder(order, to: "completed", at: W.at(10, 45))
+            world.clock.set(UInt64(W.at(11)))
+            let outcomes = try await phone.sync()
+            #expect(outcomes.contains { $0.record == order && $0.findings.contains("low_rating") }, "\(outcomes)")
+            let server = try await world.server("work_orders", order)
+            #expect(server.integer("rating") == 2 && server.text("rating_comment") == "Came late and left a mess")
+            #expect(try await world.decisions(order).contains { $0.rule == "low_rating" && $0.review == "open" })
+            #expect(try await world.store.workOrder(order, by: dispatcher).ratingComment == "Came late and left a mess")
+            let report = try await world.store.report(.service, from: W.at(0), to: W.at(23), now: W.at(23), by: dispatcher)
+            let columns = report.columns.map(\.name)
+            let row = try #require(report.rows.first { $0[0] == .text(technician.uuidString) })
+            #expect(row[columns.firstIndex(of: "ratings")!] == .integer(1) && row[columns.firstIndex(of: "low_ratings")!] == .integer(1))
+            #expect(row[columns.firstIndex(of: "mean_rating_tenths")!] == .integer(20))
+        }
+    }
+
     @Test("a rep's new customer duplicating an existing one is merged, and later edits follow merged_into")
     func duplicateCustomerMerged() async throws {
         try await W.run("story-dedupe") { world in

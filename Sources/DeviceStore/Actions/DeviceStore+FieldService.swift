@@ -68,4 +68,23 @@ extension DeviceStore {
         }
         return ActionReport(record: workOrder, changeSet: changeSet, warnings: [])
     }
+
+    /// Records the customer's evaluation of the service (1–5 stars, a comment), given on the
+    /// technician's phone on site or at completion. A low rating warns that the office will follow
+    /// it up (the server flags it on arrival).
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` for stars outside 1…5;
+    ///   ``StoreError/Code/forbiddenTransition`` before the technician is on site.
+    public func rateWorkOrder(_ workOrder: RecordID, stars: Int64, comment: String? = nil) async throws -> ActionReport {
+        guard (1...5).contains(stars) else { throw StoreError(.invalidArgument, "a rating is 1 to 5 stars") }
+        let comment = comment.flatMap { $0.trimmingSpaces.isEmpty ? nil : $0 }
+        let (_, changeSet) = try await act { session, _, db in
+            let status = try session.existing("work_orders", workOrder, in: db).state()?.name ?? ""
+            guard ["on_site", "completed", "closed", "cannot_complete"].contains(status) else {
+                throw StoreError(.forbiddenTransition, "the customer rates the service on site or after it; the work order is \(status)")
+            }
+            try session.write("work_orders", workOrder, [("rating", .integer(stars)), ("rating_comment", comment.map(FieldValue.text) ?? .null)], in: db)
+        }
+        return ActionReport(record: workOrder, changeSet: changeSet, warnings: ExecutionRules.rating(stars, comment: comment).map { [$0] } ?? [])
+    }
 }

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 6
+    static let version = 7
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -43,6 +43,9 @@ struct DeviceSchema: Sendable {
         fetchedRows,
         // 5 → 6: a store's shelf counts by visit (its out-of-stock list).
         shelfCountsByVisit,
+        // 6 → 7: the customer's comment with their rating of a work order.
+        "ALTER TABLE work_orders ADD COLUMN rating_comment TEXT; ALTER TABLE work_orders ADD COLUMN rating_comment__clock INTEGER; "
+            + "ALTER TABLE work_orders ADD COLUMN rating_comment__replica INTEGER",
     ]
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).

@@ -92,4 +92,13 @@ public enum ExecutionRules {
         }
         return findings
     }
+
+    /// The ratings (of 5) that open an exception for the office: a dissatisfied customer.
+    public static let lowRatings: ClosedRange<Int64> = 1...2
+
+    /// §4.11 (service evaluation): whether the customer's rating of the service asks the office to follow it up.
+    public static func rating(_ stars: Int64, comment: String?) -> RuleFinding? {
+        guard lowRatings.contains(stars) else { return nil }
+        return RuleFinding(.lowRating, "the customer rated the service \(stars) of 5" + (comment.map { ": \($0)" } ?? ""))
+    }
 }

@@ -316,6 +316,7 @@ public enum FieldSalesSchema {
             FieldSchema("resolution", longText, optional: true, access: .technicians),
             FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
             FieldSchema("rating", .integer, optional: true, access: .technicians, range: 1...5),
+            FieldSchema("rating_comment", longText, optional: true, access: .technicians),
         ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["actual_end", "window_end", "id"], days: keptHistoryDays,
                               open: ["new", "scheduled", "on_hold", "dispatched", "en_route", "on_site"])),

@@ -156,8 +156,8 @@ extension SyncStore {
     public struct WorkOrderDetail: Sendable, Hashable {
         /// The work order as the list shows it.
         public var workOrder: WorkOrderListItem
-        /// What to do, what was done, the customer's rating (1–5) and the signature's attachment.
-        public var description: String?, resolution: String?, rating: Int64?, signature: RecordID?
+        /// What to do, what was done, the customer's rating (1–5) with their comment, and the signature's attachment.
+        public var description: String?, resolution: String?, rating: Int64?, ratingComment: String?, signature: RecordID?
         /// The asset's serial, model and maintenance plan, when there is an asset.
         public var assetSerial: String?, assetModel: String?, maintenancePlan: String?
         /// The parts used, in the order they were used.
@@ -173,12 +173,13 @@ extension SyncStore {
     public func workOrder(_ id: RecordID, by office: OfficeUser) async throws -> WorkOrderDetail {
         let item = try await listed(try await workOrders(WorkOrderFilter(id: id), limit: 1, by: office).items.first, "work_orders", id, tenant: office.tenant)
         guard let row = try await pool.query("""
-            SELECT w.description, w.resolution, w.rating, w.signature_attachment_id::text, a.serial, a.model, a.maintenance_plan
+            SELECT w.description, w.resolution, w.rating, w.signature_attachment_id::text, a.serial, a.model, a.maintenance_plan, w.rating_comment
             FROM work_orders w LEFT JOIN assets a ON a.tenant_id = w.tenant_id AND a.id = w.asset_id
             WHERE w.tenant_id = $1 AND w.id = $2::uuid
             """, [office.tenant.uuidString, id.uuidString]).first else { throw OfficeError(.notFound, "no work_orders record \(id.uuidString)") }
         var detail = WorkOrderDetail(workOrder: item, description: try row.read(0, as: String?.self), resolution: try row.read(1, as: String?.self),
-                                     rating: try row.read(2, as: Int64?.self), signature: try row.read(3, as: String?.self).flatMap { RecordID($0) },
+                                     rating: try row.read(2, as: Int64?.self), ratingComment: try row.read(7, as: String?.self),
+                                     signature: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                                      assetSerial: try row.read(4, as: String?.self), assetModel: try row.read(5, as: String?.self),
                                      maintenancePlan: try row.read(6, as: String?.self), parts: [], history: [])
         detail.parts = try await pool.query("""

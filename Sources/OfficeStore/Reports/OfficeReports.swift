@@ -47,7 +47,8 @@ extension SyncStore {
         case outOfStock = "out-of-stock"
         /// Per technician: work orders completed in the period, first-time fixes (completed
         /// without a `cannot_complete` on the same asset in the 30 days before), mean minutes on
-        /// site, and open work orders past their window.
+        /// site, open work orders past their window, and the customers' ratings of the period's
+        /// work (how many, their mean in tenths of a star, how many of 1 or 2).
         case service
     }
 
@@ -179,13 +180,17 @@ extension SyncStore {
                              AND x.status = 'cannot_complete' AND x.actual_end BETWEEN w.actual_end - 2592000000 AND w.actual_end)),
                        (avg(w.actual_end - w.actual_start) FILTER (WHERE w.status IN ('completed', 'closed') AND w.actual_end >= $2 AND w.actual_end < $3
                                                                   AND w.actual_end >= w.actual_start) / 60000)::bigint,
-                       count(*) FILTER (WHERE w.status IN ('new', 'scheduled', 'on_hold', 'dispatched', 'en_route', 'on_site') AND w.window_end < $6)
+                       count(*) FILTER (WHERE w.status IN ('new', 'scheduled', 'on_hold', 'dispatched', 'en_route', 'on_site') AND w.window_end < $6),
+                       count(w.rating) FILTER (WHERE w.actual_end >= $2 AND w.actual_end < $3),
+                       round(avg(w.rating) FILTER (WHERE w.actual_end >= $2 AND w.actual_end < $3) * 10)::bigint,
+                       count(*) FILTER (WHERE w.rating BETWEEN 1 AND 2 AND w.actual_end >= $2 AND w.actual_end < $3)
                 FROM work_orders w LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
                 WHERE w.tenant_id = $1 AND NOT w._deleted AND w.assignee_id IS NOT NULL AND (NOT $4 OR w.assignee_id = ANY($5::uuid[]))
                   AND \(inTerritories("w.customer_id"))
                 GROUP BY w.assignee_id, u.name ORDER BY coalesce(u.name, ''), w.assignee_id
-                """, columns(["technician", "technician_name", "completed", "first_time_fixes", "mean_minutes_on_site", "overdue"],
-                             numeric: ["completed", "first_time_fixes", "mean_minutes_on_site", "overdue"]))
+                """, columns(["technician", "technician_name", "completed", "first_time_fixes", "mean_minutes_on_site", "overdue", "ratings", "mean_rating_tenths",
+                              "low_ratings"],
+                             numeric: ["completed", "first_time_fixes", "mean_minutes_on_site", "overdue", "ratings", "mean_rating_tenths", "low_ratings"]))
         }
     }
 }

@@ -124,7 +124,7 @@ views['work-order'] = async function workOrderPage() {
     facts([['Status', order.status], ['Priority', order.priority], ['Technician', order.assignee_name || 'unassigned'],
       ['Window', order.window_start ? time(order.window_start) + ' – ' + time(order.window_end) : 'not scheduled'],
       ['Started', order.actual_start ? time(order.actual_start) : null], ['Ended', order.actual_end ? time(order.actual_end) : null],
-      ['What to do', detail.description], ['Resolution', detail.resolution], ['Rating', detail.rating === null ? null : '★'.repeat(detail.rating) + ' (' + detail.rating + ' of 5)'],
+      ['What to do', detail.description], ['Resolution', detail.resolution], ['Rating', detail.rating === null ? null : '★'.repeat(detail.rating) + ' (' + detail.rating + ' of 5)' + (detail.rating_comment ? ': “' + detail.rating_comment + '”' : '')],
       ['Signed', detail.signature ? 'yes' : null],
       ['Asset', detail.asset_serial ? detail.asset_serial + (detail.asset_model ? ' · ' + detail.asset_model : '') : null], ['Maintenance plan', detail.maintenance_plan]]),
     open ? el('div', { class: 'panel' }, el('h2', {}, 'Dispatch'), workOrderActions(order, order.assignee, team, () => refresh(true))) : null,

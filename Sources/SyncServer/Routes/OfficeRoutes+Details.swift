@@ -29,7 +29,8 @@ extension OfficeRoutes {
             let detail = try await self.store.workOrder(try Self.id(context), by: user)
             return JSONValue.fields([
                 ("work_order", OfficeJSON.workOrder(detail.workOrder)), ("description", .text(detail.description)),
-                ("resolution", .text(detail.resolution)), ("rating", OfficeJSON.integer(detail.rating)), ("signature", OfficeJSON.id(detail.signature)),
+                ("resolution", .text(detail.resolution)), ("rating", OfficeJSON.integer(detail.rating)), ("rating_comment", .text(detail.ratingComment)),
+                ("signature", OfficeJSON.id(detail.signature)),
                 ("asset_serial", .text(detail.assetSerial)), ("asset_model", .text(detail.assetModel)), ("maintenance_plan", .text(detail.maintenancePlan)),
                 ("parts", .array(detail.parts.map { part in
                     JSONValue.fields([("id", OfficeJSON.id(part.id)), ("product", OfficeJSON.id(part.product)), ("sku", .text(part.sku)),
