@@ -29,6 +29,25 @@ struct SyncStoreTests {
 
     static func id(_ n: UInt64) -> RecordID { RecordID(high: 0x019B_0000_0000_7000 | n << 16, low: 0x8000_0000_0000_0000 | n) }
 
+    @Test("a phone that registers twice at once (a retry after a timeout) gets its replica both times, never 'registered to another user'")
+    func concurrentRegistrations() async throws {
+        let setup = try await Self.setup("register-race")
+        let user = RecordID(try #require(setup.data["users"]).rows.first { $0[2] == "rep" }![0]!)!
+        let other = RecordID(try #require(setup.data["users"]).rows.last { $0[2] == "rep" }![0]!)!
+        for round in 0..<60 {
+            let installation = RecordID(high: 0x1E, low: UInt64(round))
+            let answers = try await withThrowingTaskGroup(of: ReplicaID?.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await setup.store.register(installation: installation, user: user, tenant: setup.tenant, platform: "ios", appVersion: "1.0.0") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0 != nil } && Set(answers).count == 1, "round \(round): \(answers)")
+            // Another user still cannot take the installation over.
+            #expect(try await setup.store.register(installation: installation, user: other, tenant: setup.tenant, platform: "ios", appVersion: "1.0.0") == nil)
+        }
+    }
+
     @Test("a pushed change set merges, reaches the buckets of its rows, and a replay applies nothing twice")
     func pushAndPull() async throws {
         let setup = try await Self.setup("push")

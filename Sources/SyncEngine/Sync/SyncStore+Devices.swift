@@ -9,13 +9,16 @@ extension SyncStore {
     public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID? {
         // Look first, insert only when new: an insert that meets a conflict would still use up a
         // replica number, and replica numbers are meant to stay compact.
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             let mine = try await pool.query("""
                 UPDATE devices SET app_version = $4, platform = $5 WHERE tenant_id = $1 AND installation = $2 AND user_id = $3 RETURNING replica
                 """, [tenant.uuidString, installation.uuidString, user.uuidString, appVersion, platform])
             if let row = mine.first { return ReplicaID(UInt32(try row.read(0, as: Int64.self))) }
-            let taken = try await pool.query("SELECT 1 FROM devices WHERE tenant_id = $1 AND installation = $2", [tenant.uuidString, installation.uuidString])
-            if !taken.isEmpty { return nil }
+            // Taken by another user: refused. Taken by this user between the two statements (the
+            // same phone's registration, retried while the first was still running): read it again.
+            let holder = try await pool.query("SELECT user_id::text FROM devices WHERE tenant_id = $1 AND installation = $2",
+                                              [tenant.uuidString, installation.uuidString]).first.map { try $0.read(0, as: String.self) }
+            if let holder { if holder == user.uuidString { continue } else { return nil } }
             let inserted = try await pool.query("""
                 INSERT INTO devices (tenant_id, installation, user_id, platform, app_version, registered_clock) VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (tenant_id, installation) DO NOTHING
