@@ -11,6 +11,9 @@ extension ArrivalJudge {
         if change.written("rating") != nil, let stars = after.integer("rating"), let finding = ExecutionRules.rating(stars, comment: after.text("rating_comment")) {
             flag(change, finding)
         }
+        if change.written("arrival_latitude_e6") != nil || change.written("arrival_longitude_e6") != nil {
+            try await arrival(change, after, on: db)
+        }
         guard let written = change.writtenState() else { return }
         if written == "completed", after.state()?.name == "completed", before?.state()?.name != "completed" {
             let arrived = before?.state()?.name == "on_site" || after.timestamp("actual_start") != nil
@@ -21,6 +24,25 @@ extension ArrivalJudge {
         }
         if let author, !FieldSalesDomain.confines(author.role), ["on_hold", "cancelled"].contains(written) {
             note(change, change.table, change.record, RuleFinding(.dispatcherOverride, "\(author.role) moved the work order to \(written)"))
+        }
+    }
+
+    /// §4.1 for work orders: the arrival on site is judged against the customer's location like a
+    /// check-in (the customer's radius, else the tenant's); the verdict and the distance are the
+    /// server's, and a far or suspicious arrival is flagged, never refused.
+    mutating func arrival(_ change: Change, _ order: RecordState, on db: isolated PostgresConnection) async throws {
+        guard let latitude = order.integer("arrival_latitude_e6"), let longitude = order.integer("arrival_longitude_e6") else { return }
+        let (store, radius) = try await self.store(of: order.id("customer_id"), visitType: nil, on: db)
+        let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: latitude, longitudeE6: longitude), accuracyMeters: Int(order.integer("arrival_accuracy_m") ?? -1),
+                               deviceTime: order.timestamp("actual_start") ?? 0, mockLocation: order.bool("arrival_mock_location") ?? false)
+        let judged = Geofence.verify(fix, store: store, radiusMeters: radius)
+        var fields: [(String, FieldValue)] = [("arrival_verification", .text(judged.verification.rawValue))]
+        if let distance = judged.distanceMeters { fields.append(("arrival_distance_m", .integer(Int64(distance)))) }
+        derived.set("work_orders", change.record, fields)
+        for finding in judged.findings { flag(change, finding) }
+        if judged.findings.isEmpty {
+            note(change, change.table, change.record,
+                 RuleFinding(.geofence, judged.distanceMeters.map { "arrival \(judged.verification.rawValue), \($0) m from the store" } ?? "arrival \(judged.verification.rawValue)"))
         }
     }
 

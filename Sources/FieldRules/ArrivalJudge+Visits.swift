@@ -17,18 +17,7 @@ extension ArrivalJudge {
         var fields: [(String, FieldValue)] = [("received_at", .timestamp(now))]
         if kind == "check_in" {
             let customerID = visit?.id("customer_id")
-            let customer = try await record("customers", customerID, on: db)
-            let storeLocation = customer.flatMap { customer in
-                customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
-            }
-            var tenantRadius = reads.setting("geofence_radius_m")
-            if tenantRadius == nil {
-                tenantRadius = try await reads.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
-                                                  [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
-                reads.remember("geofence_radius_m", tenantRadius ?? nil)
-            }
-            let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
-                                         visitType: visit?.text("visit_type").flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int((tenantRadius ?? nil) ?? 200))
+            let (storeLocation, radius) = try await store(of: customerID, visitType: visit?.text("visit_type"), on: db)
             let fix = Geofence.Fix(coordinate: Coordinate(latitudeE6: event.integer("latitude_e6") ?? 0, longitudeE6: event.integer("longitude_e6") ?? 0),
                                    accuracyMeters: Int(event.integer("accuracy_m") ?? -1), deviceTime: deviceTime, mockLocation: event.bool("mock_location") ?? false)
             let user = event.id("user_id")?.uuidString ?? ""
@@ -41,7 +30,7 @@ extension ArrivalJudge {
             } else {
                 previous = try await reads.query("""
                     SELECT latitude_e6, longitude_e6, accuracy_m, device_time FROM geo_events
-                    WHERE tenant_id = $1 AND user_id = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
+                    WHERE tenant_id = $1 AND user_id::text = $2 AND kind = 'check_in' AND visit_id <> $3 AND device_time < $4
                       AND latitude_e6 IS NOT NULL AND longitude_e6 IS NOT NULL
                     ORDER BY device_time DESC LIMIT 1
                     """, [tenant.uuidString, user, visitID.uuidString, deviceTime], on: db).first.map {
@@ -55,7 +44,8 @@ extension ArrivalJudge {
             } else {
                 twin = try await !reads.query("""
                     SELECT 1 FROM geo_events g JOIN visits v ON v.tenant_id = g.tenant_id AND v.id = g.visit_id
-                    WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4 AND v.customer_id <> $5 LIMIT 1
+                    WHERE g.tenant_id = $1 AND g.kind = 'check_in' AND g.latitude_e6 = $2 AND g.longitude_e6 = $3 AND g.id <> $4
+                      AND v.customer_id::text IS DISTINCT FROM $5 LIMIT 1
                     """, [tenant.uuidString, fix.coordinate.latitudeE6, fix.coordinate.longitudeE6, change.record.uuidString, customerID?.uuidString ?? ""], on: db).isEmpty
             }
             let judged = Geofence.verify(fix, store: storeLocation, radiusMeters: radius, previous: previous, matchesAnotherStore: twin)
@@ -86,6 +76,24 @@ extension ArrivalJudge {
                 note(change, "attachments", photo, RuleFinding(.awaitingBytes, "the check-in's photo is accepted; it completes when its bytes arrive"))
             }
         }
+    }
+
+    /// §4.1: where a customer's store is, and the geofence radius that applies there (the
+    /// customer's own, else the visit type's, else the tenant's).
+    mutating func store(of customerID: RecordID?, visitType: String?, on db: isolated PostgresConnection) async throws -> (location: Coordinate?, radius: Int) {
+        let customer = try await record("customers", customerID, on: db)
+        let location = customer.flatMap { customer in
+            customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+        }
+        var tenantRadius = reads.setting("geofence_radius_m")
+        if tenantRadius == nil {
+            tenantRadius = try await reads.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
+                                              [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
+            reads.remember("geofence_radius_m", tenantRadius ?? nil)
+        }
+        let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
+                                     visitType: visitType.flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int((tenantRadius ?? nil) ?? 200))
+        return (location, radius)
     }
 
     /// §2, §3, §4.5: a visit worked after the office marked it missed or cancelled it, or after it

@@ -268,8 +268,8 @@ extension DeviceCommand {
     }
 
     struct WorkOrder: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, part, resolve, rate.",
-                                                        subcommands: [Move.self, Part.self, Resolve.self, Rate.self])
+        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, arrive, part, resolve, rate.",
+                                                        subcommands: [Move.self, Arrive.self, Part.self, Resolve.self, Rate.self])
 
         struct Move: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Move a work order: en_route, on_site, completed, cannot_complete.")
@@ -313,6 +313,22 @@ extension DeviceCommand {
                     return try await DeviceCommand.report(try await store.setResolution(workOrder: try DeviceCommand.id(workOrder, "the work order"), resolution: resolution,
                                                                                          signature: signature), store)
                 }, text: DeviceCommand.reportText("resolved"))
+            }
+        }
+
+        struct Arrive: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Arrive on site: the work order moves to on_site with where you stand (judged like a check-in).")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @OptionGroup var place: Place
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    let id = try DeviceCommand.id(workOrder, "the work order")
+                    guard let customer = try await store.record("work_orders", id)?.id("customer_id") else {
+                        throw CLIError(.refused, "no work order \(id.uuidString) on this phone")
+                    }
+                    return try await DeviceCommand.report(try await store.arriveOnSite(id, fix: try await place.fix(atCustomer: customer, store: store)), store)
+                }, text: DeviceCommand.reportText("arrived at"))
             }
         }
 

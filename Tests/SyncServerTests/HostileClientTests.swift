@@ -44,6 +44,20 @@ struct HostileClientTests {
         #expect(second.result != .rejected, "\(second)")
     }
 
+    @Test("a check-in that names no user is judged, not a server fault (seed 4 of the hostile traffic found it answering 503 on every retry)")
+    func checkInWithoutUser() async throws {
+        let world = try await HostileWorld.make("hostile-no-user")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        let visit = try world.row("visits", where: "assignee_id", is: rep.uuidString)
+        for _ in 0..<2 {
+            let outcome = try await phone.push("geo_events", RecordID.random(), [("visit_id", .id(visit)), ("kind", .text("check_in")),
+                                                                              ("device_time", .timestamp(Int64(Self.ms))), ("latitude_e6", .integer(40_750_000)),
+                                                                              ("longitude_e6", .integer(-73_990_000)), ("accuracy_m", .integer(15))])
+            #expect(outcome.result != .rejected || outcome.reason != "server_fault", "\(outcome)")
+        }
+    }
+
     @Test("integer and time extremes are refused out_of_range, and the server keeps answering")
     func extremes() async throws {
         let world = try await HostileWorld.make("hostile-extremes")

@@ -285,6 +285,44 @@ struct StoryTests {
         }
     }
 
+    @Test("a technician's arrival on site is located and judged like a check-in: at the store verified, 2 km away flagged, never refused")
+    func locatedArrival() async throws {
+        try await W.run("story-arrival") { world in
+            let technician = try world.users(.technician)[0]
+            let dispatcher = try world.office(.dispatcher)
+            let place = try await world.pool.query("""
+                SELECT id::text, latitude_e6, longitude_e6 FROM customers WHERE tenant_id = $1 AND latitude_e6 IS NOT NULL ORDER BY id LIMIT 1
+                """, [world.tenant.uuidString])[0]
+            let customer = RecordID(try place.read(0, as: String.self))!
+            let store = Coordinate(latitudeE6: try place.read(1, as: Int64.self), longitudeE6: try place.read(2, as: Int64.self))
+            func create(at hour: Int64) async throws -> RecordID {
+                try await world.store.createWorkOrder(.init(customer: customer, workType: "repair", windowStart: W.at(hour), windowEnd: W.at(hour + 2),
+                                                            assignee: technician), by: dispatcher)
+            }
+            let orders = [try await create(at: 9), try await create(at: 13)]
+            let phone = try await world.phone(technician, role: .technician)
+            _ = try await phone.store.moveWorkOrder(orders[0], to: "en_route", at: W.at(9))
+            let there = try await phone.store.arriveOnSite(orders[0], fix: try phone.fix(at: store, time: W.at(9, 20)))
+            #expect(there.warnings.isEmpty)
+            _ = try await phone.store.moveWorkOrder(orders[1], to: "en_route", at: W.at(13))
+            // About 2 km north of the store (0.018°).
+            let far = try await phone.store.arriveOnSite(orders[1], fix: try phone.fix(at: store, time: W.at(13, 20), northE6: 18_000))
+            #expect(far.warnings.map(\.rule) == [.outsideGeofence])
+            world.clock.set(UInt64(W.at(14)))
+            let outcomes = try await phone.sync()
+            #expect(outcomes.allSatisfy { $0.result != "rejected" }, "\(outcomes)")
+            #expect(outcomes.contains { $0.record == orders[1] && $0.findings.contains("outside_geofence") })
+            let verified = try await world.server("work_orders", orders[0])
+            #expect(verified.state()?.name == "on_site" && verified.text("arrival_verification") == "verified" && verified.integer("arrival_distance_m") == 0)
+            let flagged = try await world.server("work_orders", orders[1])
+            #expect(flagged.state()?.name == "on_site" && flagged.text("arrival_verification") == "outside_radius")
+            #expect((1_900...2_100).contains(flagged.integer("arrival_distance_m") ?? 0))
+            #expect(try await world.decisions(orders[1]).contains { $0.rule == "outside_geofence" && $0.review == "open" })
+            // The verdict reaches the phone.
+            try await phone.sync(until: { try await $0.record("work_orders", orders[1])?.text("arrival_verification") == "outside_radius" })
+        }
+    }
+
     @Test("a rep's new customer duplicating an existing one is merged, and later edits follow merged_into")
     func duplicateCustomerMerged() async throws {
         try await W.run("story-dedupe") { world in

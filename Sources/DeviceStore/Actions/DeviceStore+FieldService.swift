@@ -1,4 +1,4 @@
-import FieldModel
+public import FieldModel
 public import SyncCore
 
 extension DeviceStore {
@@ -21,6 +21,24 @@ extension DeviceStore {
             default: break
             }
             try session.move("work_orders", workOrder, to: status, machine: Lifecycles.workOrder, role: identity.role, also: also, in: db)
+            return warnings
+        }
+        return ActionReport(record: workOrder, changeSet: changeSet, warnings: warnings)
+    }
+
+    /// The technician arrives on site: the work order moves to `on_site` with its actual start
+    /// and where the phone was, judged against the customer's location like a check-in (a
+    /// warning here; the server's verdict on arrival).
+    public func arriveOnSite(_ workOrder: RecordID, fix: Geofence.Fix) async throws -> ActionReport {
+        guard fix.accuracyMeters >= 0 else { throw StoreError(.invalidArgument, "a fix's accuracy cannot be negative") }
+        let (warnings, changeSet) = try await act { session, identity, db in
+            let state = try session.existing("work_orders", workOrder, in: db)
+            let warnings = try Self.geofenceWarnings(for: fix, at: state, session: session, in: db)
+            try session.move("work_orders", workOrder, to: "on_site", machine: Lifecycles.workOrder, role: identity.role, also: [
+                ("actual_start", .timestamp(fix.deviceTime)), ("arrival_latitude_e6", .integer(fix.coordinate.latitudeE6)),
+                ("arrival_longitude_e6", .integer(fix.coordinate.longitudeE6)), ("arrival_accuracy_m", .integer(Int64(fix.accuracyMeters))),
+                ("arrival_mock_location", .bool(fix.mockLocation)),
+            ], in: db)
             return warnings
         }
         return ActionReport(record: workOrder, changeSet: changeSet, warnings: warnings)

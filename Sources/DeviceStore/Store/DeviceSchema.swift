@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 7
+    static let version = 8
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -46,6 +46,12 @@ struct DeviceSchema: Sendable {
         // 6 → 7: the customer's comment with their rating of a work order.
         "ALTER TABLE work_orders ADD COLUMN rating_comment TEXT; ALTER TABLE work_orders ADD COLUMN rating_comment__clock INTEGER; "
             + "ALTER TABLE work_orders ADD COLUMN rating_comment__replica INTEGER",
+        // 7 → 8: a work order's located arrival on site.
+        ["arrival_latitude_e6", "arrival_longitude_e6", "arrival_accuracy_m", "arrival_mock_location", "arrival_distance_m", "arrival_verification"].map { field in
+            let type = field == "arrival_verification" ? "TEXT" : "INTEGER"
+            return "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
+                + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER"
+        }.joined(separator: "; "),
     ]
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).

@@ -317,6 +317,13 @@ public enum FieldSalesSchema {
             FieldSchema("signature_attachment_id", ref("attachments"), optional: true, access: .technicians),
             FieldSchema("rating", .integer, optional: true, access: .technicians, range: 1...5),
             FieldSchema("rating_comment", longText, optional: true, access: .technicians),
+            // The arrival on site, located like a check-in (DOMAIN.md §4.1) and judged by the server.
+            FieldSchema("arrival_latitude_e6", .integer, optional: true, access: .technicians, range: latitudeRange),
+            FieldSchema("arrival_longitude_e6", .integer, optional: true, access: .technicians, range: longitudeRange),
+            FieldSchema("arrival_accuracy_m", .integer, optional: true, access: .technicians, range: metersRange),
+            FieldSchema("arrival_mock_location", .bool, optional: true, access: .technicians),
+            FieldSchema("arrival_distance_m", .integer, optional: true, access: .serverOnly, range: metersRange),
+            FieldSchema("arrival_verification", .text(maxLength: 20), optional: true, access: .serverOnly, vocabulary: Geofence.Verification.allCases.map(\.rawValue)),
         ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["actual_end", "window_end", "id"], days: keptHistoryDays,
                               open: ["new", "scheduled", "on_hold", "dispatched", "en_route", "on_site"])),
