@@ -229,19 +229,26 @@ struct SyncStoreTests {
         let tenant = setup.tenant
         let done = ManualWallClock(0)  // 1 once every writer has committed
 
-        // The reader reads until every change set has arrived (or a deadline passes): the feed
-        // may lag while any transaction in the cluster — another test's, say — is still open.
+        // The reader reads until every change set has arrived, or a minute after the writers are
+        // done: the feed may lag while any transaction in the cluster (another test's, say) is
+        // still open. The grace runs from the writers' end, not the start: on a loaded machine the
+        // writers alone took longer than a fixed deadline, and the reader stopped early.
         let expected = writers * changeSetsPerWriter
         async let served: [ChangeID] = {
             var served: [ChangeID] = []
             var cursor: UInt64 = 0
-            let deadline = ContinuousClock.now + .seconds(120)
-            while ContinuousClock.now < deadline {
+            var writersDoneAt: ContinuousClock.Instant?
+            let limit = ContinuousClock.now + .seconds(900)
+            while ContinuousClock.now < limit {
                 let page = try await store.changes(bucket: "catalog", after: cursor, limit: 50, tenant: tenant)
                 served += page.changeSets.map(\.id)
                 cursor = page.cursor
                 if page.changeSets.isEmpty {
-                    if done.now() == 1 && served.count >= expected { return served }
+                    if done.now() == 1 {
+                        if served.count >= expected { return served }
+                        if let writersDoneAt, ContinuousClock.now - writersDoneAt > .seconds(60) { return served }
+                        writersDoneAt = writersDoneAt ?? ContinuousClock.now
+                    }
                     try await Task.sleep(for: .milliseconds(5))
                 }
             }

@@ -110,7 +110,7 @@ public final class Browser: @unchecked Sendable {
     public func text(of script: String) async throws -> String? { try await run(script) as? String }
 
     /// Waits until `script` (a function body, given `arguments`) returns true, polling.
-    public func wait(until script: String, timeout: Duration = .seconds(10), _ what: String, arguments: [Any] = []) async throws {
+    public func wait(until script: String, timeout: Duration = .seconds(30), _ what: String, arguments: [Any] = []) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if (try? await run(script, arguments)) as? Bool == true { return }
