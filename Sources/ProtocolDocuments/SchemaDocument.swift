@@ -97,7 +97,8 @@ public enum SchemaDocument {
               first write stays) — `merge-rules.md`.
             - **writers**: the roles that may write the field; **at creation** the further roles that may
               set it only when they create the row. A field no role writes is the server's. A device
-              writing a field its role may not gets `forbidden_field`.
+              writing a field its role may not gets `forbidden_field`, and so does a
+              delete by a role that may not write every field the row's devices write.
             - **names the writer**: the value must be the id of the user whose token pushed it
               (`foreign_identity`); "when only creating": for a role that sets it only at creation.
             - **buckets**: `constant(b)`: every row is in b; `field(f, p)`: the bucket `p:<value of f>`;

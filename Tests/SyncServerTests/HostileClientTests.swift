@@ -93,6 +93,35 @@ struct HostileClientTests {
 
     /// Item 1, persisted: a row written before ranges were checked may hold any 64-bit time;
     /// the board computes lateness in 128 bits.
+    /// Found while reading admission for issue 19: a delete skipped the field-access check, so a
+    /// rep's phone could delete any row in its scope — a product of the catalogue, its own planned
+    /// visit, a price list — and the delete reached every phone.
+    @Test("a delete needs the right to write the row: a rep deletes no product, visit or customer; a contact, yes")
+    func deletes() async throws {
+        let world = try await HostileWorld.make("hostile-deletes")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        func delete(_ table: String, _ record: RecordID) async throws -> ChangeOutcome {
+            try await phone.push([Change(id: ChangeID(RecordID.random()), table: table, record: record, operation: .delete,
+                                         version: Version(clock: HLC(milliseconds: world.clock.now() + 1), replica: phone.replica))])[0]
+        }
+        let product = RecordID(try #require(world.data["products"]).rows[0][0]!)!
+        let visit = try world.row("visits", where: "assignee_id", is: rep.uuidString)
+        let customer = try world.customers(of: rep).own
+        let priceList = RecordID(try #require(world.data["price_lists"]).rows[0][0]!)!
+        for (table, record) in [("products", product), ("visits", visit), ("customers", customer), ("price_lists", priceList)] {
+            let outcome = try await delete(table, record)
+            #expect(outcome.result == .rejected && outcome.reason == "forbidden_field", "\(table): \(outcome)")
+            #expect(try await world.server(table, record) != nil, "\(table) still there")
+        }
+        // A rep edits a customer's contacts, so a rep may delete one.
+        let contact = RecordID.random()
+        #expect(try await phone.push("contacts", contact, [("customer_id", .id(customer)), ("name", .text("Ana Ruiz"))]).result == .applied)
+        let outcome = try await delete("contacts", contact)
+        #expect(outcome.result == .applied, "\(outcome)")
+        #expect(try await world.server("contacts", contact) == nil)
+    }
+
     @Test("a visit stored with actual_start = Int64.min does not stop the board")
     func boardWithLegacyExtremes() async throws {
         let world = try await HostileWorld.make("hostile-board")

@@ -20,7 +20,8 @@ typealias Target = (own: [String: [RecordID]], foreign: [String: [RecordID]], ot
 /// a documented reason, and no refusal carries a row outside the caller's scope; every fifth step
 /// the phone fetches what the traffic named, and nothing served lies outside its scope. At the end: no
 /// stored value lies outside its field's declared range or vocabulary, no row the traffic created
-/// names another user in an author field, and every office read still answers.
+/// names another user in an author field, no delete was applied that the role may not make, and
+/// every office read still answers.
 ///
 /// `FIELDSYNC_HOSTILE_SEEDS` (default 4) and `FIELDSYNC_HOSTILE_STEPS` (default 150) scale it; a
 /// failure names the seed and the step, and `FIELDSYNC_HOSTILE_SEED=<n>` replays that seed alone.
@@ -80,6 +81,11 @@ struct HostileTrafficTests {
                     actors[step % 2].1.own[change.table, default: []].append(change.record)
                 }
                 results[outcome.reason ?? outcome.result.name, default: 0] += 1
+                if outcome.result != .rejected, change.operation == .delete, let table = FieldSalesSchema.schema.table(change.table) {
+                    // Who edits what (DOMAIN.md §3): a delete undoes every field a device writes, so only a role that writes them all may.
+                    let writable = table.fields.filter { $0.access != .serverOnly }
+                    #expect(!writable.isEmpty && writable.allSatisfy { $0.access.allows(phone.role) }, "a \(phone.role) deleted \(change.table): \(replay)")
+                }
                 guard outcome.result == .rejected else { continue }
                 #expect(Self.reasons.contains(outcome.reason ?? ""), "undocumented reason \(outcome.reason ?? "nil"): \(replay)")
                 if outcome.serverState != nil {

@@ -14,7 +14,8 @@ import SyncWire
 ///    the buckets the author could see at the change's time;
 /// 4. **access** (``admitAccess(_:author:touched:verdicts:)``): each field is one the author's role may
 ///    write, each field that names its author names the author, each state is a move the role
-///    may make;
+///    may make; a delete needs the right to write every field a device may write, and a row
+///    that names its author is deleted only by that author;
 /// 5. **references** (``admitReferences(_:author:scope:touched:verdicts:work:on:)``): every
 ///    reference names a record that exists and that the author may see.
 ///
@@ -167,7 +168,11 @@ extension SyncStore {
             let table = try tables.table(change.table)
             let stored = touched.states[change.table]?[change.record]
             guard case .write(let writes) = change.operation else {
-                kept.append(change)
+                if let refusal = Self.deleteRefusal(in: table, stored: stored, by: author) {
+                    verdicts.reject(change, refusal, serverState: stored)
+                } else {
+                    kept.append(change)
+                }
                 continue
             }
             let key = RecordRef(table: change.table, record: change.record)
@@ -207,6 +212,24 @@ extension SyncStore {
             if case .state(let order) = field.type, case .state(let target) = write.value, !domain.permits(target, over: current, in: order, by: author.role) {
                 let from = current.map { "\($0.name) (epoch \($0.epoch))" } ?? "a new record"
                 return RuleFinding(.forbiddenTransition, "a \(author.role) may not move \(table.name) from \(from) to \(target.name) (epoch \(target.epoch))")
+            }
+        }
+        return nil
+    }
+
+    /// Why `author` may not delete a row of `table` (as `stored` on the server), or `nil`.
+    ///
+    /// A delete undoes every field at once, so it needs the right to write every field a device
+    /// may write (a rep deletes a contact, not a customer whose terms are the managers'), and a
+    /// row whose author field names someone else is theirs to delete, not the caller's.
+    static func deleteRefusal(in table: TableSchema, stored: RecordState?, by author: Author) -> RuleFinding? {
+        let writable = table.fields.filter { $0.access != .serverOnly }
+        if writable.isEmpty || !writable.allSatisfy({ $0.access.allows(author.role) }) {
+            return RuleFinding(.forbiddenField, "a \(author.role) may not delete \(table.name) records")
+        }
+        for field in table.fields where field.author == .always {
+            if case .id(let named)? = stored?.fields[field.name]?.value, named != author.user {
+                return RuleFinding(.foreignIdentity, "\(table.name).\(field.name) names another user; only they delete the record")
             }
         }
         return nil
