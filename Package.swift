@@ -194,7 +194,8 @@ let package = Package(
             dependencies: ["SyncCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
-        .testTarget(name: "FieldModelTests", dependencies: ["FieldModel"], swiftSettings: strict),
+        .testTarget(name: "FieldModelTests", dependencies: ["FieldModel", "SyncCore", .product(name: "PropertyBased", package: "swift-property-based")],
+                    swiftSettings: strict),
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", "ProtocolDocuments", "DemoData"], swiftSettings: strict),
         .testTarget(name: "DeviceStoreTests", dependencies: ["DeviceStore", "FleetSimulation", "DemoData"], swiftSettings: strict),
         .testTarget(name: "PostgresDriverTests", dependencies: ["PostgresDriver", "SyncTesting", "SyncCore"], swiftSettings: strict),

@@ -7,13 +7,14 @@ import Testing
 struct FieldSalesSchemaTests {
     let schema = FieldSalesSchema.schema
 
-    @Test("declares every record of DOMAIN.md §1")
+    @Test("declares every record of DOMAIN.md §1 and the technicians' resources of §6")
     func everyRecord() {
         let expected = [
             "tenants", "users", "territories", "territory_owners", "products", "price_lists", "price_list_entries",
             "discount_policies", "customers", "contacts", "last_prices", "attachments", "visit_plans", "visits", "visit_tasks",
             "geo_events", "shelf_stock_counts", "contact_records", "manager_comments", "sales_orders", "order_lines",
             "payments", "assets", "work_orders", "stock_locations", "stock_levels", "stock_ledger", "parts_used",
+            "work_order_types", "work_order_type_skills", "technician_profiles", "technician_skills", "service_territories", "absences",
         ]
         #expect(Set(schema.tables.map(\.name)) == Set(expected))
     }

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 8
+    static let version = 9
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -52,6 +52,14 @@ struct DeviceSchema: Sendable {
             return "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
                 + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER"
         }.joined(separator: "; "),
+        // 8 → 9: technicians' resources and work-order types; a work order's appointment and dispatch.
+        (["work_order_types", "work_order_type_skills", "technician_profiles", "technician_skills", "service_territories", "absences"].map { name in
+            TableLayout(FieldSalesSchema.schema.table(name)!).createSQL
+        } + [("work_orders", "scheduled_start", "INTEGER"), ("work_orders", "scheduled_end", "INTEGER"), ("work_orders", "dispatch_mode", "TEXT"),
+             ("work_orders", "dispatch_reason", "TEXT"), ("tenants", "auto_dispatch", "INTEGER")].map { table, field, type in
+            "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
+                + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
+        }).joined(separator: "\n"),
     ]
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).

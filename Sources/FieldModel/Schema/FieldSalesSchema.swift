@@ -76,6 +76,9 @@ public enum FieldSalesSchema {
             FieldSchema("time_zone", shortText, access: .serverOnly),
             FieldSchema("currency", .text(maxLength: 3), access: .serverOnly),
             FieldSchema("geofence_radius_m", .integer, access: .serverOnly, range: metersRange),
+            // Whether the server dispatches new work orders itself (an admin's setting; a work
+            // order's own `dispatch_mode` overrides it).
+            FieldSchema("auto_dispatch", .bool, optional: true, access: .serverOnly),
         ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "users", fields: [
             FieldSchema("role", .text(maxLength: 20), access: .serverOnly, vocabulary: Role.all.map(\.name)),
@@ -289,9 +292,61 @@ public enum FieldSalesSchema {
         ], buckets: [.parent("order_id", table: "sales_orders")], phoneWindow: .withParent("order_id")),
     ]
 
+    // MARK: Field service: resources and work types (what automatic dispatch reads)
+
+    /// Skill levels, 1 (trainee) to 5 (expert).
+    static let skillLevelRange: ClosedRange<Int64> = 1...5
+    /// How a work order is dispatched: by the server (`auto`) or only by hand (`manual`); unset
+    /// follows the tenant.
+    public static let dispatchModes = ["auto", "manual"]
+
+    static let serviceResources: [TableSchema] = [
+        // A kind of work: its code is a work order's `work_type`.
+        TableSchema(name: "work_order_types", fields: [
+            FieldSchema("code", .text(maxLength: 40), access: .dispatch),
+            FieldSchema("name", shortText, access: .dispatch),
+            FieldSchema("duration_minutes", .integer, access: .dispatch, range: 5...1_440),
+            FieldSchema("signature_required", .bool, access: .dispatch),
+            FieldSchema("active", .bool, access: .dispatch),
+        ], buckets: [.constant(Bucket.catalog.name)]),
+        TableSchema(name: "work_order_type_skills", fields: [
+            FieldSchema("work_order_type_id", ref("work_order_types"), access: .dispatch),
+            FieldSchema("skill", .text(maxLength: 64), access: .dispatch),
+            FieldSchema("min_level", .integer, access: .dispatch, range: skillLevelRange),
+        ], buckets: [.constant(Bucket.catalog.name)]),
+        // A technician's working week and where their day starts; one row per technician.
+        TableSchema(name: "technician_profiles", fields: [
+            FieldSchema("user_id", ref("users"), access: .dispatch),
+            FieldSchema("start_latitude_e6", .integer, optional: true, access: .dispatch, range: latitudeRange),
+            FieldSchema("start_longitude_e6", .integer, optional: true, access: .dispatch, range: longitudeRange),
+            // Minutes after local midnight (the tenant's time zone).
+            FieldSchema("workday_start_minute", .integer, access: .dispatch, range: 0...1_439),
+            FieldSchema("workday_end_minute", .integer, access: .dispatch, range: 1...1_440),
+            // Bit 0 is Monday, bit 6 Sunday: 31 is Monday to Friday.
+            FieldSchema("working_days", .integer, access: .dispatch, range: 0...127),
+            FieldSchema("daily_capacity", .integer, access: .dispatch, range: 1...50),
+        ], buckets: [.field("user_id", prefix: Bucket.personalPrefix)]),
+        TableSchema(name: "technician_skills", fields: [
+            FieldSchema("user_id", ref("users"), access: .dispatch),
+            FieldSchema("skill", .text(maxLength: 64), access: .dispatch),
+            FieldSchema("level", .integer, access: .dispatch, range: skillLevelRange),
+        ], buckets: [.field("user_id", prefix: Bucket.personalPrefix)]),
+        // The territories whose customers a technician serves (reps own theirs in territory_owners).
+        TableSchema(name: "service_territories", fields: [
+            FieldSchema("user_id", ref("users"), access: .dispatch),
+            FieldSchema("territory_id", ref("territories"), access: .dispatch),
+        ], buckets: [.field("user_id", prefix: Bucket.personalPrefix)]),
+        TableSchema(name: "absences", fields: [
+            FieldSchema("user_id", ref("users"), access: .dispatch),
+            FieldSchema("starts_at", .timestamp, access: .dispatch),
+            FieldSchema("ends_at", .timestamp, access: .dispatch),
+            FieldSchema("reason", shortText, optional: true, access: .dispatch),
+        ], buckets: [.field("user_id", prefix: Bucket.personalPrefix)], phoneWindow: .window(dates: ["ends_at"], days: keptDays)),
+    ]
+
     // MARK: Field service
 
-    static let fieldService: [TableSchema] = [
+    static let fieldService: [TableSchema] = serviceResources + [
         TableSchema(name: "assets", fields: [
             FieldSchema("customer_id", ref("customers"), access: .office),
             FieldSchema("serial", .text(maxLength: 64), access: .office),
@@ -310,6 +365,12 @@ public enum FieldSalesSchema {
             FieldSchema("window_start", .timestamp, optional: true, access: .dispatch),
             FieldSchema("window_end", .timestamp, optional: true, access: .dispatch),
             FieldSchema("assignee_id", ref("users"), optional: true, access: .dispatch),
+            // The booked appointment inside the window (the dispatcher's or automatic dispatch's).
+            FieldSchema("scheduled_start", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("scheduled_end", .timestamp, optional: true, access: .dispatch),
+            FieldSchema("dispatch_mode", .text(maxLength: 20), optional: true, access: .dispatch, vocabulary: dispatchModes),
+            // Why automatic dispatch chose the technician, or why the work order waits.
+            FieldSchema("dispatch_reason", longText, optional: true, access: .serverOnly),
             FieldSchema("status", state(Lifecycles.workOrder), policy: Lifecycles.workOrder.policy, access: .everyone),
             FieldSchema("actual_start", .timestamp, optional: true, access: .technicians),
             FieldSchema("actual_end", .timestamp, optional: true, access: .technicians),

@@ -32,6 +32,7 @@ public enum Migrator {
         Migration(revision: 11, name: "the office lists in their own order", sql: Revision011.sql),
         Migration(revision: 12, name: "a work order's rating comment", sql: Revision012.sql),
         Migration(revision: 13, name: "a work order's located arrival", sql: Revision013.sql),
+        Migration(revision: 14, name: "technicians' resources, work-order types and dispatch decisions", sql: Revision014.sql),
     ]
 
     /// The latest revision this build knows.
