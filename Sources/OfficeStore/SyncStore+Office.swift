@@ -35,12 +35,21 @@ extension SyncStore {
         public var record: RecordID
         /// The fields written.
         public var fields: [(String, FieldValue)]
+        /// Whether the edit deletes the record (and writes no field).
+        public var deletes = false
 
         /// Creates an edit.
         public init(_ table: String, _ record: RecordID, _ fields: [(String, FieldValue)]) {
             self.table = table
             self.record = record
             self.fields = fields
+        }
+
+        /// An edit that deletes `record` of `table`.
+        public static func delete(_ table: String, _ record: RecordID) -> OfficeEdit {
+            var edit = OfficeEdit(table, record, [])
+            edit.deletes = true
+            return edit
         }
     }
 
@@ -99,7 +108,7 @@ extension SyncStore {
         let stamp = clock.stamp(after: edits.compactMap { current[$0.table]?[$0.record] })
         let changes = edits.map { edit in
             Change(id: ChangeID(newID()), table: edit.table, record: edit.record,
-                   operation: .write(edit.fields.map { FieldWrite($0.0, $0.1, base: current[edit.table]?[edit.record]?.fields[$0.0]?.version) }),
+                   operation: edit.deletes ? .delete : .write(edit.fields.map { FieldWrite($0.0, $0.1, base: current[edit.table]?[edit.record]?.fields[$0.0]?.version) }),
                    version: Version(clock: stamp, replica: .server))
         }
         for change in changes {
@@ -290,6 +299,7 @@ extension SyncStore {
             fields.append(("status", try move(state, Lifecycles.workOrder, to: "dispatched", by: office.role, what: "work order")))
         }
         try await edit([OfficeEdit("work_orders", order, fields)], by: office, tenant: office.tenant)
+        try await reviewDispatch(of: order, assignedTo: technician, by: office)
     }
 
     /// Sets a work order's schedule window (the dispatcher's fields; the technician's execution

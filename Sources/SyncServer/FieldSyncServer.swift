@@ -89,6 +89,8 @@ public enum FieldSyncServer {
                                          wallClock: wallClock, grace: .seconds(3_600), interval: .seconds(60), logger: logger),
                 PeriodicJob.phoneWindow(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
                                         wallClock: wallClock, interval: .seconds(3_600), logger: logger),
+                PeriodicJob.autoDispatch(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
+                                         wallClock: wallClock, interval: .seconds(60), logger: logger),
             ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

@@ -57,4 +57,19 @@ struct PeriodicJob: Service {
             }
         }
     }
+
+    /// Dispatches the open, unassigned work orders of every tenant that dispatches automatically
+    /// (``SyncStore/autoDispatch(tenant:now:only:by:)``); two servers never plan one tenant at once.
+    static func autoDispatch(store: SyncStore, wallClock: any WallClock, interval: Duration, logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "dispatching work orders", interval: interval, logger: logger) {
+            let now = Int64(wallClock.now())
+            for tenant in try await store.tenantsDispatchingAutomatically() {
+                let decisions = try await store.autoDispatch(tenant: tenant, now: now)
+                let assigned = decisions.filter { $0.outcome == "assigned" }.count
+                if !decisions.isEmpty {
+                    logger.info("dispatched work orders", metadata: ["tenant": "\(tenant)", "assigned": "\(assigned)", "waiting": "\(decisions.count - assigned)"])
+                }
+            }
+        }
+    }
 }

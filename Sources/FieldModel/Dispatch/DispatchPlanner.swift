@@ -151,6 +151,13 @@ public enum DispatchPlanner {
         public var assignment: Assignment?
         /// Why, for the dispatcher: "skills: boiler L2; 3.1 km from the previous job; 2 of 6 slots used".
         public var reason: String
+
+        /// Creates a decision.
+        public init(job: RecordID, assignment: Assignment?, reason: String) {
+            self.job = job
+            self.assignment = assignment
+            self.reason = reason
+        }
     }
 
     /// The rank of a priority: lower goes first.

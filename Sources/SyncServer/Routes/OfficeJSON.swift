@@ -88,6 +88,44 @@ struct OfficeBody {
         }
     }
 
+    /// A whole number, or `nil` when absent or null.
+    func optionalInteger(_ key: String) throws -> Int64? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .number(let text)?:
+            guard let value = Int64(text) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a whole number") }
+            return value
+        default: throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be a whole number")
+        }
+    }
+
+    /// A required whole number within `range`.
+    func integer(_ key: String, in range: ClosedRange<Int64>) throws -> Int64 {
+        guard let value = try optionalInteger(key) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" is required") }
+        guard range.contains(value) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be \(range.lowerBound) to \(range.upperBound)") }
+        return value
+    }
+
+    /// An object of names to whole numbers within `range` (`{"boiler": 2}`); empty when absent.
+    func levels(_ key: String, in range: ClosedRange<Int64>) throws -> [String: Int] {
+        switch members[key] {
+        case nil, .null?: return [:]
+        case .object(let list)?:
+            var levels: [String: Int] = [:]
+            for member in list {
+                guard case .number(let text) = member.value, let value = Int64(text), range.contains(value) else {
+                    throw SyncStore.OfficeError(.invalid, "\"\(key)\".\(member.key) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                }
+                guard !member.key.isEmpty, member.key.utf8.count <= 64, !member.key.utf8.contains(0) else {
+                    throw SyncStore.OfficeError(.invalid, "a name in \"\(key)\" must be 1 to 64 bytes without U+0000")
+                }
+                levels[member.key] = Int(value)
+            }
+            return levels
+        default: throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be an object of names to levels")
+        }
+    }
+
     func array(_ key: String) throws -> [JSONValue] {
         switch members[key] {
         case nil, .null?: return []

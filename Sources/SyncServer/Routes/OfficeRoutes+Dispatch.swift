@@ -1,0 +1,125 @@
+import Hummingbird
+import OfficeStore
+import SyncCore
+import SyncEngine
+import SyncWire
+
+/// Technicians' resources, work-order types and automatic dispatch (issue 19, items 1 and 2):
+/// `/v1/office/technicians…`, `/v1/office/work-order-types`, `/v1/office/dispatch/…`,
+/// `/v1/office/work-orders/{id}/dispatch-mode` and `/v1/office/settings/auto-dispatch`
+/// (office.md, "Technicians and automatic dispatch"). Dispatchers and admins only.
+extension OfficeRoutes {
+    func registerDispatch(on office: RouterGroup<BasicRequestContext>) {
+        office.get("technicians") { try await self.handle($0, $1, []) { user, _, _, _ in
+            let technicians = try await self.store.technicians(by: user, now: Int64(self.wallClock.now()))
+            return JSONValue.fields([("technicians", .array(technicians.map(Self.json)))])
+        } }
+        office.post("technicians/:id/profile") { try await self.handle($0, $1, ["start_latitude_e6", "start_longitude_e6", "workday_start_minute",
+                                                                                 "workday_end_minute", "working_days", "daily_capacity"]) { user, body, _, context in
+            let profile = SyncStore.TechnicianProfile(
+                startLatitudeE6: try body.optionalInteger("start_latitude_e6"), startLongitudeE6: try body.optionalInteger("start_longitude_e6"),
+                workdayStartMinute: Int(try body.integer("workday_start_minute", in: 0...1_439)), workdayEndMinute: Int(try body.integer("workday_end_minute", in: 1...1_440)),
+                workingDays: Int(try body.integer("working_days", in: 0...127)), dailyCapacity: Int(try body.integer("daily_capacity", in: 1...50)))
+            try await self.store.setTechnicianProfile(try Self.id(context), profile, by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.post("technicians/:id/skills") { try await self.handle($0, $1, ["skills"]) { user, body, _, context in
+            try await self.store.setTechnicianSkills(try Self.id(context), try body.levels("skills", in: 1...5), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.post("technicians/:id/territories") { try await self.handle($0, $1, ["territories"]) { user, body, _, context in
+            let territories = try body.array("territories").map { value -> RecordID in
+                guard case .string(let text) = value, let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"territories\" holds territory UUIDs") }
+                return id
+            }
+            try await self.store.setServiceTerritories(try Self.id(context), territories, by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.post("technicians/:id/absences") { try await self.handle($0, $1, ["starts_at", "ends_at", "reason"]) { user, body, _, context in
+            let id = try await self.store.addAbsence(try Self.id(context), from: try body.time("starts_at"), to: try body.time("ends_at"),
+                                                     reason: try body.optionalText("reason"), by: user)
+            return JSONValue.fields([("id", OfficeJSON.id(id))])
+        } }
+        office.post("absences/:id/delete") { try await self.handle($0, $1, []) { user, _, _, context in
+            try await self.store.removeAbsence(try Self.id(context), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.get("work-order-types") { try await self.handle($0, $1, []) { user, _, _, _ in
+            .fields([("work_order_types", .array(try await self.store.workOrderTypes(tenant: user.tenant).map { type in
+                JSONValue.fields([("id", OfficeJSON.id(type.id)), ("code", .string(type.code)), ("name", .string(type.name)),
+                                  ("duration_minutes", .integer(Int64(type.durationMinutes))), ("signature_required", .bool(type.signatureRequired)),
+                                  ("active", .bool(type.active)), ("skills", Self.levels(type.skills))])
+            }))])
+        } }
+        office.post("work-order-types") { try await self.handle($0, $1, ["code", "name", "duration_minutes", "signature_required", "active", "skills"]) { user, body, _, _ in
+            let id = try await self.store.saveWorkOrderType(code: try body.text("code"), name: try body.text("name"),
+                                                            durationMinutes: Int(try body.integer("duration_minutes", in: 5...1_440)),
+                                                            signatureRequired: try body.bool("signature_required", default: false),
+                                                            active: try body.bool("active", default: true), skills: try body.levels("skills", in: 1...5), by: user)
+            return JSONValue.fields([("id", OfficeJSON.id(id))])
+        } }
+        office.post("dispatch/run") { try await self.handle($0, $1, ["work_orders"]) { user, body, _, _ in
+            let only = try body.has("work_orders") ? body.array("work_orders").map { value -> RecordID in
+                guard case .string(let text) = value, let id = RecordID(text) else { throw SyncStore.OfficeError(.invalid, "\"work_orders\" holds work-order UUIDs") }
+                return id
+            } : nil
+            if let only, only.count > SyncStore.listPageMax { throw SyncStore.OfficeError(.invalid, "at most \(SyncStore.listPageMax) work orders at a time") }
+            let decisions = try await self.store.autoDispatch(tenant: user.tenant, now: Int64(self.wallClock.now()), only: only, by: user)
+            return JSONValue.fields([("decisions", .array(decisions.map(Self.json)))])
+        } }
+        office.get("dispatch/decisions") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let query = ListQuery(request)
+            let before = try query.text("before").map { text in
+                guard let number = Int64(text), number > 0 else { throw SyncStore.OfficeError(.invalid, "\"before\" is a decision number") }
+                return number
+            }
+            let decisions = try await self.store.dispatchDecisions(workOrder: try query.id("work_order"), review: query.text("review"), limit: try query.limit(),
+                                                                   before: before, by: user)
+            return JSONValue.fields([("decisions", .array(decisions.map(Self.json)))])
+        } }
+        office.post("dispatch/decisions/:number/accept") { try await self.handle($0, $1, []) { user, _, _, context in
+            guard let number = context.parameters.get("number").flatMap({ Int64($0) }) else { throw SyncStore.OfficeError(.invalid, "the path needs a decision number") }
+            try await self.store.acceptDispatch(number, by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.post("work-orders/:id/dispatch-mode") { try await self.handle($0, $1, ["mode"]) { user, body, _, context in
+            try await self.store.setDispatchMode(try Self.id(context), try body.optionalText("mode"), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+        office.post("settings/auto-dispatch") { try await self.handle($0, $1, ["enabled"]) { user, body, _, _ in
+            guard body.has("enabled") else { throw SyncStore.OfficeError(.invalid, "\"enabled\" is required") }
+            try await self.store.setAutoDispatch(try body.bool("enabled", default: false), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
+        } }
+    }
+
+    static func json(_ technician: SyncStore.TechnicianResources) -> JSONValue {
+        JSONValue.fields([
+            ("id", OfficeJSON.id(technician.id)), ("name", .string(technician.name)),
+            ("profile", technician.profile.map { profile in
+                JSONValue.fields([("start_latitude_e6", OfficeJSON.integer(profile.startLatitudeE6)), ("start_longitude_e6", OfficeJSON.integer(profile.startLongitudeE6)),
+                                  ("workday_start_minute", .integer(Int64(profile.workdayStartMinute))), ("workday_end_minute", .integer(Int64(profile.workdayEndMinute))),
+                                  ("working_days", .integer(Int64(profile.workingDays))), ("daily_capacity", .integer(Int64(profile.dailyCapacity)))])
+            } ?? .null),
+            ("skills", levels(technician.skills)), ("territories", .array(technician.territories.map { OfficeJSON.id($0) })),
+            ("absences", .array(technician.absences.map { absence in
+                JSONValue.fields([("id", OfficeJSON.id(absence.id)), ("starts_at", OfficeJSON.time(absence.start)), ("ends_at", OfficeJSON.time(absence.end)),
+                                  ("reason", .text(absence.reason))])
+            })),
+            ("open_work_orders", .integer(Int64(technician.openWorkOrders))),
+        ])
+    }
+
+    static func json(_ decision: SyncStore.DispatchDecision) -> JSONValue {
+        JSONValue.fields([
+            ("id", .integer(decision.id)), ("work_order", OfficeJSON.id(decision.workOrder)), ("decided_at", OfficeJSON.time(decision.decidedAt)),
+            ("outcome", .string(decision.outcome)), ("technician", OfficeJSON.id(decision.technician)), ("technician_name", .text(decision.technicianName)),
+            ("slot_start", OfficeJSON.time(decision.slotStart)), ("slot_end", OfficeJSON.time(decision.slotEnd)), ("reason", .string(decision.reason)),
+            ("review", .string(decision.review)), ("reviewed_by", OfficeJSON.id(decision.reviewedBy)), ("reviewed_at", OfficeJSON.time(decision.reviewedAt)),
+        ])
+    }
+
+    static func levels(_ levels: [String: Int]) -> JSONValue {
+        .object(levels.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .integer(Int64($0.value))) })
+    }
+}
