@@ -63,6 +63,7 @@ struct Bench: Sendable {
         if groups.contains(.roundtrip) { figures += try await roundTrips(phone, world) }
         if groups.contains(.capacity) { figures += try await capacity(world) }
         if groups.contains(.rush) { figures += try await eveningRush(world) }
+        if groups.contains(.dispatch) { figures += try await dispatch(world) }
         return figures
     }
 

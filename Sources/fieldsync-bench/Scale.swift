@@ -24,6 +24,8 @@ struct Scale: Sendable {
     var rushPhones: Int, rushWindow: Double, rushVisits: Int
     /// Visits a working day in the rep's year of the phone-window figure.
     var yearVisitsPerDay: Int
+    /// Technicians and open work orders automatic dispatch plans.
+    var dispatchTechnicians = 100, dispatchWorkOrders = 1_000
 
     /// The sizes: a rep of about 50,000 rows, capacity up to 20,000 devices, an evening
     /// rush of 2,000 phones within ten minutes.
@@ -33,5 +35,6 @@ struct Scale: Sendable {
     /// Tiny sizes, to prove the suite runs.
     static let quick = Scale(name: "quick", customers: 200, products: 300, weeks: 1, orders: 40, linesPerOrder: 3, mixVisits: 6,
                              roundTrips: 5, capacitySteps: [40], syncPeriod: 2, kernelRepeats: 2,
-                             rushPhones: 20, rushWindow: 5, rushVisits: 2, yearVisitsPerDay: 2)
+                             rushPhones: 20, rushWindow: 5, rushVisits: 2, yearVisitsPerDay: 2,
+                             dispatchTechnicians: 5, dispatchWorkOrders: 20)
 }

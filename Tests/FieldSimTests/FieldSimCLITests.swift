@@ -188,6 +188,46 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 
+    @Test("automatic dispatch by hand: a work type, a technician's week, skills and territory, a run that assigns with its reason, accept, modes, and the refusals")
+    func autoDispatchByHand() async throws {
+        let (directory, server) = try Self.devServer()
+        defer { Self.stop(server, removing: directory) }
+        let office = ["--server", server.url.absoluteString, "--token", try #require(server.tokens["dispatcher"])]
+        let manager = ["--server", server.url.absoluteString, "--token", try #require(server.tokens["manager"])]
+        let data = DemoGenerator().generate()
+        let technician = try #require(data["users"]?.rows.first { $0[2] == "technician" }?[0] ?? nil)
+        let customers = try #require(data["customers"])
+        let customer = try #require(customers.rows.first { $0[customers.columns.firstIndex(of: "latitude")!] != nil })
+        let territory = try #require(customer[customers.columns.firstIndex(of: "territory_id")!])
+
+        #expect(try Self.fieldsim(["dispatch", "technician", "list"] + office).output.contains("no working week"))
+        #expect(try Self.fieldsim(["dispatch", "work-type", "save", "boiler_repair", "--minutes", "90", "boiler=2"] + office).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "work-type", "save", "boiler_repair", "boiler"] + office).status == 64)
+        #expect(try Self.fieldsim(["dispatch", "technician", "profile", technician, "--start", "07:30", "--end", "16:00", "--days", "mon,tue,wed,thu,fri,sat"] + office).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "technician", "skills", technician, "boiler=3", "gas=1"] + office).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "technician", "territories", technician, territory] + office).status == 0)
+        let listed = try Self.fieldsim(["dispatch", "technician", "list"] + office).output
+        #expect(listed.contains("07:30–16:00, 6 a day") && listed.contains("boiler L3, gas L1"), "\(listed)")
+        #expect(try Self.fieldsim(["dispatch", "technician", "list"] + manager).status == 4)
+
+        // A work order a few months out (the dev server's clock is the real one): assigned to the technician, with the reason.
+        let created = try Self.fieldsim(["dispatch", "work-order", "create", "--customer", customer[0]!, "--type", "boiler_repair",
+                                         "--start", "2027-03-03T14:00:00Z", "--end", "2027-03-03T22:00:00Z", "--json"] + office)
+        let order = try #require(Self.text(created.json, "id"), "\(created.output) \(created.error)")
+        let run = try Self.fieldsim(["dispatch", "auto-dispatch", "run", order] + office)
+        #expect(run.status == 0 && run.output.contains("assigned") && run.output.contains("skills: boiler L2"), "\(run.output) \(run.error)")
+        let decisions = try Self.fieldsim(["dispatch", "auto-dispatch", "decisions", "--work-order", order, "--json"] + office)
+        guard case .array(let list)? = Self.member(decisions.json, "decisions"), let number = Self.member(list.first, "id")?.printed.filter(\.isNumber) else {
+            Issue.record("no decisions: \(decisions.output)"); return
+        }
+        #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "accept", number] + office).output.contains("accepted"))
+        #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "accept", number] + office).status == 5)
+        #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "mode", order, "manual"] + office).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "mode", order, "sometimes"] + office).status == 64)
+        // Only an admin turns the tenant's switch.
+        #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "tenant", "on"] + office).status == 4)
+    }
+
     @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")
     func attachments() async throws {
         let (directory, server) = try Self.devServer()

@@ -1,5 +1,5 @@
 public import SyncEngine
-import FieldModel
+public import FieldModel
 import Foundation
 import PostgresDriver
 public import SyncCore
@@ -74,12 +74,24 @@ extension SyncStore {
 
     // MARK: - The steps of a run
 
-    private func dispatch(tenant: RecordID, now: Int64, only: [RecordID]?, sight: OfficeSight, by office: OfficeUser?) async throws -> [DispatchDecision] {
+    /// The plan a run would make now, read and computed but not written (what the bench times, and a dry run).
+    public func dispatchPlan(tenant: RecordID, now: Int64, only: [RecordID]? = nil) async throws -> [DispatchPlanner.Decision] {
+        try await plan(tenant: tenant, now: now, only: only, sight: .tenant).plan
+    }
+
+    /// Reads what a run needs and plans it.
+    private func plan(tenant: RecordID, now: Int64, only: [RecordID]?, sight: OfficeSight)
+        async throws -> (plan: [DispatchPlanner.Decision], jobs: [(job: DispatchPlanner.Job, status: StateValue)]) {
         let settings = try await dispatchSettings(tenant: tenant)
         let jobs = try await openJobs(tenant: tenant, only: only, automatic: settings.automatic, sight: sight)
-        guard !jobs.isEmpty else { return [] }
+        guard !jobs.isEmpty else { return ([], []) }
         let technicians = try await dispatchTechnicians(tenant: tenant, now: now)
-        let plan = DispatchPlanner.plan(jobs: jobs.map(\.job), technicians: technicians, now: now, timeZone: settings.timeZone)
+        return (DispatchPlanner.plan(jobs: jobs.map(\.job), technicians: technicians, now: now, timeZone: settings.timeZone), jobs)
+    }
+
+    private func dispatch(tenant: RecordID, now: Int64, only: [RecordID]?, sight: OfficeSight, by office: OfficeUser?) async throws -> [DispatchDecision] {
+        let (plan, jobs) = try await plan(tenant: tenant, now: now, only: only, sight: sight)
+        guard !jobs.isEmpty else { return [] }
         let previous = try await latestReasons(tenant: tenant, of: jobs.map(\.job.id))
         let states = Dictionary(uniqueKeysWithValues: jobs.map { ($0.job.id, $0.status) })
         var edits: [OfficeEdit] = []
