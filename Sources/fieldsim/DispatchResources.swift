@@ -12,6 +12,12 @@ extension DispatchCommand {
         value?.printed.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
+    /// `{"boiler": 3}` as `boiler L3`, or `none`.
+    static func levelsText(_ value: JSONValue?) -> String {
+        guard case .object(let members)? = value, !members.isEmpty else { return "none" }
+        return members.map { "\($0.key) L\(plain($0.value))" }.joined(separator: ", ")
+    }
+
     /// `name=level` pairs (`boiler=2`) as a JSON object.
     static func levels(_ pairs: [String]) throws -> JSONValue {
         .object(try pairs.map { pair in
@@ -60,9 +66,7 @@ extension DispatchCommand {
                 try await DispatchCommand.call(common, .GET, "/v1/office/technicians", text: { answer in
                     guard case .array(let people)? = answer["technicians"], !people.isEmpty else { return "no technicians" }
                     return people.map { person in
-                        let skills = person["skills"].map { skills in
-                            if case .object(let members) = skills { members.map { "\($0.key) L\(DispatchCommand.plain($0.value))" }.joined(separator: ", ") } else { "" }
-                        } ?? ""
+                        let skills = DispatchCommand.levelsText(person["skills"])
                         let week = person["profile"].flatMap { profile -> String? in
                             guard case .number(let start)? = profile["workday_start_minute"], case .number(let end)? = profile["workday_end_minute"],
                                   let from = Int(start), let to = Int(end) else { return nil }
@@ -70,7 +74,7 @@ extension DispatchCommand {
                             return "\(clock(from))–\(clock(to)), \(DispatchCommand.plain(profile["daily_capacity"]).nonEmpty(or: "?")) a day"
                         } ?? "no working week"
                         let absences = (person["absences"].flatMap { if case .array(let list) = $0 { list.count } else { nil } }) ?? 0
-                        return "\(person["id"]?.string ?? "")  \(person["name"]?.string ?? "")  \(week)  skills: \(skills.isEmpty ? "none" : skills)  "
+                        return "\(person["id"]?.string ?? "")  \(person["name"]?.string ?? "")  \(week)  skills: \(skills)  "
                             + "open work orders: \(DispatchCommand.plain(person["open_work_orders"]).nonEmpty(or: "0"))\(absences > 0 ? "  absences: \(absences)" : "")"
                     }.joined(separator: "\n")
                 })
@@ -153,10 +157,8 @@ extension DispatchCommand {
                 try await DispatchCommand.call(common, .GET, "/v1/office/work-order-types", text: { answer in
                     guard case .array(let types)? = answer["work_order_types"], !types.isEmpty else { return "no work-order types" }
                     return types.map { type in
-                        let skills = type["skills"].map { skills in
-                            if case .object(let members) = skills { members.map { "\($0.key) L\(DispatchCommand.plain($0.value))" }.joined(separator: ", ") } else { "" }
-                        } ?? ""
-                        return "\(type["code"]?.string ?? "")  \(type["name"]?.string ?? "")  \(DispatchCommand.plain(type["duration_minutes"]).nonEmpty(or: "")) min  skills: \(skills.isEmpty ? "none" : skills)"
+                        let skills = DispatchCommand.levelsText(type["skills"])
+                        return "\(type["code"]?.string ?? "")  \(type["name"]?.string ?? "")  \(DispatchCommand.plain(type["duration_minutes"]).nonEmpty(or: "")) min  skills: \(skills)"
                     }.joined(separator: "\n")
                 })
             }
