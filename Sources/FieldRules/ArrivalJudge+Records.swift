@@ -14,6 +14,7 @@ extension ArrivalJudge {
         if change.written("arrival_latitude_e6") != nil || change.written("arrival_longitude_e6") != nil {
             try await arrival(change, after, on: db)
         }
+        serviceLevels(change, before: before, after: after)
         guard let written = change.writtenState() else { return }
         if written == "completed", after.state()?.name == "completed", before?.state()?.name != "completed" {
             let arrived = before?.state()?.name == "on_site" || after.timestamp("actual_start") != nil
@@ -25,6 +26,25 @@ extension ArrivalJudge {
         if let author, !FieldSalesDomain.confines(author.role), ["on_hold", "cancelled"].contains(written) {
             note(change, change.table, change.record, RuleFinding(.dispatcherOverride, "\(author.role) moved the work order to \(written)"))
         }
+    }
+
+    /// §6, service levels: a new work order (or a new priority) gets its response and arrival due
+    /// times, counted from its creation (its id's time, or now); an arrival on time that reaches
+    /// the server after the arrival breach was flagged clears it (facts are judged as of the
+    /// phone's time), with a note; a response breach stays in the review queue.
+    mutating func serviceLevels(_ change: Change, before: RecordState?, after: RecordState) {
+        if before == nil || change.written("priority") != nil {
+            let target = ServiceLevels.target(priority: after.text("priority") ?? "normal")
+            let idTime = Int64(clamping: change.record.milliseconds)
+            let created = (now - 366 * 86_400_000...now).contains(idTime) ? idTime : now
+            derived.set("work_orders", change.record, [("response_due_at", .timestamp(created + target.response)), ("arrival_due_at", .timestamp(created + target.arrival))])
+            return
+        }
+        // A late fact: the phone's arrival time, written now, was within the arrival time.
+        guard change.written("actual_start") != nil, after.text("service_level_breach") == ServiceLevels.Breach.arrival.rawValue,
+              let arrived = after.timestamp("actual_start"), let due = after.timestamp("arrival_due_at"), arrived <= due else { return }
+        derived.set("work_orders", change.record, [("service_level_breach", .null)])
+        note(change, change.table, change.record, RuleFinding(.serviceLevelBreach, "the technician was on site in time by the phone's record; the arrival breach is cleared"))
     }
 
     /// §4.1 for work orders: the arrival on site is judged against the customer's location like a

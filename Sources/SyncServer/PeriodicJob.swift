@@ -72,4 +72,15 @@ struct PeriodicJob: Service {
             }
         }
     }
+
+    /// Flags the work orders whose response or arrival time passed (``SyncStore/flagServiceLevelBreaches(now:tenant:limit:)``), for every tenant.
+    static func serviceLevels(store: SyncStore, wallClock: any WallClock, interval: Duration, logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "flagging service-level breaches", interval: interval, logger: logger) {
+            let now = Int64(wallClock.now())
+            for tenant in try await store.tenantsWithServiceLevelBreaches(now: now) {
+                let flagged = try await store.flagServiceLevelBreaches(now: now, tenant: tenant)
+                if flagged > 0 { logger.info("flagged service-level breaches", metadata: ["tenant": "\(tenant)", "work_orders": "\(flagged)"]) }
+            }
+        }
+    }
 }

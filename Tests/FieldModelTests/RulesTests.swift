@@ -184,3 +184,26 @@ struct HostileValueRulesTests {
         #expect(CommercialRules.reserve(requested: .max, available: .min) != nil)
     }
 }
+
+@Suite("Service levels")
+struct ServiceLevelRulesTests {
+    static let hour: Int64 = 3_600_000
+
+    @Test("due times by priority; a response breach only while no one is assigned; an arrival judged by the phone's time; nothing owed once cancelled")
+    func breaches() {
+        #expect(ServiceLevels.target(priority: "urgent") == .init(response: Self.hour, arrival: 4 * Self.hour))
+        #expect(ServiceLevels.target(priority: "whatever") == ServiceLevels.target(priority: "normal"))
+        let due = (response: 10 * Self.hour, arrival: 20 * Self.hour)
+        func breaches(_ status: String, assigned: Bool = false, arrivedAt: Int64? = nil, now: Int64) -> [ServiceLevels.Breach] {
+            ServiceLevels.breaches(status: status, assigned: assigned, arrivedAt: arrivedAt, responseDue: due.response, arrivalDue: due.arrival, now: now)
+        }
+        #expect(breaches("new", now: 9 * Self.hour).isEmpty)
+        #expect(breaches("new", now: 11 * Self.hour) == [.response])
+        #expect(breaches("dispatched", assigned: true, now: 11 * Self.hour).isEmpty)
+        #expect(breaches("dispatched", assigned: true, now: 21 * Self.hour) == [.arrival])
+        #expect(breaches("on_site", assigned: true, arrivedAt: 19 * Self.hour, now: 30 * Self.hour).isEmpty, "on time by the phone's clock, whenever it syncs")
+        #expect(breaches("completed", assigned: true, arrivedAt: 21 * Self.hour, now: 30 * Self.hour) == [.arrival])
+        #expect(breaches("cancelled", now: 30 * Self.hour).isEmpty)
+        #expect(ServiceLevels.shown([.response, .arrival]) == .arrival && ServiceLevels.shown([]) == nil)
+    }
+}

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 9
+    static let version = 10
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -60,6 +60,11 @@ struct DeviceSchema: Sendable {
             "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
                 + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
         }).joined(separator: "\n"),
+        // 9 → 10: a work order's service levels.
+        [("response_due_at", "INTEGER"), ("arrival_due_at", "INTEGER"), ("service_level_breach", "TEXT")].map { field, type in
+            "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
+                + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER"
+        }.joined(separator: "; "),
     ]
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).

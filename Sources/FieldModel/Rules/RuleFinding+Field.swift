@@ -32,6 +32,8 @@ extension RuleFinding.Rule {
     public static let noArrival = Self("no_arrival")
     /// §4.11: the customer rated the service 1 or 2 of 5; the office follows it up.
     public static let lowRating = Self("low_rating")
+    /// §6 (service levels): a work order's response or arrival time passed before it got there.
+    public static let serviceLevelBreach = Self("service_level_breach")
     /// §4.13: payments sum past the order's total.
     public static let paymentsOverTotal = Self("payments_over_total")
     /// §4.13: a receipt number already recorded.

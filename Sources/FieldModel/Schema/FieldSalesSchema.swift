@@ -371,6 +371,10 @@ public enum FieldSalesSchema {
             FieldSchema("dispatch_mode", .text(maxLength: 20), optional: true, access: .dispatch, vocabulary: dispatchModes),
             // Why automatic dispatch chose the technician, or why the work order waits.
             FieldSchema("dispatch_reason", longText, optional: true, access: .serverOnly),
+            // Service levels (ServiceLevels): due times from the priority, and a breach the server flagged.
+            FieldSchema("response_due_at", .timestamp, optional: true, access: .serverOnly),
+            FieldSchema("arrival_due_at", .timestamp, optional: true, access: .serverOnly),
+            FieldSchema("service_level_breach", .text(maxLength: 20), optional: true, access: .serverOnly, vocabulary: ServiceLevels.Breach.allCases.map(\.rawValue)),
             FieldSchema("status", state(Lifecycles.workOrder), policy: Lifecycles.workOrder.policy, access: .everyone),
             FieldSchema("actual_start", .timestamp, optional: true, access: .technicians),
             FieldSchema("actual_end", .timestamp, optional: true, access: .technicians),

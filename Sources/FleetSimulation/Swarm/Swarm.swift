@@ -78,7 +78,7 @@ public struct Swarm: Sendable {
         /// Every check passed.
         public var converged: Bool {
             divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 && missingBlobs == 0 && pendingAttachments == 0
-                && heldOutsideWindow == 0 && windowErrors == 0
+                && heldOutsideWindow == 0 && windowErrors == 0 && dispatchErrors == 0
         }
         /// Phones whose rows differ from the server's on their buckets.
         public var divergentDevices = 0
@@ -107,6 +107,11 @@ public struct Swarm: Sendable {
         public var flagged = 0
         /// Conflicts the server recorded.
         public var conflicts = 0
+        /// Work orders the server's automatic dispatch assigned, and decisions that left one waiting.
+        public var dispatched = 0, dispatchWaiting = 0
+        /// Automatic assignments still standing at the end that break dispatch's promises: a
+        /// technician without the skill or the territory, or two of a technician's slots overlapping.
+        public var dispatchErrors = 0
         /// Changes the phones made.
         public var changes = 0
         /// Requests the phones sent, and how many were retries.
@@ -133,6 +138,7 @@ public struct Swarm: Sendable {
                 .init("held_outside_window", number(heldOutsideWindow)), .init("window_errors", number(windowErrors)), .init("retired_rows", number(retiredRows)),
                 .init("attachments", number(attachments)), .init("missing_blobs", number(missingBlobs)), .init("pending_attachments", number(pendingAttachments)),
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
+                .init("dispatched", number(dispatched)), .init("dispatch_waiting", number(dispatchWaiting)), .init("dispatch_errors", number(dispatchErrors)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
                 .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),
                 .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),

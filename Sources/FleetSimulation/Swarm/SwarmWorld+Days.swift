@@ -115,12 +115,29 @@ extension SwarmWorld {
         let all = customers.values.flatMap { $0 }.sorted()
         for device in devices where device.role == .technician {
             device.workOrders = []
+            // The first work order the dispatcher assigns by hand; the second waits for automatic dispatch.
             for slot in 0..<2 {
                 let start = dayStart + 14 * Self.hour + Int64(slot) * 3 * Self.hour
                 let order = SyncStore.NewWorkOrder(customer: all[Int(random.next() % UInt64(all.count))], workType: ["maintenance", "inspection", "repair"][Int(random.next() % 3)],
-                                                   windowStart: start, windowEnd: start + 2 * Self.hour, assignee: device.user)
-                device.workOrders.append(try await store.createWorkOrder(order, by: dispatcher))
+                                                   windowStart: start, windowEnd: start + 2 * Self.hour, assignee: slot == 0 ? device.user : nil)
+                let id = try await store.createWorkOrder(order, by: dispatcher)
+                if slot == 0 { device.workOrders.append(id) }
             }
+        }
+        try await dispatchAutomatically()
+    }
+
+    /// The server's dispatch job, as every server runs it each minute: each work order it assigns
+    /// goes to the technician's list of the day.
+    func dispatchAutomatically() async throws {
+        let technicians = Dictionary(devices.filter { $0.role == .technician }.map { ($0.user, $0) }, uniquingKeysWith: { first, _ in first })
+        for decision in try await store.autoDispatch(tenant: tenant, now: Int64(clock.now())) {
+            guard decision.outcome == "assigned" else {
+                report.dispatchWaiting += 1
+                continue
+            }
+            report.dispatched += 1
+            if let technician = decision.technician, let device = technicians[technician] { device.workOrders.append(decision.workOrder) }
         }
     }
 

@@ -71,6 +71,26 @@ extension SwarmWorld {
                  + (SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = $1 GROUP BY order_id, receipt_number HAVING count(*) > 1) b)
                  + (SELECT count(*) FROM (SELECT 1 FROM parts_used WHERE tenant_id = $1 GROUP BY work_order_id, product_id, used_at HAVING count(*) > 1) c)
             """, [tenant.uuidString])[0].read(0, as: Int.self)
+        // Automatic assignments still standing keep dispatch's promises, judged afresh from the
+        // stored resources: the skills at their levels, the territory, no two slots overlapping.
+        report.dispatchErrors = try await pool.query("""
+            WITH standing AS (
+                SELECT d.id, d.technician_id, d.slot_start, d.slot_end, w.work_type, c.territory_id
+                FROM dispatch_decisions d
+                JOIN work_orders w ON w.tenant_id = d.tenant_id AND w.id = d.work_order_id AND w.assignee_id = d.technician_id AND NOT w._deleted
+                LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
+                WHERE d.tenant_id = $1 AND d.outcome = 'assigned' AND d.review <> 'superseded')
+            SELECT (SELECT count(*) FROM standing s WHERE NOT EXISTS (
+                        SELECT 1 FROM service_territories st WHERE st.tenant_id = $1 AND st.user_id = s.technician_id AND st.territory_id = s.territory_id AND NOT st._deleted)
+                    OR EXISTS (
+                        SELECT 1 FROM work_order_types t JOIN work_order_type_skills k ON k.tenant_id = t.tenant_id AND k.work_order_type_id = t.id AND NOT k._deleted
+                        WHERE t.tenant_id = $1 AND t.code = s.work_type AND NOT t._deleted AND NOT EXISTS (
+                            SELECT 1 FROM technician_skills h WHERE h.tenant_id = $1 AND h.user_id = s.technician_id AND h.skill = k.skill
+                              AND h.level >= k.min_level AND NOT h._deleted)))
+                 + (SELECT count(*) FROM standing a JOIN standing b ON a.technician_id = b.technician_id AND a.id < b.id
+                        AND a.slot_start < b.slot_end AND b.slot_start < a.slot_end)
+            """, [tenant.uuidString])[0].read(0, as: Int.self)
+        if report.dispatchErrors > 0, report.details.count < 10 { report.details.append("\(report.dispatchErrors) automatic assignment(s) break dispatch's promises") }
         // Every attachment's bytes reached the server with the right hash, and none waits for them.
         let attachments = try await pool.query("""
             SELECT count(*), count(*) FILTER (WHERE b.sha256 IS NULL OR encode(sha256(b.bytes), 'hex') <> a.sha256),

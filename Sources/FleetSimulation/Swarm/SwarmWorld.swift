@@ -133,6 +133,7 @@ final class SwarmWorld {
         let territoryColumn = customerTable.columns.firstIndex(of: "territory_id")!
         for row in customerTable.rows { world.customers[RecordID(row[territoryColumn]!)!, default: []].append(RecordID(row[0]!)!) }
         try await world.seedUsers(data, random: &random)
+        try await world.seedTechnicianResources()
         return world
     }
 
@@ -172,6 +173,35 @@ final class SwarmWorld {
         if existing == 0, !records.isEmpty { try await store.seed(records.map { ($0.ref.table, $0.ref.record, $0.state) }, tenant: tenant) }
         let seats = reps.prefix(repCount).map { ($0, Role.rep) } + technicians.prefix(technicianCount).map { ($0, Role.technician) }
         for (index, seat) in seats.enumerated() { devices.append(try await makeDevice(index, user: seat.0, role: seat.1)) }
+    }
+
+    /// Every technician's working week (07:00 to 19:00 local, every day, six jobs), their skills
+    /// and every territory; the work types the office uses; and the tenant dispatching
+    /// automatically — so the office leaves half of each day's work orders to the server.
+    func seedTechnicianResources() async throws {
+        var edits: [SyncStore.OfficeEdit] = []
+        for (code, skill) in [("maintenance", "maintenance"), ("repair", "repair")] {
+            let type = store.clock.newID()
+            edits.append(.init("work_order_types", type, [("code", .text(code)), ("name", .text(code.capitalized)), ("duration_minutes", .integer(60)),
+                                                           ("signature_required", .bool(true)), ("active", .bool(true))]))
+            edits.append(.init("work_order_type_skills", store.clock.newID(), [("work_order_type_id", .id(type)), ("skill", .text(skill)), ("min_level", .integer(1))]))
+        }
+        for device in devices where device.role == .technician {
+            edits.append(.init("technician_profiles", store.clock.newID(), [
+                ("user_id", .id(device.user)), ("start_latitude_e6", .integer(40_750_000)), ("start_longitude_e6", .integer(-73_990_000)),
+                ("workday_start_minute", .integer(420)), ("workday_end_minute", .integer(1_140)), ("working_days", .integer(127)), ("daily_capacity", .integer(6)),
+            ]))
+            for skill in ["maintenance", "repair"] {
+                edits.append(.init("technician_skills", store.clock.newID(), [("user_id", .id(device.user)), ("skill", .text(skill)), ("level", .integer(2))]))
+            }
+            for territory in territories {
+                edits.append(.init("service_territories", store.clock.newID(), [("user_id", .id(device.user)), ("territory_id", .id(territory))]))
+            }
+        }
+        for chunk in stride(from: 0, to: edits.count, by: 100).map({ Array(edits[$0..<min($0 + 100, edits.count)]) }) {
+            try await store.edit(chunk, by: dispatcher, tenant: tenant)
+        }
+        try await store.edit([.init("tenants", tenant, [("auto_dispatch", .bool(true))])], by: nil, tenant: tenant)
     }
 
     func makeDevice(_ index: Int, user: RecordID, role: Role) async throws -> SwarmDevice {

@@ -32,6 +32,8 @@ extension SyncStore {
         public var windowStart: Int64?, windowEnd: Int64?, actualStart: Int64?, actualEnd: Int64?
         /// How late it started — or, not started, how late it is now — in minutes; 0 when on time.
         public var lateMinutes: Int64
+        /// The service-level breach the server flagged (`response`, `arrival`), if any.
+        public var serviceLevelBreach: String? = nil
     }
 
     /// One rep's (or technician's) line on the board.
@@ -105,7 +107,7 @@ extension SyncStore {
         }
         for found in try await pool.query("""
             SELECT w.assignee_id::text, coalesce(u.name, ''), coalesce(u.role, ''), w.id::text, w.customer_id::text, coalesce(c.name, ''), coalesce(w.status, 'new'),
-                   coalesce(w.work_type, ''), coalesce(w.priority, ''), w.window_start, w.window_end, w.actual_start, w.actual_end
+                   coalesce(w.work_type, ''), coalesce(w.priority, ''), w.window_start, w.window_end, w.actual_start, w.actual_end, w.service_level_breach
             FROM work_orders w
             LEFT JOIN users u ON u.tenant_id = w.tenant_id AND u.id = w.assignee_id
             LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
@@ -121,7 +123,8 @@ extension SyncStore {
                                        priority: try found.read(8, as: String.self), windowStart: windowStart, windowEnd: try found.read(10, as: Int64?.self),
                                        actualStart: actualStart, actualEnd: try found.read(12, as: Int64?.self),
                                        lateMinutes: Self.lateMinutes(planned: windowStart, actual: actualStart,
-                                                                     waiting: Self.workOrderNotStarted.contains(status), now: now))
+                                                                     waiting: Self.workOrderNotStarted.contains(status), now: now),
+                                       serviceLevelBreach: try found.read(13, as: String?.self))
             let key = row(assignee, name: try found.read(1, as: String.self), role: try found.read(2, as: String.self))
             rows[key]!.workOrders.append(order)
         }

@@ -14,6 +14,12 @@ extension SyncStore {
         public var windowStart: Int64?, windowEnd: Int64?, actualStart: Int64?, actualEnd: Int64?
         /// The asset serviced, if any.
         public var asset: RecordID?
+        /// The booked appointment inside the window (ms since the epoch).
+        public var scheduledStart: Int64? = nil, scheduledEnd: Int64? = nil
+        /// `auto`, `manual` or `nil` (the tenant's setting), and why automatic dispatch chose or waits.
+        public var dispatchMode: String? = nil, dispatchReason: String? = nil
+        /// When the response and the arrival are due (service levels), and the breach flagged, if any.
+        public var responseDueAt: Int64? = nil, arrivalDueAt: Int64? = nil, serviceLevelBreach: String? = nil
     }
 
     /// What a work-order list keeps.
@@ -50,7 +56,8 @@ extension SyncStore {
         let query = TimeOrderedQuery(
             columns: """
                 w.id::text, w.customer_id::text, coalesce(c.name, ''), w.assignee_id::text, u.name, coalesce(w.work_type, ''), coalesce(w.priority, ''),
-                coalesce(w.status, 'new'), w.window_start, w.window_end, w.actual_start, w.actual_end, w.asset_id::text
+                coalesce(w.status, 'new'), w.window_start, w.window_end, w.actual_start, w.actual_end, w.asset_id::text,
+                w.scheduled_start, w.scheduled_end, w.dispatch_mode, w.dispatch_reason, w.response_due_at, w.arrival_due_at, w.service_level_breach
                 """,
             source: """
                 work_orders w
@@ -68,7 +75,11 @@ extension SyncStore {
                               priority: try row.read(6, as: String.self), status: try row.read(7, as: String.self),
                               windowStart: try row.read(8, as: Int64?.self), windowEnd: try row.read(9, as: Int64?.self),
                               actualStart: try row.read(10, as: Int64?.self), actualEnd: try row.read(11, as: Int64?.self),
-                              asset: try row.read(12, as: String?.self).flatMap { RecordID($0) })
+                              asset: try row.read(12, as: String?.self).flatMap { RecordID($0) },
+                              scheduledStart: try row.read(13, as: Int64?.self), scheduledEnd: try row.read(14, as: Int64?.self),
+                              dispatchMode: try row.read(15, as: String?.self), dispatchReason: try row.read(16, as: String?.self),
+                              responseDueAt: try row.read(17, as: Int64?.self), arrivalDueAt: try row.read(18, as: Int64?.self),
+                              serviceLevelBreach: try row.read(19, as: String?.self))
         }
     }
 }

@@ -33,6 +33,7 @@ public enum Migrator {
         Migration(revision: 12, name: "a work order's rating comment", sql: Revision012.sql),
         Migration(revision: 13, name: "a work order's located arrival", sql: Revision013.sql),
         Migration(revision: 14, name: "technicians' resources, work-order types and dispatch decisions", sql: Revision014.sql),
+        Migration(revision: 15, name: "a work order's service levels", sql: Revision015.sql),
     ]
 
     /// The latest revision this build knows.

@@ -140,21 +140,30 @@ function workOrderPanel(order, assignee, team) {
   return el('div', { class: 'panel', id: 'work-order-panel' },
     el('h2', {}, recordLink('work_orders', order.work_order, order.work_type + ' at ' + order.customer_name)),
     el('p', {}, 'Work order ', el('strong', {}, order.status), ' · ', order.priority, ' · window ', time(order.window_start), '–', time(order.window_end),
-      order.actual_start ? ' · started ' + time(order.actual_start) : '', order.late_minutes > 0 ? el('span', { class: 'late' }, ' · ' + order.late_minutes + ' min late') : ''),
+      order.actual_start ? ' · started ' + time(order.actual_start) : '', order.late_minutes > 0 ? el('span', { class: 'late' }, ' · ' + order.late_minutes + ' min late') : '',
+      order.service_level_breach ? el('span', { class: 'late' }, ' · ' + order.service_level_breach + ' time breached') : ''),
     workOrderActions(order, assignee, team, () => refresh(true)));
 }
 
 function queuePanel(workOrders, team) {
   const technicians = fieldWorkers(team, 'technician');
+  const dispatchAll = el('button', { type: 'button', id: 'dispatch-queue', onclick: async () => {
+    let answer = null;
+    if (!await act('dispatch the queue', async () => { answer = await api('POST', '/v1/office/dispatch/run', { work_orders: workOrders.map((order) => order.id) }); })) return;
+    const assigned = answer.decisions.filter((decision) => decision.outcome === 'assigned').length;
+    notice(assigned + ' assigned automatically, ' + (answer.decisions.length - assigned) + ' still waiting');
+    refresh(true);
+  } }, 'Dispatch automatically');
   return el('div', { class: 'panel', id: 'queue' },
     el('h2', {}, 'Unassigned work orders'),
-    workOrders.length === 0 ? el('p', { class: 'muted' }, 'None waiting.') : null,
+    workOrders.length === 0 ? el('p', { class: 'muted' }, 'None waiting.') : el('p', {}, dispatchAll),
     workOrders.map((order) => {
       const who = el('select', {}, technicians.map((member) => el('option', { value: member.user }, member.name)));
       return el('form', { onsubmit: async (event) => {
         event.preventDefault();
         if (await act('assign the work order', () => api('POST', '/v1/office/work-orders/' + order.id + '/assign', { assignee_id: who.value }))) refresh(true);
-      } }, el('span', {}, recordLink('work_orders', order.id, order.customer_name), ' · ' + order.work_type + ' · ' + order.priority), who, el('button', { type: 'submit' }, 'Assign'));
+      } }, el('span', {}, recordLink('work_orders', order.id, order.customer_name), ' · ' + order.work_type + ' · ' + order.priority), who, el('button', { type: 'submit' }, 'Assign'),
+      order.dispatch_reason ? el('div', { class: 'muted dispatch-reason' }, order.dispatch_reason) : null);
     }));
 }
 

@@ -22,7 +22,10 @@ extension OfficeJSON {
                           ("work_type", .string(order.workType)), ("priority", .string(order.priority)), ("status", .string(order.status)),
                           ("window_start", OfficeJSON.time(order.windowStart)), ("window_end", OfficeJSON.time(order.windowEnd)),
                           ("actual_start", OfficeJSON.time(order.actualStart)), ("actual_end", OfficeJSON.time(order.actualEnd)),
-                          ("asset", OfficeJSON.id(order.asset))])
+                          ("asset", OfficeJSON.id(order.asset)), ("scheduled_start", OfficeJSON.time(order.scheduledStart)),
+                          ("scheduled_end", OfficeJSON.time(order.scheduledEnd)), ("dispatch_mode", .text(order.dispatchMode)),
+                          ("dispatch_reason", .text(order.dispatchReason)), ("response_due_at", OfficeJSON.time(order.responseDueAt)),
+                          ("arrival_due_at", OfficeJSON.time(order.arrivalDueAt)), ("service_level_breach", .text(order.serviceLevelBreach))])
     }
 
     /// A customer as the office lists it.

@@ -42,7 +42,7 @@ extension OfficeRoutes {
                                                           ("work_type", .string(order.workType)), ("priority", .string(order.priority)),
                                                           ("window_start", OfficeJSON.time(order.windowStart)), ("window_end", OfficeJSON.time(order.windowEnd)),
                                                           ("actual_start", OfficeJSON.time(order.actualStart)), ("actual_end", OfficeJSON.time(order.actualEnd)),
-                                                          ("late_minutes", JSONValue.integer(order.lateMinutes))])
+                                                          ("late_minutes", JSONValue.integer(order.lateMinutes)), ("service_level_breach", .text(order.serviceLevelBreach))])
                                    }))])
             })
         } }
