@@ -83,4 +83,18 @@ struct PeriodicJob: Service {
             }
         }
     }
+
+    /// Generates, re-plans and cancels the work orders of every tenant's maintenance plans
+    /// (``SyncStore/generateMaintenanceWork(tenant:now:)``); safe on every instance at once.
+    static func maintenance(store: SyncStore, wallClock: any WallClock, interval: Duration, logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "generating planned maintenance", interval: interval, logger: logger) {
+            let now = Int64(wallClock.now())
+            for tenant in try await store.tenantsWithMaintenancePlans() {
+                let run = try await store.generateMaintenanceWork(tenant: tenant, now: now)
+                if run.created + run.updated + run.cancelled > 0 {
+                    logger.info("planned maintenance", metadata: ["tenant": "\(tenant)", "created": "\(run.created)", "updated": "\(run.updated)", "cancelled": "\(run.cancelled)"])
+                }
+            }
+        }
+    }
 }

@@ -9,13 +9,13 @@ import SyncWire
 struct DispatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dispatch",
-        abstract: "Play the dispatcher and the manager: plan, visit, assign, reschedule, cancel, work-order, technician, work-type, auto-dispatch, board, conflicts, exceptions, resolve, approve, reject, release, team.",
+        abstract: "Play the dispatcher and the manager: plan, visit, assign, reschedule, cancel, work-order, technician, work-type, auto-dispatch, maintenance-plan, board, conflicts, exceptions, resolve, approve, reject, release, team.",
         discussion: """
             --server and --token default to $FIELDSIM_SERVER and $FIELDSIM_TOKEN. Times are ISO 8601 (2026-11-30T14:00:00Z).
             Exit status: 0 done; 3 the server unreachable; 4 the token expired, was refused, or may not do this (forbidden);
             5 the server refused the request (the message says why: invalid, not_found, invalid_state, rejected); 64 a usage error.
             """,
-        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, Board.self, Conflicts.self, Exceptions.self,
+        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, MaintenancePlan.self, Board.self, Conflicts.self, Exceptions.self,
                       Resolve.self, Approve.self, Reject.self, Release.self, Team.self]
     )
 

@@ -246,6 +246,66 @@ extension DispatchCommand {
     }
 }
 
+
+extension DispatchCommand {
+    struct MaintenancePlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "maintenance-plan", abstract: "Assets' maintenance plans: list, save, run.",
+                                                        subcommands: [List.self, Save.self, Run.self])
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Maintenance plans, of one asset or all.")
+            @OptionGroup var common: Common
+            @Option(help: "Only this asset's.") var asset: String?
+            func run() async throws {
+                try await DispatchCommand.call(common, .GET, "/v1/office/maintenance-plans" + (asset.map { "?asset=\($0)" } ?? ""), text: { answer in
+                    guard case .array(let plans)? = answer["maintenance_plans"], !plans.isEmpty else { return "no maintenance plans" }
+                    return plans.map { plan in
+                        let every = if case .number(let days)? = plan["interval_days"] { "every \(days) days" } else { "every \(DispatchCommand.plain(plan["interval_months"])) months" }
+                        return "\(plan["id"]?.string ?? "")  asset \(plan["asset_id"]?.string ?? "")  \(plan["work_type"]?.string ?? "")  \(every) from \(plan["starts_at"]?.string ?? "")"
+                            + (plan["active"] == .bool(false) ? "  (inactive)" : "")
+                    }.joined(separator: "\n")
+                })
+            }
+        }
+
+        struct Save: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create a plan, or rewrite one with --id; the next run re-plans its work orders.")
+            @OptionGroup var common: Common
+            @Option(help: "The asset's id.") var asset: String
+            @Option(help: "Rewrite this plan.") var id: String?
+            @Option(help: "Every so many days.") var days: Int?
+            @Option(help: "Every so many months.") var months: Int?
+            @Option(help: "The first due date (ISO 8601).") var start: String
+            @Option(help: "The last (ISO 8601).") var end: String?
+            @Option(help: "The work type.") var type = "maintenance"
+            @Option(help: "low, normal, high, urgent.") var priority = "normal"
+            @Option(help: "Days ahead to generate.") var lead = 30
+            @Flag(help: "Stop generating (future unassigned work orders are cancelled).") var inactive = false
+            func validate() throws {
+                guard (days == nil) != (months == nil) else { throw ValidationError("give --days or --months") }
+            }
+            func run() async throws {
+                var body: [(String, JSONValue)] = [("asset_id", .string(asset)), ("starts_at", .string(start)), ("work_type", .string(type)), ("priority", .string(priority)),
+                                                   ("lead_days", .number(String(lead))), ("active", .bool(!inactive))]
+                if let days { body.append(("interval_days", .number(String(days)))) }
+                if let months { body.append(("interval_months", .number(String(months)))) }
+                body += DispatchCommand.optional("ends_at", end)
+                try await DispatchCommand.call(common, .POST, "/v1/office/maintenance-plans" + (id.map { "/\($0)" } ?? ""), body, text: DispatchCommand.created("maintenance plan"))
+            }
+        }
+
+        struct Run: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Generate, re-plan and cancel planned work orders now (the hourly job).")
+            @OptionGroup var common: Common
+            func run() async throws {
+                try await DispatchCommand.call(common, .POST, "/v1/office/maintenance-plans/run", [], text: { answer in
+                    "created \(DispatchCommand.plain(answer["created"])), updated \(DispatchCommand.plain(answer["updated"])), cancelled \(DispatchCommand.plain(answer["cancelled"]))"
+                })
+            }
+        }
+    }
+}
+
 extension String {
     /// The text, or `fallback` when it is empty.
     func nonEmpty(or fallback: String) -> String { isEmpty ? fallback : self }

@@ -188,7 +188,7 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 
-    @Test("automatic dispatch by hand: a work type, a technician's week, skills and territory, a run that assigns with its reason, accept, modes, and the refusals")
+    @Test("automatic dispatch by hand: a work type, a technician's week, skills and territory, a run that assigns with its reason, accept, modes, the refusals, and a maintenance plan")
     func autoDispatchByHand() async throws {
         let (directory, server) = try Self.devServer()
         defer { Self.stop(server, removing: directory) }
@@ -226,6 +226,15 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "mode", order, "sometimes"] + office).status == 64)
         // Only an admin turns the tenant's switch.
         #expect(try Self.fieldsim(["dispatch", "auto-dispatch", "tenant", "on"] + office).status == 4)
+        // A maintenance plan for an asset, monthly from March 2027, and the job run by hand.
+        let asset = try #require(data["assets"]?.rows.first?[0] ?? nil)
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "save", "--asset", asset, "--start", "2027-03-01T14:00:00Z"] + office).status == 64)
+        let plan = try Self.fieldsim(["dispatch", "maintenance-plan", "save", "--asset", asset, "--months", "1", "--start", "2027-03-01T14:00:00Z", "--lead", "365"] + office)
+        #expect(plan.status == 0 && plan.output.contains("created maintenance plan"), "\(plan.output) \(plan.error)")
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "list", "--asset", asset] + office).output.contains("every 1 months"))
+        let ran = try Self.fieldsim(["dispatch", "maintenance-plan", "run"] + office).output
+        #expect(ran.hasPrefix("created ") && !ran.hasPrefix("created 0"), "\(ran)")
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "run"] + office).output.contains("created 0, updated 0, cancelled 0"))
     }
 
     @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")

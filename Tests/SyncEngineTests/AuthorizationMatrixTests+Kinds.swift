@@ -20,7 +20,7 @@ extension AuthorizationMatrixTests {
         let nobody = (false, false)
         var readers: [(String, (Bool, Bool), (Bool, Bool), (Bool, Bool))] = []
         // The catalogue and the organisation's shape: everyone's.
-        for table in ["tenants", "territories", "products", "price_lists", "price_list_entries", "discount_policies"] {
+        for table in ["tenants", "territories", "products", "price_lists", "price_list_entries", "discount_policies", "work_order_types", "work_order_type_skills"] {
             readers.append((table, everyone, everyone, everyone))
         }
         // A customer and what hangs under it: the territory's rep and the office. A technician
@@ -29,12 +29,14 @@ extension AuthorizationMatrixTests {
         for table in ["customers", "assets", "work_orders", "parts_used"] {
             readers.append((table, ownOnly, ownOnly, everyone))
         }
-        for table in ["contacts", "last_prices", "visits", "visit_tasks", "geo_events", "shelf_stock_counts", "contact_records",
+        // A maintenance plan is the office's; it hangs under the asset's customer, not the technician's work.
+        for table in ["maintenance_plans", "contacts", "last_prices", "visits", "visit_tasks", "geo_events", "shelf_stock_counts", "contact_records",
                       "manager_comments", "sales_orders", "order_lines", "payments"] {
             readers.append((table, ownOnly, nobody, everyone))
         }
-        // Bound to a user: their own record, plans, uploads, van and its stock.
-        for table in ["users", "territory_owners", "visit_plans", "attachments", "stock_locations", "stock_levels", "stock_ledger"] {
+        // Bound to a user: their own record, plans, uploads, van and its stock, a technician's resources.
+        for table in ["users", "territory_owners", "visit_plans", "attachments", "stock_locations", "stock_levels", "stock_ledger",
+                      "technician_profiles", "technician_skills", "service_territories", "absences"] {
             readers.append((table, ownOnly, ownOnly, ownOnly))
         }
         return readers

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 10
+    static let version = 11
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -65,6 +65,12 @@ struct DeviceSchema: Sendable {
             "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
                 + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER"
         }.joined(separator: "; "),
+        // 10 → 11: assets' maintenance plans; a work order's plan and due date.
+        TableLayout(FieldSalesSchema.schema.table("maintenance_plans")!).createSQL
+            + [("maintenance_plan_id", "BLOB"), ("due_at", "INTEGER")].map { field, type in
+                "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
+                    + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER;"
+            }.joined(separator: "\n"),
     ]
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).

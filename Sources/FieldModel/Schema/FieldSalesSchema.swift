@@ -356,6 +356,21 @@ public enum FieldSalesSchema {
             .parent("customer_id", table: "customers"),
             .referrers("work_orders", through: "asset_id", field: "assignee_id", prefix: Bucket.personalPrefix),
         ]),
+        // An asset's maintenance plan: the server generates its dated work orders ahead of time.
+        TableSchema(name: "maintenance_plans", fields: [
+            FieldSchema("asset_id", ref("assets"), access: .dispatch),
+            FieldSchema("work_type", .text(maxLength: 40), access: .dispatch),
+            FieldSchema("priority", .text(maxLength: 20), access: .dispatch),
+            // Every N days, or every N months (one of the two).
+            FieldSchema("interval_days", .integer, optional: true, access: .dispatch, range: 1...3_650),
+            FieldSchema("interval_months", .integer, optional: true, access: .dispatch, range: 1...120),
+            FieldSchema("starts_at", .timestamp, access: .dispatch),
+            FieldSchema("ends_at", .timestamp, optional: true, access: .dispatch),
+            // How far ahead work orders are generated, and the window each gets from its due date.
+            FieldSchema("lead_days", .integer, access: .dispatch, range: 0...365),
+            FieldSchema("window_days", .integer, access: .dispatch, range: 1...90),
+            FieldSchema("active", .bool, access: .dispatch),
+        ], buckets: [.parent("asset_id", table: "assets")]),
         TableSchema(name: "work_orders", fields: [
             FieldSchema("customer_id", ref("customers"), access: .dispatch),
             FieldSchema("asset_id", ref("assets"), optional: true, access: .dispatch),
@@ -369,6 +384,9 @@ public enum FieldSalesSchema {
             FieldSchema("scheduled_start", .timestamp, optional: true, access: .dispatch),
             FieldSchema("scheduled_end", .timestamp, optional: true, access: .dispatch),
             FieldSchema("dispatch_mode", .text(maxLength: 20), optional: true, access: .dispatch, vocabulary: dispatchModes),
+            // A work order a maintenance plan generated, and the date it is due (plan + due date identify it).
+            FieldSchema("maintenance_plan_id", ref("maintenance_plans"), optional: true, access: .dispatch),
+            FieldSchema("due_at", .timestamp, optional: true, access: .dispatch),
             // Why automatic dispatch chose the technician, or why the work order waits.
             FieldSchema("dispatch_reason", longText, optional: true, access: .serverOnly),
             // Service levels (ServiceLevels): due times from the priority, and a breach the server flagged.

@@ -86,6 +86,20 @@ extension OfficeRoutes {
             try await self.store.setDispatchMode(try Self.id(context), try body.optionalText("mode"), by: user)
             return JSONValue.fields([("ok", .bool(true))])
         } }
+        office.get("maintenance-plans") { try await self.handle($0, $1, []) { user, _, request, _ in
+            let plans = try await self.store.maintenancePlans(asset: try ListQuery(request).id("asset"), by: user)
+            return JSONValue.fields([("maintenance_plans", .array(plans.map { Self.json($0.id, $0.plan) }))])
+        } }
+        office.post("maintenance-plans") { try await self.handle($0, $1, Self.planMembers) { user, body, _, _ in
+            JSONValue.fields([("id", OfficeJSON.id(try await self.store.saveMaintenancePlan(try Self.plan(body), by: user)))])
+        } }
+        office.post("maintenance-plans/:id") { try await self.handle($0, $1, Self.planMembers) { user, body, _, context in
+            JSONValue.fields([("id", OfficeJSON.id(try await self.store.saveMaintenancePlan(try Self.plan(body), id: try Self.id(context), by: user)))])
+        } }
+        office.post("maintenance-plans/run") { try await self.handle($0, $1, []) { user, _, _, _ in
+            let run = try await self.store.generateMaintenanceWork(now: Int64(self.wallClock.now()), by: user)
+            return JSONValue.fields([("created", .integer(Int64(run.created))), ("updated", .integer(Int64(run.updated))), ("cancelled", .integer(Int64(run.cancelled)))])
+        } }
         office.post("settings/auto-dispatch") { try await self.handle($0, $1, ["enabled"]) { user, body, _, _ in
             guard body.has("enabled") else { throw SyncStore.OfficeError(.invalid, "\"enabled\" is required") }
             try await self.store.setAutoDispatch(try body.bool("enabled", default: false), by: user)
@@ -107,6 +121,32 @@ extension OfficeRoutes {
                                   ("reason", .text(absence.reason))])
             })),
             ("open_work_orders", .integer(Int64(technician.openWorkOrders))),
+        ])
+    }
+
+    static let planMembers: Set<String> = ["asset_id", "work_type", "priority", "interval_days", "interval_months", "starts_at", "ends_at", "lead_days", "window_days", "active"]
+
+    static func plan(_ body: OfficeBody) throws -> SyncStore.MaintenancePlan {
+        SyncStore.MaintenancePlan(asset: try body.id("asset_id"), workType: try body.optionalText("work_type") ?? "maintenance", priority: try body.optionalText("priority") ?? "normal",
+                                  intervalDays: try body.optionalInteger("interval_days").map { try Self.within($0, 1...3_650, "interval_days") },
+                                  intervalMonths: try body.optionalInteger("interval_months").map { try Self.within($0, 1...120, "interval_months") },
+                                  startsAt: try body.time("starts_at"), endsAt: try body.optionalTime("ends_at"),
+                                  leadDays: try body.optionalInteger("lead_days").map { try Self.within($0, 0...365, "lead_days") } ?? 30,
+                                  windowDays: try body.optionalInteger("window_days").map { try Self.within($0, 1...90, "window_days") } ?? 7,
+                                  active: try body.bool("active", default: true))
+    }
+
+    static func within(_ value: Int64, _ range: ClosedRange<Int64>, _ key: String) throws -> Int {
+        guard range.contains(value) else { throw SyncStore.OfficeError(.invalid, "\"\(key)\" must be \(range.lowerBound) to \(range.upperBound)") }
+        return Int(value)
+    }
+
+    static func json(_ id: RecordID, _ plan: SyncStore.MaintenancePlan) -> JSONValue {
+        JSONValue.fields([
+            ("id", OfficeJSON.id(id)), ("asset_id", OfficeJSON.id(plan.asset)), ("work_type", .string(plan.workType)), ("priority", .string(plan.priority)),
+            ("interval_days", OfficeJSON.integer(plan.intervalDays.map(Int64.init))), ("interval_months", OfficeJSON.integer(plan.intervalMonths.map(Int64.init))),
+            ("starts_at", OfficeJSON.time(plan.startsAt)), ("ends_at", OfficeJSON.time(plan.endsAt)), ("lead_days", .integer(Int64(plan.leadDays))),
+            ("window_days", .integer(Int64(plan.windowDays))), ("active", .bool(plan.active)),
         ])
     }
 
