@@ -22,6 +22,9 @@ extension ArrivalJudge {
                                                             hasSignature: after.id("signature_attachment_id") != nil) {
                 flag(change, finding)
             }
+            if let finding = ServiceSteps.completion(missing: try await missingSteps(of: change.record, workType: after.text("work_type"), on: db)) {
+                flag(change, finding)
+            }
         }
         if let author, !FieldSalesDomain.confines(author.role), ["on_hold", "cancelled"].contains(written) {
             note(change, change.table, change.record, RuleFinding(.dispatcherOverride, "\(author.role) moved the work order to \(written)"))
@@ -45,6 +48,48 @@ extension ArrivalJudge {
               let arrived = after.timestamp("actual_start"), let due = after.timestamp("arrival_due_at"), arrived <= due else { return }
         derived.set("work_orders", change.record, [("service_level_breach", .null)])
         note(change, change.table, change.record, RuleFinding(.serviceLevelBreach, "the technician was on site in time by the phone's record; the arrival breach is cleared"))
+    }
+
+    /// §6, service steps: an answer of the wrong kind or out of its step's range is flagged; an
+    /// answer that arrives after the completion is judged the same, and says when it completes
+    /// the checklist the completion lacked.
+    mutating func stepAnswer(_ change: Change, _ answer: RecordState, on db: isolated PostgresConnection) async throws {
+        guard let stepID = answer.id("step_id"), let step = try await record("work_order_type_steps", stepID, on: db) else { return }
+        let judged = ServiceSteps.Step(id: stepID, label: step.text("label") ?? "", answerKind: step.text("answer_kind") ?? "", required: step.bool("required") ?? false,
+                                       minValue: step.integer("min_value"), maxValue: step.integer("max_value"))
+        if let finding = ServiceSteps.judge(Self.answer(answer), to: judged) { flag(change, finding) }
+        guard let order = answer.id("work_order_id"), let workOrder = try await record("work_orders", order, on: db),
+              workOrder.state()?.name == "completed", judged.required else { return }
+        if try await missingSteps(of: order, workType: workOrder.text("work_type"), on: db).isEmpty {
+            note(change, "work_orders", order, RuleFinding(.stepsMissing, "the required steps were answered after the completion; the checklist is complete"))
+        }
+    }
+
+    /// The required steps of the work order's type that have no answer of their kind yet.
+    func missingSteps(of workOrder: RecordID, workType: String?, on db: isolated PostgresConnection) async throws -> [ServiceSteps.Step] {
+        guard let workType else { return [] }
+        let types = try await reads.query("SELECT id::text FROM work_order_types WHERE tenant_id = $1 AND code = $2 AND NOT _deleted ORDER BY id LIMIT 1",
+                                          [tenant.uuidString, workType], on: db)
+        guard let type = try types.first.flatMap({ RecordID(try $0.read(0, as: String.self)) }) else { return [] }
+        let stepTable = reads.table("work_order_type_steps")
+        let steps = try await reads.rows("work_order_type_steps", where: "work_order_type_id", is: type, on: db).compactMap { id, step -> ServiceSteps.Step? in
+            guard !step.isDeleted(under: stepTable.tombstones) else { return nil }
+            return ServiceSteps.Step(id: id, label: step.text("label") ?? "", answerKind: step.text("answer_kind") ?? "", required: step.bool("required") ?? false)
+        }
+        guard steps.contains(where: \.required) else { return [] }
+        // The latest answer per step (by the phone's time, then id).
+        var latest: [RecordID: (time: Int64, id: RecordID, kind: String)] = [:]
+        for (id, answer) in try await reads.rows("step_answers", where: "work_order_id", is: workOrder, on: db) {
+            guard let step = answer.id("step_id"), let kind = Self.answer(answer).kind else { continue }
+            let time = answer.timestamp("answered_at") ?? 0
+            if let seen = latest[step], (seen.time, seen.id) > (time, id) { continue }
+            latest[step] = (time, id, kind)
+        }
+        return ServiceSteps.missing(steps.sorted { $0.id < $1.id }, answered: latest.mapValues(\.kind))
+    }
+
+    static func answer(_ state: RecordState) -> ServiceSteps.Answer {
+        ServiceSteps.Answer(yesNo: state.bool("yes_no"), number: state.integer("number_value"), text: state.text("text_value"), photo: state.id("photo_attachment_id"))
     }
 
     /// §4.1 for work orders: the arrival on site is judged against the customer's location like a

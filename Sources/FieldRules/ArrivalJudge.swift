@@ -139,6 +139,7 @@ struct ArrivalJudge {
             case "payments": try await payment(change, after, on: db)
             case "work_orders": try await workOrder(change, before: before, after: after, on: db)
             case "parts_used": try await partUsed(change, after, on: db)
+            case "step_answers": try await stepAnswer(change, after, on: db)
             case "attachments": try await attachment(change, before: before, after: after, on: db)
             default: break
             }

@@ -268,8 +268,58 @@ extension DeviceCommand {
     }
 
     struct WorkOrder: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, arrive, part, resolve, rate.",
-                                                        subcommands: [Move.self, Arrive.self, Part.self, Resolve.self, Rate.self])
+        static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, arrive, steps, step, part, resolve, rate.",
+                                                        subcommands: [Move.self, Arrive.self, Steps.self, Step.self, Part.self, Resolve.self, Rate.self])
+
+        struct Steps: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "The work order's checklist, each step with its latest answer.")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    .array(try await store.workOrderSteps(try DeviceCommand.id(workOrder, "the work order")).map { step in
+                        let answer: String? = step.answer.flatMap { answer in
+                            answer.yesNo.map { $0 ? "yes" : "no" } ?? answer.number.map(String.init) ?? answer.text ?? answer.photo.map { "photo \($0.uuidString)" }
+                        }
+                        return JSONValue.fields([("id", .string(step.id.uuidString)), ("label", .string(step.label)), ("answer_kind", .string(step.answerKind)),
+                                                 ("required", .bool(step.required)), ("min_value", step.minValue.map { .number(String($0)) } ?? .null),
+                                                 ("max_value", step.maxValue.map { .number(String($0)) } ?? .null), ("answer", .text(answer))])
+                    })
+                }, text: { answer in
+                    guard case .array(let steps) = answer, !steps.isEmpty else { return "no checklist for this work order's type" }
+                    return steps.map { step in
+                        let mark = step["answer"]?.string == nil ? (step["required"] == .bool(true) ? "[ ] required" : "[ ]") : "[x]"
+                        return "\(mark)  \(step["label"]?.string ?? "") (\(step["answer_kind"]?.string ?? ""))  \(step["answer"]?.string ?? "")  \(step["id"]?.string ?? "")"
+                    }.joined(separator: "\n")
+                })
+            }
+        }
+
+        struct Step: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Answer a checklist step: --yes, --no, --number N, --text T or --photo FILE.")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Argument(help: "The step's id (see work-order steps).") var step: String
+            @Flag(help: "Yes.") var yes = false
+            @Flag(help: "No.") var no = false
+            @Option(help: "A number.") var number: Int64?
+            @Option(help: "A text.") var text: String?
+            @Option(help: "A photo (an image file of at most 16 MiB).") var photo: String?
+            func validate() throws {
+                guard [yes, no, number != nil, text != nil, photo != nil].filter({ $0 }).count == 1 else {
+                    throw ValidationError("give one answer: --yes, --no, --number, --text or --photo")
+                }
+            }
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    let answer = ServiceSteps.Answer(yesNo: yes ? true : no ? false : nil, number: number, text: text)
+                    let file = try photo.map { try DeviceCommand.attachment($0, kind: .photo) }
+                    return try await DeviceCommand.report(try await store.answerStep(workOrder: try DeviceCommand.id(workOrder, "the work order"),
+                                                                                    step: try DeviceCommand.id(step, "the step"), answer: answer, photo: file,
+                                                                                    at: Int64(Date().timeIntervalSince1970 * 1000)), store)
+                }, text: DeviceCommand.reportText("answered"))
+            }
+        }
 
         struct Move: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Move a work order: en_route, on_site, completed, cannot_complete.")

@@ -12,6 +12,21 @@ extension DispatchCommand {
         value?.printed.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
+    /// `LABEL:KIND[:optional][:MIN:MAX]` as a checklist step.
+    static func step(_ text: String) throws -> JSONValue {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, !parts[0].isEmpty else { throw ValidationError("a step is LABEL:KIND[:optional][:MIN:MAX]") }
+        var fields: [(String, JSONValue)] = [("label", .string(parts[0])), ("answer_kind", .string(parts[1]))]
+        parts.removeFirst(2)
+        fields.append(("required", .bool(parts.first != "optional")))
+        if parts.first == "optional" { parts.removeFirst() }
+        if !parts.isEmpty {
+            guard parts.count == 2, let low = Int64(parts[0]), let high = Int64(parts[1]) else { throw ValidationError("a step's range is MIN:MAX") }
+            fields += [("min_value", .number(String(low))), ("max_value", .number(String(high)))]
+        }
+        return .fields(fields)
+    }
+
     /// `{"boiler": 3}` as `boiler L3`, or `none`.
     static func levelsText(_ value: JSONValue?) -> String {
         guard case .object(let members)? = value, !members.isEmpty else { return "none" }
@@ -172,11 +187,13 @@ extension DispatchCommand {
             @Option(help: "How long it takes, in minutes.") var minutes = 60
             @Flag(help: "Completion needs the customer's signature.") var signature = false
             @Argument(help: "Required skills, e.g. boiler=2.") var skills: [String] = []
+            @Option(help: "A checklist step, in order (repeatable): LABEL:KIND[:optional][:MIN:MAX], KIND one of yes_no, number, text, photo; e.g. 'Pressure (bar):number:1:4'.")
+            var step: [String] = []
             func run() async throws {
-                try await DispatchCommand.call(common, .POST, "/v1/office/work-order-types",
-                                               [("code", .string(code)), ("name", .string(name ?? code)), ("duration_minutes", .number(String(minutes))),
-                                                ("signature_required", .bool(signature)), ("skills", try DispatchCommand.levels(skills))],
-                                               text: DispatchCommand.created("work-order type"))
+                var body: [(String, JSONValue)] = [("code", .string(code)), ("name", .string(name ?? code)), ("duration_minutes", .number(String(minutes))),
+                                                   ("signature_required", .bool(signature)), ("skills", try DispatchCommand.levels(skills))]
+                if !step.isEmpty { body.append(("steps", .array(try step.map(DispatchCommand.step)))) }
+                try await DispatchCommand.call(common, .POST, "/v1/office/work-order-types", body, text: DispatchCommand.created("work-order type"))
             }
         }
     }

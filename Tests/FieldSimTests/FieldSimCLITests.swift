@@ -235,6 +235,24 @@ struct FieldSimCLITests {
         let ran = try Self.fieldsim(["dispatch", "maintenance-plan", "run"] + office).output
         #expect(ran.hasPrefix("created ") && !ran.hasPrefix("created 0"), "\(ran)")
         #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "run"] + office).output.contains("created 0, updated 0, cancelled 0"))
+
+        // A checklist on the demo's repair type; the technician's phone lists it and answers a step out of range (a warning, kept).
+        let technicianToken = try #require(server.tokens["technician"])
+        #expect(try Self.fieldsim(["dispatch", "work-type", "save", "repair", "--step", "Leak fixed:yes_no", "--step", "Pressure (bar):number:1:4"] + office).status == 0)
+        #expect(try Self.fieldsim(["dispatch", "work-type", "save", "repair", "--step", "Pressure"] + office).status == 64)
+        let home = directory.appendingPathComponent("technician")
+        #expect(try Self.fieldsim(["device", "init", "--server", server.url.absoluteString, "--token", technicianToken], home: home).status == 0)
+        let repair = try #require(data["work_orders"]?.rows.first { $0[9] == technician && $0[4] == "repair" && ["scheduled", "dispatched", "en_route", "on_site"].contains($0[10] ?? "") }?[0] ?? nil)
+        let checklist = try Self.fieldsim(["device", "work-order", "steps", repair, "--json"], home: home)
+        guard case .array(let stepsListed)? = checklist.json, stepsListed.count == 2, let pressure = Self.text(stepsListed[1], "id") else {
+            Issue.record("no checklist: \(checklist.output) \(checklist.error)"); return
+        }
+        let answered = try Self.fieldsim(["device", "work-order", "step", repair, pressure, "--number", "9"], home: home)
+        #expect(answered.status == 0 && answered.output.contains("step_out_of_range"), "\(answered.output) \(answered.error)")
+        #expect(try Self.fieldsim(["device", "work-order", "step", repair, pressure, "--yes", "--number", "2"], home: home).status == 64)
+        #expect(try Self.fieldsim(["device", "work-order", "step", repair, pressure, "--yes"], home: home).status != 0)
+        #expect(try Self.fieldsim(["device", "work-order", "steps", repair], home: home).output.contains("[x]  Pressure (bar) (number)  9"))
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 
     @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")

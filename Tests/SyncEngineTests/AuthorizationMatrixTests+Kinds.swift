@@ -20,13 +20,14 @@ extension AuthorizationMatrixTests {
         let nobody = (false, false)
         var readers: [(String, (Bool, Bool), (Bool, Bool), (Bool, Bool))] = []
         // The catalogue and the organisation's shape: everyone's.
-        for table in ["tenants", "territories", "products", "price_lists", "price_list_entries", "discount_policies", "work_order_types", "work_order_type_skills"] {
+        for table in ["tenants", "territories", "products", "price_lists", "price_list_entries", "discount_policies", "work_order_types", "work_order_type_skills",
+                      "work_order_type_steps"] {
             readers.append((table, everyone, everyone, everyone))
         }
         // A customer and what hangs under it: the territory's rep and the office. A technician
         // sees the customer, asset and work order of their own work orders and the parts used on
         // them, nothing else of the customer's (visits, orders, contacts, payments).
-        for table in ["customers", "assets", "work_orders", "parts_used"] {
+        for table in ["customers", "assets", "work_orders", "parts_used", "step_answers"] {
             readers.append((table, ownOnly, ownOnly, everyone))
         }
         // A maintenance plan is the office's; it hangs under the asset's customer, not the technician's work.

@@ -17,6 +17,8 @@ extension DeviceStore {
                     warnings = ExecutionRules.completeWorkOrder(
                         workType: state.text("work_type") ?? "", arrivedOnSite: state.state()?.name == "on_site",
                         hasSignature: state.id("signature_attachment_id") != nil)
+                    let steps = try DeviceQuery.workOrderSteps(workOrder).body(db, self.schema)
+                    if let finding = ServiceSteps.completion(missing: steps.filter { $0.required && !$0.isAnswered }.map(\.rule)) { warnings.append(finding) }
                 }
             default: break
             }
@@ -104,5 +106,41 @@ extension DeviceStore {
             try session.write("work_orders", workOrder, [("rating", .integer(stars)), ("rating_comment", comment.map(FieldValue.text) ?? .null)], in: db)
         }
         return ActionReport(record: workOrder, changeSet: changeSet, warnings: ExecutionRules.rating(stars, comment: comment).map { [$0] } ?? [])
+    }
+
+    /// Answers a step of the work order's checklist, offline like any fact: an append-only record
+    /// (the latest answer per step counts). A photo answer keeps the photo with it. An answer of
+    /// the wrong kind is refused here; a number outside the step's range is recorded with a
+    /// warning (the server flags it too).
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` for an answer with no value or several, or
+    ///   one that is not of the step's kind, or a step not of this work order's checklist.
+    public func answerStep(workOrder: RecordID, step: RecordID, answer: ServiceSteps.Answer, photo: AttachmentFile? = nil, at time: Int64) async throws -> ActionReport {
+        var given = answer
+        if photo != nil { given.photo = RecordID(high: 0, low: 0) }  // stands for the photo until it is kept
+        let answer = given
+        guard answer.kind != nil else { throw StoreError(.invalidArgument, "an answer is one of yes/no, a number, a text or a photo") }
+        let ((id, warnings), changeSet) = try await act { session, identity, db in
+            guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
+            _ = try session.existing("work_orders", workOrder, in: db)
+            guard let checklist = try DeviceQuery.workOrderSteps(workOrder).body(db, self.schema).first(where: { $0.id == step }) else {
+                throw StoreError(.invalidArgument, "the step is not on this work order's checklist")
+            }
+            var warnings: [RuleFinding] = []
+            if let finding = ServiceSteps.judge(answer, to: checklist.rule) {
+                guard finding.rule == .stepOutOfRange else { throw StoreError(.invalidArgument, finding.message) }
+                warnings.append(finding)
+            }
+            let id = session.newID()
+            var fields: [(String, FieldValue)] = [("work_order_id", .id(workOrder)), ("step_id", .id(step)), ("answered_by", .id(user)),
+                                                  ("answered_at", .timestamp(time))]
+            if let yes = answer.yesNo { fields.append(("yes_no", .bool(yes))) }
+            if let number = answer.number { fields.append(("number_value", .integer(number))) }
+            if let text = answer.text { fields.append(("text_value", .text(text))) }
+            if let photo { fields.append(("photo_attachment_id", .id(try session.attach(photo, user: identity.user, in: db)))) }
+            try session.write("step_answers", id, fields, in: db)
+            return (id, warnings)
+        }
+        return ActionReport(record: id, changeSet: changeSet, warnings: warnings)
     }
 }

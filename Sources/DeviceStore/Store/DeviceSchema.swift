@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 11
+    static let version = 12
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -71,7 +71,12 @@ struct DeviceSchema: Sendable {
                 "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
                     + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER;"
             }.joined(separator: "\n"),
+        // 11 → 12: service steps and their answers.
+        ["work_order_type_steps", "step_answers"].map { TableLayout(FieldSalesSchema.schema.table($0)!).createSQL }.joined() + stepAnswersByWorkOrder,
     ]
+
+    /// A work order's step answers, for its checklist (`DeviceStore.workOrderSteps`).
+    static let stepAnswersByWorkOrder = "CREATE INDEX step_answers_by_work_order ON step_answers (work_order_id, step_id)"
 
     /// A visit's shelf counts, for a store's out-of-stock list (`DeviceStore.outOfStock(customer:)`).
     static let shelfCountsByVisit = "CREATE INDEX shelf_stock_counts_by_visit ON shelf_stock_counts (visit_id, product_id)"
@@ -164,6 +169,7 @@ struct DeviceSchema: Sendable {
         "CREATE INDEX contact_records_by_customer ON contact_records (customer_id)",
         attachmentsBySHA256,
         shelfCountsByVisit,
+        stepAnswersByWorkOrder,
     ] + readIndexes
 }
 

@@ -34,6 +34,12 @@ extension RuleFinding.Rule {
     public static let lowRating = Self("low_rating")
     /// §6 (service levels): a work order's response or arrival time passed before it got there.
     public static let serviceLevelBreach = Self("service_level_breach")
+    /// §6 (service steps): an answer of the wrong kind for its step.
+    public static let stepAnswerInvalid = Self("step_answer_invalid")
+    /// §6 (service steps): a number outside its step's range.
+    public static let stepOutOfRange = Self("step_out_of_range")
+    /// §6 (service steps): a completion with a required step unanswered.
+    public static let stepsMissing = Self("steps_missing")
     /// §4.13: payments sum past the order's total.
     public static let paymentsOverTotal = Self("payments_over_total")
     /// §4.13: a receipt number already recorded.

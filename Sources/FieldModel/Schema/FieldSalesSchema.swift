@@ -296,6 +296,8 @@ public enum FieldSalesSchema {
 
     /// Skill levels, 1 (trainee) to 5 (expert).
     static let skillLevelRange: ClosedRange<Int64> = 1...5
+    /// The kinds of answer a checklist step takes.
+    public static let stepAnswerKinds = ["yes_no", "number", "text", "photo"]
     /// How a work order is dispatched: by the server (`auto`) or only by hand (`manual`); unset
     /// follows the tenant.
     public static let dispatchModes = ["auto", "manual"]
@@ -308,6 +310,18 @@ public enum FieldSalesSchema {
             FieldSchema("duration_minutes", .integer, access: .dispatch, range: 5...1_440),
             FieldSchema("signature_required", .bool, access: .dispatch),
             FieldSchema("active", .bool, access: .dispatch),
+        ], buckets: [.constant(Bucket.catalog.name)]),
+        // A work-order type's checklist (标准化现场服务): steps and inspections, each with the kind
+        // of answer it takes; the required ones must be answered before completion.
+        TableSchema(name: "work_order_type_steps", fields: [
+            FieldSchema("work_order_type_id", ref("work_order_types"), access: .dispatch),
+            FieldSchema("position", .integer, access: .dispatch, range: 0...1_000),
+            FieldSchema("label", shortText, access: .dispatch),
+            FieldSchema("answer_kind", .text(maxLength: 20), access: .dispatch, vocabulary: stepAnswerKinds),
+            // For a number: the range an answer should fall in (outside it is flagged, not refused).
+            FieldSchema("min_value", .integer, optional: true, access: .dispatch, range: quantityRange),
+            FieldSchema("max_value", .integer, optional: true, access: .dispatch, range: quantityRange),
+            FieldSchema("required", .bool, access: .dispatch),
         ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "work_order_type_skills", fields: [
             FieldSchema("work_order_type_id", ref("work_order_types"), access: .dispatch),
@@ -410,6 +424,18 @@ public enum FieldSalesSchema {
         ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["actual_end", "window_end", "id"], days: keptHistoryDays,
                               open: ["new", "scheduled", "on_hold", "dispatched", "en_route", "on_site"])),
+        // A technician's answer to a checklist step, captured offline like a geo event: append-only,
+        // the latest answer per step counts.
+        TableSchema(name: "step_answers", kind: .appendOnly, fields: [
+            FieldSchema("work_order_id", ref("work_orders"), policy: .insertOnce, access: .technicians),
+            FieldSchema("step_id", ref("work_order_type_steps"), policy: .insertOnce, access: .technicians),
+            FieldSchema("answered_by", ref("users"), policy: .insertOnce, access: .technicians, author: .always),
+            FieldSchema("answered_at", .timestamp, policy: .insertOnce, access: .technicians),
+            FieldSchema("yes_no", .bool, optional: true, policy: .insertOnce, access: .technicians),
+            FieldSchema("number_value", .integer, optional: true, policy: .insertOnce, access: .technicians, range: quantityRange),
+            FieldSchema("text_value", longText, optional: true, policy: .insertOnce, access: .technicians),
+            FieldSchema("photo_attachment_id", ref("attachments"), optional: true, policy: .insertOnce, access: .technicians),
+        ], buckets: [.parent("work_order_id", table: "work_orders")], phoneWindow: .withParent("work_order_id")),
         TableSchema(name: "stock_locations", fields: [
             FieldSchema("kind", .text(maxLength: 20), access: .managers),
             FieldSchema("name", shortText, access: .managers),

@@ -247,6 +247,13 @@ extension SwarmWorld {
             guard (start / Self.hour) % 24 == 14 else { return }
             for order in device.workOrders {
                 for status in ["en_route", "on_site"] { await act(device) { try await store.moveWorkOrder(order, to: status, at: start) } }
+                // The checklist, answered on site (now and then a reading out of range, or a step left out), and the customer's rating.
+                for step in (try? await store.workOrderSteps(order)) ?? [] where random.next() % 10 != 0 {
+                    let answer = step.answerKind == "number" ? ServiceSteps.Answer(number: Int64(random.next() % 6)) : ServiceSteps.Answer(yesNo: random.next() % 5 != 0)
+                    await act(device) { try await store.answerStep(workOrder: order, step: step.id, answer: answer, at: start + 30 * 60_000) }
+                }
+                let stars = Int64(1 + random.next() % 5)
+                await act(device) { try await store.rateWorkOrder(order, stars: stars, comment: stars <= 2 ? "Took too long" : nil) }
                 let signature = attachment(.signature)
                 await act(device) { try await store.setResolution(workOrder: order, resolution: "Serviced and tested.", signature: signature) }
                 await act(device) { try await store.moveWorkOrder(order, to: "completed", at: start + Self.hour) }

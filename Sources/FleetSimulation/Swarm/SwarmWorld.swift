@@ -176,7 +176,7 @@ final class SwarmWorld {
     }
 
     /// Every technician's working week (07:00 to 19:00 local, every day, six jobs), their skills
-    /// and every territory; the work types the office uses; and the tenant dispatching
+    /// and every territory; the work types the office uses (a repair with a checklist); and the tenant dispatching
     /// automatically — so the office leaves half of each day's work orders to the server.
     func seedTechnicianResources() async throws {
         var edits: [SyncStore.OfficeEdit] = []
@@ -185,6 +185,15 @@ final class SwarmWorld {
             edits.append(.init("work_order_types", type, [("code", .text(code)), ("name", .text(code.capitalized)), ("duration_minutes", .integer(60)),
                                                            ("signature_required", .bool(true)), ("active", .bool(true))]))
             edits.append(.init("work_order_type_skills", store.clock.newID(), [("work_order_type_id", .id(type)), ("skill", .text(skill)), ("min_level", .integer(1))]))
+            // A repair's checklist: a yes/no and a reading with its range.
+            if code == "repair" {
+                for (position, (label, kind)) in [("Leak fixed", "yes_no"), ("Pressure (bar)", "number")].enumerated() {
+                    edits.append(.init("work_order_type_steps", store.clock.newID(), [
+                        ("work_order_type_id", .id(type)), ("position", .integer(Int64(position))), ("label", .text(label)), ("answer_kind", .text(kind)),
+                        ("required", .bool(true)), ("min_value", kind == "number" ? .integer(1) : .null), ("max_value", kind == "number" ? .integer(4) : .null),
+                    ]))
+                }
+            }
         }
         for device in devices where device.role == .technician {
             edits.append(.init("technician_profiles", store.clock.newID(), [

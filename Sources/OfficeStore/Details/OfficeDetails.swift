@@ -164,6 +164,16 @@ extension SyncStore {
         public var parts: [PartUsedItem]
         /// What the rules and the office did to it.
         public var history: [HistoryEntry]
+        /// Its type's checklist, each step with the latest answer (service steps).
+        public var steps: [StepItem] = []
+    }
+
+    /// A checklist step of a work order with its latest answer.
+    public struct StepItem: Sendable, Hashable {
+        /// The step, its label, kind of answer, whether completion needs it, and its range.
+        public var id: RecordID, label: String, answerKind: String, required: Bool, minValue: Int64?, maxValue: Int64?
+        /// The latest answer as text (`yes`, `no`, a number, a text, a photo's attachment id), who gave it and when (the phone's time).
+        public var answer: String?, answeredBy: RecordID?, answeredAt: Int64?
     }
 
     /// The work order `id` with its asset, parts used and history.
@@ -196,6 +206,23 @@ extension SyncStore {
                          quantity: try row.read(6, as: Int64.self), usedAt: try row.read(7, as: Int64?.self))
         }
         detail.history = try await history("work_orders", id, tenant: office.tenant)
+        detail.steps = try await pool.query("""
+            SELECT s.id::text, coalesce(s.label, ''), coalesce(s.answer_kind, ''), coalesce(s.required, false), s.min_value, s.max_value,
+                   a.yes_no, a.number_value, a.text_value, a.photo_attachment_id::text, a.answered_by::text, a.answered_at
+            FROM work_orders w
+            JOIN LATERAL (SELECT id FROM work_order_types t WHERE t.tenant_id = w.tenant_id AND t.code = w.work_type AND NOT t._deleted ORDER BY t.id LIMIT 1) t ON true
+            JOIN work_order_type_steps s ON s.tenant_id = w.tenant_id AND s.work_order_type_id = t.id AND NOT s._deleted
+            LEFT JOIN LATERAL (SELECT * FROM step_answers a WHERE a.tenant_id = w.tenant_id AND a.work_order_id = w.id AND a.step_id = s.id AND NOT a._deleted
+                               ORDER BY a.answered_at DESC NULLS LAST, a.id DESC LIMIT 1) a ON true
+            WHERE w.tenant_id = $1 AND w.id = $2::uuid
+            ORDER BY s.position, s.id
+            """, [office.tenant.uuidString, id.uuidString]).map { row in
+            let answer: String? = try row.read(6, as: Bool?.self).map { $0 ? "yes" : "no" } ?? row.read(7, as: Int64?.self).map(String.init)
+                ?? row.read(8, as: String?.self) ?? row.read(9, as: String?.self)
+            return StepItem(id: RecordID(try row.read(0, as: String.self))!, label: try row.read(1, as: String.self), answerKind: try row.read(2, as: String.self),
+                            required: try row.read(3, as: Bool.self), minValue: try row.read(4, as: Int64?.self), maxValue: try row.read(5, as: Int64?.self),
+                            answer: answer, answeredBy: try row.read(10, as: String?.self).flatMap { RecordID($0) }, answeredAt: try row.read(11, as: Int64?.self))
+        }
         return detail
     }
 

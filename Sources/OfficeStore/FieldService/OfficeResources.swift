@@ -62,6 +62,27 @@ extension SyncStore {
         public var name: String, durationMinutes: Int, signatureRequired: Bool, active: Bool
         /// Skill → minimum level.
         public var skills: [String: Int]
+        /// Its checklist, in order.
+        public var steps: [StepDefinition] = []
+    }
+
+    /// A step of a work-order type's checklist, as the office writes it.
+    public struct StepDefinition: Sendable, Hashable {
+        /// What to do or check, and the kind of answer (`yes_no`, `number`, `text`, `photo`).
+        public var label: String, answerKind: String
+        /// Whether completion needs it.
+        public var required: Bool
+        /// For a number, the range an answer should fall in.
+        public var minValue: Int64?, maxValue: Int64?
+
+        /// Creates a step.
+        public init(label: String, answerKind: String, required: Bool = true, minValue: Int64? = nil, maxValue: Int64? = nil) {
+            self.label = label
+            self.answerKind = answerKind
+            self.required = required
+            self.minValue = minValue
+            self.maxValue = maxValue
+        }
     }
 
     /// Refuses anyone but a dispatcher or an admin.
@@ -212,9 +233,19 @@ extension SyncStore {
     // MARK: - Work-order types
 
     /// Creates or updates the type with `code`, its required skills set to exactly `skills`; returns its id.
+    ///
+    /// - Parameter steps: Its checklist, in order, when given: the steps take these places, labels
+    ///   and kinds in order (answers already given stay with the step at their place), and steps
+    ///   past the end are deleted; `nil` keeps the checklist.
     public func saveWorkOrderType(code: String, name: String, durationMinutes: Int, signatureRequired: Bool, active: Bool = true,
-                                  skills: [String: Int], by office: OfficeUser) async throws -> RecordID {
+                                  skills: [String: Int], steps: [StepDefinition]? = nil, by office: OfficeUser) async throws -> RecordID {
         try requireDispatching(office)
+        for step in steps ?? [] {
+            guard FieldSalesSchema.stepAnswerKinds.contains(step.answerKind) else {
+                throw OfficeError(.invalid, "a step's answer_kind is \(FieldSalesSchema.stepAnswerKinds.joined(separator: ", "))")
+            }
+            if let low = step.minValue, let high = step.maxValue, low > high { throw OfficeError(.invalid, "a step's min_value is at most its max_value") }
+        }
         let existing = try await pool.query("SELECT id::text FROM work_order_types WHERE tenant_id = $1 AND code = $2 AND NOT _deleted ORDER BY id LIMIT 1",
                                             [office.tenant.uuidString, code]).first.flatMap { RecordID(try $0.read(0, as: String.self)) }
         let id = existing ?? newID()
@@ -236,6 +267,18 @@ extension SyncStore {
         for (skill, level) in skills.sorted(by: { $0.key < $1.key }) where !kept.contains(skill) {
             edits.append(OfficeEdit("work_order_type_skills", newID(), [("work_order_type_id", .id(id)), ("skill", .text(skill)), ("min_level", .integer(Int64(level)))]))
         }
+        if let steps {
+            let existingSteps = existing == nil ? [] : try await pool.query("""
+                SELECT id::text FROM work_order_type_steps WHERE tenant_id = $1 AND work_order_type_id = $2::uuid AND NOT _deleted ORDER BY position, id
+                """, [office.tenant.uuidString, id.uuidString]).map { RecordID(try $0.read(0, as: String.self))! }
+            for (index, step) in steps.enumerated() {
+                edits.append(OfficeEdit("work_order_type_steps", index < existingSteps.count ? existingSteps[index] : newID(), [
+                    ("work_order_type_id", .id(id)), ("position", .integer(Int64(index))), ("label", .text(step.label)), ("answer_kind", .text(step.answerKind)),
+                    ("required", .bool(step.required)), ("min_value", step.minValue.map(FieldValue.integer) ?? .null), ("max_value", step.maxValue.map(FieldValue.integer) ?? .null),
+                ]))
+            }
+            for stale in existingSteps.dropFirst(steps.count) { edits.append(.delete("work_order_type_steps", stale)) }
+        }
         try await edit(edits, by: office, tenant: office.tenant)
         return id
     }
@@ -256,6 +299,14 @@ extension SyncStore {
                                         [tenant.uuidString]) {
             guard let id = try row.read(0, as: String?.self).flatMap({ RecordID($0) }) else { continue }
             types[id]?.skills[try row.read(1, as: String.self)] = Int(try row.read(2, as: Int64.self))
+        }
+        for row in try await pool.query("""
+            SELECT work_order_type_id::text, coalesce(label, ''), coalesce(answer_kind, ''), coalesce(required, false), min_value, max_value
+            FROM work_order_type_steps WHERE tenant_id = $1 AND NOT _deleted ORDER BY position, id
+            """, [tenant.uuidString]) {
+            guard let id = try row.read(0, as: String?.self).flatMap({ RecordID($0) }) else { continue }
+            types[id]?.steps.append(StepDefinition(label: try row.read(1, as: String.self), answerKind: try row.read(2, as: String.self), required: try row.read(3, as: Bool.self),
+                                                   minValue: try row.read(4, as: Int64?.self), maxValue: try row.read(5, as: Int64?.self)))
         }
         return types.values.sorted { ($0.code, $0.id) < ($1.code, $1.id) }
     }

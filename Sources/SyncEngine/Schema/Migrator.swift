@@ -35,6 +35,7 @@ public enum Migrator {
         Migration(revision: 14, name: "technicians' resources, work-order types and dispatch decisions", sql: Revision014.sql),
         Migration(revision: 15, name: "a work order's service levels", sql: Revision015.sql),
         Migration(revision: 16, name: "assets' maintenance plans", sql: Revision016.sql),
+        Migration(revision: 17, name: "service steps and their answers", sql: Revision017.sql),
     ]
 
     /// The latest revision this build knows.

@@ -39,6 +39,11 @@ extension OfficeRoutes {
                                       ("used_at", OfficeJSON.time(part.usedAt))])
                 })),
                 ("history", .array(detail.history.map(OfficeJSON.history))),
+                ("steps", .array(detail.steps.map { step in
+                    JSONValue.fields([("id", OfficeJSON.id(step.id)), ("label", .string(step.label)), ("answer_kind", .string(step.answerKind)),
+                                      ("required", .bool(step.required)), ("min_value", OfficeJSON.integer(step.minValue)), ("max_value", OfficeJSON.integer(step.maxValue)),
+                                      ("answer", .text(step.answer)), ("answered_by", OfficeJSON.id(step.answeredBy)), ("answered_at", OfficeJSON.time(step.answeredAt))])
+                })),
             ])
         } }
         office.get("customers/:id") { try await self.handle($0, $1, []) { user, _, _, context in

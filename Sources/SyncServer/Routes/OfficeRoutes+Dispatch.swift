@@ -48,14 +48,25 @@ extension OfficeRoutes {
             .fields([("work_order_types", .array(try await self.store.workOrderTypes(tenant: user.tenant).map { type in
                 JSONValue.fields([("id", OfficeJSON.id(type.id)), ("code", .string(type.code)), ("name", .string(type.name)),
                                   ("duration_minutes", .integer(Int64(type.durationMinutes))), ("signature_required", .bool(type.signatureRequired)),
-                                  ("active", .bool(type.active)), ("skills", Self.levels(type.skills))])
+                                  ("active", .bool(type.active)), ("skills", Self.levels(type.skills)),
+                                  ("steps", .array(type.steps.map { step in
+                                      JSONValue.fields([("label", .string(step.label)), ("answer_kind", .string(step.answerKind)), ("required", .bool(step.required)),
+                                                        ("min_value", OfficeJSON.integer(step.minValue)), ("max_value", OfficeJSON.integer(step.maxValue))])
+                                  }))])
             }))])
         } }
-        office.post("work-order-types") { try await self.handle($0, $1, ["code", "name", "duration_minutes", "signature_required", "active", "skills"]) { user, body, _, _ in
+        office.post("work-order-types") { try await self.handle($0, $1, ["code", "name", "duration_minutes", "signature_required", "active", "skills", "steps"]) { user, body, _, _ in
+            let steps = try body.has("steps") ? body.array("steps").map { value -> SyncStore.StepDefinition in
+                let step = try OfficeBody(Array(value.printed.utf8), allowed: ["label", "answer_kind", "required", "min_value", "max_value"])
+                return SyncStore.StepDefinition(label: try step.text("label"), answerKind: try step.text("answer_kind"), required: try step.bool("required", default: true),
+                                                minValue: try step.optionalInteger("min_value"), maxValue: try step.optionalInteger("max_value"))
+            } : nil
+            if let steps, steps.count > 100 { throw SyncStore.OfficeError(.invalid, "a checklist has at most 100 steps") }
             let id = try await self.store.saveWorkOrderType(code: try body.text("code"), name: try body.text("name"),
                                                             durationMinutes: Int(try body.integer("duration_minutes", in: 5...1_440)),
                                                             signatureRequired: try body.bool("signature_required", default: false),
-                                                            active: try body.bool("active", default: true), skills: try body.levels("skills", in: 1...5), by: user)
+                                                            active: try body.bool("active", default: true), skills: try body.levels("skills", in: 1...5),
+                                                            steps: steps, by: user)
             return JSONValue.fields([("id", OfficeJSON.id(id))])
         } }
         office.post("dispatch/run") { try await self.handle($0, $1, ["work_orders"]) { user, body, _, _ in
