@@ -5,8 +5,10 @@ import SyncCore
 
 /// DOMAIN.md §4.11–4.12 and §3: work orders, parts used, customers and their merges, attachments.
 extension ArrivalJudge {
-    /// §4.11: a completion needs an arrival on site and, for some work types, a signature; a low
-    /// rating from the customer is flagged for the office; a dispatcher's hold or cancel is audited.
+    /// §4.11: a completion needs an arrival on site, the required steps of its checklist and, for
+    /// some work types, a signature; work done after the office cancelled or reassigned the work
+    /// order is kept and flagged; a low rating from the customer is flagged for the office; a
+    /// dispatcher's hold or cancel is audited.
     mutating func workOrder(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
         if change.written("rating") != nil, let stars = after.integer("rating"), let finding = ExecutionRules.rating(stars, comment: after.text("rating_comment")) {
             flag(change, finding)
@@ -16,6 +18,15 @@ extension ArrivalJudge {
         }
         serviceLevels(change, before: before, after: after)
         guard let written = change.writtenState() else { return }
+        // §2, §3: work done on a work order the office cancelled or gave to someone else is kept, and flagged.
+        if ["en_route", "on_site", "completed", "cannot_complete"].contains(written), let author, FieldSalesDomain.confines(author.role) {
+            if before?.state()?.name == "cancelled" {
+                flag(change, RuleFinding(.executedAfterCancel, "the work order was cancelled by the office; the work done on it stands"))
+            }
+            if let assignee = after.id("assignee_id"), assignee != author.user {
+                flag(change, RuleFinding(.reassignedWhileExecuted, "the work order is now assigned to someone else; the work is kept and attributed to its author"))
+            }
+        }
         if written == "completed", after.state()?.name == "completed", before?.state()?.name != "completed" {
             let arrived = before?.state()?.name == "on_site" || after.timestamp("actual_start") != nil
             for finding in ExecutionRules.completeWorkOrder(workType: after.text("work_type") ?? "", arrivedOnSite: arrived,
