@@ -146,6 +146,17 @@ struct ConsoleBrowserTests {
                 try await browser.run("location.hash = 'people&user=\(rep.uuidString)&day=\(today)'")
                 try await browser.wait(until: "return document.querySelector('#timeline li.check_in') !== null", "the check-in on the rep's timeline")
             }
+            // The technicians: a dispatcher sets a technician's skills in place.
+            try await step("technicians") {
+                try await browser.run("location.hash = 'technicians'")
+                try await browser.wait(until: "return document.querySelectorAll('#technicians tr.technician').length >= 2", "the technicians")
+                try await browser.run("const input = document.querySelector('#technicians tr.technician form.skills input'); input.value = 'boiler=3, gas=1'; input.dataset.typed = 'yes'")
+                try await browser.click("#technicians tr.technician form.skills button")
+                try await browser.wait(until: "const input = document.querySelector('#technicians tr.technician form.skills input'); return input.dataset.typed === undefined && input.value === 'boiler=3, gas=1'",
+                                       "the page redrawn with the skills saved")
+                let levels = try await pool.query("SELECT skill || '=' || level FROM technician_skills WHERE NOT _deleted ORDER BY skill").map { try $0.read(0, as: String.self) }
+                #expect(levels == ["boiler=3", "gas=1"])
+            }
             // A customer's markup renders as text: no element made of it, no script run.
             try await step("escaping") {
                 try await browser.run("location.hash = 'customers'")

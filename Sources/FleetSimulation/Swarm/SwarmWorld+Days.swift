@@ -124,6 +124,9 @@ extension SwarmWorld {
                 if slot == 0 { device.workOrders.append(id) }
             }
         }
+        // The hourly maintenance job (its plans generate work orders a day or two ahead), then the dispatch job.
+        let maintenance = try await store.generateMaintenanceWork(tenant: tenant, now: Int64(clock.now()))
+        report.maintenanceWorkOrders += maintenance.created
         try await dispatchAutomatically()
     }
 

@@ -72,10 +72,11 @@ extension SwarmWorld {
                  + (SELECT count(*) FROM (SELECT 1 FROM parts_used WHERE tenant_id = $1 GROUP BY work_order_id, product_id, used_at HAVING count(*) > 1) c)
             """, [tenant.uuidString])[0].read(0, as: Int.self)
         // Automatic assignments still standing keep dispatch's promises, judged afresh from the
-        // stored resources: the skills at their levels, the territory, no two slots overlapping.
+        // stored resources: the skills at their levels, the territory, no two slots overlapping
+        // (unless the first job was done, ahead of its slot, before the second was booked).
         report.dispatchErrors = try await pool.query("""
             WITH standing AS (
-                SELECT d.id, d.technician_id, d.slot_start, d.slot_end, w.work_type, c.territory_id
+                SELECT d.id, d.technician_id, d.slot_start, d.slot_end, d.decided_at, w.actual_end, w.work_type, c.territory_id
                 FROM dispatch_decisions d
                 JOIN work_orders w ON w.tenant_id = d.tenant_id AND w.id = d.work_order_id AND w.assignee_id = d.technician_id AND NOT w._deleted
                 LEFT JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id
@@ -88,7 +89,9 @@ extension SwarmWorld {
                             SELECT 1 FROM technician_skills h WHERE h.tenant_id = $1 AND h.user_id = s.technician_id AND h.skill = k.skill
                               AND h.level >= k.min_level AND NOT h._deleted)))
                  + (SELECT count(*) FROM standing a JOIN standing b ON a.technician_id = b.technician_id AND a.id < b.id
-                        AND a.slot_start < b.slot_end AND b.slot_start < a.slot_end)
+                        AND a.slot_start < b.slot_end AND b.slot_start < a.slot_end
+                        -- A job done before its slot frees the slot: booking it again later is right.
+                        AND (a.actual_end IS NULL OR a.actual_end > b.decided_at))
             """, [tenant.uuidString])[0].read(0, as: Int.self)
         if report.dispatchErrors > 0, report.details.count < 10 { report.details.append("\(report.dispatchErrors) automatic assignment(s) break dispatch's promises") }
         // Every attachment's bytes reached the server with the right hash, and none waits for them.

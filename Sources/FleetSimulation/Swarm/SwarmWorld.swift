@@ -176,8 +176,9 @@ final class SwarmWorld {
     }
 
     /// Every technician's working week (07:00 to 19:00 local, every day, six jobs), their skills
-    /// and every territory; the work types the office uses (a repair with a checklist); and the tenant dispatching
-    /// automatically — so the office leaves half of each day's work orders to the server.
+    /// and every territory; the work types the office uses (a repair with a checklist); the tenant
+    /// dispatching automatically — so the office leaves half of each day's work orders to the
+    /// server; and maintenance plans on three assets, every other day, for the maintenance job.
     func seedTechnicianResources() async throws {
         var edits: [SyncStore.OfficeEdit] = []
         for (code, skill) in [("maintenance", "maintenance"), ("repair", "repair")] {
@@ -211,6 +212,14 @@ final class SwarmWorld {
             try await store.edit(chunk, by: dispatcher, tenant: tenant)
         }
         try await store.edit([.init("tenants", tenant, [("auto_dispatch", .bool(true))])], by: nil, tenant: tenant)
+        // Maintenance plans on the first assets, due every other day from the first day, generated a day ahead.
+        let assets = try await pool.query("SELECT id::text FROM assets WHERE tenant_id = $1 AND NOT _deleted ORDER BY id LIMIT 3", [tenant.uuidString])
+            .compactMap { RecordID(try $0.read(0, as: String.self)) }
+        let firstDay = Int64(Self.monday.epochSeconds * 1000) + 15 * Self.hour
+        for (index, asset) in assets.enumerated() {
+            _ = try await store.saveMaintenancePlan(.init(asset: asset, workType: "maintenance", intervalDays: 2, startsAt: firstDay + Int64(index) * Self.hour,
+                                                          leadDays: 1, windowDays: 1), by: dispatcher)
+        }
     }
 
     func makeDevice(_ index: Int, user: RecordID, role: Role) async throws -> SwarmDevice {
