@@ -111,8 +111,8 @@ struct ConsoleBrowserTests {
                 // Blocks of visits at the same hour overlap on the lane: the click goes to this one's element.
                 try await browser.run("document.querySelector(`[data-visit='${arguments[0]}']`).click()", [visit.uuidString])
                 try await browser.wait(until: "return document.getElementById('visit-panel') !== null", "the visit's panel")
-                try await browser.run("document.getElementById('assignee').value = arguments[0]", [rep.uuidString])
-                try await browser.click("#reassign")
+                // Chosen and sent in one script: a live redraw between the two (a busy machine) would replace the panel under the click.
+                try await browser.run("document.getElementById('assignee').value = arguments[0]; document.getElementById('reassign').click()", [rep.uuidString])
                 try await browser.wait(until: "return document.querySelector('[data-user=\"\(rep.uuidString)\"] [data-visit=\"\(visit.uuidString)\"]') !== null",
                                        "the visit in the rep's lane")
             }

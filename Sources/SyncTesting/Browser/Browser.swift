@@ -119,11 +119,19 @@ public final class Browser: @unchecked Sendable {
         throw BrowserError("timed out waiting for \(what)")
     }
 
-    /// Clicks the first element `selector` finds, as a user would.
+    /// Clicks the first element `selector` finds, as a user would. An element a redraw replaced
+    /// between finding and clicking it ("stale element reference") is found again, up to three times.
     public func click(_ selector: String) async throws {
-        let element = try await command("POST", "/element", ["using": "css selector", "value": selector])
-        guard let id = element.first(where: { $0.key.hasPrefix("element-") })?.value as? String else { throw BrowserError("no element \(selector)") }
-        _ = try await command("POST", "/element/\(id)/click")
+        for attempt in 1...3 {
+            let element = try await command("POST", "/element", ["using": "css selector", "value": selector])
+            guard let id = element.first(where: { $0.key.hasPrefix("element-") })?.value as? String else { throw BrowserError("no element \(selector)") }
+            do {
+                _ = try await command("POST", "/element/\(id)/click")
+                return
+            } catch let error as BrowserError where attempt < 3 && error.description.contains("stale element") {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 
     /// Types `text` into the first element `selector` finds.
