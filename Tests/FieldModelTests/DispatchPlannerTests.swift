@@ -76,6 +76,18 @@ struct DispatchPlannerTests {
         #expect(plan[1].assignment?.time.start == Self.monday + 24 * Self.hour + 8 * Self.hour)
     }
 
+    @Test("a window of years is searched no further than the horizon: the plan stays cheap and still finds the first slot")
+    func longWindow() throws {
+        let now = Self.monday + 7 * Self.hour
+        let job = Self.job(1, window: (now, 4_102_444_800_000))
+        let assignment = try #require(P.plan(jobs: [job], technicians: [Self.technician(1, skills: ["boiler": 2])], now: now, timeZone: Self.utc)[0].assignment)
+        #expect(assignment.time.start == Self.monday + 8 * Self.hour)
+        // No one works: the search ends at the horizon, and the job waits.
+        var idle = Self.technician(2, skills: ["boiler": 2])
+        idle.workingDays = 0
+        #expect(P.plan(jobs: [job], technicians: [idle], now: now, timeZone: Self.utc)[0].assignment == nil)
+    }
+
     @Test("travel between jobs is kept clear: the next job starts after the drive")
     func travel() throws {
         let now = Self.monday + 7 * Self.hour
@@ -200,7 +212,7 @@ struct DispatchPlannerTests {
                 let alone = P.plan(jobs: [job], technicians: world.technicians, now: world.now, timeZone: Self.utc)[0]
                 guard alone.assignment == nil, let territory = job.territory else { continue }
                 let from = P.roundUp(max(world.now, job.windowStart ?? world.now), toMinutes: 5)
-                let to = job.windowEnd ?? from + Int64(P.horizonDays) * 86_400_000
+                let to = min(job.windowEnd ?? .max, from + Int64(P.horizonDays) * 86_400_000)
                 let duration = Int64(job.durationMinutes) * 60_000
                 for technician in world.technicians where technician.territories.contains(territory)
                     && job.requiredSkills.allSatisfy({ (technician.skills[$0.key] ?? 0) >= $0.value }) {

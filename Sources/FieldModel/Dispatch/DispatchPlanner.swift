@@ -10,8 +10,8 @@ public import SyncCore
 /// earlier bookings. For one work order:
 /// 1. **Qualified**: the technician holds every skill its type requires, at the level or above,
 ///    and serves the customer's territory (`service_territories`).
-/// 2. **Free**: the earliest slot of the type's duration inside the work order's window (or the
-///    next ``horizonDays`` days without one), inside the technician's working hours on a working
+/// 2. **Free**: the earliest slot of the type's duration inside the work order's window and the
+///    next ``horizonDays`` days, inside the technician's working hours on a working
 ///    day, clear of absences and of every booking with the travel between them, on a day with
 ///    fewer bookings than the technician's daily capacity.
 /// 3. **Ranked**: the first day anyone qualified is free; then the shortest travel from the
@@ -197,7 +197,8 @@ public enum DispatchPlanner {
     static func decide(_ job: Job, staff: [Technician], now: Int64, days: inout DayTable) -> Decision {
         let skills = describe(job.requiredSkills)
         let from = roundUp(max(now, job.windowStart ?? now), toMinutes: slotMinutes)
-        let to = job.windowEnd ?? from + Int64(horizonDays) * 86_400_000
+        // At most the horizon ahead, whatever the window: a window of years costs no more than two weeks.
+        let to = min(job.windowEnd ?? .max, from + Int64(horizonDays) * 86_400_000)
         let duration = Int64(job.durationMinutes) * 60_000
         guard from + duration <= to else {
             return Decision(job: job.id, assignment: nil, reason: "waiting: the window ends before \(job.durationMinutes) min of work fit in it")
