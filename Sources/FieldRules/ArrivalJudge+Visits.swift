@@ -83,7 +83,7 @@ extension ArrivalJudge {
     mutating func store(of customerID: RecordID?, visitType: String?, on db: isolated PostgresConnection) async throws -> (location: Coordinate?, radius: Int) {
         let customer = try await record("customers", customerID, on: db)
         let location = customer.flatMap { customer in
-            customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+            Coordinate.at(latitudeE6: customer.integer("latitude_e6"), longitudeE6: customer.integer("longitude_e6"))
         }
         var tenantRadius = reads.setting("geofence_radius_m")
         if tenantRadius == nil {

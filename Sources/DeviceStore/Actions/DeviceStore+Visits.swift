@@ -165,7 +165,7 @@ extension DeviceStore {
 
     static func geofenceWarnings(for fix: Geofence.Fix, at visit: RecordState, session: LocalSession, in db: isolated SQLiteDatabase) throws -> [RuleFinding] {
         guard let customerID = visit.id("customer_id"), let customer = try session.schema.read("customers", customerID, in: db) else { return [] }
-        let store = customer.integer("latitude_e6").flatMap { lat in customer.integer("longitude_e6").map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+        let store = Coordinate.at(latitudeE6: customer.integer("latitude_e6"), longitudeE6: customer.integer("longitude_e6"))
         let tenantRadius = try db.query("SELECT geofence_radius_m FROM tenants LIMIT 1").first?.read(0, as: Int?.self) ?? 200
         let radius = Geofence.radius(customer: customer.integer("geofence_radius_m").map(Int.init), visitType: nil, tenant: tenantRadius)
         return Geofence.verify(fix, store: store, radiusMeters: radius).findings
@@ -205,7 +205,7 @@ extension DeviceStore.VisitSummary {
             plannedStart: try row.read(4, as: Int64?.self), plannedEnd: try row.read(5, as: Int64?.self),
             instructions: try row.read(6, as: String?.self), customerID: RecordID(bytes: try row.read(7, as: [UInt8].self))!,
             customerName: try row.read(8, as: String.self), streetAddress: try row.read(9, as: String?.self),
-            location: latitude.flatMap { lat in longitude.map { Coordinate(latitudeE6: lat, longitudeE6: $0) } }
+            location: Coordinate.at(latitudeE6: latitude, longitudeE6: longitude)
         )
     }
 }

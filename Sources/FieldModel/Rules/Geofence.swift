@@ -14,6 +14,12 @@ public struct Coordinate: Hashable, Sendable {
         self.longitudeE6 = longitudeE6
     }
 
+    /// A coordinate from two stored values, or `nil` unless both are present.
+    public static func at(latitudeE6: Int64?, longitudeE6: Int64?) -> Coordinate? {
+        guard let latitudeE6, let longitudeE6 else { return nil }
+        return Coordinate(latitudeE6: latitudeE6, longitudeE6: longitudeE6)
+    }
+
     /// Creates a coordinate from degrees, rounded to micro-degrees.
     public init(latitude: Double, longitude: Double) {
         self.init(latitudeE6: Int64((latitude * 1e6).rounded()), longitudeE6: Int64((longitude * 1e6).rounded()))

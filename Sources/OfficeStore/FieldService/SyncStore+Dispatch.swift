@@ -93,7 +93,7 @@ extension SyncStore {
         let (plan, jobs) = try await plan(tenant: tenant, now: now, only: only, sight: sight)
         guard !jobs.isEmpty else { return [] }
         let previous = try await latestReasons(tenant: tenant, of: jobs.map(\.job.id))
-        let states = Dictionary(uniqueKeysWithValues: jobs.map { ($0.job.id, $0.status) })
+        let byID = Dictionary(uniqueKeysWithValues: jobs.map { ($0.job.id, $0) })
         var edits: [OfficeEdit] = []
         var recorded: [DispatchPlanner.Decision] = []
         for decision in plan {
@@ -101,9 +101,9 @@ extension SyncStore {
                 var fields: [(String, FieldValue)] = [
                     ("assignee_id", .id(assignment.technician)), ("scheduled_start", .timestamp(assignment.time.start)),
                     ("scheduled_end", .timestamp(assignment.time.end)), ("dispatch_reason", .text(decision.reason)),
-                    ("status", .state(StateValue("dispatched", epoch: states[decision.job]?.epoch ?? 0))),
+                    ("status", .state(StateValue("dispatched", epoch: byID[decision.job]?.status.epoch ?? 0))),
                 ]
-                if let job = jobs.first(where: { $0.job.id == decision.job }), job.job.windowStart == nil {
+                if byID[decision.job]?.job.windowStart == nil {
                     fields += [("window_start", .timestamp(assignment.time.start)), ("window_end", .timestamp(assignment.time.end))]
                 }
                 edits.append(OfficeEdit("work_orders", decision.job, fields))
@@ -165,7 +165,7 @@ extension SyncStore {
             required[type, default: [:]][skill] = level
         }
         return try rows.map { row in
-            let location = try Self.coordinate(row.read(2, as: Int64?.self), row.read(3, as: Int64?.self))
+            let location = Coordinate.at(latitudeE6: try row.read(2, as: Int64?.self), longitudeE6: try row.read(3, as: Int64?.self))
             let job = DispatchPlanner.Job(id: RecordID(try row.read(0, as: String.self))!, territory: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                                           location: location, requiredSkills: try row.read(10, as: String?.self).flatMap { required[$0] } ?? [:],
                                           durationMinutes: Int(try row.read(4, as: Int64.self)), priority: try row.read(5, as: String.self),
@@ -189,7 +189,7 @@ extension SyncStore {
             let id = RecordID(try row.read(0, as: String.self))!
             technicians[id] = DispatchPlanner.Technician(
                 id: id, skills: [:], territories: [],
-                start: try Self.coordinate(row.read(1, as: Int64?.self), row.read(2, as: Int64?.self)),
+                start: Coordinate.at(latitudeE6: try row.read(1, as: Int64?.self), longitudeE6: try row.read(2, as: Int64?.self)),
                 workdayStartMinute: Int(try row.read(3, as: Int64.self)), workdayEndMinute: Int(try row.read(4, as: Int64.self)),
                 workingDays: Int(try row.read(5, as: Int64.self)), dailyCapacity: Int(try row.read(6, as: Int64.self)))
         }
@@ -230,7 +230,7 @@ extension SyncStore {
             technicians[id]?.bookings.append(DispatchPlanner.Booking(
                 workOrder: RecordID(try row.read(1, as: String.self))!,
                 time: DispatchPlanner.Interval(start: try row.read(2, as: Int64.self), end: try row.read(3, as: Int64.self)),
-                location: try Self.coordinate(row.read(4, as: Int64?.self), row.read(5, as: Int64?.self))))
+                location: Coordinate.at(latitudeE6: try row.read(4, as: Int64?.self), longitudeE6: try row.read(5, as: Int64?.self))))
         }
         return technicians.values.sorted { $0.id < $1.id }
     }
@@ -296,8 +296,4 @@ extension SyncStore {
         }
     }
 
-    static func coordinate(_ latitude: Int64?, _ longitude: Int64?) -> Coordinate? {
-        guard let latitude, let longitude else { return nil }
-        return Coordinate(latitudeE6: latitude, longitudeE6: longitude)
-    }
 }
