@@ -76,6 +76,18 @@ extension ArrivalJudge {
         }
     }
 
+    /// §6, maintenance by meter: a reading lower than the same meter's reading taken before it is
+    /// flagged and kept (a replaced or misread meter is the office's to judge).
+    mutating func meterReading(_ change: Change, _ reading: RecordState, on db: isolated PostgresConnection) async throws {
+        guard let asset = reading.id("asset_id"), let meter = reading.text("meter"), let value = reading.integer("reading"), let at = reading.timestamp("read_at") else { return }
+        let before = try await reads.query("""
+            SELECT reading FROM meter_readings WHERE tenant_id = $1 AND asset_id = $2::uuid AND meter = $3 AND NOT _deleted AND id <> $4::uuid
+              AND (read_at < $5 OR (read_at = $5 AND id < $4::uuid)) ORDER BY read_at DESC, id DESC LIMIT 1
+            """, [tenant.uuidString, asset.uuidString, meter, change.record.uuidString, at], on: db)
+        guard let previous = try before.first?.read(0, as: Int64?.self), previous > value else { return }
+        flag(change, RuleFinding(.meterReadingDecreased, "the \(meter) meter reads \(value), below the \(previous) read before it"))
+    }
+
     /// The required steps of the work order's type that have no answer of their kind yet.
     func missingSteps(of workOrder: RecordID, workType: String?, on db: isolated PostgresConnection) async throws -> [ServiceSteps.Step] {
         guard let workType else { return [] }

@@ -140,6 +140,7 @@ struct ArrivalJudge {
             case "work_orders": try await workOrder(change, before: before, after: after, on: db)
             case "parts_used": try await partUsed(change, after, on: db)
             case "step_answers": try await stepAnswer(change, after, on: db)
+            case "meter_readings": try await meterReading(change, after, on: db)
             case "attachments": try await attachment(change, before: before, after: after, on: db)
             default: break
             }

@@ -269,7 +269,7 @@ extension DeviceCommand {
 
     struct WorkOrder: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "work-order", abstract: "A technician's work orders: move, arrive, steps, step, part, resolve, rate.",
-                                                        subcommands: [Move.self, Arrive.self, Steps.self, Step.self, Part.self, Resolve.self, Rate.self])
+                                                        subcommands: [Move.self, Arrive.self, Steps.self, Step.self, Meter.self, Part.self, Resolve.self, Rate.self])
 
         struct Steps: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "The work order's checklist, each step with its latest answer.")
@@ -318,6 +318,20 @@ extension DeviceCommand {
                                                                                     step: try DeviceCommand.id(step, "the step"), answer: answer, photo: file,
                                                                                     at: Int64(Date().timeIntervalSince1970 * 1000)), store)
                 }, text: DeviceCommand.reportText("answered"))
+            }
+        }
+
+        struct Meter: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Read the meter of the work order's asset (maintenance plans by meter forecast from it).")
+            @OptionGroup var common: Common
+            @Argument(help: "The work order's id.") var workOrder: String
+            @Argument(help: "The meter's name (e.g. hours).") var meter: String
+            @Argument(help: "The reading, in the meter's units.") var reading: Int64
+            func run() async throws {
+                try await DeviceCommand.run(common, { _, _, store in
+                    try await DeviceCommand.report(try await store.readMeter(workOrder: try DeviceCommand.id(workOrder, "the work order"), meter: meter, reading: reading,
+                                                                            at: Int64(Date().timeIntervalSince1970 * 1000)), store)
+                }, text: DeviceCommand.reportText("read meter"))
             }
         }
 

@@ -266,8 +266,8 @@ extension DispatchCommand {
 
 extension DispatchCommand {
     struct MaintenancePlan: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "maintenance-plan", abstract: "Assets' maintenance plans: list, save, run.",
-                                                        subcommands: [List.self, Save.self, Run.self])
+        static let configuration = CommandConfiguration(commandName: "maintenance-plan", abstract: "Assets' maintenance plans: list, save, run; an asset's meters.",
+                                                        subcommands: [List.self, Save.self, Run.self, Meters.self])
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Maintenance plans, of one asset or all.")
@@ -277,7 +277,9 @@ extension DispatchCommand {
                 try await DispatchCommand.call(common, .GET, "/v1/office/maintenance-plans" + (asset.map { "?asset=\($0)" } ?? ""), text: { answer in
                     guard case .array(let plans)? = answer["maintenance_plans"], !plans.isEmpty else { return "no maintenance plans" }
                     return plans.map { plan in
-                        let every = if case .number(let days)? = plan["interval_days"] { "every \(days) days" } else { "every \(DispatchCommand.plain(plan["interval_months"])) months" }
+                        let every = if case .number(let days)? = plan["interval_days"] { "every \(days) days" }
+                            else if case .number(let units)? = plan["interval_meter"] { "every \(units) \(plan["meter"]?.string ?? "") from \(DispatchCommand.plain(plan["meter_start"]))," }
+                            else { "every \(DispatchCommand.plain(plan["interval_months"])) months" }
                         return "\(plan["id"]?.string ?? "")  asset \(plan["asset_id"]?.string ?? "")  \(plan["work_type"]?.string ?? "")  \(every) from \(plan["starts_at"]?.string ?? "")"
                             + (plan["active"] == .bool(false) ? "  (inactive)" : "")
                     }.joined(separator: "\n")
@@ -292,6 +294,9 @@ extension DispatchCommand {
             @Option(help: "Rewrite this plan.") var id: String?
             @Option(help: "Every so many days.") var days: Int?
             @Option(help: "Every so many months.") var months: Int?
+            @Option(help: "Every so many units of --meter.") var every: Int64?
+            @Option(help: "The meter a plan by meter follows (e.g. hours).") var meter: String?
+            @Option(help: "The reading a plan by meter counts from.") var meterStart: Int64 = 0
             @Option(help: "The first due date (ISO 8601).") var start: String
             @Option(help: "The last (ISO 8601).") var end: String?
             @Option(help: "The work type.") var type = "maintenance"
@@ -299,15 +304,40 @@ extension DispatchCommand {
             @Option(help: "Days ahead to generate.") var lead = 30
             @Flag(help: "Stop generating (future unassigned work orders are cancelled).") var inactive = false
             func validate() throws {
-                guard (days == nil) != (months == nil) else { throw ValidationError("give --days or --months") }
+                guard [days != nil, months != nil, every != nil].filter({ $0 }).count == 1 else { throw ValidationError("give --days, --months or --every (with --meter)") }
+                guard (every == nil) == (meter == nil) else { throw ValidationError("a plan by meter gives --every and --meter together") }
             }
             func run() async throws {
                 var body: [(String, JSONValue)] = [("asset_id", .string(asset)), ("starts_at", .string(start)), ("work_type", .string(type)), ("priority", .string(priority)),
                                                    ("lead_days", .number(String(lead))), ("active", .bool(!inactive))]
                 if let days { body.append(("interval_days", .number(String(days)))) }
                 if let months { body.append(("interval_months", .number(String(months)))) }
+                if let every, let meter { body += [("interval_meter", .number(String(every))), ("meter", .string(meter)), ("meter_start", .number(String(meterStart)))] }
                 body += DispatchCommand.optional("ends_at", end)
                 try await DispatchCommand.call(common, .POST, "/v1/office/maintenance-plans" + (id.map { "/\($0)" } ?? ""), body, text: DispatchCommand.created("maintenance plan"))
+            }
+        }
+
+        struct Meters: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "An asset's meter readings (latest first) and where its plans by meter stand.")
+            @OptionGroup var common: Common
+            @Argument(help: "The asset's id.") var asset: String
+            func run() async throws {
+                try await DispatchCommand.call(common, .GET, "/v1/office/assets/\(asset)/meter-readings", text: { answer in
+                    var lines: [String] = []
+                    if case .array(let forecasts)? = answer["forecasts"] {
+                        for forecast in forecasts {
+                            let due = forecast["due_at"]?.string.map { "due \($0)" } ?? "no forecast (the meter is not rising)"
+                            lines.append("plan \(forecast["plan_id"]?.string ?? "")  \(forecast["meter"]?.string ?? "") at \(DispatchCommand.plain(forecast["latest"])), next \(DispatchCommand.plain(forecast["next_threshold"])): \(due)")
+                        }
+                    }
+                    if case .array(let readings)? = answer["readings"] {
+                        for reading in readings {
+                            lines.append("\(reading["read_at"]?.string ?? "")  \(reading["meter"]?.string ?? "") \(DispatchCommand.plain(reading["reading"]))")
+                        }
+                    }
+                    return lines.isEmpty ? "no meter readings" : lines.joined(separator: "\n")
+                })
             }
         }
 

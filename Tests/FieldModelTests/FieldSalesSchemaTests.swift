@@ -15,6 +15,7 @@ struct FieldSalesSchemaTests {
             "geo_events", "shelf_stock_counts", "contact_records", "manager_comments", "sales_orders", "order_lines",
             "payments", "assets", "work_orders", "stock_locations", "stock_levels", "stock_ledger", "parts_used",
             "work_order_types", "work_order_type_skills", "technician_profiles", "technician_skills", "service_territories", "absences", "maintenance_plans", "work_order_type_steps", "step_answers",
+            "meter_readings",
         ]
         #expect(Set(schema.tables.map(\.name)) == Set(expected))
     }
@@ -24,7 +25,7 @@ struct FieldSalesSchemaTests {
         for (table, machine) in [("visits", Lifecycles.visit), ("work_orders", Lifecycles.workOrder), ("sales_orders", Lifecycles.salesOrder)] {
             #expect(try #require(schema.table(table)?.field("status")).policy == machine.policy, "\(table)")
         }
-        for table in ["geo_events", "payments", "parts_used", "stock_ledger", "manager_comments", "shelf_stock_counts"] {
+        for table in ["geo_events", "payments", "parts_used", "stock_ledger", "manager_comments", "shelf_stock_counts", "step_answers", "meter_readings"] {
             #expect(schema.table(table)?.kind == .appendOnly, "\(table)")
         }
         #expect(schema.table("stock_levels")?.field("quantity")?.policy == .counter)

@@ -252,7 +252,21 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "work-order", "step", repair, pressure, "--yes", "--number", "2"], home: home).status == 64)
         #expect(try Self.fieldsim(["device", "work-order", "step", repair, pressure, "--yes"], home: home).status != 0)
         #expect(try Self.fieldsim(["device", "work-order", "steps", repair], home: home).output.contains("[x]  Pressure (bar) (number)  9"))
+        // The repair's asset gets a plan every 500 hours; the technician reads its meter on site; the office sees the reading and the next threshold.
+        let repairAsset = try #require(data["work_orders"]?.rows.first { $0[0] == repair }?[3] ?? nil)
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "save", "--asset", repairAsset, "--every", "500", "--start", "2027-03-01T00:00:00Z"] + office).status == 64)
+        let byMeter = try Self.fieldsim(["dispatch", "maintenance-plan", "save", "--asset", repairAsset, "--every", "500", "--meter", "hours", "--start", "2026-11-01T00:00:00Z"] + office)
+        #expect(byMeter.status == 0, "\(byMeter.output) \(byMeter.error)")
+        let meter = try Self.fieldsim(["device", "work-order", "meter", repair, "hours", "1200"], home: home)
+        #expect(meter.status == 0 && meter.output.contains("read meter"), "\(meter.output) \(meter.error)")
+        #expect(try Self.fieldsim(["device", "work-order", "meter", repair, "hours", "-3"], home: home).status != 0)
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        // 1,000 is passed and next to generate; the job generates it; 1,500 is next, with no forecast from a single reading.
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "meters", repairAsset] + office).output.contains("hours at 1200, next 1000: due "))
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "run"] + office).output.contains("created 1,"))
+        let meters = try Self.fieldsim(["dispatch", "maintenance-plan", "meters", repairAsset] + office).output
+        #expect(meters.contains("hours at 1200, next 1500: no forecast") && meters.contains("hours 1200"), "\(meters)")
+        #expect(try Self.fieldsim(["dispatch", "maintenance-plan", "list", "--asset", repairAsset] + office).output.contains("every 500 hours from 0"))
     }
 
     @Test("photos and signatures by hand: check-in --photo, work-order resolve --signature, the attachments listing, bytes on demand, a file too large")

@@ -27,7 +27,7 @@ extension AuthorizationMatrixTests {
         // A customer and what hangs under it: the territory's rep and the office. A technician
         // sees the customer, asset and work order of their own work orders and the parts used on
         // them, nothing else of the customer's (visits, orders, contacts, payments).
-        for table in ["customers", "assets", "work_orders", "parts_used", "step_answers"] {
+        for table in ["customers", "assets", "work_orders", "parts_used", "step_answers", "meter_readings"] {
             readers.append((table, ownOnly, ownOnly, everyone))
         }
         // A maintenance plan is the office's; it hangs under the asset's customer, not the technician's work.

@@ -96,4 +96,74 @@ struct MaintenancePlanTests {
         #expect(SyncStore.maintenanceWorkOrderID(plan: plan, due: 5) == SyncStore.maintenanceWorkOrderID(plan: plan, due: 5))
         #expect(SyncStore.maintenanceWorkOrderID(plan: plan, due: 5) != SyncStore.maintenanceWorkOrderID(plan: plan, due: 6))
     }
+
+    @Test("by meter: the passed threshold and the forecast one generated once on two instances, re-forecast as readings arrive, re-planned on a new interval")
+    func meterPlans() async throws {
+        let world = try await OfficeRoutesTests.OfficeWorld.make("maintenance-meter")
+        let tenant = world.tenant
+        let dispatcher = SyncStore.OfficeUser(user: world.user("dispatcher"), role: .dispatcher, tenant: tenant)
+        let asset = RecordID(try #require(world.data["assets"]?.rows.first?[0] ?? nil))!
+        let now = Self.monday
+        let stores = (0..<2).map { _ in SyncStore(pool: world.pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: ManualWallClock(UInt64(now)))) }
+        func read(_ value: Int64, daysAgo: Int64) async throws {
+            try await stores[0].edit([.init("meter_readings", stores[0].clock.newID(), [
+                ("asset_id", .id(asset)), ("meter", .text("hours")), ("reading", .integer(value)), ("read_by", .id(world.user("technician"))),
+                ("read_at", .timestamp(now - daysAgo * Self.day)),
+            ])], by: nil, tenant: tenant)
+        }
+        // 20 hours a day: 900 twenty days ago, 1,180 six days ago.
+        try await read(900, daysAgo: 20)
+        try await read(1_180, daysAgo: 6)
+        let plan = try await stores[0].saveMaintenancePlan(.init(asset: asset, meter: "hours", intervalMeter: 500, startsAt: now - 30 * Self.day, leadDays: 14), by: dispatcher)
+        func generated() async throws -> [(threshold: Int64, due: Int64, windowEnd: Int64, status: String)] {
+            try await world.pool.query("""
+                SELECT due_meter, due_at, window_end, status FROM work_orders WHERE tenant_id = $1 AND maintenance_plan_id = $2::uuid ORDER BY due_meter, id
+                """, [tenant.uuidString, plan.uuidString]).map { (try $0.read(0, as: Int64.self), try $0.read(1, as: Int64.self), try $0.read(2, as: Int64.self), try $0.read(3, as: String.self)) }
+        }
+        // 1,000 passed six days ago; 1,500 comes 16 days after that reading (within 14 days from now); 2,000 is 41 days off.
+        async let first = stores[0].generateMaintenanceWork(tenant: tenant, now: now)
+        async let second = stores[1].generateMaintenanceWork(tenant: tenant, now: now)
+        _ = try await (first, second)
+        #expect(try await stores[0].generateMaintenanceWork(tenant: tenant, now: now) == SyncStore.MaintenanceRun())
+        var orders = try await generated()
+        #expect(orders.map(\.threshold) == [1_000, 1_500] && orders.allSatisfy { $0.status == "scheduled" }, "\(orders)")
+        #expect(orders.map(\.due) == [now - 6 * Self.day, now + 10 * Self.day], "\(orders)")
+        #expect(orders.map(\.windowEnd) == [now - 6 * Self.day + 7 * Self.day, now + 17 * Self.day], "\(orders)")
+        // A faster pace: 1,420 yesterday (520 in 19 days): 1,500 comes in under two days, and the work moves with it.
+        try await read(1_420, daysAgo: 1)
+        #expect(try await stores[0].generateMaintenanceWork(tenant: tenant, now: now) == SyncStore.MaintenanceRun(updated: 1))
+        orders = try await generated()
+        let forecast = now - Self.day + (80 * 19 * Self.day + 519) / 520
+        #expect(orders.map(\.due) == [now - 6 * Self.day, forecast], "\(orders)")
+        // Every 400 instead: 1,000 and 1,500 are off the grid and go; 1,200 (passed yesterday) and 1,600 (in five and a half days) come.
+        _ = try await stores[0].saveMaintenancePlan(.init(asset: asset, meter: "hours", intervalMeter: 400, startsAt: now - 30 * Self.day, leadDays: 14), id: plan, by: dispatcher)
+        #expect(try await stores[0].generateMaintenanceWork(tenant: tenant, now: now) == SyncStore.MaintenanceRun(created: 2, cancelled: 2))
+        orders = try await generated()
+        #expect(orders.map { "\($0.threshold) \($0.status)" } == ["1000 cancelled", "1200 scheduled", "1500 cancelled", "1600 scheduled"], "\(orders)")
+        // The office reads the asset's meter and where the plan stands; a plan by meter names its meter.
+        let app = Application(router: FieldSyncServer.makeRouter(pool: world.pool, tokens: world.tokens, wallClock: ManualWallClock(UInt64(now)), requestsPerSecond: 10_000))
+        try await app.test(.router) { client in
+            let meters = try await OfficeRoutesTests.call(client, .get, "/v1/office/assets/\(asset.uuidString)/meter-readings", token: world.dispatcher)
+            #expect(meters.status == .ok, "\(meters.json?.printed ?? "")")
+            if case .array(let readings)? = meters.member("readings"), case .array(let forecasts)? = meters.member("forecasts") {
+                #expect(readings.map { Self.plain($0["reading"]) } == ["1420", "1180", "900"])
+                #expect(forecasts.count == 1 && Self.plain(forecasts[0]["next_threshold"]) == "2000" && Self.plain(forecasts[0]["latest"]) == "1420", "\(forecasts)")
+            } else {
+                Issue.record("no readings: \(meters.json?.printed ?? "")")
+            }
+            let unnamed = try await OfficeRoutesTests.call(client, .post, "/v1/office/maintenance-plans",
+                                                          #"{"asset_id": "\#(asset.uuidString)", "interval_meter": 500, "starts_at": "2027-03-02T00:00:00Z"}"#, token: world.dispatcher)
+            #expect(unnamed.status == .badRequest, "\(unnamed.json?.printed ?? "")")
+            let negative = try await OfficeRoutesTests.call(client, .post, "/v1/office/maintenance-plans",
+                                                           #"{"asset_id": "\#(asset.uuidString)", "meter": "hours", "interval_meter": -5, "starts_at": "2027-03-02T00:00:00Z"}"#,
+                                                           token: world.dispatcher)
+            #expect(negative.status == .badRequest)
+            let listed = try await OfficeRoutesTests.call(client, .get, "/v1/office/maintenance-plans?asset=\(asset.uuidString)", token: world.dispatcher)
+            if case .array(let plans)? = listed.member("maintenance_plans") {
+                #expect(plans.count == 1 && Self.plain(plans[0]["meter"]) == "\"hours\"" && Self.plain(plans[0]["interval_meter"]) == "400", "\(plans)")
+            }
+        }
+    }
+
+    static func plain(_ value: JSONValue?) -> String { value?.printed.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
 }

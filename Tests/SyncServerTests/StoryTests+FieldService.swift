@@ -131,4 +131,47 @@ extension StoryTests {
             #expect(page.steps.map { "\($0.label)=\($0.answer ?? "-")" } == ["Flue checked=-", "Pressure (bar)=6"])
         }
     }
+
+    @Test("a technician reads the asset's meter on site: the plan by meter generates the passed service and the forecast one; a lower reading is flagged")
+    func meterReadings() async throws {
+        try await W.run("story-meter") { world in
+            let dispatcher = try world.office(.dispatcher)
+            let technician = try world.users(.technician)[0]
+            let assets = try #require(world.data["assets"])
+            let row = try #require(assets.rows.first)
+            let asset = RecordID(row[0]!)!, customer = RecordID(row[assets.columns.firstIndex(of: "customer_id")!]!)!
+            let order = try await world.store.createWorkOrder(.init(customer: customer, asset: asset, workType: "inspection", windowStart: W.at(9), windowEnd: W.at(12),
+                                                                    assignee: technician), by: dispatcher)
+            // The last reading on file: 3,000 hours, twenty days ago.
+            try await world.store.edit([.init("meter_readings", world.store.clock.newID(), [
+                ("asset_id", .id(asset)), ("meter", .text("hours")), ("reading", .integer(3_000)), ("read_at", .timestamp(W.at(9, 30) - 20 * 86_400_000)),
+            ])], by: nil, tenant: world.tenant)
+            let plan = try await world.store.saveMaintenancePlan(.init(asset: asset, meter: "hours", intervalMeter: 250, startsAt: W.at(0), leadDays: 7), by: dispatcher)
+            let phone = try await world.phone(technician, role: .technician)
+            _ = try await phone.sync()
+            _ = try await phone.store.moveWorkOrder(order, to: "en_route", at: W.at(9))
+            _ = try await phone.store.moveWorkOrder(order, to: "on_site", at: W.at(9, 20))
+            // 4,000 on site: 50 hours a day since the last reading.
+            let read = try await phone.store.readMeter(workOrder: order, meter: "hours", reading: 4_000, at: W.at(9, 30))
+            #expect(read.warnings.isEmpty)
+            await #expect(throws: StoreError.self) { _ = try await phone.store.readMeter(workOrder: order, meter: " ", reading: 1, at: W.at(9, 31)) }
+            await #expect(throws: StoreError.self) { _ = try await phone.store.readMeter(workOrder: order, meter: "hours", reading: -1, at: W.at(9, 31)) }
+            world.clock.set(UInt64(W.at(10)))
+            #expect(try await phone.sync().allSatisfy { $0.findings.isEmpty })
+            // The job: 4,000 was passed on site; 4,250 comes five days later, within the week ahead (4,500, in ten, does not).
+            let run = try await world.store.generateMaintenanceWork(tenant: world.tenant, now: W.at(10))
+            #expect(run.created == 2, "\(run)")
+            let generated = try await world.pool.query("SELECT due_meter, due_at FROM work_orders WHERE tenant_id = $1 AND maintenance_plan_id = $2::uuid ORDER BY due_meter",
+                                                       [world.tenant.uuidString, plan.uuidString]).map { (try $0.read(0, as: Int64.self), try $0.read(1, as: Int64.self)) }
+            #expect(generated.map(\.0) == [4_000, 4_250] && generated[0].1 == W.at(9, 30) && generated[1].1 == W.at(9, 30) + 5 * 86_400_000, "\(generated)")
+            // A misread a quarter of an hour later: the phone warns, the server flags it and keeps it.
+            let misread = try await phone.store.readMeter(workOrder: order, meter: "hours", reading: 3_990, at: W.at(9, 45))
+            #expect(misread.warnings.map(\.rule) == [.meterReadingDecreased])
+            let outcomes = try await phone.sync()
+            #expect(outcomes.contains { $0.record == misread.record && $0.findings.contains("meter_reading_decreased") }, "\(outcomes)")
+            #expect(try await phone.store.meterReadings(asset: asset).map(\.value) == [3_990, 4_000])
+            let office = try await world.store.meterReadings(asset: asset, by: dispatcher)
+            #expect(office.readings.map(\.value) == [3_990, 4_000, 3_000])
+        }
+    }
 }

@@ -144,3 +144,34 @@ extension DeviceStore {
         return ActionReport(record: id, changeSet: changeSet, warnings: warnings)
     }
 }
+
+extension DeviceStore {
+    /// Records a reading of the meter of `workOrder`'s asset (running hours, copies, cycles),
+    /// offline like any fact: an append-only record the server's maintenance plans by meter
+    /// forecast from. A reading below the latest one the phone holds for that meter is recorded
+    /// with a warning (the server flags it too: a replaced meter, or a misreading).
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` for a work order without an asset, an empty
+    ///   meter name, or a reading outside 0…10⁹.
+    public func readMeter(workOrder: RecordID, meter: String, reading: Int64, at time: Int64) async throws -> ActionReport {
+        let meter = String(meter.trimmingSpaces)
+        guard !meter.isEmpty, meter.utf8.count <= 40 else { throw StoreError(.invalidArgument, "a meter is named in 1 to 40 bytes (e.g. \"hours\")") }
+        guard FieldSalesSchema.meterRange.contains(reading) else { throw StoreError(.invalidArgument, "a reading is 0 to \(FieldSalesSchema.meterRange.upperBound)") }
+        let ((id, warnings), changeSet) = try await act { session, identity, db in
+            guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
+            guard let asset = try session.existing("work_orders", workOrder, in: db).id("asset_id") else {
+                throw StoreError(.invalidArgument, "the work order names no asset to read a meter of")
+            }
+            var warnings: [RuleFinding] = []
+            let before = try DeviceQuery.meterReadings(asset: asset).body(db, self.schema).first { $0.meter == meter && $0.readAt <= time }
+            if let before, before.value > reading {
+                warnings.append(RuleFinding(.meterReadingDecreased, "the \(meter) meter reads \(reading), below the \(before.value) read before it"))
+            }
+            let id = session.newID()
+            try session.write("meter_readings", id, [("asset_id", .id(asset)), ("work_order_id", .id(workOrder)), ("meter", .text(meter)), ("reading", .integer(reading)),
+                                                      ("read_by", .id(user)), ("read_at", .timestamp(time))], in: db)
+            return (id, warnings)
+        }
+        return ActionReport(record: id, changeSet: changeSet, warnings: warnings)
+    }
+}

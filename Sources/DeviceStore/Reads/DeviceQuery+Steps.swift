@@ -62,3 +62,32 @@ extension DeviceQuery where Value == [DeviceStore.WorkOrderStep] {
         }
     }
 }
+
+extension DeviceStore {
+    /// A reading of an asset's meter the phone holds.
+    public struct MeterReading: Sendable, Hashable {
+        /// The reading, its meter, value and time (the reader's clock), and the work order it was taken on.
+        public var id: RecordID, meter: String, value: Int64, readAt: Int64, workOrder: RecordID?
+    }
+
+    /// `asset`'s meter readings the phone holds, latest first (by time, then id).
+    public func meterReadings(asset: RecordID) async throws -> [MeterReading] {
+        try await read(.meterReadings(asset: asset))
+    }
+}
+
+extension DeviceQuery where Value == [DeviceStore.MeterReading] {
+    /// `asset`'s meter readings, latest first (by time, then id).
+    public static func meterReadings(asset: RecordID) -> Self {
+        Self { db, _ in
+            try db.query("""
+                SELECT id, coalesce(meter, ''), coalesce(reading, 0), coalesce(read_at, 0), work_order_id FROM meter_readings
+                WHERE asset_id = ? AND _deleted = 0 ORDER BY read_at DESC, id DESC
+                """, [asset.bytes]).compactMap { row in
+                guard let id = RecordID(bytes: try row.read(0, as: [UInt8].self)) else { return nil }
+                return DeviceStore.MeterReading(id: id, meter: try row.read(1, as: String.self), value: try row.read(2, as: Int64.self), readAt: try row.read(3, as: Int64.self),
+                                                workOrder: try row.read(4, as: [UInt8]?.self).flatMap { RecordID(bytes: $0) })
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 12
+    static let version = 13
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -66,14 +66,31 @@ struct DeviceSchema: Sendable {
                 + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER"
         }.joined(separator: "; "),
         // 10 → 11: assets' maintenance plans; a work order's plan and due date.
-        TableLayout(FieldSalesSchema.schema.table("maintenance_plans")!).createSQL
+        createSQL("maintenance_plans", without: ["meter", "interval_meter", "meter_start"])
             + [("maintenance_plan_id", "BLOB"), ("due_at", "INTEGER")].map { field, type in
                 "ALTER TABLE work_orders ADD COLUMN \(field) \(type); ALTER TABLE work_orders ADD COLUMN \(field)__clock INTEGER; "
                     + "ALTER TABLE work_orders ADD COLUMN \(field)__replica INTEGER;"
             }.joined(separator: "\n"),
         // 11 → 12: service steps and their answers.
         ["work_order_type_steps", "step_answers"].map { TableLayout(FieldSalesSchema.schema.table($0)!).createSQL }.joined() + stepAnswersByWorkOrder,
+        // 12 → 13: assets' meter readings; plans by meter and the reading a work order is due at.
+        TableLayout(FieldSalesSchema.schema.table("meter_readings")!).createSQL + meterReadingsByAsset + ";\n"
+            + [("maintenance_plans", "meter", "TEXT"), ("maintenance_plans", "interval_meter", "INTEGER"), ("maintenance_plans", "meter_start", "INTEGER"),
+               ("work_orders", "due_meter", "INTEGER")].map { table, field, type in
+                "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
+                    + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
+            }.joined(separator: "\n"),
     ]
+
+    /// The table as a step that created it saw it: today's layout without the fields a later step adds.
+    static func createSQL(_ name: String, without later: Set<String>) -> String {
+        let table = FieldSalesSchema.schema.table(name)!
+        return TableLayout(TableSchema(name: table.name, kind: table.kind, tombstones: table.tombstones, fields: table.fields.filter { !later.contains($0.name) },
+                                       buckets: table.buckets, phoneWindow: table.phoneWindow)).createSQL
+    }
+
+    /// An asset's meter readings, latest last (`DeviceStore.meterReadings(asset:)`).
+    static let meterReadingsByAsset = "CREATE INDEX meter_readings_by_asset ON meter_readings (asset_id, meter, read_at)"
 
     /// A work order's step answers, for its checklist (`DeviceStore.workOrderSteps`).
     static let stepAnswersByWorkOrder = "CREATE INDEX step_answers_by_work_order ON step_answers (work_order_id, step_id)"
@@ -170,6 +187,7 @@ struct DeviceSchema: Sendable {
         attachmentsBySHA256,
         shelfCountsByVisit,
         stepAnswersByWorkOrder,
+        meterReadingsByAsset,
     ] + readIndexes
 }
 

@@ -40,6 +40,8 @@ extension RuleFinding.Rule {
     public static let stepOutOfRange = Self("step_out_of_range")
     /// §6 (service steps): a completion with a required step unanswered.
     public static let stepsMissing = Self("steps_missing")
+    /// §6 (maintenance by meter): a reading lower than the same meter's reading taken before it.
+    public static let meterReadingDecreased = Self("meter_reading_decreased")
     /// §4.13: payments sum past the order's total.
     public static let paymentsOverTotal = Self("payments_over_total")
     /// §4.13: a receipt number already recorded.

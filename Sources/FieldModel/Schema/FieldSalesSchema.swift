@@ -41,6 +41,8 @@ public enum FieldSalesSchema {
     static let taxRateRange: ClosedRange<Int64> = 0...100_000
     /// Quantities of goods.
     static let quantityRange: ClosedRange<Int64> = -1_000_000_000...1_000_000_000
+    /// A meter's reading: never negative, at most a billion units (an integer field's limit).
+    public static let meterRange: ClosedRange<Int64> = 0...1_000_000_000
     /// Amounts of money that cannot be negative (prices, payments, limits).
     static let amountRange: ClosedRange<Int64> = 0...1_000_000_000_000_000
 
@@ -378,6 +380,10 @@ public enum FieldSalesSchema {
             // Every N days, or every N months (one of the two).
             FieldSchema("interval_days", .integer, optional: true, access: .dispatch, range: 1...3_650),
             FieldSchema("interval_months", .integer, optional: true, access: .dispatch, range: 1...120),
+            // Or every N units of a meter (`meter` names it, e.g. "hours"), counted from `meter_start`.
+            FieldSchema("meter", .text(maxLength: 40), optional: true, access: .dispatch),
+            FieldSchema("interval_meter", .integer, optional: true, access: .dispatch, range: 1...meterRange.upperBound),
+            FieldSchema("meter_start", .integer, optional: true, access: .dispatch, range: meterRange),
             FieldSchema("starts_at", .timestamp, access: .dispatch),
             FieldSchema("ends_at", .timestamp, optional: true, access: .dispatch),
             // How far ahead work orders are generated, and the window each gets from its due date.
@@ -401,6 +407,8 @@ public enum FieldSalesSchema {
             // A work order a maintenance plan generated, and the date it is due (plan + due date identify it).
             FieldSchema("maintenance_plan_id", ref("maintenance_plans"), optional: true, access: .dispatch),
             FieldSchema("due_at", .timestamp, optional: true, access: .dispatch),
+            // For a plan by meter: the reading it is due at (plan + reading identify it).
+            FieldSchema("due_meter", .integer, optional: true, access: .dispatch, range: meterRange),
             // Why automatic dispatch chose the technician, or why the work order waits.
             FieldSchema("dispatch_reason", longText, optional: true, access: .serverOnly),
             // Service levels (ServiceLevels): due times from the priority, and a breach the server flagged.
@@ -436,6 +444,17 @@ public enum FieldSalesSchema {
             FieldSchema("text_value", longText, optional: true, policy: .insertOnce, access: .technicians),
             FieldSchema("photo_attachment_id", ref("attachments"), optional: true, policy: .insertOnce, access: .technicians),
         ], buckets: [.parent("work_order_id", table: "work_orders")], phoneWindow: .withParent("work_order_id")),
+        // A reading of an asset's meter (running hours, copies, cycles), taken on site: append-only;
+        // maintenance plans by meter forecast their next due date from them. It reaches the asset's
+        // customer and, through the work order it was taken on, that work order's technician.
+        TableSchema(name: "meter_readings", kind: .appendOnly, fields: [
+            FieldSchema("asset_id", ref("assets"), policy: .insertOnce, access: .technicians),
+            FieldSchema("work_order_id", ref("work_orders"), optional: true, policy: .insertOnce, access: .technicians),
+            FieldSchema("meter", .text(maxLength: 40), policy: .insertOnce, access: .technicians),
+            FieldSchema("reading", .integer, policy: .insertOnce, access: .technicians, range: meterRange),
+            FieldSchema("read_by", ref("users"), policy: .insertOnce, access: .technicians, author: .always),
+            FieldSchema("read_at", .timestamp, policy: .insertOnce, access: .technicians),
+        ], buckets: [.parent("asset_id", table: "assets"), .parent("work_order_id", table: "work_orders")], phoneWindow: .window(dates: ["read_at"], days: keptDays)),
         TableSchema(name: "stock_locations", fields: [
             FieldSchema("kind", .text(maxLength: 20), access: .managers),
             FieldSchema("name", shortText, access: .managers),

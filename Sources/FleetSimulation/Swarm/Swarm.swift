@@ -111,6 +111,8 @@ public struct Swarm: Sendable {
         public var dispatched = 0, dispatchWaiting = 0
         /// Work orders the maintenance job generated from the assets' plans.
         public var maintenanceWorkOrders = 0
+        /// Meter readings the server holds at the end, and the work orders plans by meter generated from them.
+        public var meterReadings = 0, meterWorkOrders = 0
         /// Automatic assignments still standing at the end that break dispatch's promises: a
         /// technician without the skill or the territory, or two of a technician's slots overlapping.
         public var dispatchErrors = 0
@@ -141,7 +143,8 @@ public struct Swarm: Sendable {
                 .init("attachments", number(attachments)), .init("missing_blobs", number(missingBlobs)), .init("pending_attachments", number(pendingAttachments)),
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
                 .init("dispatched", number(dispatched)), .init("dispatch_waiting", number(dispatchWaiting)), .init("dispatch_errors", number(dispatchErrors)),
-                .init("maintenance_work_orders", number(maintenanceWorkOrders)),
+                .init("maintenance_work_orders", number(maintenanceWorkOrders)), .init("meter_readings", number(meterReadings)),
+                .init("meter_work_orders", number(meterWorkOrders)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
                 .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),
                 .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),

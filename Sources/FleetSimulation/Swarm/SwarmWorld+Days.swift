@@ -255,6 +255,11 @@ extension SwarmWorld {
                     let answer = step.answerKind == "number" ? ServiceSteps.Answer(number: Int64(random.next() % 6)) : ServiceSteps.Answer(yesNo: random.next() % 5 != 0)
                     await act(device) { try await store.answerStep(workOrder: order, step: step.id, answer: answer, at: start + 30 * 60_000) }
                 }
+                // The asset's running hours (one an hour since the swarm's Monday), now and then misread low.
+                if (try? await store.read(.workOrder(order)))?.asset != nil {
+                    let hours = 1_000 + (start - Int64(Self.monday.epochSeconds * 1000)) / Self.hour - (random.next() % 20 == 0 ? 50 : 0)
+                    await act(device) { try await store.readMeter(workOrder: order, meter: "hours", reading: hours, at: start + 20 * 60_000) }
+                }
                 let stars = Int64(1 + random.next() % 5)
                 await act(device) { try await store.rateWorkOrder(order, stars: stars, comment: stars <= 2 ? "Took too long" : nil) }
                 let signature = attachment(.signature)

@@ -94,6 +94,10 @@ extension SwarmWorld {
                         AND (a.actual_end IS NULL OR a.actual_end > b.decided_at))
             """, [tenant.uuidString])[0].read(0, as: Int.self)
         if report.dispatchErrors > 0, report.details.count < 10 { report.details.append("\(report.dispatchErrors) automatic assignment(s) break dispatch's promises") }
+        let meters = try await pool.query("""
+            SELECT (SELECT count(*) FROM meter_readings WHERE tenant_id = $1), (SELECT count(*) FROM work_orders WHERE tenant_id = $1 AND due_meter IS NOT NULL)
+            """, [tenant.uuidString])[0]
+        (report.meterReadings, report.meterWorkOrders) = (try meters.read(0, as: Int.self), try meters.read(1, as: Int.self))
         // Every attachment's bytes reached the server with the right hash, and none waits for them.
         let attachments = try await pool.query("""
             SELECT count(*), count(*) FILTER (WHERE b.sha256 IS NULL OR encode(sha256(b.bytes), 'hex') <> a.sha256),

@@ -178,7 +178,8 @@ final class SwarmWorld {
     /// Every technician's working week (07:00 to 19:00 local, every day, six jobs), their skills
     /// and every territory; the work types the office uses (a repair with a checklist); the tenant
     /// dispatching automatically — so the office leaves half of each day's work orders to the
-    /// server; and maintenance plans on three assets, every other day, for the maintenance job.
+    /// server; and maintenance plans on three assets, every other day, and on the first by its
+    /// meter, for the maintenance job.
     func seedTechnicianResources() async throws {
         var edits: [SyncStore.OfficeEdit] = []
         for (code, skill) in [("maintenance", "maintenance"), ("repair", "repair")] {
@@ -219,6 +220,11 @@ final class SwarmWorld {
         for (index, asset) in assets.enumerated() {
             _ = try await store.saveMaintenancePlan(.init(asset: asset, workType: "maintenance", intervalDays: 2, startsAt: firstDay + Int64(index) * Self.hour,
                                                           leadDays: 1, windowDays: 1), by: dispatcher)
+        }
+        // And the first asset by its meter too: an inspection every 36 running hours, from the technicians' readings.
+        if let asset = assets.first {
+            _ = try await store.saveMaintenancePlan(.init(asset: asset, workType: "maintenance", meter: "hours", intervalMeter: 36, startsAt: firstDay, leadDays: 1, windowDays: 1),
+                                                    by: dispatcher)
         }
     }
 

@@ -36,6 +36,7 @@ public enum Migrator {
         Migration(revision: 15, name: "a work order's service levels", sql: Revision015.sql),
         Migration(revision: 16, name: "assets' maintenance plans", sql: Revision016.sql),
         Migration(revision: 17, name: "service steps and their answers", sql: Revision017.sql),
+        Migration(revision: 18, name: "maintenance plans by meter, and assets' meter readings", sql: Revision018.sql),
     ]
 
     /// The latest revision this build knows.

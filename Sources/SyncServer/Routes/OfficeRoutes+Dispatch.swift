@@ -1,4 +1,5 @@
 import Hummingbird
+import FieldModel
 import OfficeStore
 import SyncCore
 import SyncEngine
@@ -107,6 +108,19 @@ extension OfficeRoutes {
         office.post("maintenance-plans/:id") { try await self.handle($0, $1, Self.planMembers) { user, body, _, context in
             JSONValue.fields([("id", OfficeJSON.id(try await self.store.saveMaintenancePlan(try Self.plan(body), id: try Self.id(context), by: user)))])
         } }
+        office.get("assets/:id/meter-readings") { try await self.handle($0, $1, []) { user, _, _, context in
+            let (readings, forecasts) = try await self.store.meterReadings(asset: try Self.id(context), by: user)
+            return JSONValue.fields([
+                ("readings", .array(readings.map { reading in
+                    JSONValue.fields([("id", OfficeJSON.id(reading.id)), ("meter", .string(reading.meter)), ("reading", .integer(reading.value)),
+                                      ("read_at", OfficeJSON.time(reading.readAt)), ("read_by", OfficeJSON.id(reading.readBy)), ("work_order_id", OfficeJSON.id(reading.workOrder))])
+                })),
+                ("forecasts", .array(forecasts.map { forecast in
+                    JSONValue.fields([("plan_id", OfficeJSON.id(forecast.plan)), ("meter", .string(forecast.meter)), ("latest", OfficeJSON.integer(forecast.latest)),
+                                      ("next_threshold", .integer(forecast.nextThreshold)), ("due_at", OfficeJSON.time(forecast.dueAt))])
+                })),
+            ])
+        } }
         office.post("maintenance-plans/run") { try await self.handle($0, $1, []) { user, _, _, _ in
             let run = try await self.store.generateMaintenanceWork(now: Int64(self.wallClock.now()), by: user)
             return JSONValue.fields([("created", .integer(Int64(run.created))), ("updated", .integer(Int64(run.updated))), ("cancelled", .integer(Int64(run.cancelled)))])
@@ -135,12 +149,15 @@ extension OfficeRoutes {
         ])
     }
 
-    static let planMembers: Set<String> = ["asset_id", "work_type", "priority", "interval_days", "interval_months", "starts_at", "ends_at", "lead_days", "window_days", "active"]
+    static let planMembers: Set<String> = ["asset_id", "work_type", "priority", "interval_days", "interval_months", "meter", "interval_meter", "meter_start", "starts_at", "ends_at", "lead_days", "window_days", "active"]
 
     static func plan(_ body: OfficeBody) throws -> SyncStore.MaintenancePlan {
         SyncStore.MaintenancePlan(asset: try body.id("asset_id"), workType: try body.optionalText("work_type") ?? "maintenance", priority: try body.optionalText("priority") ?? "normal",
                                   intervalDays: try body.optionalInteger("interval_days").map { try Self.within($0, 1...3_650, "interval_days") },
                                   intervalMonths: try body.optionalInteger("interval_months").map { try Self.within($0, 1...120, "interval_months") },
+                                  meter: try body.optionalText("meter"),
+                                  intervalMeter: try body.optionalInteger("interval_meter").map { Int64(try Self.within($0, 1...FieldSalesSchema.meterRange.upperBound, "interval_meter")) },
+                                  meterStart: try body.optionalInteger("meter_start").map { Int64(try Self.within($0, FieldSalesSchema.meterRange, "meter_start")) } ?? 0,
                                   startsAt: try body.time("starts_at"), endsAt: try body.optionalTime("ends_at"),
                                   leadDays: try body.optionalInteger("lead_days").map { try Self.within($0, 0...365, "lead_days") } ?? 30,
                                   windowDays: try body.optionalInteger("window_days").map { try Self.within($0, 1...90, "window_days") } ?? 7,
@@ -156,6 +173,7 @@ extension OfficeRoutes {
         JSONValue.fields([
             ("id", OfficeJSON.id(id)), ("asset_id", OfficeJSON.id(plan.asset)), ("work_type", .string(plan.workType)), ("priority", .string(plan.priority)),
             ("interval_days", OfficeJSON.integer(plan.intervalDays.map(Int64.init))), ("interval_months", OfficeJSON.integer(plan.intervalMonths.map(Int64.init))),
+            ("meter", .text(plan.meter)), ("interval_meter", OfficeJSON.integer(plan.intervalMeter)), ("meter_start", .integer(plan.meterStart)),
             ("starts_at", OfficeJSON.time(plan.startsAt)), ("ends_at", OfficeJSON.time(plan.endsAt)), ("lead_days", .integer(Int64(plan.leadDays))),
             ("window_days", .integer(Int64(plan.windowDays))), ("active", .bool(plan.active)),
         ])
