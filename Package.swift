@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-server",
             dependencies: [
-                "SyncServer", "SyncEngine", "DemoData", "FieldModel", "SyncCore",
+                "SyncServer", "SyncEngine", "DemoData", "FieldModel", "FieldRules", "OfficeStore", "SyncCore", "PostgresDriver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -16,6 +16,11 @@ extension ArrivalJudge {
         case "confirmed":
             if before?.state()?.name == "credit_hold" { derived.set("sales_orders", change.record, "credit_state", .text("released")) }
             try await confirm(change, order: change.record, after, on: db)
+        case "invoiced":
+            // §4.9: the ERP invoiced the order: the customer owes its amount until it is paid.
+            if let customer = after.id("customer_id"), let amount = after.integer("invoiced_minor") ?? after.integer("total_minor") {
+                derived.adjust(amount, to: "outstanding_minor", of: "customers", customer)
+            }
         default: break
         }
     }
@@ -24,6 +29,14 @@ extension ArrivalJudge {
     /// total that differs, then sends the order to pending approval (a discount over the role's
     /// maximum, or a product without a price), to credit hold (over the credit limit), or confirms it.
     mutating func route(_ change: Change, order: RecordID, _ state: RecordState, on db: isolated PostgresConnection) async throws {
+        // §4.7: the list in force on the order date, whatever list the phone chose.
+        var state = state
+        if let list = try await priceListInForce(for: state, on: db), list.id != state.id("price_list_id") {
+            let terms: [(String, FieldValue)] = [("price_list_id", .id(list.id)), ("currency", .text(list.currency)), ("tax_inclusive", .bool(list.taxInclusive))]
+            derived.set("sales_orders", order, terms)
+            for (field, value) in terms { state.fields[field] = FieldState(value: value, version: state.fields[field]?.version ?? Version(clock: HLC(rawValue: 0), replica: .server)) }
+            note(change, "sales_orders", order, RuleFinding(.priceListInForce, "priced from the list in force on the order date (\(list.id.uuidString)), not the one the phone chose"))
+        }
         let lines: [OrderLine]
         if let known = try await pricedLines(of: order, priceList: state.id("price_list_id"), on: db) {
             lines = known
@@ -90,6 +103,40 @@ extension ArrivalJudge {
         }
         setStatus(order, state, "confirmed", ("approval_state", .text("not_required")), ("credit_state", .text("ok")))
         try await confirm(change, order: order, state, on: db)
+    }
+
+    /// A price list as the choice of the list in force reads it, with the terms an order takes from it.
+    struct PriceListTerms: Sendable {
+        var list: PriceLists.List
+        var currency: String
+        var taxInclusive: Bool
+    }
+
+    /// The tenant's price lists, read once per push.
+    func priceLists(on db: isolated PostgresConnection) async throws -> [RecordID: PriceListTerms] {
+        if let known = reads.memo("price_lists") as? [RecordID: PriceListTerms] { return known }
+        var lists: [RecordID: PriceListTerms] = [:]
+        for row in try await reads.query("""
+            SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false), coalesce(currency, 'USD'), coalesce(tax_inclusive, false)
+            FROM price_lists WHERE tenant_id = $1 AND NOT _deleted
+            """, [tenant.uuidString], on: db) {
+            guard let id = RecordID(try row.read(0, as: String.self)) else { continue }
+            lists[id] = PriceListTerms(list: PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self),
+                                                             validTo: try row.read(3, as: Int64?.self), isDefault: try row.read(4, as: Bool.self)),
+                                       currency: try row.read(5, as: String.self), taxInclusive: try row.read(6, as: Bool.self))
+        }
+        reads.memoize("price_lists", lists)
+        return lists
+    }
+
+    /// §4.7: the price list in force on `order`'s date for its customer (PriceLists).
+    func priceListInForce(for order: RecordState, on db: isolated PostgresConnection) async throws -> (id: RecordID, currency: String, taxInclusive: Bool)? {
+        let lists = try await priceLists(on: db)
+        let customer = try await record("customers", order.id("customer_id"), on: db)
+        guard let chosen = PriceLists.inForce(on: order.timestamp("order_date") ?? now, customerList: customer?.id("price_list_id"),
+                                              customerGroup: customer?.text("customer_group"), lists: lists.values.map(\.list)),
+              let terms = lists[chosen] else { return nil }
+        return (chosen, terms.currency, terms.taxInclusive)
     }
 
     /// §4.9: the customer's outstanding balance, open orders and this order against the limit.
@@ -176,9 +223,13 @@ extension ArrivalJudge {
 
     /// §4.13 and §4.4: payments past the order's total are flagged; a collection inside a visit
     /// needs a check-in. (A receipt number already recorded is refused by ``screen(_:states:on:)``.)
-    mutating func payment(_ change: Change, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
+    mutating func payment(_ change: Change, before: RecordState?, _ payment: RecordState, on db: isolated PostgresConnection) async throws {
         guard change.written("order_id") != nil, let orderID = payment.id("order_id"), let order = try await record("sales_orders", orderID, on: db) else { return }
         unjudgedPayments.remove(change.record)
+        // §4.9: a payment collected lowers what the customer owes (once: a repeated insert changes nothing).
+        if before == nil, let customer = order.id("customer_id"), let amount = payment.integer("amount_minor"), amount > 0 {
+            derived.adjust(-amount, to: "outstanding_minor", of: "customers", customer)
+        }
         // Every other payment of the order (deleted ones too), but not those of this change set not judged yet.
         let paid = Self.sum(try await reads.rows("payments", where: "order_id", is: orderID, on: db)
             .filter { $0.key != change.record && !unjudgedPayments.contains($0.key) }.values.map { $0.integer("amount_minor") ?? 0 })

@@ -154,6 +154,19 @@ extension ArrivalJudge {
         if change.written("name") != nil, let name = after.text("name") {
             derived.set("customers", change.record, "normalized_name", .text(CustomerIdentity.normalizedName(name)))
         }
+        if let author, FieldSalesDomain.confines(author.role), change.creates(given: before) {
+            // §6: a customer a rep creates gets the tenant's terms until the office verifies it.
+            var terms: [(String, FieldValue)] = [("status", .text("unverified")), ("credit_limit_minor", .integer(0)), ("payment_terms_days", .integer(0)),
+                                                 ("outstanding_minor", .integer(0))]
+            let lists = try await priceLists(on: db)
+            if let list = PriceLists.inForce(on: now, customerList: nil, customerGroup: nil, lists: lists.values.map(\.list)), let terms2 = lists[list] {
+                terms += [("price_list_id", .id(list)), ("customer_group", .text(terms2.list.customerGroup ?? "standard"))]
+            } else {
+                terms.append(("customer_group", .text("standard")))
+            }
+            derived.set("customers", change.record, terms)
+            note(change, "customers", change.record, RuleFinding(.newCustomerTerms, "a new customer: unverified, the tenant's default price list, no credit, cash terms"))
+        }
         if let author, FieldSalesDomain.confines(author.role), change.creates(given: before), let name = after.text("name") {
             let rows = try await reads.query("""
                 SELECT id::text FROM customers

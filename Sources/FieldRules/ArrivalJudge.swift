@@ -79,10 +79,18 @@ struct ArrivalJudge {
         let orders = try await reads.states("sales_orders", Array(orderIDs), on: db)
         var status = orders.compactMapValues { $0.state()?.name }
         var receipts: [RecordID: Set<String>] = [:]
+        var refusedOrders: Set<RecordID> = []
         var kept: [Change] = []
         for change in changes {
             switch change.table {
             case "sales_orders":
+                // §6: a blocked customer takes no new order.
+                if change.creates(given: orders[change.record]), let customerID = change.written("customer_id").flatMap(Self.id),
+                   let customer = try await reads.state("customers", customerID, on: db), customer.text("status") == "blocked" {
+                    refusedOrders.insert(change.record)
+                    reject(change, RuleFinding(.customerBlocked, "the customer is blocked: it takes no new order until the office unblocks it"), serverState: nil)
+                    continue
+                }
                 let terms = Self.writtenFields(change).subtracting(["status", "approval_state"])
                 if let current = status[change.record], !Self.editable(current), !terms.isEmpty || change.operation == .delete {
                     reject(change, RuleFinding(.orderLocked, "the order is \(current); its lines and terms can no longer change"), serverState: orders[change.record])
@@ -91,6 +99,10 @@ struct ArrivalJudge {
                 if let written = change.writtenState() { status[change.record] = written }
             case "order_lines":
                 let order = change.written("order_id").flatMap(Self.id) ?? states["order_lines"]?[change.record]?.id("order_id")
+                if let order, refusedOrders.contains(order) {
+                    reject(change, RuleFinding(.customerBlocked, "the line's order was refused: its customer is blocked"), serverState: nil)
+                    continue
+                }
                 if let order, let current = status[order], !Self.editable(current) {
                     reject(change, RuleFinding(.orderLocked, "the order is \(current); its lines can no longer change"),
                            serverState: states["order_lines"]?[change.record] ?? orders[order])
@@ -136,7 +148,7 @@ struct ArrivalJudge {
             case "visits": try await visit(change, before: before, after: after, on: db)
             case "shelf_stock_counts": try await insideVisit(change, visit: after.id("visit_id"), on: db)
             case "sales_orders": try await order(change, before: before, after: after, on: db)
-            case "payments": try await payment(change, after, on: db)
+            case "payments": try await payment(change, before: before, after, on: db)
             case "work_orders": try await workOrder(change, before: before, after: after, on: db)
             case "parts_used": try await partUsed(change, after, on: db)
             case "step_answers": try await stepAnswer(change, after, on: db)

@@ -64,6 +64,7 @@ struct Bench: Sendable {
         if groups.contains(.capacity) { figures += try await capacity(world) }
         if groups.contains(.rush) { figures += try await eveningRush(world) }
         if groups.contains(.dispatch) { figures += try await dispatch(world) }
+        if groups.contains(.imports) { figures += try await imports(world) }
         return figures
     }
 

@@ -77,5 +77,5 @@ extension FieldSyncBench {
 
 /// A group of figures, selectable with `--only`.
 enum BenchGroup: String, CaseIterable, Sendable {
-    case apply, sqlite, ingest, priming, window, roundtrip, capacity, rush, wire, kernel, dispatch
+    case apply, sqlite, ingest, priming, window, roundtrip, capacity, rush, wire, kernel, dispatch, imports
 }

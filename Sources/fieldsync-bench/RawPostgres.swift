@@ -67,6 +67,34 @@ final class RawPostgres {
         return bytes
     }
 
+    /// Runs `COPY … FROM STDIN` and sends `bytes` (in the format the statement names); returns the rows copied.
+    @discardableResult
+    func copyIn(_ sql: String, _ bytes: [UInt8]) throws -> Int {
+        let start = PQexec(connection, sql)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            throw BenchError("libpq: \(String(cString: PQresultErrorMessage(start)))")
+        }
+        PQclear(start)
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + 1 << 20, bytes.count)
+            let sent = bytes[offset..<end].withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { PQputCopyData(connection, $0, Int32(buffer.count)) }
+            }
+            guard sent == 1 else { throw BenchError("libpq: COPY failed: \(String(cString: PQerrorMessage(connection)))") }
+            offset = end
+        }
+        guard PQputCopyEnd(connection, nil) == 1 else { throw BenchError("libpq: COPY failed: \(String(cString: PQerrorMessage(connection)))") }
+        var rows = 0
+        while let result = PQgetResult(connection) {
+            defer { PQclear(result) }
+            guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw BenchError("libpq: \(String(cString: PQresultErrorMessage(result)))") }
+            rows += Int(String(cString: PQcmdTuples(result))) ?? 0
+        }
+        return rows
+    }
+
     /// COPY's text format: a line's fields, unescaped (`\N` is NULL).
     static func fields(_ line: [UInt8]) -> [String?] {
         var fields: [String?] = []

@@ -26,6 +26,8 @@ struct Scale: Sendable {
     var yearVisitsPerDay: Int
     /// Technicians and open work orders automatic dispatch plans.
     var dispatchTechnicians = 100, dispatchWorkOrders = 1_000
+    /// Products and customers in the master-data files imported.
+    var importProducts = 100_000, importCustomers = 20_000
 
     /// The sizes: a rep of about 50,000 rows, capacity up to 20,000 devices, an evening
     /// rush of 2,000 phones within ten minutes.
@@ -36,5 +38,5 @@ struct Scale: Sendable {
     static let quick = Scale(name: "quick", customers: 200, products: 300, weeks: 1, orders: 40, linesPerOrder: 3, mixVisits: 6,
                              roundTrips: 5, capacitySteps: [40], syncPeriod: 2, kernelRepeats: 2,
                              rushPhones: 20, rushWindow: 5, rushVisits: 2, yearVisitsPerDay: 2,
-                             dispatchTechnicians: 5, dispatchWorkOrders: 20)
+                             dispatchTechnicians: 5, dispatchWorkOrders: 20, importProducts: 200, importCustomers: 50)
 }

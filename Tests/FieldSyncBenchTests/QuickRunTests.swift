@@ -13,7 +13,7 @@ struct QuickRunTests {
         "server_ingest_store", "server_ingest_http", "server_ingest_statements", "server_ingest_round_trips", "priming_seconds", "priming_bytes", "priming_peak_memory", "phone_year_megabytes", "phone_year_rows",
         "round_trip_0_p50", "round_trip_0_p99", "round_trip_10_p50", "round_trip_10_p99", "round_trip_100_p50", "round_trip_100_p99",
         "server_capacity", "evening_rush_seconds", "evening_rush_upload_p50", "evening_rush_upload_p99", "evening_rush_rate",
-        "dispatch_run_seconds", "dispatch_plan_seconds",
+        "dispatch_run_seconds", "dispatch_plan_seconds", "import_seconds", "import_again_seconds",
     ]
     /// The figures whose baseline comes from Python packages (PyPI may be out of reach).
     static let peerFigures: Set<String> = ["wire_bytes_vs_loro", "wire_bytes_vs_yrs", "merge_kernel"]

@@ -24,6 +24,8 @@ import Testing
 /// store code the office routes call.
 struct StoryWorld {
     let url: String
+    /// The database's connection string, for a connection of a test's own.
+    let database: String
     let pool: PostgresPool
     let store: SyncStore
     let data: DemoDataSet
@@ -56,7 +58,7 @@ struct StoryWorld {
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
             try await app.test(.live) { client in
-                let world = StoryWorld(url: "http://127.0.0.1:\(client.port!)", pool: pool,
+                let world = StoryWorld(url: "http://127.0.0.1:\(client.port!)", database: database, pool: pool,
                                        store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: clock)),
                                        data: data, tenant: try #require(data.tenant), tokens: tokens, clock: clock, directory: directory, http: http)
                 try await body(world)

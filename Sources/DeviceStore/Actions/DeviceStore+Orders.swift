@@ -16,8 +16,16 @@ extension DeviceStore {
                       in db: isolated SQLiteDatabase) throws -> (RecordID, [RuleFinding]) {
         let customerState = try session.existing("customers", customer, in: db)
         guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
-        guard let priceListID = customerState.id("price_list_id"), let priceList = try session.schema.read("price_lists", priceListID, in: db) else {
-            throw StoreError(.invalidArgument, "the customer has no price list on this device")
+        guard customerState.text("status") != "blocked" else { throw StoreError(.invalidArgument, "the customer is blocked: it takes no new order") }
+        // §4.7: the list in force today, as the server will choose it (a new customer: the tenant's default).
+        let lists = try db.query("SELECT id, customer_group, valid_from, valid_to, coalesce(is_default, 0) FROM price_lists WHERE _deleted = 0").compactMap { row -> PriceLists.List? in
+            guard let id = RecordID(bytes: try row.read(0, as: [UInt8].self)) else { return nil }
+            return PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self), validTo: try row.read(3, as: Int64?.self),
+                                   isDefault: try row.read(4, as: Int64.self) != 0)
+        }
+        guard let priceListID = PriceLists.inForce(on: wall, customerList: customerState.id("price_list_id"), customerGroup: customerState.text("customer_group"), lists: lists),
+              let priceList = try session.schema.read("price_lists", priceListID, in: db) else {
+            throw StoreError(.invalidArgument, "no price list for the customer on this device")
         }
         var warnings: [RuleFinding] = []
         if let visit {

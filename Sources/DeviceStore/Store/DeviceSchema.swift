@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 13
+    static let version = 16
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -80,6 +80,19 @@ struct DeviceSchema: Sendable {
                 "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
                     + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
             }.joined(separator: "\n"),
+        // 13 → 14: the ERP's key on customers, contacts, products and price lists.
+        ["customers", "contacts", "products", "price_lists"].map { table in
+            "ALTER TABLE \(table) ADD COLUMN erp_reference TEXT; ALTER TABLE \(table) ADD COLUMN erp_reference__clock INTEGER; "
+                + "ALTER TABLE \(table) ADD COLUMN erp_reference__replica INTEGER;"
+        }.joined(separator: "\n"),
+        // 14 → 15: what the ERP invoiced for an order.
+        "ALTER TABLE sales_orders ADD COLUMN invoiced_minor INTEGER; ALTER TABLE sales_orders ADD COLUMN invoiced_minor__clock INTEGER; "
+            + "ALTER TABLE sales_orders ADD COLUMN invoiced_minor__replica INTEGER",
+        // 15 → 16: a price list's end of validity, and the tenant's default lists.
+        [("valid_to", "INTEGER"), ("is_default", "INTEGER")].map { field, type in
+            "ALTER TABLE price_lists ADD COLUMN \(field) \(type); ALTER TABLE price_lists ADD COLUMN \(field)__clock INTEGER; "
+                + "ALTER TABLE price_lists ADD COLUMN \(field)__replica INTEGER"
+        }.joined(separator: "; "),
     ]
 
     /// The table as a step that created it saw it: today's layout without the fields a later step adds.

@@ -7,8 +7,9 @@ public enum CommercialRules {
         return RuleFinding(.discountOverPolicy, "a line's discount of \(largest) bp is over the \(roleMaxBP) bp the role may give")
     }
 
-    /// §4.9: the states of a customer's orders that count as open against its credit limit.
-    public static let creditOpenOrderStates = ["submitted", "pending_approval", "credit_hold", "confirmed"]
+    /// §4.9: the states of a customer's orders that count as open against its credit limit: every
+    /// order not yet invoiced (an invoiced one counts in the outstanding balance instead).
+    public static let creditOpenOrderStates = ["submitted", "pending_approval", "credit_hold", "confirmed", "released_to_erp", "delivered"]
 
     /// §4.9: whether the order takes the customer over the credit limit: outstanding invoices plus
     /// open orders plus this order, against the limit at arrival.

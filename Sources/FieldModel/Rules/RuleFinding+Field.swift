@@ -48,6 +48,8 @@ extension RuleFinding.Rule {
     public static let duplicateReceipt = Self("duplicate_receipt")
     /// §3: an edit to an order line after the order was submitted.
     public static let orderLocked = Self("order_locked")
+    /// §6 (invoice and delivery): a new order for a customer the office blocked.
+    public static let customerBlocked = Self("customer_blocked")
     /// §4.7: a line's product has no entry in the order's price list.
     public static let unpricedProduct = Self("unpriced_product")
     /// §4.12: a new customer duplicates an existing one and was merged into it.
@@ -71,6 +73,10 @@ extension RuleFinding.Rule {
     public static let geofence = Self("geofence")
     /// §4.7–4.9: an order passed the rules and was confirmed.
     public static let orderConfirmed = Self("order_confirmed")
+    /// §4.7: the server priced an order from the list in force on its date, not the one the phone chose.
+    public static let priceListInForce = Self("price_list_in_force")
+    /// §4.12: a customer a rep created got the tenant's terms: `unverified`, the default list, no credit.
+    public static let newCustomerTerms = Self("new_customer_terms")
     /// §4.10: stock was reserved for a confirmed order.
     public static let stockReserved = Self("stock_reserved")
     /// §2: the server marked a visit missed after its window.

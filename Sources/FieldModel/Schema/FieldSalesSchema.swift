@@ -110,6 +110,8 @@ public enum FieldSalesSchema {
             FieldSchema("unit", .text(maxLength: 64), access: .managers),
             FieldSchema("tax_rate_percent", .decimal(scale: 3), access: .managers, range: taxRateRange),
             FieldSchema("active", .bool, access: .managers),
+            // The company's key for the record in its ERP: imports upsert by it (issue 20).
+            FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
         ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "price_lists", fields: [
             FieldSchema("name", shortText, access: .managers),
@@ -117,6 +119,12 @@ public enum FieldSalesSchema {
             FieldSchema("tax_inclusive", .bool, access: .managers),
             FieldSchema("customer_group", .text(maxLength: 64), access: .managers),
             FieldSchema("valid_from", .timestamp, access: .managers),
+            // The end of its validity (exclusive; none: open-ended): a group's next list takes over then (PriceLists).
+            FieldSchema("valid_to", .timestamp, optional: true, access: .managers),
+            // One of the tenant's default lists: what a customer without a list of its own is priced from.
+            FieldSchema("is_default", .bool, optional: true, access: .managers),
+            // The company's key for the record in its ERP: imports upsert by it (issue 20).
+            FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
         ], buckets: [.constant(Bucket.catalog.name)]),
         TableSchema(name: "price_list_entries", fields: [
             FieldSchema("price_list_id", ref("price_lists"), access: .managers),
@@ -153,6 +161,8 @@ public enum FieldSalesSchema {
             FieldSchema("status", .text(maxLength: 20), access: .managers, vocabulary: customerStatuses),
             FieldSchema("merged_into", ref("customers"), optional: true, access: .serverOnly),
             FieldSchema("outstanding_minor", .money, access: .serverOnly),
+            // The company's key for the record in its ERP: imports upsert by it (issue 20).
+            FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
         ], buckets: [
             .field("territory_id", prefix: Bucket.territoryPrefix),
             // Technicians own no territory: they see the customers of their work orders.
@@ -164,6 +174,8 @@ public enum FieldSalesSchema {
             FieldSchema("title", .text(maxLength: 100), optional: true, access: .everyone),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .everyone),
             FieldSchema("email", shortText, optional: true, access: .everyone),
+            // The company's key for the record in its ERP: imports upsert by it (issue 20).
+            FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
         ], buckets: [.parent("customer_id", table: "customers")]),
         TableSchema(name: "last_prices", fields: [
             FieldSchema("customer_id", ref("customers"), access: .serverOnly),
@@ -272,6 +284,8 @@ public enum FieldSalesSchema {
             FieldSchema("tax_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("total_minor", .money, optional: true, access: .serverOnly),
             FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
+            // What the ERP invoiced (its answer; the total when it does not say): the customer owes it.
+            FieldSchema("invoiced_minor", .money, optional: true, access: .serverOnly, range: amountRange),
         ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["order_date"], days: keptHistoryDays, open: ["draft", "submitted", "pending_approval", "credit_hold", "rejected"])),
         TableSchema(name: "order_lines", fields: [

@@ -86,19 +86,7 @@ extension SyncStore {
 
     /// The id of the work order `plan` generates for `due` (a date), or for the meter's `threshold`: the same on every run and instance.
     public static func maintenanceWorkOrderID(plan: RecordID, due: Int64? = nil, threshold: Int64? = nil) -> RecordID {
-        let key = threshold.map { "\(plan.uuidString)|meter|\($0)" } ?? "\(plan.uuidString)|\(due ?? 0)"
-        func fnv(_ seed: UInt64) -> UInt64 {
-            var hash = seed
-            for byte in Array(key.utf8) {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01B3
-            }
-            return hash
-        }
-        // A UUID of version 8 (custom), RFC 9562 variant.
-        let high = (fnv(0xCBF2_9CE4_8422_2325) & ~0xF000) | 0x8000
-        let low = (fnv(0x84222325CBF29CE4) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        return RecordID(high: high, low: low)
+        RecordID.derived(from: threshold.map { "\(plan.uuidString)|meter|\($0)" } ?? "\(plan.uuidString)|\(due ?? 0)")
     }
 
     /// Creates a plan (or, with `id`, rewrites one); returns its id. The next run re-plans its work orders.

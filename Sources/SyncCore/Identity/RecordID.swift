@@ -27,6 +27,25 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
         )
     }
 
+    /// The id a record gets from a key the server derives it from (a maintenance plan and its due
+    /// date, a tenant's table and an ERP key): the same key always gives the same id, so a job run
+    /// twice, or on two servers at once, writes one record. A UUID of version 8 (custom) with the
+    /// RFC 9562 variant; its 122 bits are two FNV-1a hashes of the key's UTF-8. Such ids carry no
+    /// time (``milliseconds`` means nothing for them).
+    public static func derived(from key: String) -> RecordID {
+        func fnv(_ seed: UInt64) -> UInt64 {
+            var hash = seed
+            for byte in key.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            return hash
+        }
+        let high = (fnv(0xCBF2_9CE4_8422_2325) & ~0xF000) | 0x8000
+        let low = (fnv(0x8422_2325_CBF2_9CE4) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return RecordID(high: high, low: low)
+    }
+
     /// The creation time the id carries, in milliseconds since the Unix epoch.
     public var milliseconds: UInt64 { high >> 16 }
 

@@ -37,6 +37,9 @@ public enum Migrator {
         Migration(revision: 16, name: "assets' maintenance plans", sql: Revision016.sql),
         Migration(revision: 17, name: "service steps and their answers", sql: Revision017.sql),
         Migration(revision: 18, name: "maintenance plans by meter, and assets' meter readings", sql: Revision018.sql),
+        Migration(revision: 19, name: "the ERP's key on customers, contacts, products and price lists", sql: Revision019.sql),
+        Migration(revision: 20, name: "orders out to the ERP: the export feed and the invoiced amount", sql: Revision020.sql),
+        Migration(revision: 21, name: "price lists' validity end and the tenant's default lists", sql: Revision021.sql),
     ]
 
     /// The latest revision this build knows.

@@ -12,6 +12,7 @@ public struct DerivedWrites: Sendable {
     public private(set) var records: [RecordRef] = []
     private var fields: [RecordRef: [(field: String, value: FieldValue)]] = [:]
     private var counters: [RecordRef: [(field: String, delta: Int64)]] = [:]
+    private var adjustments: [RecordRef: [(field: String, delta: Int64)]] = [:]
 
     /// No writes.
     public init() {}
@@ -21,7 +22,7 @@ public struct DerivedWrites: Sendable {
 
     private mutating func touch(_ table: String, _ record: RecordID) -> RecordRef {
         let ref = RecordRef(table: table, record: record)
-        if fields[ref] == nil && counters[ref] == nil { records.append(ref) }
+        if fields[ref] == nil && counters[ref] == nil && adjustments[ref] == nil { records.append(ref) }
         return ref
     }
 
@@ -43,14 +44,22 @@ public struct DerivedWrites: Sendable {
         counters[ref, default: []].append((field, delta))
     }
 
+    /// Adds `delta` to a plain integer or money field (a balance): the sum is taken under the
+    /// record's lock from the value it holds then, so concurrent pushes never lose an addition.
+    public mutating func adjust(_ delta: Int64, to field: String, of table: String, _ record: RecordID) {
+        let ref = touch(table, record)
+        adjustments[ref, default: []].append((field, delta))
+    }
+
     /// The value set for `field` of a record, if one was set.
     public func value(of field: String, _ table: String, _ record: RecordID) -> FieldValue? {
         fields[RecordRef(table: table, record: record)]?.last { $0.field == field }?.value
     }
 
-    /// The fields set and the counter deltas added of one record.
-    func values(of ref: RecordRef) -> (fields: [(field: String, value: FieldValue)], counters: [(field: String, delta: Int64)]) {
-        (fields[ref] ?? [], counters[ref] ?? [])
+    /// The fields set, the counter deltas added and the adjustments of one record.
+    func values(of ref: RecordRef) -> (fields: [(field: String, value: FieldValue)], counters: [(field: String, delta: Int64)],
+                                       adjustments: [(field: String, delta: Int64)]) {
+        (fields[ref] ?? [], counters[ref] ?? [], adjustments[ref] ?? [])
     }
 }
 
@@ -62,7 +71,7 @@ extension SyncStore {
     ///
     /// Each record is locked and read (again, if the push read it before it held the lock), and
     /// each write is based on the version it replaces, so it records no conflict; a value equal
-    /// to the current one is not written again.
+    /// to the current one is not written again; an adjustment adds to the value read under the lock.
     func commitDerived(_ writes: DerivedWrites, at now: Int64, work: WorkingSet, on db: isolated PostgresConnection) async throws {
         guard !writes.isEmpty else { return }
         try await work.lock(writes.records, on: db)
@@ -79,10 +88,17 @@ extension SyncStore {
         for ref in writes.records {
             let (tableName, record) = (ref.table, ref.record)
             let current = states[tableName]?[record]
-            let (fields, counters) = writes.values(of: ref)
+            let (fields, counters, adjustments) = writes.values(of: ref)
             var list: [FieldWrite] = []
             for (field, value) in fields where current?.fields[field]?.value != value {
                 list.append(FieldWrite(field, value, base: current?.fields[field]?.version))
+            }
+            for (field, deltas) in Dictionary(grouping: adjustments, by: \.field) where !fields.contains(where: { $0.field == field }) {
+                let delta = deltas.reduce(0) { $0 + $1.delta }
+                guard delta != 0 else { continue }
+                var total: Int64 = 0
+                if case .integer(let held)? = current?.fields[field]?.value { total = held }
+                list.append(FieldWrite(field, .integer(total &+ delta), base: current?.fields[field]?.version))
             }
             for (field, deltas) in Dictionary(grouping: counters, by: \.field) {
                 let delta = deltas.reduce(0) { $0 + $1.delta }

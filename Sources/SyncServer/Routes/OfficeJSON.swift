@@ -9,6 +9,12 @@ import SyncWire
 /// one or a value of the wrong kind is a clear `invalid` error naming the member.
 struct OfficeBody {
     private var members: [String: JSONValue] = [:]
+    /// An upload's bytes as they came (a file, not JSON); empty for a JSON body.
+    private(set) var file: [UInt8] = []
+
+    /// An upload: the bytes are the file.
+    init(file bytes: [UInt8]) { file = bytes }
+
     /// The longest text member; a field's own limit (the schema's) is checked when it is written.
     static let textBytesMax = 4_000
 

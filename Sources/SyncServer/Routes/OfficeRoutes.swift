@@ -91,6 +91,7 @@ final class OfficeRoutes: Sendable {
         }
         registerBoard(on: office)
         registerDispatch(on: office)
+        registerImports(on: office)
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)
@@ -292,9 +293,15 @@ final class OfficeRoutes: Sendable {
         try await respond(request, context, allowed) { user, parsed, request, context in Self.json(.ok, try await body(user, parsed, request, context)) }
     }
 
+    /// Like ``handle(_:_:_:_:)`` for an upload: the body is a file of at most `bytesMax` bytes
+    /// (`OfficeBody.file`), not JSON.
+    func handleFile(_ request: Request, _ context: BasicRequestContext, bytesMax: Int, _ body: @escaping Handler) async throws -> Response {
+        try await respond(request, context, nil, bytesMax: bytesMax) { user, parsed, request, context in Self.json(.ok, try await body(user, parsed, request, context)) }
+    }
+
     /// Authenticates, checks the role and the budget, reads the body, and answers with what
     /// `body` makes (any response: JSON, CSV); office errors become their JSON answers.
-    private func respond(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>,
+    private func respond(_ request: Request, _ context: BasicRequestContext, _ allowed: Set<String>?, bytesMax: Int = OfficeRoutes.bodyBytesMax,
                          _ body: @escaping @Sendable (SyncStore.OfficeUser, OfficeBody, Request, BasicRequestContext) async throws -> Response) async throws -> Response {
         do {
             let claims: TokenAuthority.Claims
@@ -312,14 +319,21 @@ final class OfficeRoutes: Sendable {
             }
             let bytes: [UInt8]
             do {
-                bytes = Array(try await request.body.collect(upTo: Self.bodyBytesMax).readableBytesView)
+                bytes = Array(try await request.body.collect(upTo: bytesMax).readableBytesView)
             } catch {
-                return Self.error(.contentTooLarge, "body_too_large", "an office request has at most \(Self.bodyBytesMax) bytes")
+                return Self.error(.contentTooLarge, "body_too_large", "this office request has at most \(bytesMax) bytes")
             }
-            let parsed = try OfficeBody(bytes, allowed: allowed)
+            let parsed = try allowed.map { try OfficeBody(bytes, allowed: $0) } ?? OfficeBody(file: bytes)
             return try await body(SyncStore.OfficeUser(user: claims.user, role: claims.role, tenant: claims.tenant), parsed, request, context)
         } catch let error as SyncStore.OfficeError {
             return Self.error(error)
+        } catch let problems as ImportProblems {
+            return Self.json(.badRequest, JSONValue.fields([
+                ("error", .string("invalid")), ("message", .string("nothing imported: \(problems.problems.count) problem(s) in the file")),
+                ("problems", .array(problems.problems.prefix(1_000).map { problem in
+                    JSONValue.fields([("line", .integer(Int64(problem.line))), ("column", .text(problem.column)), ("message", .string(problem.message))])
+                })),
+            ]))
         } catch {
             context.logger.error("an office request failed", metadata: ["error": "\(error)"])
             return Self.error(.serviceUnavailable, "unavailable", "the server could not complete the request; retry later")
