@@ -125,6 +125,35 @@ struct ERPExportTests {
         }
     }
 
+    @Test("entries come in transaction order across a power of ten (xid 999 before 1000, not after it as text)")
+    func numericOrder() async throws {
+        let world = try await OfficeRoutesTests.OfficeWorld.make("erp-xid-order")
+        let manager = SyncStore.OfficeUser(user: world.user("manager"), role: .manager, tenant: world.tenant)
+        let store = SyncStore(pool: world.pool, domain: FieldSalesDomain())
+        let customer = RecordID(try #require(world.data["customers"]?.rows.first?[0] ?? nil))!
+        func confirm(_ n: UInt64) async throws -> RecordID {
+            let order = RecordID(high: 0xE5, low: n)
+            try await store.edit([.init("sales_orders", order, [("customer_id", .id(customer)), ("created_by", .id(world.user("rep"))), ("currency", .text("USD")),
+                                                                ("tax_inclusive", .bool(false)), ("order_date", .timestamp(1_796_014_800_000)),
+                                                                ("status", .state(StateValue("confirmed")))])], by: nil, tenant: world.tenant)
+            return order
+        }
+        let first = try await confirm(1)
+        // Burn transaction ids (one per subtransaction that writes) past the next power of ten.
+        let now = try await world.pool.query("SELECT pg_current_xact_id()::text")[0].read(0, as: String.self)
+        let target = Int(pow(10, Double(now.count)))
+        try await world.pool.query("CREATE TABLE burn (n integer)")
+        try await world.pool.query("""
+            DO $$ BEGIN FOR i IN 1..\(target - Int(now)! + 10) LOOP BEGIN INSERT INTO burn VALUES (i); EXCEPTION WHEN others THEN NULL; END; END LOOP; END $$
+            """)
+        let second = try await confirm(2)
+        let page = try await Self.settled(2) { try await store.exportOrders(after: .start, limit: 10, by: manager) }
+        #expect(page.entries.map(\.order.id) == [first, second], "\(page.entries.map(\.cursor))")
+        let one = try await store.exportOrders(after: .start, limit: 1, by: manager)
+        #expect(one.entries.map(\.order.id) == [first] && one.hasMore)
+        #expect(try await store.exportOrders(after: one.entries[0].cursor, limit: 1, by: manager).entries.map(\.order.id) == [second])
+    }
+
     @Test("the office routes: the export page with its cursor, the ERP's answer, and their refusals")
     func routes() async throws {
         let world = try await OfficeRoutesTests.OfficeWorld.make("erp-routes")

@@ -86,10 +86,12 @@ extension SyncStore {
     public func exportOrders(after cursor: ExportCursor, limit: Int, by office: OfficeUser) async throws -> (entries: [ExportEntry], hasMore: Bool) {
         guard office.role == .manager || office.role == .admin else { throw OfficeError(.forbidden, "only managers and admins read the ERP export") }
         let limit = max(1, min(limit, 500))
+        // The transaction id is read as text but ordered as a number (ordered by the text, 1006 would
+        // come before 826).
         let rows = try await pool.query("""
-            SELECT xid::text, seq, order_id::text, event FROM order_exports
-            WHERE tenant_id = $1 AND (xid > $2::text::xid8 OR (xid = $2::text::xid8 AND seq > $3)) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY xid, seq LIMIT $4
+            SELECT e.xid::text AS xid_text, e.seq, e.order_id::text, e.event FROM order_exports e
+            WHERE e.tenant_id = $1 AND (e.xid > $2::text::xid8 OR (e.xid = $2::text::xid8 AND e.seq > $3)) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY e.xid, e.seq LIMIT $4
             """, [office.tenant.uuidString, String(cursor.xid), cursor.seq, limit + 1])
         var found: [(cursor: ExportCursor, order: RecordID, event: String)] = []
         for row in rows {
