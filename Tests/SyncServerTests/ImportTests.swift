@@ -90,6 +90,9 @@ struct ImportTests {
             #expect(try await load(.customers, customers, .jsonl) == SyncStore.ImportReport(rows: 2, created: 2))
             #expect(try await load(.contacts, "erp_reference,customer,name,phone\nERP-K1,ERP-C1,Ana Ruiz,+34 600 000 001\n") == SyncStore.ImportReport(rows: 1, created: 1))
             #expect(try await load(.balances, "customer,outstanding_minor\nERP-C1,12500\n") == SyncStore.ImportReport(rows: 1, updated: 1))
+            // A partial file for a known customer leaves out what only a new one needs; a new one may not.
+            #expect(try await load(.customers, "erp_reference,phone\nERP-C2,+34 600 000 002\n") == SyncStore.ImportReport(rows: 1, updated: 1))
+            await #expect(throws: ImportProblems.self) { _ = try await load(.customers, "erp_reference,phone\nERP-C3,+34 600 000 003\n") }
             let luna = SyncStore.importedID(tenant: world.tenant, table: "customers", key: "ERP-C1")
             let stored = try await world.server("customers", luna)
             #expect(stored.text("name") == "Bar Luna" && stored.integer("latitude_e6") == 40_416_800 && stored.integer("outstanding_minor") == 12_500)
@@ -127,7 +130,7 @@ struct ImportTests {
         } catch let error as ImportProblems {
             #expect(error.problems.map(\.description) == [
                 "line 1, column colour: no such column for products; the columns are erp_reference, sku, name, category, unit, tax_rate_percent, active",
-                "line 3, column sku: a value is required",
+                "line 3, column sku: a value is required for a new record",
                 "line 4, column tax_rate_percent: “ten” is not a number with at most 3 decimals",
                 "line 5, column tax_rate_percent: products.tax_rate_percent runs from 0 to 100000",
                 "line 6, column erp_reference: “ERP-B1” is already on line 2",

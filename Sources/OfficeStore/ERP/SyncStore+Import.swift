@@ -84,8 +84,8 @@ struct ImportPlan {
     static func make(_ kind: ImportKind, _ file: ImportFile, tenant: RecordID, store: SyncStore) async throws -> ImportPlan {
         let schema = store.tables.schema.schema
         var problems: [ImportFile.Problem] = []
-        let known = Set([kind.keyColumn] + kind.columns.map(\.name))
-        for column in file.columns where !known.contains(column) {
+        let columns = Set([kind.keyColumn] + kind.columns.map(\.name))
+        for column in file.columns where !columns.contains(column) {
             problems.append(.init(line: 1, column: column, "no such column for \(kind.rawValue); the columns are \(([kind.keyColumn] + kind.columns.map(\.name)).joined(separator: ", "))"))
         }
         // The references, found in bulk: every key each lookup needs.
@@ -100,6 +100,9 @@ struct ImportPlan {
         for (table, keys) in wanted {
             found[table] = try await Self.ids(table, keys: keys, byName: table == "territories", tenant: tenant, store: store)
         }
+        // The keys FieldSync knows already: a row for one of them may leave out what only a new record needs.
+        let known = try await Self.ids(kind.table, keys: Set(file.rows.compactMap { $0.cells[kind.keyColumn]?.trimmingCharacters(in: .whitespaces) }),
+                                       byName: false, tenant: tenant, store: store)
         // Each row converted and checked, cell by cell.
         var rows: [(line: Int, key: String, values: [(String, FieldValue)])] = []
         var firstLine: [String: Int] = [:]
@@ -113,7 +116,11 @@ struct ImportPlan {
             for column in kind.columns {
                 let table = kind == .priceLists && !ImportKind.priceListHeader.contains(column.name) ? "price_list_entries" : kind.table
                 guard let text = row.cells[column.name] else {
-                    if column.required { problems.append(.init(line: row.line, column: column.name, "a value is required")) }
+                    // Required of every row: a price list's entry; of a new record: the rest.
+                    let always = kind == .priceLists && table == "price_list_entries"
+                    if column.required && (always || known[key] == nil) {
+                        problems.append(.init(line: row.line, column: column.name, known[key] == nil ? "a value is required for a new record" : "a value is required"))
+                    }
                     continue
                 }
                 guard let field = schema.table(table)?.field(column.field) else { continue }
@@ -154,7 +161,7 @@ struct ImportPlan {
         }
         if !problems.isEmpty { throw ImportProblems(problems) }
         var plan = ImportPlan()
-        try await plan.build(kind, rows, tenant: tenant, store: store)
+        try await plan.build(kind, rows, existing: known, tenant: tenant, store: store)
         return plan
     }
 
@@ -186,9 +193,9 @@ struct ImportPlan {
         return ids
     }
 
-    /// The records the rows write, each found by its key (or given the key's derived id), and their current states.
-    mutating func build(_ kind: ImportKind, _ rows: [(line: Int, key: String, values: [(String, FieldValue)])], tenant: RecordID, store: SyncStore) async throws {
-        let existing = try await Self.ids(kind.table, keys: Set(rows.map(\.key)), byName: false, tenant: tenant, store: store)
+    /// The records the rows write, each found by its key in `existing` (or given the key's derived id), and their current states.
+    mutating func build(_ kind: ImportKind, _ rows: [(line: Int, key: String, values: [(String, FieldValue)])], existing: [String: RecordID], tenant: RecordID,
+                        store: SyncStore) async throws {
         if kind == .balances {
             var problems: [ImportFile.Problem] = []
             for row in rows {
