@@ -59,6 +59,8 @@ struct SwarmCommand: AsyncParsableCommand {
                 faults injected: \(report.injected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                 verdict: \(report.converged ? "converged" : "NOT converged") — divergent devices \(report.divergentDevices), lost writes \(report.lostWrites), duplicate applications \(report.duplicateApplications), rows out of scope \(report.outOfScopeRows), rows past the window \(report.heldOutsideWindow), window errors \(report.windowErrors) (\(report.retiredRows) rows retired)
                 attachments \(report.attachments): bytes missing or wrong \(report.missingBlobs), still pending \(report.pendingAttachments)
+                dispatch: \(report.dispatched) assigned automatically, \(report.dispatchWaiting) waiting, \(report.dispatchErrors) broken promises; maintenance \(report.maintenanceWorkOrders) work orders (\(report.meterWorkOrders) by meter, from \(report.meterReadings) readings)
+                ERP: \(report.imported) records imported, \(report.erpExported) orders exported, \(report.erpInvoiced) invoices answered, \(report.pricedFromNewList) orders priced from the list that took over, \(report.erpErrors) errors
                 state digest \(report.digest)
                 """)
             for line in report.details { print("  \(line)") }

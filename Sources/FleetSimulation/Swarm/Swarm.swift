@@ -78,7 +78,7 @@ public struct Swarm: Sendable {
         /// Every check passed.
         public var converged: Bool {
             divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 && missingBlobs == 0 && pendingAttachments == 0
-                && heldOutsideWindow == 0 && windowErrors == 0 && dispatchErrors == 0
+                && heldOutsideWindow == 0 && windowErrors == 0 && dispatchErrors == 0 && erpErrors == 0
         }
         /// Phones whose rows differ from the server's on their buckets.
         public var divergentDevices = 0
@@ -116,6 +116,13 @@ public struct Swarm: Sendable {
         /// Automatic assignments still standing at the end that break dispatch's promises: a
         /// technician without the skill or the territory, or two of a technician's slots overlapping.
         public var dispatchErrors = 0
+        /// Records the ERP's files created or rewrote; export entries it read; invoices it answered.
+        public var imported = 0, erpExported = 0, erpInvoiced = 0
+        /// Orders priced from the dearer list that took over on the second day.
+        public var pricedFromNewList = 0
+        /// Orders that reached `confirmed` and were not exported exactly once, and priced orders
+        /// whose list is not the one in force on their date.
+        public var erpErrors = 0
         /// Changes the phones made.
         public var changes = 0
         /// Requests the phones sent, and how many were retries.
@@ -144,7 +151,8 @@ public struct Swarm: Sendable {
                 .init("quarantined", number(quarantined)), .init("flagged", number(flagged)), .init("conflicts", number(conflicts)),
                 .init("dispatched", number(dispatched)), .init("dispatch_waiting", number(dispatchWaiting)), .init("dispatch_errors", number(dispatchErrors)),
                 .init("maintenance_work_orders", number(maintenanceWorkOrders)), .init("meter_readings", number(meterReadings)),
-                .init("meter_work_orders", number(meterWorkOrders)),
+                .init("meter_work_orders", number(meterWorkOrders)), .init("imported", number(imported)), .init("erp_exported", number(erpExported)),
+                .init("erp_invoiced", number(erpInvoiced)), .init("priced_from_new_list", number(pricedFromNewList)), .init("erp_errors", number(erpErrors)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
                 .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),
                 .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),

@@ -20,6 +20,8 @@ extension SwarmWorld {
             for device in devices where device.index % 20 == 3 { device.clock.set(2 * 86_400_000); count(.clockSkew) }   // two days ahead
             for device in devices where device.index % 20 == 7 { device.clock.set(-3 * Self.hour); count(.clockSkew) }    // three hours behind
         }
+        // The ERP dates a price change for noon on the second day (New York), before anyone orders.
+        try await datePriceChange(at: Int64(Self.monday.adding(days: 1).epochSeconds * 1000) + 17 * Self.hour)
         for day in 0..<configuration.days {
             let dayStart = Int64(Self.monday.adding(days: day).epochSeconds * 1000)
             clock.set(UInt64(dayStart + 12 * Self.hour))  // 07:00 in New York
@@ -52,6 +54,8 @@ extension SwarmWorld {
             if has(.crash) { for device in online where roll(30) { device.transport.armCrash() } }
             for device in online { await sync(device) }
             try await approveAndRelease()
+            clock.set(UInt64(Int64(dayStart) + 23 * Self.hour))
+            try await erpNight(day: day)
             clock.set(UInt64(Int64(dayStart) + 23 * Self.hour + 30 * 60_000))
             try await store.markMissedVisits(now: Int64(clock.now()), tenant: tenant)
             // The night's job: history past the phones' window leaves them (the next sync removes it).

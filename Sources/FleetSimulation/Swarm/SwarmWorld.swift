@@ -65,6 +65,10 @@ final class SwarmWorld {
     let dispatcher: SyncStore.OfficeUser
     let manager: SyncStore.OfficeUser
     var restarts: UInt64 = 0
+    /// The ERP's place in the export feed, the orders it took (with the night it took them), and every event it read, by order.
+    var erpCursor = SyncStore.ExportCursor.start
+    var erpOrders: [(order: RecordID, night: Int)] = []
+    var exportedEvents: [RecordID: [String]] = [:]
     var durations: [Duration] = []
 
     static let monday = CivilDate(year: 2026, month: 11, day: 30)
