@@ -65,9 +65,12 @@ struct StoryWorld {
             }
         } catch {
             try? await http.shutdown()
+            await pool.close()
             throw error
         }
         try await http.shutdown()
+        // Its connections go back to the cluster the suites share (max_connections).
+        await pool.close()
     }
 
     /// The demo users with `role`, in the data set's order.

@@ -164,7 +164,7 @@ public actor PostgresCluster {
             throw error
         }
 
-        var settings = ["listen_addresses=''", "unix_socket_directories='\(directory.path)'", "max_connections=300"]
+        var settings = ["listen_addresses=''", "unix_socket_directories='\(directory.path)'", "max_connections=500"]
         if !options.durable { settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] }
         do {
             let seconds = String(max(1, options.startTimeout.components.seconds))
