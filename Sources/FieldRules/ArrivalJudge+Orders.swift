@@ -9,7 +9,14 @@ extension ArrivalJudge {
     /// An order's states the server moves it through.
     /// A submitted order is priced and routed; an order the office confirms reserves its stock.
     mutating func order(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
-        if change.creates(given: before) { try await insideVisit(change, visit: after.id("visit_id"), on: db) }
+        if change.creates(given: before) {
+            try await insideVisit(change, visit: after.id("visit_id"), on: db)
+            // §6: an order converted from a quote past its validity keeps today's prices, flagged.
+            if let quote = try await record("quotes", after.id("quote_id"), on: db),
+               let finding = CommercialRules.quoteValidity(validUntil: quote.timestamp("valid_until"), orderDate: after.timestamp("order_date") ?? now) {
+                flag(change, finding)
+            }
+        }
         guard let written = change.writtenState(), written != before?.state()?.name, after.state()?.name == written else { return }
         switch written {
         case "submitted": try await route(change, order: change.record, after, on: db)

@@ -86,7 +86,7 @@ extension SyncStore {
         ("contact_records", "customer_id", nil), ("contacts", "customer_id", nil), ("assets", "customer_id", nil),
         ("geo_events", "visit_id", "visits"), ("visit_tasks", "visit_id", "visits"), ("shelf_stock_counts", "visit_id", "visits"),
         ("order_lines", "order_id", "sales_orders"), ("payments", "order_id", "sales_orders"), ("parts_used", "work_order_id", "work_orders"),
-        ("manager_comments", "contact_record_id", "contact_records"),
+        ("manager_comments", "contact_record_id", "contact_records"), ("quotes", "customer_id", nil), ("quote_lines", "quote_id", "quotes"),
     ]
 
     /// A SQL condition: the record `record` of the table `table` names (columns of the outer row)

@@ -67,7 +67,7 @@ struct FieldSimCLITests {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    @Test("a phone and the office by hand: init, visits, offline check-in, sync, outcomes, exceptions, orders, approval, and every exit status")
+    @Test("a phone and the office by hand: init, visits, offline check-in, sync, outcomes, exceptions, orders, approval, quotes, and every exit status")
     func deviceAndDispatch() async throws {
         let (directory, server) = try Self.devServer()
         defer { Self.stop(server, removing: directory) }
@@ -185,6 +185,15 @@ struct FieldSimCLITests {
         #expect(shelves.map { Self.text($0, "product") } == [product])
         let adHoc = try Self.fieldsim(["device", "ad-hoc", "--customer", customer, "--json"], home: home)
         #expect(adHoc.status == 0 && Self.text(adHoc.json, "record") != nil, "\(adHoc.output) \(adHoc.error)")
+        // A quote: made, a line, sent, copied, the copy converted into an order; a converted quote converts no more.
+        let quote = try #require(Self.text(try Self.fieldsim(["device", "quote", "create", "--customer", customer, "--days", "14", "--json"], home: home).json, "record"))
+        #expect(try Self.fieldsim(["device", "quote", "add-line", quote, "--product", product, "--quantity", "4"], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "quote", "move", quote, "sent"], home: home).status == 0)
+        let copy = try #require(Self.text(try Self.fieldsim(["device", "quote", "copy", quote, "--json"], home: home).json, "record"))
+        let converted = try Self.fieldsim(["device", "quote", "convert", copy], home: home)
+        #expect(converted.status == 0 && converted.output.contains("created order"), "\(converted.output) \(converted.error)")
+        #expect(try Self.fieldsim(["device", "quote", "convert", copy], home: home).status != 0)
+        #expect(try Self.fieldsim(["device", "quote", "create", "--customer", customer, "--days", "400"], home: home).status != 0)
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 

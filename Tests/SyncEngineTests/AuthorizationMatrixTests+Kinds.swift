@@ -32,7 +32,7 @@ extension AuthorizationMatrixTests {
         }
         // A maintenance plan is the office's; it hangs under the asset's customer, not the technician's work.
         for table in ["maintenance_plans", "contacts", "last_prices", "visits", "visit_tasks", "geo_events", "shelf_stock_counts", "contact_records",
-                      "manager_comments", "sales_orders", "order_lines", "payments"] {
+                      "manager_comments", "sales_orders", "order_lines", "payments", "quotes", "quote_lines"] {
             readers.append((table, ownOnly, nobody, everyone))
         }
         // Bound to a user: their own record, plans, uploads, van and its stock, a technician's resources.

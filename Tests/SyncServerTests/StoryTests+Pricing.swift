@@ -105,4 +105,51 @@ extension StoryTests {
             await #expect(throws: StoreError.self) { _ = try await rep.store.createOrder(customer: customer) }
         }
     }
+
+    @Test("quotes: a rep quotes offline, copies and converts into an order that names the quote; the office's quote reaches the rep; an expired one converts flagged")
+    func quotes() async throws {
+        try await W.run("story-quotes") { world in
+            let manager = try world.office(.manager)
+            let rep = try await world.phone(try world.users(.rep)[0], role: .rep)
+            let visits = try await rep.mondayVisits()
+            let customer = visits[0].customerID
+            let products = try #require(world.data["products"]).rows.prefix(3).map { RecordID($0[0]!)! }
+            // Offline: a quote with two lines, sent; a copy of it; the copy converted into an order.
+            let quote = try await rep.store.createQuote(customer: customer, validDays: 14, note: "Summer terrace offer").record
+            _ = try await rep.store.addQuoteLine(quote: quote, product: products[1], quantity: 6)
+            _ = try await rep.store.addQuoteLine(quote: quote, product: products[2], quantity: 2, discountBP: 0)
+            _ = try await rep.store.moveQuote(quote, to: "sent")
+            let copy = try await rep.store.copyQuote(quote).record
+            let order = try await rep.store.convertQuote(copy, visit: nil).record
+            await #expect(throws: StoreError.self) { _ = try await rep.store.addQuoteLine(quote: copy, product: products[1], quantity: 1) }
+            await #expect(throws: StoreError.self) { _ = try await rep.store.convertQuote(copy) }
+            _ = try await rep.store.submitOrder(order)
+            try await rep.sync()
+            let stored = try await world.server("sales_orders", order)
+            #expect(stored.id("quote_id") == copy && stored.state()?.name == "confirmed", "\(stored)")
+            let converted = try await world.server("quotes", copy)
+            #expect(converted.state()?.name == "converted" && converted.id("copied_from") == quote)
+            #expect(try await world.server("quotes", quote).state()?.name == "sent")
+            let lines = try await world.pool.query("SELECT product_id::text, quantity FROM order_lines WHERE tenant_id = $1 AND order_id = $2::uuid ORDER BY quantity",
+                                                   [world.tenant.uuidString, order.uuidString]).map { (try $0.read(0, as: String.self), try $0.read(1, as: Int64.self)) }
+            #expect(lines.map(\.1) == [2, 6])
+            // The office's quote, sent, reaches the rep; the office lists the customer's quotes with the order each became.
+            let offered = try await world.store.createQuote(customer: customer, validUntil: W.at(8) + 86_400_000, lines: [.init(product: products[1], quantity: 10)],
+                                                            note: nil, by: manager)
+            try await rep.sync(until: { try await $0.record("quotes", offered)?.state()?.name == "sent" })
+            let listed = try await world.store.quotes(customer: customer, by: manager)
+            #expect(Set(listed.map(\.id)) == [quote, copy, offered] && listed.first { $0.id == copy }?.order == order)
+            await #expect(throws: SyncStore.OfficeError.self) {
+                _ = try await world.store.createQuote(customer: customer, validUntil: W.at(8) + 86_400_000, lines: [.init(product: products[1], quantity: 1)],
+                                                      note: nil, by: try world.office(.dispatcher))
+            }
+            // Three days later the office's quote has expired: converted all the same, flagged.
+            world.clock.set(UInt64(W.at(8) + 3 * 86_400_000))
+            let late = try await rep.store.convertQuote(offered)
+            #expect(late.warnings.map(\.rule) == [.quoteExpired])
+            _ = try await rep.store.submitOrder(late.record)
+            let outcomes = try await rep.sync()
+            #expect(outcomes.contains { $0.record == late.record && $0.findings.contains("quote_expired") }, "\(outcomes)")
+        }
+    }
 }

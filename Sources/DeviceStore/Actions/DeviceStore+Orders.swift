@@ -17,16 +17,7 @@ extension DeviceStore {
         let customerState = try session.existing("customers", customer, in: db)
         guard let user = identity.user else { throw StoreError(.notRegistered, "no user is signed in") }
         guard customerState.text("status") != "blocked" else { throw StoreError(.invalidArgument, "the customer is blocked: it takes no new order") }
-        // §4.7: the list in force today, as the server will choose it (a new customer: the tenant's default).
-        let lists = try db.query("SELECT id, customer_group, valid_from, valid_to, coalesce(is_default, 0) FROM price_lists WHERE _deleted = 0").compactMap { row -> PriceLists.List? in
-            guard let id = RecordID(bytes: try row.read(0, as: [UInt8].self)) else { return nil }
-            return PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self), validTo: try row.read(3, as: Int64?.self),
-                                   isDefault: try row.read(4, as: Int64.self) != 0)
-        }
-        guard let priceListID = PriceLists.inForce(on: wall, customerList: customerState.id("price_list_id"), customerGroup: customerState.text("customer_group"), lists: lists),
-              let priceList = try session.schema.read("price_lists", priceListID, in: db) else {
-            throw StoreError(.invalidArgument, "no price list for the customer on this device")
-        }
+        let (priceListID, priceList) = try priceListInForce(for: customerState, at: wall, session: session, in: db)
         var warnings: [RuleFinding] = []
         if let visit {
             let checkedIn = try !db.query("SELECT 1 FROM geo_events WHERE visit_id = ? AND kind = 'check_in' LIMIT 1", [visit.bytes]).isEmpty
@@ -40,6 +31,23 @@ extension DeviceStore {
             ("status", .state(StateValue(Lifecycles.salesOrder.initial))),
         ], in: db)
         return (order, warnings)
+    }
+
+    /// §4.7: the price list in force at `wall` for a customer, as the server will choose it (a
+    /// customer without a list of its own: the tenant's default), with its record.
+    ///
+    /// - Throws: ``StoreError/Code/invalidArgument`` when the phone holds none for the customer.
+    static func priceListInForce(for customer: RecordState, at wall: Int64, session: LocalSession, in db: isolated SQLiteDatabase) throws -> (RecordID, RecordState) {
+        let lists = try db.query("SELECT id, customer_group, valid_from, valid_to, coalesce(is_default, 0) FROM price_lists WHERE _deleted = 0").compactMap { row -> PriceLists.List? in
+            guard let id = RecordID(bytes: try row.read(0, as: [UInt8].self)) else { return nil }
+            return PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self), validTo: try row.read(3, as: Int64?.self),
+                                   isDefault: try row.read(4, as: Int64.self) != 0)
+        }
+        guard let id = PriceLists.inForce(on: wall, customerList: customer.id("price_list_id"), customerGroup: customer.text("customer_group"), lists: lists),
+              let list = try session.schema.read("price_lists", id, in: db) else {
+            throw StoreError(.invalidArgument, "no price list for the customer on this device")
+        }
+        return (id, list)
     }
 
     /// The order states whose lines a repeat copies: what the customer really ordered.

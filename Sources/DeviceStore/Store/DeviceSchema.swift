@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 16
+    static let version = 17
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -93,7 +93,14 @@ struct DeviceSchema: Sendable {
             "ALTER TABLE price_lists ADD COLUMN \(field) \(type); ALTER TABLE price_lists ADD COLUMN \(field)__clock INTEGER; "
                 + "ALTER TABLE price_lists ADD COLUMN \(field)__replica INTEGER"
         }.joined(separator: "; "),
+        // 16 → 17: quotes, and the quote an order was converted from.
+        ["quotes", "quote_lines"].map { TableLayout(FieldSalesSchema.schema.table($0)!).createSQL }.joined() + quoteLinesByQuote + ";\n"
+            + "ALTER TABLE sales_orders ADD COLUMN quote_id BLOB; ALTER TABLE sales_orders ADD COLUMN quote_id__clock INTEGER; "
+            + "ALTER TABLE sales_orders ADD COLUMN quote_id__replica INTEGER",
     ]
+
+    /// A quote's lines (`DeviceStore.quoteLines`).
+    static let quoteLinesByQuote = "CREATE INDEX quote_lines_by_quote ON quote_lines (quote_id)"
 
     /// The table as a step that created it saw it: today's layout without the fields a later step adds.
     static func createSQL(_ name: String, without later: Set<String>) -> String {
@@ -201,6 +208,7 @@ struct DeviceSchema: Sendable {
         shelfCountsByVisit,
         stepAnswersByWorkOrder,
         meterReadingsByAsset,
+        quoteLinesByQuote,
     ] + readIndexes
 }
 

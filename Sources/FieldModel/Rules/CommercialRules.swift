@@ -7,6 +7,12 @@ public enum CommercialRules {
         return RuleFinding(.discountOverPolicy, "a line's discount of \(largest) bp is over the \(roleMaxBP) bp the role may give")
     }
 
+    /// §6 (quotes): an order converted from a quote past its validity (`valid_until` before the order date).
+    public static func quoteValidity(validUntil: Int64?, orderDate: Int64) -> RuleFinding? {
+        guard let validUntil, orderDate > validUntil else { return nil }
+        return RuleFinding(.quoteExpired, "the quote had expired when it became this order; its prices are today's, not the quote's")
+    }
+
     /// §4.9: the states of a customer's orders that count as open against its credit limit: every
     /// order not yet invoiced (an invoiced one counts in the outstanding balance instead).
     public static let creditOpenOrderStates = ["submitted", "pending_approval", "credit_hold", "confirmed", "released_to_erp", "delivered"]

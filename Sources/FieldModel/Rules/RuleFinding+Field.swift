@@ -50,6 +50,8 @@ extension RuleFinding.Rule {
     public static let orderLocked = Self("order_locked")
     /// §6 (invoice and delivery): a new order for a customer the office blocked.
     public static let customerBlocked = Self("customer_blocked")
+    /// §6 (quotes): an order converted from a quote past its validity.
+    public static let quoteExpired = Self("quote_expired")
     /// §4.7: a line's product has no entry in the order's price list.
     public static let unpricedProduct = Self("unpriced_product")
     /// §4.12: a new customer duplicates an existing one and was merged into it.

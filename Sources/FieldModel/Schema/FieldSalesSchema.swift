@@ -268,6 +268,27 @@ public enum FieldSalesSchema {
     // MARK: Orders
 
     static let orders: [TableSchema] = [
+        // A quote (报价单): lines and validity, edited by the rep or the office until converted;
+        // converting creates an order that names it (`sales_orders.quote_id`), never mutates it.
+        TableSchema(name: "quotes", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .sales),
+            FieldSchema("created_by", ref("users"), policy: .insertOnce, access: .sales, author: .always),
+            FieldSchema("price_list_id", ref("price_lists"), access: .sales),
+            FieldSchema("currency", .text(maxLength: 3), access: .sales),
+            FieldSchema("tax_inclusive", .bool, access: .sales),
+            FieldSchema("quote_date", .timestamp, access: .sales),
+            FieldSchema("valid_until", .timestamp, access: .sales),
+            FieldSchema("copied_from", ref("quotes"), optional: true, policy: .insertOnce, access: .sales),
+            FieldSchema("status", state(Lifecycles.quote), policy: Lifecycles.quote.policy, access: .sales),
+            FieldSchema("note", longText, optional: true, access: .sales),
+        ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
+           phoneWindow: .window(dates: ["valid_until", "quote_date"], days: keptHistoryDays, open: ["draft", "sent", "accepted"])),
+        TableSchema(name: "quote_lines", fields: [
+            FieldSchema("quote_id", ref("quotes"), access: .sales),
+            FieldSchema("product_id", ref("products"), access: .sales),
+            FieldSchema("quantity", .integer, access: .sales, range: quantityRange),
+            FieldSchema("discount_bp", .integer, access: .sales, range: basisPointsRange),
+        ], buckets: [.parent("quote_id", table: "quotes")], phoneWindow: .withParent("quote_id")),
         TableSchema(name: "sales_orders", fields: [
             FieldSchema("customer_id", ref("customers"), access: .reps),
             FieldSchema("visit_id", ref("visits"), optional: true, access: .reps),
@@ -286,6 +307,8 @@ public enum FieldSalesSchema {
             FieldSchema("erp_reference", .text(maxLength: 64), optional: true, access: .serverOnly),
             // What the ERP invoiced (its answer; the total when it does not say): the customer owes it.
             FieldSchema("invoiced_minor", .money, optional: true, access: .serverOnly, range: amountRange),
+            // The quote the order was converted from, if any.
+            FieldSchema("quote_id", ref("quotes"), optional: true, policy: .insertOnce, access: .reps),
         ], buckets: [.field("created_by", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["order_date"], days: keptHistoryDays, open: ["draft", "submitted", "pending_approval", "credit_hold", "rejected"])),
         TableSchema(name: "order_lines", fields: [

@@ -25,6 +25,8 @@ extension WriteAccess {
     public static let technicians = WriteAccess(roles: [.technician])
     /// Dispatchers (and admins): plans, assignments, schedules.
     public static let dispatch = WriteAccess(roles: [.dispatcher, .admin])
+    /// Reps and managers (and admins): what a rep or the office may both write (a quote).
+    public static let sales = WriteAccess(roles: [.rep, .manager, .admin])
     /// Managers (and admins): commercial terms, approvals.
     public static let managers = WriteAccess(roles: [.manager, .admin])
     /// Dispatchers and managers (and admins): the office.

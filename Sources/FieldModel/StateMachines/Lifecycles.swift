@@ -99,8 +99,29 @@ public enum Lifecycles {
         transitions: [("pending", "done", [.rep, .technician]), ("pending", "skipped", [.rep, .technician]), ("skipped", "done", [.rep, .technician])]
     )
 
+    /// A quote (报价单, issue 20): the rep or the office edits it while it is a draft or sent; the
+    /// customer accepts or declines it; converting it into an order (a new order that names the
+    /// quote) ends it.
+    public static let quote = StateMachine(
+        name: "quote_status",
+        ranking: ["draft", "sent", "accepted", "declined", "cancelled", "converted"],
+        initial: "draft",
+        // The office sends its quotes as it makes them.
+        creations: ["draft": [.rep, .manager, .admin], "sent": [.manager, .admin]],
+        transitions: [
+            ("draft", "sent", [.rep, .manager, .admin]),
+            ("sent", "accepted", [.rep, .manager, .admin]),
+            ("sent", "declined", [.rep, .manager, .admin]),
+            ("draft", "cancelled", [.rep, .manager, .admin]),
+            ("sent", "cancelled", [.rep, .manager, .admin]),
+            ("draft", "converted", [.rep, .manager, .admin]),
+            ("sent", "converted", [.rep, .manager, .admin]),
+            ("accepted", "converted", [.rep, .manager, .admin]),
+        ]
+    )
+
     /// Every state machine.
-    public static let all: [StateMachine] = [visit, workOrder, salesOrder, visitTask]
+    public static let all: [StateMachine] = [visit, workOrder, salesOrder, visitTask, quote]
 
     /// The machine whose states merge by `order`, if it is one of ``all``.
     public static func machine(_ order: StateOrder) -> StateMachine? { all.first { $0.order == order } }

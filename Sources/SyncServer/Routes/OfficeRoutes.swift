@@ -92,6 +92,7 @@ final class OfficeRoutes: Sendable {
         registerBoard(on: office)
         registerDispatch(on: office)
         registerImports(on: office)
+        registerQuotes(on: office)
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)
