@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import OfficeStore
 import SyncEngine
@@ -59,21 +58,12 @@ extension OfficeRoutes {
                         ("product", JSONValue.fields([("id", OfficeJSON.id(line.product)), ("erp_reference", .text(line.productERPReference)), ("sku", .text(line.sku))])),
                         ("quantity", .integer(line.quantity)), ("list_price_minor", OfficeJSON.integer(line.listPriceMinor)), ("discount_bp", .integer(line.discountBP)),
                         ("unit_price_minor", OfficeJSON.integer(line.unitPriceMinor)),
-                        ("tax_rate_percent", line.taxRateThousandths.map { JSONValue.number(Self.decimal($0, scale: 3)) } ?? .null),
+                        ("tax_rate_percent", OfficeJSON.thousandths(line.taxRateThousandths)),
                         ("line_total_minor", OfficeJSON.integer(line.lineTotalMinor)),
                     ])
                 })),
             ])),
         ])
-    }
-
-    /// `value` units of 10^-scale as a plain decimal number (8875, 3 → 8.875).
-    static func decimal(_ value: Int64, scale: Int) -> String {
-        let divisor = Int64(pow(10, Double(scale)))
-        let (whole, fraction) = (value.magnitude / UInt64(divisor), value.magnitude % UInt64(divisor))
-        let digits = String(fraction).count < scale ? String(repeating: "0", count: scale - String(fraction).count) + String(fraction) : String(fraction)
-        let trimmed = digits.replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
-        return (value < 0 ? "-" : "") + String(whole) + (trimmed.isEmpty ? "" : "." + trimmed)
     }
 
     /// The file's format: `?format=`, else the content type (JSON Lines for any JSON type:
