@@ -37,6 +37,8 @@ extension SyncStore {
         public var fields: [(String, FieldValue)]
         /// Whether the edit deletes the record (and writes no field).
         public var deletes = false
+        /// Amounts added to counter fields, as the server's contribution (a stock count's difference).
+        public var adds: [(String, Int64)] = []
 
         /// Creates an edit.
         public init(_ table: String, _ record: RecordID, _ fields: [(String, FieldValue)]) {
@@ -107,9 +109,15 @@ extension SyncStore {
         }
         let stamp = clock.stamp(after: edits.compactMap { current[$0.table]?[$0.record] })
         let changes = edits.map { edit in
-            Change(id: ChangeID(newID()), table: edit.table, record: edit.record,
-                   operation: edit.deletes ? .delete : .write(edit.fields.map { FieldWrite($0.0, $0.1, base: current[edit.table]?[edit.record]?.fields[$0.0]?.version) }),
-                   version: Version(clock: stamp, replica: .server))
+            let state = current[edit.table]?[edit.record]
+            var writes = edit.fields.map { FieldWrite($0.0, $0.1, base: state?.fields[$0.0]?.version) }
+            for (field, delta) in edit.adds {
+                var total: Int64 = 0
+                if case .counter(let counter)? = state?.fields[field]?.value { total = counter.contributions[.server]?.total ?? 0 }
+                writes.append(FieldWrite(field, .counter(CounterValue([.server: .init(total: total &+ delta, clock: stamp)])), base: state?.fields[field]?.version))
+            }
+            return Change(id: ChangeID(newID()), table: edit.table, record: edit.record, operation: edit.deletes ? .delete : .write(writes),
+                          version: Version(clock: stamp, replica: .server))
         }
         for change in changes {
             do throws(ChangeViolation) {

@@ -111,6 +111,64 @@ struct ImportTests {
         }
     }
 
+    @Test("stock counts set a location's levels: the server adds the difference to the counter, with a ledger line; twice is a no-op; the van's phone sees the count; unknown locations and negative counts are refused")
+    func stock() async throws {
+        try await W.run("imports-stock") { world in
+            let manager = try world.office(.manager)
+            let technician = try world.users(.technician)[0]
+            // The technician's van (the demo has no stock locations).
+            let location = RecordID(high: 0x0190_0000_0000_7000, low: 0x8000_0000_0000_0011), vanName = "Van 7, north"
+            let seeded = Version(clock: HLC(milliseconds: UInt64(W.monday)), replica: .server)
+            try await world.store.seed([("stock_locations", location, RecordState(fields: [
+                "kind": FieldState(value: .text("van"), version: seeded), "name": FieldState(value: .text(vanName), version: seeded),
+                "owner_id": FieldState(value: .id(technician), version: seeded)]))], tenant: world.tenant)
+            func load(_ kind: ImportKind, _ text: String) async throws -> SyncStore.ImportReport {
+                try await world.store.importMasterData(kind, try ImportFile(Array(text.utf8), format: .csv), by: manager)
+            }
+            _ = try await load(.products, "erp_reference,sku,name\nERP-S1,SKU-S1,Filter\nERP-S2,SKU-S2,Belt\n")
+            let counts = "location,product,quantity\n\"\(vanName)\",ERP-S1,40\n\(location.uuidString),ERP-S2,7\n"
+            #expect(try await load(.stock, counts) == SyncStore.ImportReport(rows: 2, created: 2))
+            #expect(try await load(.stock, counts) == SyncStore.ImportReport(rows: 2, unchanged: 2))
+            let filter = SyncStore.importedID(tenant: world.tenant, table: "products", key: "ERP-S1")
+            let level = SyncStore.importedID(tenant: world.tenant, table: "stock_levels", key: "\(location.uuidString)|\(filter.uuidString)")
+            func quantity() async throws -> Int64? {
+                guard case .counter(let counter)? = try await world.server("stock_levels", level).fields["quantity"]?.value else { return nil }
+                return counter.sum
+            }
+            #expect(try await quantity() == 40)
+            // The technician uses two filters offline; the ERP's recount says 25: the level is 25 less
+            // what the phone used after the count was taken, once both are in.
+            let phone = try await world.phone(technician, role: .technician)
+            _ = try await phone.sync()
+            let orders = try #require(world.data["work_orders"])
+            let workOrder = RecordID(try #require(orders.rows.first { $0[orders.columns.firstIndex(of: "assignee_id")!] == technician.uuidString })[0]!)!
+            _ = try await phone.store.recordPartUsed(workOrder: workOrder, product: filter, quantity: 2, from: location, at: W.at(9))
+            #expect(try await load(.stock, "location,product,quantity\n\"\(vanName)\",ERP-S1,25\n") == SyncStore.ImportReport(rows: 1, updated: 1))
+            _ = try await phone.sync()
+            _ = try await phone.sync()
+            #expect(try await quantity() == 23)
+            guard case .counter(let onPhone)? = try await phone.store.record("stock_levels", level)?.fields["quantity"]?.value else {
+                Issue.record("the van's phone has no level")
+                return
+            }
+            #expect(onPhone.sum == 23)
+            let ledger = try await world.pool.query("""
+                SELECT delta FROM stock_ledger WHERE tenant_id = $1 AND product_id = $2::uuid AND reason = 'erp_count' ORDER BY delta DESC
+                """, [world.tenant.uuidString, filter.uuidString]).map { try $0.read(0, as: Int64.self) }
+            #expect(ledger == [40, -15])
+            for (file, problem) in [("location,product,quantity\n\"\(vanName)\",ERP-S2,-1\n", "line 2, column quantity: “-1” is not a count from 0 to 1000000000"),
+                                    ("location,product,quantity\nNo such van,ERP-S1,3\n", "line 2, column location: no stock location “No such van”")] {
+                do {
+                    _ = try await load(.stock, file)
+                    Issue.record("a bad stock file was imported")
+                } catch let error as ImportProblems {
+                    #expect(error.problems.map(\.description) == [problem], "\(error)")
+                }
+            }
+            #expect(try await quantity() == 23)
+        }
+    }
+
     @Test("a file with problems is refused whole, each problem at its line and column; only managers and admins import; the office route answers the same")
     func refusals() async throws {
         let world = try await OfficeRoutesTests.OfficeWorld.make("imports-refused")

@@ -16,6 +16,9 @@ public enum ImportKind: String, Sendable, CaseIterable {
     case priceLists = "price-lists"
     /// Customers' outstanding balances, by the customer's `erp_reference`.
     case balances
+    /// Stock counts by `location` (a stock location's name or id), one row per product: the
+    /// count the ERP holds becomes the level's quantity (a counter: the server adds the difference).
+    case stock
 
     /// How a column's text becomes a field's value.
     enum Conversion: Sendable {
@@ -25,7 +28,12 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case millionths
         /// A reference, found by the key of another kind's table (or, for a territory, by name or id).
         case lookup(Lookup)
+        /// A count of goods that sets a counter: a whole number from 0 to ``ImportKind/countRange``.
+        case count
     }
+
+    /// The counts a stock file may give.
+    static let countRange: ClosedRange<Int64> = 0...1_000_000_000
 
     /// How a reference column finds its record.
     enum Lookup: Sendable {
@@ -55,6 +63,7 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .contacts: "contacts"
         case .products: "products"
         case .priceLists: "price_lists"
+        case .stock: "stock_levels"
         }
     }
 
@@ -64,6 +73,7 @@ public enum ImportKind: String, Sendable, CaseIterable {
         case .customers, .contacts, .products: "erp_reference"
         case .priceLists: "price_list"
         case .balances: "customer"
+        case .stock: "location"
         }
     }
 
@@ -88,6 +98,8 @@ public enum ImportKind: String, Sendable, CaseIterable {
              Column("unit_price_minor", required: true)]
         case .balances:
             [Column("outstanding_minor", required: true)]
+        case .stock:
+            [Column("product", field: "product_id", .lookup(.erp(table: "products")), required: true), Column("quantity", .count, required: true)]
         }
     }
 
@@ -99,7 +111,7 @@ public enum ImportKind: String, Sendable, CaseIterable {
              ("outstanding_minor", .integer(0))]
         case .products: [("category", .text("general")), ("unit", .text("each")), ("tax_rate_percent", .integer(0)), ("active", .bool(true))]
         case .priceLists: [("tax_inclusive", .bool(false)), ("customer_group", .text("standard")), ("valid_from", .timestamp(0))]
-        case .contacts, .balances: []
+        case .contacts, .balances, .stock: []
         }
     }
 
@@ -118,6 +130,12 @@ public enum ImportKind: String, Sendable, CaseIterable {
         if case .millionths = conversion {
             guard let number = decimal(text, scale: 6) else { return .failure(CellProblem("“\(text)” is not a number of degrees (at most 6 decimals)")) }
             return .success(.integer(number))
+        }
+        if case .count = conversion {
+            guard let count = Int64(text), countRange.contains(count) else {
+                return .failure(CellProblem("“\(text)” is not a count from \(countRange.lowerBound) to \(countRange.upperBound)"))
+            }
+            return .success(.integer(count))
         }
         switch field.type {
         case .text: return .success(.text(text))

@@ -4,8 +4,8 @@ import PostgresDriver
 public import SyncCore
 public import SyncEngine
 
-/// Master data in (issue 20, item 1): a file of customers, contacts, products, price lists or
-/// balances, upserted by the ERP's key through the same merge path as any write, so phones see
+/// Master data in (issue 20, item 1): a file of customers, contacts, products, price lists,
+/// balances or stock counts, upserted by the ERP's key through the same merge path as any write, so phones see
 /// the changes in their next sync. A file with any problem writes nothing: every row is read,
 /// converted and checked against the schema and its references first, and every problem is
 /// reported by line and column. A checked file is written in change sets of at most
@@ -42,12 +42,23 @@ extension SyncStore {
             let current = plan.current[record.table]?[record.id]
             if let current, !current.isDeleted(under: try tables.table(record.table).tombstones) {
                 let changed = record.fields.filter { field, value in current.fields[field]?.value != value }
-                guard !changed.isEmpty else { report.unchanged += 1; continue }
-                edits.append(OfficeEdit(record.table, record.id, changed))
+                // A count sets a counter: the server adds what the count differs by.
+                let adds = record.counts.compactMap { field, count -> (String, Int64)? in
+                    guard case .counter(let counter)? = current.fields[field]?.value else { return (field, count) }
+                    return counter.sum == count ? nil : (field, count - counter.sum)
+                }
+                guard !changed.isEmpty || !adds.isEmpty else { report.unchanged += 1; continue }
+                var edit = OfficeEdit(record.table, record.id, changed)
+                edit.adds = adds
+                edits.append(edit)
+                edits += Self.ledgerEntries(record, adds: adds, current: current)
                 report.updated += 1
             } else {
                 let given = Set(record.fields.map(\.0))
-                edits.append(OfficeEdit(record.table, record.id, record.fields + record.defaults.filter { !given.contains($0.0) }))
+                var edit = OfficeEdit(record.table, record.id, record.fields + record.defaults.filter { !given.contains($0.0) })
+                edit.adds = record.counts
+                edits.append(edit)
+                edits += Self.ledgerEntries(record, adds: record.counts.filter { $0.1 != 0 }, current: nil)
                 report.created += 1
             }
         }
@@ -57,6 +68,19 @@ extension SyncStore {
             try await edit(Array(edits[start..<min(start + Self.importChangeSetMax, edits.count)]), by: nil, tenant: tenant)
         }
         return report
+    }
+
+    /// The stock ledger's lines for a stock count's differences (reason `erp_count`), each with an
+    /// id derived from the level and the server's totals before and after, so two loads at once write one.
+    static func ledgerEntries(_ record: ImportPlan.Record, adds: [(String, Int64)], current: RecordState?) -> [OfficeEdit] {
+        guard record.table == "stock_levels", let location = record.location, let product = record.product else { return [] }
+        return adds.map { field, delta in
+            var before: Int64 = 0
+            if case .counter(let counter)? = current?.fields[field]?.value { before = counter.contributions[.server]?.total ?? 0 }
+            let id = RecordID.derived(from: "ledger|\(record.id.uuidString)|\(before)|\(before &+ delta)")
+            return OfficeEdit("stock_ledger", id, [("stock_location_id", .id(location)), ("product_id", .id(product)), ("delta", .integer(delta)),
+                                                  ("reason", .text("erp_count")), ("reference_id", .null)])
+        }
     }
 
     /// The most records an import writes in one change set (one transaction).
@@ -76,6 +100,12 @@ struct ImportPlan {
         var id: RecordID
         var fields: [(String, FieldValue)]
         var defaults: [(String, FieldValue)]
+        /// Counter fields the record's counts set (a stock level's quantity).
+        var counts: [(String, Int64)] = []
+
+        /// A stock level's location and product.
+        var location: RecordID? { fields.first { $0.0 == "stock_location_id" }.flatMap { if case .id(let id) = $0.1 { id } else { nil } } }
+        var product: RecordID? { fields.first { $0.0 == "product_id" }.flatMap { if case .id(let id) = $0.1 { id } else { nil } } }
     }
 
     var records: [Record] = []
@@ -101,8 +131,10 @@ struct ImportPlan {
             found[table] = try await Self.ids(table, keys: keys, byName: table == "territories", tenant: tenant, store: store)
         }
         // The keys FieldSync knows already: a row for one of them may leave out what only a new record needs.
-        let known = try await Self.ids(kind.table, keys: Set(file.rows.compactMap { $0.cells[kind.keyColumn]?.trimmingCharacters(in: .whitespaces) }),
-                                       byName: false, tenant: tenant, store: store)
+        // (A stock file's key is a stock location, by name or id.)
+        let known = try await Self.ids(kind == .stock ? "stock_locations" : kind.table,
+                                       keys: Set(file.rows.compactMap { $0.cells[kind.keyColumn]?.trimmingCharacters(in: .whitespaces) }),
+                                       byName: kind == .stock, tenant: tenant, store: store)
         // Each row converted and checked, cell by cell.
         var rows: [(line: Int, key: String, values: [(String, FieldValue)])] = []
         var firstLine: [String: Int] = [:]
@@ -131,6 +163,13 @@ struct ImportPlan {
                         continue
                     }
                     value = .id(id)
+                } else if case .count = column.conversion {
+                    // A count sets a counter; its range is the conversion's.
+                    switch ImportKind.value(text, for: field, column.conversion) {
+                    case .success(let converted): values.append((column.field, converted))
+                    case .failure(let failure): problems.append(.init(line: row.line, column: column.name, failure.message))
+                    }
+                    continue
                 } else {
                     switch ImportKind.value(text, for: field, column.conversion) {
                     case .success(let converted): value = converted
@@ -151,7 +190,7 @@ struct ImportPlan {
                 values.append((column.field, value))
             }
             // A key twice in a file is a mistake, except a price list's, which has a row per entry.
-            let rowKey = kind == .priceLists ? key + "|" + (row.cells["product"] ?? "") : key
+            let rowKey = kind == .priceLists || kind == .stock ? key + "|" + (row.cells["product"] ?? "") : key
             if let earlier = firstLine[rowKey] {
                 problems.append(.init(line: row.line, column: kind.keyColumn, "“\(key)” is already on line \(earlier)"))
             } else {
@@ -196,7 +235,9 @@ struct ImportPlan {
     /// The records the rows write, each found by its key in `existing` (or given the key's derived id), and their current states.
     mutating func build(_ kind: ImportKind, _ rows: [(line: Int, key: String, values: [(String, FieldValue)])], existing: [String: RecordID], tenant: RecordID,
                         store: SyncStore) async throws {
-        if kind == .balances {
+        if kind == .stock {
+            try await buildStock(rows, locations: existing, tenant: tenant, store: store)
+        } else if kind == .balances {
             var problems: [ImportFile.Problem] = []
             for row in rows {
                 guard let id = existing[row.key] else {
@@ -247,6 +288,43 @@ struct ImportPlan {
                 records.append(Record(table: kind.table, id: id, fields: row.values + [("erp_reference", .text(row.key))], defaults: kind.defaults))
             }
         }
+        try await readCurrent(store: store, tenant: tenant)
+    }
+
+    /// The stock levels a stock file sets: one per location and product, found or given an id derived from the two.
+    mutating func buildStock(_ rows: [(line: Int, key: String, values: [(String, FieldValue)])], locations: [String: RecordID], tenant: RecordID,
+                             store: SyncStore) async throws {
+        var problems: [ImportFile.Problem] = []
+        var wanted: [(location: RecordID, product: RecordID, count: Int64)] = []
+        for row in rows {
+            guard let location = locations[row.key] else {
+                problems.append(.init(line: row.line, column: "location", "no stock location “\(row.key)”"))
+                continue
+            }
+            guard case .id(let product)? = row.values.first(where: { $0.0 == "product_id" })?.1,
+                  case .integer(let count)? = row.values.first(where: { $0.0 == "quantity" })?.1 else { continue }
+            wanted.append((location, product, count))
+        }
+        if !problems.isEmpty { throw ImportProblems(problems) }
+        var levels: [String: RecordID] = [:]
+        // The lowest id wins where a location holds a product twice (as the phones' reads choose).
+        for row in try await store.pool.query("""
+            SELECT stock_location_id::text, product_id::text, id::text FROM stock_levels
+            WHERE tenant_id = $1 AND stock_location_id = ANY($2::uuid[]) AND NOT _deleted ORDER BY id DESC
+            """, [tenant.uuidString, PostgresArray.literal(Array(Set(wanted.map(\.location))))]) {
+            guard let location = try row.read(0, as: String?.self), let product = try row.read(1, as: String?.self) else { continue }
+            levels["\(location)|\(product)"] = RecordID(try row.read(2, as: String.self))
+        }
+        for (location, product, count) in wanted {
+            let key = "\(location.uuidString)|\(product.uuidString)"
+            let id = levels[key] ?? SyncStore.importedID(tenant: tenant, table: "stock_levels", key: key)
+            records.append(Record(table: "stock_levels", id: id, fields: [("stock_location_id", .id(location)), ("product_id", .id(product))], defaults: [],
+                                  counts: [("quantity", count)]))
+        }
+    }
+
+    /// The current states of the records the plan writes.
+    mutating func readCurrent(store: SyncStore, tenant: RecordID) async throws {
         for (table, group) in Dictionary(grouping: records, by: \.table) {
             let schema = try store.tables.table(table)
             current[table] = try await store.pool.withConnection { db in try await store.tables.read(schema, group.map(\.id), tenant: tenant, on: db) }
