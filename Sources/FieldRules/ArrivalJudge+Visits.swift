@@ -118,14 +118,52 @@ extension ArrivalJudge {
             let checkIns = try await reads.events(of: change.record, kind: "check_in", on: db)
             let checkOuts = try await reads.events(of: change.record, kind: "check_out", on: db)
             let tasks = reads.table("visit_tasks")
+            // A required task is open until done, and a typed one until answered with its kind.
             let open = try await reads.rows("visit_tasks", where: "visit_id", is: change.record, on: db).values.filter { task in
-                task.bool("required") == true && task.state().map { $0.name != "done" } == true && !task.isDeleted(under: tasks.tombstones)
+                guard task.bool("required") == true, !task.isDeleted(under: tasks.tombstones) else { return false }
+                if let kind = task.text("answer_kind"), Self.taskAnswer(task).kind != kind { return true }
+                return task.state().map { $0.name != "done" } == true
             }.count
             for finding in ExecutionRules.completeVisit(checkInAt: checkIns.compactMap { $0.timestamp("device_time") }.min(),
                                                         checkOutAt: checkOuts.compactMap { $0.timestamp("device_time") }.max(),
                                                         openRequiredTasks: open) {
                 flag(change, finding)
             }
+        }
+    }
+
+    /// §6, typed tasks: a task done with an answer of another kind than it takes, or a number
+    /// outside its range, is flagged and kept, like a service step's answer.
+    mutating func visitTask(_ change: Change, _ task: RecordState, on db: isolated PostgresConnection) async throws {
+        guard change.operation != .delete, let kind = task.text("answer_kind"), task.state()?.name == "done" else { return }
+        let step = ServiceSteps.Step(id: change.record, label: task.text("label") ?? task.text("task_type") ?? "", answerKind: kind, required: task.bool("required") ?? false,
+                                     minValue: task.integer("min_value"), maxValue: task.integer("max_value"))
+        guard let finding = ServiceSteps.judge(Self.taskAnswer(task), to: step) else { return }
+        flag(change, RuleFinding(finding.rule == .stepOutOfRange ? .taskOutOfRange : .taskAnswerInvalid, finding.message))
+    }
+
+    /// A visit task's answer: `result` is its text.
+    static func taskAnswer(_ task: RecordState) -> ServiceSteps.Answer {
+        ServiceSteps.Answer(yesNo: task.bool("yes_no"), number: task.integer("number_value"), text: task.text("result"), photo: task.id("photo_attachment_id"))
+    }
+
+    /// §6, weekly plans: the plan's approval creates its dated visits, assigned to the rep and
+    /// named by the plan; each visit's id is derived from its proposal, so an approval replayed or
+    /// made twice creates each once. Proposals deleted before the approval create nothing.
+    mutating func weekPlan(_ change: Change, before: RecordState?, after: RecordState, on db: isolated PostgresConnection) async throws {
+        guard change.writtenState() == "approved", after.state()?.name == "approved", before?.state()?.name != "approved",
+              let rep = after.id("rep_id") else { return }
+        let proposals = reads.table("week_plan_visits")
+        for (id, proposal) in try await reads.rows("week_plan_visits", where: "week_plan_id", is: change.record, on: db)
+            .sorted(by: { $0.key < $1.key }) where !proposal.isDeleted(under: proposals.tombstones) {
+            guard let customer = proposal.id("customer_id"), let start = proposal.timestamp("planned_start") else { continue }
+            var fields: [(String, FieldValue)] = [
+                ("customer_id", .id(customer)), ("assignee_id", .id(rep)), ("visit_type", .text(proposal.text("visit_type") ?? "sales")),
+                ("planned_start", .timestamp(start)), ("planned_end", .timestamp(proposal.timestamp("planned_end") ?? start + 3_600_000)),
+                ("status", .state(StateValue("planned"))), ("creation_mode", .text("planned")), ("week_plan_id", .id(change.record)),
+            ]
+            if let purpose = proposal.text("purpose") { fields.append(("instructions", .text(purpose))) }
+            derived.set("visits", VisitPlanning.weekPlanVisitID(proposal: id), fields)
         }
     }
 }

@@ -78,6 +78,13 @@ struct ArrivalJudge {
         }
         let orders = try await reads.states("sales_orders", Array(orderIDs), on: db)
         var status = orders.compactMapValues { $0.state()?.name }
+        // A weekly plan's status, followed the same way: its proposed visits change only in a draft.
+        var planIDs = Set<RecordID>()
+        for change in changes where change.table == "week_plan_visits" {
+            if let plan = change.written("week_plan_id").flatMap(Self.id) ?? states["week_plan_visits"]?[change.record]?.id("week_plan_id") { planIDs.insert(plan) }
+        }
+        let plans = try await reads.states("week_plans", Array(planIDs), on: db)
+        var planStatus = plans.compactMapValues { $0.state()?.name }
         var receipts: [RecordID: Set<String>] = [:]
         var refusedOrders: Set<RecordID> = []
         var kept: [Change] = []
@@ -106,6 +113,15 @@ struct ArrivalJudge {
                 if let order, let current = status[order], !Self.editable(current) {
                     reject(change, RuleFinding(.orderLocked, "the order is \(current); its lines can no longer change"),
                            serverState: states["order_lines"]?[change.record] ?? orders[order])
+                    continue
+                }
+            case "week_plans":
+                if let written = change.writtenState() { planStatus[change.record] = written }
+            case "week_plan_visits":
+                let plan = change.written("week_plan_id").flatMap(Self.id) ?? states["week_plan_visits"]?[change.record]?.id("week_plan_id")
+                if let plan, let current = planStatus[plan], current != "draft" {
+                    reject(change, RuleFinding(.weekPlanLocked, "the weekly plan is \(current); its visits change only while it is a draft (reopen a returned plan first)"),
+                           serverState: states["week_plan_visits"]?[change.record] ?? plans[plan])
                     continue
                 }
             case "payments":
@@ -146,6 +162,8 @@ struct ArrivalJudge {
             case "customers": try await customer(change, before: before, after: after, on: db)
             case "geo_events": try await geoEvent(change, after, on: db)
             case "visits": try await visit(change, before: before, after: after, on: db)
+            case "visit_tasks": try await visitTask(change, after, on: db)
+            case "week_plans": try await weekPlan(change, before: before, after: after, on: db)
             case "shelf_stock_counts": try await insideVisit(change, visit: after.id("visit_id"), on: db)
             case "sales_orders": try await order(change, before: before, after: after, on: db)
             case "payments": try await payment(change, before: before, after, on: db)

@@ -1,5 +1,6 @@
 public import SyncEngine
 import FieldModel
+import Foundation
 import PostgresDriver
 import SyncWire
 public import SyncCore
@@ -133,6 +134,12 @@ extension SyncStore {
         return applied
     }
 
+    /// The tenant's time zone (`tenants.time_zone`), UTC when it names none: local days and times are its.
+    func timeZone(of tenant: RecordID) async throws -> TimeZone {
+        try await pool.query("SELECT time_zone FROM tenants WHERE tenant_id = $1 AND NOT _deleted ORDER BY id LIMIT 1", [tenant.uuidString])
+            .first.flatMap { try $0.read(0, as: String?.self) }.flatMap { TimeZone(identifier: $0) } ?? TimeZone(identifier: "UTC")!
+    }
+
     /// The current state of a record, or ``OfficeError/Code/notFound``.
     public func record(_ table: String, _ id: RecordID, tenant: RecordID) async throws -> RecordState {
         let tableSchema = try tables.table(table)
@@ -169,12 +176,12 @@ extension SyncStore {
         public var plannedStart: Int64, plannedEnd: Int64
         /// Instructions for the rep.
         public var instructions: String?
-        /// Tasks: type and whether completing the visit needs it.
-        public var tasks: [(type: String, required: Bool)]
+        /// The visit's tasks.
+        public var tasks: [NewTask]
 
         /// Creates a visit to plan.
         public init(plan: RecordID? = nil, customer: RecordID, assignee: RecordID, visitType: String, plannedStart: Int64, plannedEnd: Int64,
-                    instructions: String? = nil, tasks: [(type: String, required: Bool)] = []) {
+                    instructions: String? = nil, tasks: [NewTask] = []) {
             self.plan = plan
             self.customer = customer
             self.assignee = assignee
@@ -183,6 +190,26 @@ extension SyncStore {
             self.plannedEnd = plannedEnd
             self.instructions = instructions
             self.tasks = tasks
+        }
+    }
+
+    /// A task of a visit to plan: its type and whether completing the visit needs it; a typed
+    /// task also asks a question that takes one kind of answer (`yes_no`, `number` within a
+    /// range, `text`, `photo`).
+    public struct NewTask: Sendable, Hashable {
+        /// The task type (`shelf_audit`, `photo`, `survey`, …) and whether completion needs it.
+        public var type: String, required: Bool
+        /// The question, the kind of answer it takes and a number's range (typed tasks only).
+        public var label: String?, answerKind: String?, minValue: Int64?, maxValue: Int64?
+
+        /// A task.
+        public init(type: String, required: Bool, label: String? = nil, answerKind: String? = nil, minValue: Int64? = nil, maxValue: Int64? = nil) {
+            self.type = type
+            self.required = required
+            self.label = label
+            self.answerKind = answerKind
+            self.minValue = minValue
+            self.maxValue = maxValue
         }
     }
 
@@ -210,8 +237,15 @@ extension SyncStore {
         if let instructions = visit.instructions { fields.append(("instructions", .text(instructions))) }
         var edits = [OfficeEdit("visits", id, fields)]
         for task in visit.tasks {
-            edits.append(OfficeEdit("visit_tasks", newID(), [("visit_id", .id(id)), ("task_type", .text(task.type)), ("required", .bool(task.required)),
-                                                             ("status", .state(StateValue("pending")))]))
+            if let low = task.minValue, let high = task.maxValue, low > high { throw OfficeError(.invalid, "a task's min_value is at most its max_value") }
+            if task.answerKind != nil && (task.label ?? "").isEmpty { throw OfficeError(.invalid, "a typed task asks its question (label)") }
+            var fields: [(String, FieldValue)] = [("visit_id", .id(id)), ("task_type", .text(task.type)), ("required", .bool(task.required)),
+                                                  ("status", .state(StateValue("pending")))]
+            if let label = task.label { fields.append(("label", .text(label))) }
+            if let kind = task.answerKind { fields.append(("answer_kind", .text(kind))) }
+            if let low = task.minValue { fields.append(("min_value", .integer(low))) }
+            if let high = task.maxValue { fields.append(("max_value", .integer(high))) }
+            edits.append(OfficeEdit("visit_tasks", newID(), fields))
         }
         try await edit(edits, by: office, tenant: office.tenant)
         return id

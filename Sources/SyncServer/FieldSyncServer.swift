@@ -95,6 +95,8 @@ public enum FieldSyncServer {
                                           wallClock: wallClock, interval: .seconds(60), logger: logger),
                 PeriodicJob.maintenance(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
                                         wallClock: wallClock, interval: .seconds(3_600), logger: logger),
+                PeriodicJob.visitSchedules(store: SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock)),
+                                           wallClock: wallClock, interval: .seconds(3_600), logger: logger),
             ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

@@ -97,4 +97,18 @@ struct PeriodicJob: Service {
             }
         }
     }
+
+    /// Creates, re-plans and cancels the visits of every tenant's recurring visit plans
+    /// (``SyncStore/generateScheduledVisits(tenant:now:)``); safe on every instance at once.
+    static func visitSchedules(store: SyncStore, wallClock: any WallClock, interval: Duration, logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "planning recurring visits", interval: interval, logger: logger) {
+            let now = Int64(wallClock.now())
+            for tenant in try await store.tenantsWithVisitSchedules() {
+                let run = try await store.generateScheduledVisits(tenant: tenant, now: now)
+                if run.created + run.updated + run.cancelled > 0 {
+                    logger.info("planned recurring visits", metadata: ["tenant": "\(tenant)", "created": "\(run.created)", "updated": "\(run.updated)", "cancelled": "\(run.cancelled)"])
+                }
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ struct DeviceCommand: AsyncParsableCommand {
             4 the token expired or was refused; 5 the server refused the request; 64 a usage error.
             """,
         subcommands: [Init.self, Visits.self, Visit.self, Fetch.self, Customers.self, Products.self, CheckIn.self, CheckOut.self, Complete.self, AdHoc.self,
-                      ShelfCount.self, OutOfStock.self, Order.self, Quote.self, Payment.self, WorkOrder.self,
+                      ShelfCount.self, OutOfStock.self, Answer.self, WeekPlan.self, Order.self, Quote.self, Payment.self, WorkOrder.self,
                       Customer.self, Attachments.self, Attachment.self, Sync.self, Status.self, Offline.self, Online.self, Outbox.self, Conflicts.self, Outcomes.self]
     )
 

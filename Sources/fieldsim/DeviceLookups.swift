@@ -76,8 +76,14 @@ extension DeviceCommand {
                     ("instructions", .text(summary.instructions)), ("customer_id", .string(summary.customerID.uuidString)),
                     ("customer", .string(summary.customerName)), ("address", .text(summary.streetAddress)),
                     ("tasks", .array(detail.tasks.map { task in
-                        JSONValue.fields([("id", .string(task.id.uuidString)), ("task_type", .string(task.taskType)), ("required", .bool(task.required)),
-                                          ("status", .string(task.status)), ("result", .text(task.result))])
+                        var answer: JSONValue = .text(task.result)
+                        if let yes = task.yesNo { answer = .string(yes ? "yes" : "no") }
+                        if let number = task.numberValue { answer = .integer(number) }
+                        if let photo = task.photo { answer = .string("photo \(photo.uuidString)") }
+                        return JSONValue.fields([("id", .string(task.id.uuidString)), ("task_type", .string(task.taskType)), ("required", .bool(task.required)),
+                                                 ("status", .string(task.status)), ("label", .text(task.label)), ("answer_kind", .text(task.answerKind)),
+                                                 ("min_value", task.minValue.map { .integer($0) } ?? .null), ("max_value", task.maxValue.map { .integer($0) } ?? .null),
+                                                 ("result", answer)])
                     })),
                 ])
             }, text: { answer in
@@ -89,8 +95,10 @@ extension DeviceCommand {
                     if tasks.isEmpty { lines.append("  no tasks") }
                     for task in tasks {
                         let required = task["required"] == .bool(true) ? "required" : "optional"
-                        lines.append("  task \(task["id"]?.string ?? "")  \(task["task_type"]?.string ?? "")  \(required)  \(task["status"]?.string ?? "")"
-                                     + (task["result"]?.string.map { "  \($0)" } ?? ""))
+                        let question = task["label"]?.string.map { "  “\($0)” (\(task["answer_kind"]?.string ?? "text"))" } ?? ""
+                        let result = task["result"].flatMap { value -> String? in value == .null ? nil : (value.string ?? DispatchCommand.plain(value)) }
+                        lines.append("  task \(task["id"]?.string ?? "")  \(task["task_type"]?.string ?? "")\(question)  \(required)  \(task["status"]?.string ?? "")"
+                                     + (result.map { "  \($0)" } ?? ""))
                     }
                 }
                 return lines.joined(separator: "\n")

@@ -15,7 +15,7 @@ struct DispatchCommand: AsyncParsableCommand {
             Exit status: 0 done; 3 the server unreachable; 4 the token expired, was refused, or may not do this (forbidden);
             5 the server refused the request (the message says why: invalid, not_found, invalid_state, rejected); 64 a usage error.
             """,
-        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, MaintenancePlan.self, Board.self, Conflicts.self, Exceptions.self,
+        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, MaintenancePlan.self, WeekPlan.self, VisitSchedule.self, Board.self, Conflicts.self, Exceptions.self,
                       Resolve.self, Approve.self, Reject.self, Release.self, Team.self]
     )
 
@@ -87,11 +87,21 @@ struct DispatchCommand: AsyncParsableCommand {
         @Option(help: "The plan's id.") var plan: String?
         @Option(help: "Instructions for the rep.") var instructions: String?
         @Option(help: "A required task's type (repeatable).") var task: [String] = []
+        @Option(help: "A required typed task, TYPE:KIND:QUESTION or TYPE:number:QUESTION:MIN:MAX (KIND: yes_no, number, text, photo; repeatable).")
+        var question: [String] = []
         func run() async throws {
             var body: [(String, JSONValue)] = [("customer_id", .string(customer)), ("assignee_id", .string(assignee)), ("planned_start", .string(start)),
                                                ("planned_end", .string(end)), ("visit_type", .string(type))]
             body += DispatchCommand.optional("plan_id", plan) + DispatchCommand.optional("instructions", instructions)
-            if !task.isEmpty { body.append(("tasks", .array(task.map { JSONValue.fields([("task_type", .string($0)), ("required", .bool(true))]) }))) }
+            var tasks = task.map { JSONValue.fields([("task_type", .string($0)), ("required", .bool(true))]) }
+            for typed in question {
+                let parts = typed.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 3 || parts.count == 5 else { throw ValidationError("--question is TYPE:KIND:QUESTION or TYPE:number:QUESTION:MIN:MAX") }
+                var fields: [(String, JSONValue)] = [("task_type", .string(parts[0])), ("required", .bool(true)), ("answer_kind", .string(parts[1])), ("label", .string(parts[2]))]
+                if parts.count == 5 { fields += [("min_value", .number(parts[3])), ("max_value", .number(parts[4]))] }
+                tasks.append(.fields(fields))
+            }
+            if !tasks.isEmpty { body.append(("tasks", .array(tasks))) }
             try await DispatchCommand.call(common, .POST, "/v1/office/visits", body, text: DispatchCommand.created("visit"))
         }
     }

@@ -15,7 +15,7 @@ struct FieldSalesSchemaTests {
             "geo_events", "shelf_stock_counts", "contact_records", "manager_comments", "sales_orders", "order_lines",
             "payments", "assets", "work_orders", "stock_locations", "stock_levels", "stock_ledger", "parts_used",
             "work_order_types", "work_order_type_skills", "technician_profiles", "technician_skills", "service_territories", "absences", "maintenance_plans", "work_order_type_steps", "step_answers",
-            "meter_readings", "quotes", "quote_lines",
+            "meter_readings", "quotes", "quote_lines", "visit_schedules", "week_plans", "week_plan_visits",
         ]
         #expect(Set(schema.tables.map(\.name)) == Set(expected))
     }

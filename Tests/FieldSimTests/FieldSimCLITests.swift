@@ -195,6 +195,49 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["device", "quote", "convert", copy], home: home).status != 0)
         #expect(try Self.fieldsim(["device", "quote", "create", "--customer", customer, "--days", "400"], home: home).status != 0)
         #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+
+        // The rep's week by hand: a plan proposed and submitted; the manager approves it; its visit reaches the phone.
+        let plan = try #require(Self.text(try Self.fieldsim(["device", "week-plan", "create", "--week", "2026-12-07", "--json"], home: home).json, "record"))
+        #expect(try Self.fieldsim(["device", "week-plan", "submit", plan], home: home).status == 2, "an empty plan is not submitted")
+        let proposed = try Self.fieldsim(["device", "week-plan", "propose", plan, "--customer", customer, "--start", "2026-12-08T09:00:00Z", "--purpose", "tasting"], home: home)
+        #expect(proposed.status == 0 && proposed.output.contains("proposed visit"), "\(proposed.output) \(proposed.error)")
+        #expect(try Self.fieldsim(["device", "week-plan", "propose", plan, "--customer", customer, "--start", "2026-12-20T09:00:00Z"], home: home).status == 2)
+        #expect(try Self.fieldsim(["device", "week-plan", "submit", plan], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+        let waiting = try Self.fieldsim(["dispatch", "week-plan", "list", "--status", "submitted", "--server", url, "--token", manager])
+        #expect(waiting.status == 0 && waiting.output.contains(plan), "\(waiting.output) \(waiting.error)")
+        #expect(try Self.fieldsim(["dispatch", "week-plan", "approve", plan] + office).status == 4, "only managers decide weekly plans")
+        let approvedPlan = try Self.fieldsim(["dispatch", "week-plan", "approve", plan, "--note", "good", "--server", url, "--token", manager])
+        #expect(approvedPlan.status == 0 && approvedPlan.output.contains("approved") && approvedPlan.output.contains("→ visit"), "\(approvedPlan.output) \(approvedPlan.error)")
+        var planShown = ""
+        for _ in 0..<20 where !planShown.contains("→ visit") {
+            #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+            planShown = try Self.fieldsim(["device", "week-plan", "list"], home: home).output
+        }
+        #expect(planShown.contains("approved") && planShown.contains("→ visit"), "\(planShown)")
+        // A recurring visit plan by the office, run now.
+        let repID = try #require(Self.text(initialized.json, "user"))
+        let saved = try Self.fieldsim(["dispatch", "visit-schedule", "save", "--customer", customer, "--rep", repID, "--weekday", "2", "--at", "10:30",
+                                       "--start", "2026-12-01"] + office)
+        #expect(saved.status == 0 && saved.output.contains("created recurring visit plan"), "\(saved.output) \(saved.error)")
+        #expect(try Self.fieldsim(["dispatch", "visit-schedule", "list", "--rep", repID] + office).output.contains("at 10:30"))
+        let ran = try Self.fieldsim(["dispatch", "visit-schedule", "run"] + office)
+        #expect(ran.status == 0 && ran.output.hasPrefix("created "), "\(ran.output) \(ran.error)")
+        // A typed task answered by hand: the wrong kind refused on the phone, a number out of range warned.
+        let audited = try Self.fieldsim(["dispatch", "visit", "--customer", customer, "--assignee", repID, "--start", "2026-12-02T09:00:00Z", "--end", "2026-12-02T10:00:00Z",
+                                         "--question", "survey:number:Facings of our brand:0:40"] + office + ["--json"])
+        let auditVisit = try #require(Self.text(audited.json, "id"), "\(audited.output) \(audited.error)")
+        var taskID: String?
+        for _ in 0..<20 where taskID == nil {
+            #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+            if case .array(let tasks)? = try Self.fieldsim(["device", "visit", auditVisit, "--json"], home: home).json?["tasks"] { taskID = tasks.first.flatMap { Self.text($0, "id") } }
+        }
+        let task = try #require(taskID)
+        #expect(try Self.fieldsim(["device", "answer", task, "--yes-no", "yes"], home: home).status == 2)
+        let answered = try Self.fieldsim(["device", "answer", task, "--number", "55"], home: home)
+        #expect(answered.status == 0 && answered.output.contains("task_out_of_range"), "\(answered.output) \(answered.error)")
+        #expect(try Self.fieldsim(["device", "visit", auditVisit], home: home).output.contains("“Facings of our brand” (number)"))
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
     }
 
     @Test("automatic dispatch by hand: a work type, a technician's week, skills and territory, a run that assigns with its reason, accept, modes, the refusals, and a maintenance plan")

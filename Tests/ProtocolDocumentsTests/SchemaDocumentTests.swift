@@ -23,7 +23,7 @@ struct SchemaDocumentTests {
         guard case .object(let members) = SchemaDocument.json(), case .array(let tables)? = members.first(where: { $0.key == "tables" })?.value else {
             Issue.record("no tables"); return
         }
-        #expect(tables.count == 40)
+        #expect(tables.count == 43)
         #expect(SchemaDocument.markdown().contains("## `geo_events`"))
         #expect(SchemaDocument.markdown().contains("`check_in`, `check_out`, `cancel`"))
     }

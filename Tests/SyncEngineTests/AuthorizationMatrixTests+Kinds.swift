@@ -35,9 +35,9 @@ extension AuthorizationMatrixTests {
                       "manager_comments", "sales_orders", "order_lines", "payments", "quotes", "quote_lines"] {
             readers.append((table, ownOnly, nobody, everyone))
         }
-        // Bound to a user: their own record, plans, uploads, van and its stock, a technician's resources.
+        // Bound to a user: their own record, plans (the office's, recurring, and their weekly plans), uploads, van and its stock, a technician's resources.
         for table in ["users", "territory_owners", "visit_plans", "attachments", "stock_locations", "stock_levels", "stock_ledger",
-                      "technician_profiles", "technician_skills", "service_territories", "absences"] {
+                      "technician_profiles", "technician_skills", "service_territories", "absences", "visit_schedules", "week_plans", "week_plan_visits"] {
             readers.append((table, ownOnly, ownOnly, ownOnly))
         }
         return readers

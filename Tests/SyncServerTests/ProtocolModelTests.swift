@@ -150,7 +150,7 @@ struct ProtocolModelTests {
             case 5:  // the office plans a visit with tasks for one of the reps
                 let rep = pick([reps[0], reps[1]])
                 _ = try await world.store.createVisit(SyncStore.NewVisit(customer: pick(ownCustomers), assignee: rep, visitType: "routine", plannedStart: now + 3_600_000,
-                                                                         plannedEnd: now + 5_400_000, tasks: [(type: "shelf_audit", required: true)]), by: dispatcher)
+                                                                         plannedEnd: now + 5_400_000, tasks: [.init(type: "shelf_audit", required: true)]), by: dispatcher)
                 log.append("step \(step): the office plans a visit with a task")
             case 6:  // a visit away to the other rep, and back before or after a pull
                 let visit = pick(visits)

@@ -70,7 +70,7 @@ struct SyncEdgesTests {
         let dispatcher = SyncStore.OfficeUser(user: try world.users(.dispatcher)[0], role: .dispatcher, tenant: world.tenant)
         let visit = try await world.store.createVisit(SyncStore.NewVisit(customer: try world.customers(of: rep).own, assignee: rep, visitType: "routine",
                                                                          plannedStart: Int64(HostileWorld.now) + 3_600_000, plannedEnd: Int64(HostileWorld.now) + 5_400_000,
-                                                                         tasks: [(type: "shelf_audit", required: true)]), by: dispatcher)
+                                                                         tasks: [.init(type: "shelf_audit", required: true)]), by: dispatcher)
         let tasks = try await world.pool.query("SELECT id::text FROM visit_tasks WHERE tenant_id = $1 AND visit_id = $2", [world.tenant.uuidString, visit.uuidString])
             .map { RecordID(try $0.read(0, as: String.self))! }
         try #require(tasks.count == 1)

@@ -84,14 +84,21 @@ extension DeviceStore {
             for (task, result) in taskResults.sorted(by: { $0.key < $1.key }) {
                 let state = try session.existing("visit_tasks", task, in: db)
                 guard state.id("visit_id") == visit else { throw StoreError(.invalidArgument, "task \(task.uuidString) is not this visit's") }
+                if let kind = state.text("answer_kind"), kind != "text" {
+                    throw StoreError(.invalidArgument, "task \(task.uuidString) takes a \(kind) answer: answer it with answerTask")
+                }
                 if state.state()?.name == "done" {
                     try session.write("visit_tasks", task, [("result", .text(result))], in: db)
                 } else {
                     try session.move("visit_tasks", task, to: "done", machine: Lifecycles.visitTask, role: identity.role, also: [("result", .text(result))], in: db)
                 }
             }
-            let openRequired = try db.query("SELECT count(*) FROM visit_tasks WHERE visit_id = ? AND required = 1 AND status != 'done' AND _deleted = 0",
-                                            [visit.bytes])[0].read(0, as: Int.self)
+            // A required task is open until done, and a typed one until answered with its kind.
+            let openRequired = try db.query("""
+                SELECT count(*) FROM visit_tasks WHERE visit_id = ? AND required = 1 AND _deleted = 0
+                  AND (status != 'done' OR (answer_kind = 'yes_no' AND yes_no IS NULL) OR (answer_kind = 'number' AND number_value IS NULL)
+                       OR (answer_kind = 'text' AND result IS NULL) OR (answer_kind = 'photo' AND photo_attachment_id IS NULL))
+                """, [visit.bytes])[0].read(0, as: Int.self)
             let times = try db.query("""
                 SELECT max(CASE WHEN kind = 'check_in' THEN device_time END), max(CASE WHEN kind = 'check_out' THEN device_time END)
                 FROM geo_events WHERE visit_id = ?

@@ -50,8 +50,13 @@ extension DeviceStore {
             public var required: Bool
             /// `pending`, `done`, `skipped`.
             public var status: String
-            /// What the rep recorded.
+            /// What the rep recorded (a typed task's text answer).
             public var result: String?
+            /// A typed task's question, the kind of answer it takes (`yes_no`, `number`, `text`,
+            /// `photo`; `nil`: free text) and a number's range.
+            public var label: String? = nil, answerKind: String? = nil, minValue: Int64? = nil, maxValue: Int64? = nil
+            /// A typed task's answer: yes or no, a number, a photo (an attachment).
+            public var yesNo: Bool? = nil, numberValue: Int64? = nil, photo: RecordID? = nil
         }
     }
 
@@ -218,12 +223,15 @@ extension DeviceStore.VisitDetail {
     /// A visit's tasks, required ones first.
     static func tasks(of visit: RecordID, in db: isolated SQLiteDatabase) throws -> [Task] {
         try db.query("""
-            SELECT id, task_type, required, status, result FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
+            SELECT id, task_type, required, status, result, label, answer_kind, min_value, max_value, yes_no, number_value, photo_attachment_id
+            FROM visit_tasks WHERE visit_id = ? AND _deleted = 0
             ORDER BY required DESC, task_type, id
             """, [visit.bytes]).map { task in
             Task(id: RecordID(bytes: try task.read(0, as: [UInt8].self))!, taskType: try task.read(1, as: String?.self) ?? "",
                  required: (try task.read(2, as: Int64?.self) ?? 0) != 0, status: try task.read(3, as: String?.self) ?? "pending",
-                 result: try task.read(4, as: String?.self))
+                 result: try task.read(4, as: String?.self), label: try task.read(5, as: String?.self), answerKind: try task.read(6, as: String?.self),
+                 minValue: try task.read(7, as: Int64?.self), maxValue: try task.read(8, as: Int64?.self), yesNo: try task.read(9, as: Int64?.self).map { $0 != 0 },
+                 numberValue: try task.read(10, as: Int64?.self), photo: try task.read(11, as: [UInt8]?.self).flatMap { RecordID(bytes: $0) })
         }
     }
 }

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 17
+    static let version = 18
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -97,7 +97,19 @@ struct DeviceSchema: Sendable {
         ["quotes", "quote_lines"].map { TableLayout(FieldSalesSchema.schema.table($0)!).createSQL }.joined() + quoteLinesByQuote + ";\n"
             + "ALTER TABLE sales_orders ADD COLUMN quote_id BLOB; ALTER TABLE sales_orders ADD COLUMN quote_id__clock INTEGER; "
             + "ALTER TABLE sales_orders ADD COLUMN quote_id__replica INTEGER",
+        // 17 → 18: recurring visit plans, weekly plans and their proposed visits; where a visit came
+        // from; a visit task's question, kind of answer and typed answer.
+        ["visit_schedules", "week_plans", "week_plan_visits"].map { TableLayout(FieldSalesSchema.schema.table($0)!).createSQL }.joined() + weekPlanVisitsByPlan + ";\n"
+            + [("visits", "schedule_id", "BLOB"), ("visits", "week_plan_id", "BLOB"), ("visit_tasks", "label", "TEXT"), ("visit_tasks", "answer_kind", "TEXT"),
+               ("visit_tasks", "min_value", "INTEGER"), ("visit_tasks", "max_value", "INTEGER"), ("visit_tasks", "yes_no", "INTEGER"),
+               ("visit_tasks", "number_value", "INTEGER"), ("visit_tasks", "photo_attachment_id", "BLOB"), ("visit_tasks", "answered_at", "INTEGER")].map { table, field, type in
+                "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
+                    + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
+            }.joined(separator: "\n"),
     ]
+
+    /// A weekly plan's proposed visits (`DeviceStore.weekPlan`).
+    static let weekPlanVisitsByPlan = "CREATE INDEX week_plan_visits_by_plan ON week_plan_visits (week_plan_id)"
 
     /// A quote's lines (`DeviceStore.quoteLines`).
     static let quoteLinesByQuote = "CREATE INDEX quote_lines_by_quote ON quote_lines (quote_id)"
@@ -209,6 +221,7 @@ struct DeviceSchema: Sendable {
         stepAnswersByWorkOrder,
         meterReadingsByAsset,
         quoteLinesByQuote,
+        weekPlanVisitsByPlan,
     ] + readIndexes
 }
 

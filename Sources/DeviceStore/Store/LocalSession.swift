@@ -43,6 +43,13 @@ struct LocalSession {
         return try apply(Change(id: ChangeID(newID()), table: table, record: id, operation: .write(writes), version: version), to: current, in: db)
     }
 
+    /// Deletes a record (a tombstone), as one change of the action.
+    mutating func delete(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws {
+        let current = try existing(table, id, in: db)
+        let version = Version(clock: clock.tick(wallMilliseconds: wall), replica: replica)
+        try apply(Change(id: ChangeID(newID()), table: table, record: id, operation: .delete, version: version), to: current, in: db)
+    }
+
     /// Adds `delta` to this device's own contribution to a counter field.
     mutating func add(_ delta: Int64, to field: String, of table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws {
         let current = try existing(table, id, in: db)

@@ -40,6 +40,12 @@ extension RuleFinding.Rule {
     public static let stepOutOfRange = Self("step_out_of_range")
     /// §6 (service steps): a completion with a required step unanswered.
     public static let stepsMissing = Self("steps_missing")
+    /// §6 (typed tasks): a visit task's answer of another kind than the task takes.
+    public static let taskAnswerInvalid = Self("task_answer_invalid")
+    /// §6 (typed tasks): a visit task's number outside its range.
+    public static let taskOutOfRange = Self("task_out_of_range")
+    /// §6 (weekly plans): a proposed visit changed after its plan was submitted.
+    public static let weekPlanLocked = Self("week_plan_locked")
     /// §6 (maintenance by meter): a reading lower than the same meter's reading taken before it.
     public static let meterReadingDecreased = Self("meter_reading_decreased")
     /// §4.13: payments sum past the order's total.

@@ -202,6 +202,40 @@ public enum FieldSalesSchema {
             FieldSchema("period_start", .timestamp, access: .dispatch),
             FieldSchema("period_end", .timestamp, access: .dispatch),
         ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)], phoneWindow: .window(dates: ["period_end"], days: keptDays)),
+        // A recurring visit plan (issue 20): a customer visited by a rep every N weeks on a weekday,
+        // at a local time; the server turns it into dated visits `lead_days` ahead, once each.
+        TableSchema(name: "visit_schedules", fields: [
+            FieldSchema("customer_id", ref("customers"), access: .office),
+            FieldSchema("rep_id", ref("users"), access: .office),
+            FieldSchema("visit_type", .text(maxLength: 40), access: .office),
+            FieldSchema("every_weeks", .integer, access: .office, range: 1...52),
+            // ISO weekday: 1 is Monday, 7 Sunday; the start in minutes after local midnight.
+            FieldSchema("weekday", .integer, access: .office, range: 1...7),
+            FieldSchema("start_minute", .integer, access: .office, range: 0...1_439),
+            FieldSchema("duration_minutes", .integer, access: .office, range: 5...1_440),
+            FieldSchema("starts_on", .timestamp, access: .office),
+            FieldSchema("ends_on", .timestamp, optional: true, access: .office),
+            FieldSchema("lead_days", .integer, access: .office, range: 1...90),
+            FieldSchema("active", .bool, access: .office),
+        ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)]),
+        // A rep's weekly plan (外出登记/周计划, issue 20): the visits they propose for a week, which
+        // their manager approves (the server creates the dated visits) or returns.
+        TableSchema(name: "week_plans", fields: [
+            FieldSchema("rep_id", ref("users"), policy: .insertOnce, access: .reps, author: .always),
+            FieldSchema("week_start", .timestamp, policy: .insertOnce, access: .reps),
+            FieldSchema("note", longText, optional: true, access: .reps),
+            FieldSchema("status", state(Lifecycles.weekPlan), policy: Lifecycles.weekPlan.policy, access: .sales),
+            FieldSchema("decision_note", longText, optional: true, access: .managers),
+            FieldSchema("decided_by", ref("users"), optional: true, access: .managers, author: .always),
+        ], buckets: [.field("rep_id", prefix: Bucket.personalPrefix)], phoneWindow: .window(dates: ["week_start"], days: keptDays)),
+        TableSchema(name: "week_plan_visits", fields: [
+            FieldSchema("week_plan_id", ref("week_plans"), policy: .insertOnce, access: .reps),
+            FieldSchema("customer_id", ref("customers"), access: .reps),
+            FieldSchema("visit_type", .text(maxLength: 40), access: .reps),
+            FieldSchema("planned_start", .timestamp, access: .reps),
+            FieldSchema("planned_end", .timestamp, access: .reps),
+            FieldSchema("purpose", longText, optional: true, access: .reps),
+        ], buckets: [.parent("week_plan_id", table: "week_plans")], phoneWindow: .withParent("week_plan_id")),
         TableSchema(name: "visits", fields: [
             FieldSchema("plan_id", ref("visit_plans"), optional: true, access: .dispatch),
             FieldSchema("customer_id", ref("customers"), access: .everyone),
@@ -218,6 +252,9 @@ public enum FieldSalesSchema {
             FieldSchema("abandon_reason", longText, optional: true, access: .fieldWorkers),
             FieldSchema("creation_mode", .text(maxLength: 20), policy: .insertOnce, access: .everyone, vocabulary: creationModes),
             FieldSchema("executed_by", ref("users"), optional: true, access: .fieldWorkers, author: .always),
+            // Where a planned visit came from: a recurring visit plan, or an entry of an approved weekly plan.
+            FieldSchema("schedule_id", ref("visit_schedules"), optional: true, policy: .insertOnce, access: .dispatch),
+            FieldSchema("week_plan_id", ref("week_plans"), optional: true, policy: .insertOnce, access: .dispatch),
         ], buckets: [.field("assignee_id", prefix: Bucket.personalPrefix), .parent("customer_id", table: "customers")],
            phoneWindow: .window(dates: ["planned_start", "actual_start", "id"], days: keptDays, open: ["planned", "in_progress"])),
         TableSchema(name: "visit_tasks", fields: [
@@ -227,6 +264,16 @@ public enum FieldSalesSchema {
             // The office creates a task pending; only the field does it.
             FieldSchema("status", state(Lifecycles.visitTask), policy: Lifecycles.visitTask.policy, access: WriteAccess.fieldWorkers.onCreate([.dispatcher, .admin])),
             FieldSchema("result", longText, optional: true, access: .fieldWorkers),
+            // A typed task (issue 20): the question, the kind of answer it takes (`nil`: free text in
+            // `result`) and a number's range, set by the office; the field's answer, of that kind.
+            FieldSchema("label", shortText, optional: true, access: .office),
+            FieldSchema("answer_kind", .text(maxLength: 20), optional: true, access: .office, vocabulary: stepAnswerKinds),
+            FieldSchema("min_value", .integer, optional: true, access: .office, range: quantityRange),
+            FieldSchema("max_value", .integer, optional: true, access: .office, range: quantityRange),
+            FieldSchema("yes_no", .bool, optional: true, access: .fieldWorkers),
+            FieldSchema("number_value", .integer, optional: true, access: .fieldWorkers, range: quantityRange),
+            FieldSchema("photo_attachment_id", ref("attachments"), optional: true, access: .fieldWorkers),
+            FieldSchema("answered_at", .timestamp, optional: true, access: .fieldWorkers),
         ], buckets: [.parent("visit_id", table: "visits")], phoneWindow: .withParent("visit_id")),
         TableSchema(name: "geo_events", kind: .appendOnly, fields: [
             FieldSchema("visit_id", ref("visits"), policy: .insertOnce, access: .fieldWorkers),

@@ -120,8 +120,24 @@ public enum Lifecycles {
         ]
     )
 
+    /// A rep's weekly plan (外出登记/周计划, issue 20): the rep drafts the visits they propose for a
+    /// week and submits them; their manager approves (the server then creates the dated visits) or
+    /// returns the plan, which the rep reopens, fixes and submits again.
+    public static let weekPlan = StateMachine(
+        name: "week_plan_status",
+        ranking: ["draft", "submitted", "returned", "approved"],
+        initial: "draft",
+        creations: ["draft": [.rep]],
+        transitions: [
+            ("draft", "submitted", [.rep]),
+            ("submitted", "returned", [.manager, .admin]),
+            ("submitted", "approved", [.manager, .admin]),
+        ],
+        reopens: [("returned", "draft", [.rep])]
+    )
+
     /// Every state machine.
-    public static let all: [StateMachine] = [visit, workOrder, salesOrder, visitTask, quote]
+    public static let all: [StateMachine] = [visit, workOrder, salesOrder, visitTask, quote, weekPlan]
 
     /// The machine whose states merge by `order`, if it is one of ``all``.
     public static func machine(_ order: StateOrder) -> StateMachine? { all.first { $0.order == order } }

@@ -161,8 +161,7 @@ extension SyncStore {
     /// Generates, updates and cancels the tenant's planned work orders as of `now` (the job; see the type's discussion).
     @discardableResult
     public func generateMaintenanceWork(tenant: RecordID, now: Int64) async throws -> MaintenanceRun {
-        let zone = try await pool.query("SELECT time_zone FROM tenants WHERE tenant_id = $1 AND NOT _deleted ORDER BY id LIMIT 1", [tenant.uuidString])
-            .first.flatMap { try $0.read(0, as: String?.self) }.flatMap { TimeZone(identifier: $0) } ?? TimeZone(identifier: "UTC")!
+        let zone = try await timeZone(of: tenant)
         let plans = try await plans(tenant: tenant, asset: nil, all: true)
         guard !plans.isEmpty else { return MaintenanceRun() }
         // The plans' work orders due from now on, and every one of a plan by meter, as they stand.

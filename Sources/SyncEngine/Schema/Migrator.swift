@@ -41,6 +41,7 @@ public enum Migrator {
         Migration(revision: 20, name: "orders out to the ERP: the export feed and the invoiced amount", sql: Revision020.sql),
         Migration(revision: 21, name: "price lists' validity end and the tenant's default lists", sql: Revision021.sql),
         Migration(revision: 22, name: "quotes and the quote an order was converted from", sql: Revision022.sql),
+        Migration(revision: 23, name: "recurring visit plans, weekly plans and typed visit-task results", sql: Revision023.sql),
     ]
 
     /// The latest revision this build knows.

@@ -46,10 +46,12 @@ final class OfficeRoutes: Sendable {
             return JSONValue.fields([("id", OfficeJSON.id(id))])
         } }
         office.post("visits") { try await self.handle($0, $1, ["plan_id", "customer_id", "assignee_id", "visit_type", "planned_start", "planned_end", "instructions", "tasks"]) { user, body, _, _ in
-            var tasks: [(type: String, required: Bool)] = []
+            var tasks: [SyncStore.NewTask] = []
             for task in try body.array("tasks") {
-                let member = try OfficeBody(Array(task.printed.utf8), allowed: ["task_type", "required"])
-                tasks.append((try member.text("task_type"), try member.bool("required", default: false)))
+                let member = try OfficeBody(Array(task.printed.utf8), allowed: ["task_type", "required", "label", "answer_kind", "min_value", "max_value"])
+                tasks.append(SyncStore.NewTask(type: try member.text("task_type"), required: try member.bool("required", default: false),
+                                               label: try member.optionalText("label"), answerKind: try member.optionalText("answer_kind"),
+                                               minValue: try member.optionalInteger("min_value"), maxValue: try member.optionalInteger("max_value")))
             }
             let visit = SyncStore.NewVisit(plan: try body.optionalID("plan_id"), customer: try body.id("customer_id"), assignee: try body.id("assignee_id"),
                                            visitType: try body.optionalText("visit_type") ?? "sales", plannedStart: try body.time("planned_start"),
@@ -93,6 +95,7 @@ final class OfficeRoutes: Sendable {
         registerDispatch(on: office)
         registerImports(on: office)
         registerQuotes(on: office)
+        registerPlanning(on: office)
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)
