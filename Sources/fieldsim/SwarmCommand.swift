@@ -61,6 +61,7 @@ struct SwarmCommand: AsyncParsableCommand {
                 attachments \(report.attachments): bytes missing or wrong \(report.missingBlobs), still pending \(report.pendingAttachments)
                 dispatch: \(report.dispatched) assigned automatically, \(report.dispatchWaiting) waiting, \(report.dispatchErrors) broken promises; maintenance \(report.maintenanceWorkOrders) work orders (\(report.meterWorkOrders) by meter, from \(report.meterReadings) readings)
                 ERP: \(report.imported) records imported, \(report.erpExported) orders exported, \(report.erpInvoiced) invoices answered, \(report.pricedFromNewList) orders priced from the list that took over, \(report.erpErrors) errors
+                planning: \(report.weekPlansApproved) weekly plans approved (\(report.weekPlanVisits) visits), \(report.scheduledVisits) recurring visits, \(report.shelfCounts) shelf counts, \(report.typedAnswers) typed answers, \(report.reopenedConfirmed) of \(report.ordersReopened) reopened orders confirmed, \(report.planningErrors) errors
                 state digest \(report.digest)
                 """)
             for line in report.details { print("  \(line)") }

@@ -24,6 +24,8 @@ struct SwarmTests {
     func ciSeeds() async throws {
         let seeds = (ProcessInfo.processInfo.environment["FIELDSYNC_SWARM_SEEDS"].flatMap(Int.init) ?? 20)
         var injected: [String: Int] = [:]
+        // What the rep's planning did over every seed (issue 20): each must have happened somewhere.
+        var planning: [String: Int] = [:]
         try await withThrowingTaskGroup(of: (UInt64, Swarm.Report).self) { group in
             var next: UInt64 = 1
             func add(_ group: inout ThrowingTaskGroup<(UInt64, Swarm.Report), any Error>) {
@@ -36,10 +38,15 @@ struct SwarmTests {
                 #expect(report.converged, "seed \(seed): \(report.details); replay: swift run fieldsim swarm --devices 50 --days 3 --seed \(seed) --faults all --visits 2")
                 #expect(report.lostWrites == 0 && report.duplicateApplications == 0 && report.outOfScopeRows == 0)
                 for (fault, count) in report.injected { injected[fault, default: 0] += count }
+                for (name, count) in [("week plan visits", report.weekPlanVisits), ("scheduled visits", report.scheduledVisits), ("shelf counts", report.shelfCounts),
+                                      ("typed answers", report.typedAnswers), ("rejected orders reopened and confirmed", report.reopenedConfirmed)] {
+                    planning[name, default: 0] += count
+                }
                 if next <= UInt64(seeds) { add(&group) }
             }
         }
         let missing = SwarmFault.allCases.map(\.name).filter { (injected[$0] ?? 0) == 0 }
         #expect(missing.isEmpty, "faults never injected: \(missing)")
+        #expect(planning.values.allSatisfy { $0 > 0 } && planning.count == 5, "the rep's planning never exercised: \(planning)")
     }
 }

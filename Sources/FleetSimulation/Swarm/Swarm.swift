@@ -78,7 +78,7 @@ public struct Swarm: Sendable {
         /// Every check passed.
         public var converged: Bool {
             divergentDevices == 0 && lostWrites == 0 && duplicateApplications == 0 && outOfScopeRows == 0 && missingBlobs == 0 && pendingAttachments == 0
-                && heldOutsideWindow == 0 && windowErrors == 0 && dispatchErrors == 0 && erpErrors == 0
+                && heldOutsideWindow == 0 && windowErrors == 0 && dispatchErrors == 0 && erpErrors == 0 && planningErrors == 0
         }
         /// Phones whose rows differ from the server's on their buckets.
         public var divergentDevices = 0
@@ -123,6 +123,15 @@ public struct Swarm: Sendable {
         /// Orders that reached `confirmed` and were not exported exactly once, and priced orders
         /// whose list is not the one in force on their date.
         public var erpErrors = 0
+        /// Weekly plans approved, and the visits approved plans made; visits recurring plans made.
+        public var weekPlansApproved = 0, weekPlanVisits = 0, scheduledVisits = 0
+        /// Shelf counts on the server; typed tasks answered.
+        public var shelfCounts = 0, typedAnswers = 0
+        /// Orders reopened on the phones after a rejection, and those of them confirmed at the end.
+        public var ordersReopened = 0, reopenedConfirmed = 0
+        /// Approved weekly plans without one visit per proposal, recurring visits made twice, and
+        /// reps with completed visits but no shelf count.
+        public var planningErrors = 0
         /// Changes the phones made.
         public var changes = 0
         /// Requests the phones sent, and how many were retries.
@@ -153,6 +162,10 @@ public struct Swarm: Sendable {
                 .init("maintenance_work_orders", number(maintenanceWorkOrders)), .init("meter_readings", number(meterReadings)),
                 .init("meter_work_orders", number(meterWorkOrders)), .init("imported", number(imported)), .init("erp_exported", number(erpExported)),
                 .init("erp_invoiced", number(erpInvoiced)), .init("priced_from_new_list", number(pricedFromNewList)), .init("erp_errors", number(erpErrors)),
+                .init("week_plans_approved", number(weekPlansApproved)), .init("week_plan_visits", number(weekPlanVisits)),
+                .init("scheduled_visits", number(scheduledVisits)), .init("shelf_counts", number(shelfCounts)), .init("typed_answers", number(typedAnswers)),
+                .init("orders_reopened", number(ordersReopened)), .init("reopened_confirmed", number(reopenedConfirmed)),
+                .init("planning_errors", number(planningErrors)),
                 .init("changes", number(changes)), .init("requests", number(requests)), .init("retries", number(retries)), .init("bytes", number(bytes)),
                 .init("syncs", number(syncs)), .init("sync_p50_ms", number(syncP50Milliseconds)), .init("sync_p99_ms", number(syncP99Milliseconds)),
                 .init("faults", .object(injected.sorted { $0.key < $1.key }.map { .init($0.key, number($0.value)) })),

@@ -22,6 +22,7 @@ extension SwarmWorld {
         }
         // The ERP dates a price change for noon on the second day (New York), before anyone orders.
         try await datePriceChange(at: Int64(Self.monday.adding(days: 1).epochSeconds * 1000) + 17 * Self.hour)
+        try await planRecurringVisits()
         for day in 0..<configuration.days {
             let dayStart = Int64(Self.monday.adding(days: day).epochSeconds * 1000)
             clock.set(UInt64(dayStart + 12 * Self.hour))  // 07:00 in New York
@@ -53,7 +54,8 @@ extension SwarmWorld {
             clock.set(UInt64(Int64(dayStart) + 22 * Self.hour))
             if has(.crash) { for device in online where roll(30) { device.transport.armCrash() } }
             for device in online { await sync(device) }
-            try await approveAndRelease()
+            try await approveAndRelease(day: day)
+            try await decideWeekPlans()
             clock.set(UInt64(Int64(dayStart) + 23 * Self.hour))
             try await erpNight(day: day)
             clock.set(UInt64(Int64(dayStart) + 23 * Self.hour + 30 * 60_000))
@@ -111,6 +113,15 @@ extension SwarmWorld {
                         ("visit_id", .id(visit)), ("task_type", .text("shelf_audit")), ("required", .bool(false)), ("status", .state(StateValue("pending"))),
                     ]))
                 }
+                // Every other visit asks a typed question: a count of facings, or whether the promotion's display stands.
+                if slot % 2 == 1 {
+                    let question: [(String, FieldValue)] = slot % 4 == 3
+                        ? [("label", .text("Facings of our brand")), ("answer_kind", .text("number")), ("min_value", .integer(0)), ("max_value", .integer(40))]
+                        : [("label", .text("Promotion display in place?")), ("answer_kind", .text("yes_no"))]
+                    edits.append(SyncStore.OfficeEdit("visit_tasks", store.clock.newID(), [
+                        ("visit_id", .id(visit)), ("task_type", .text("survey")), ("required", .bool(false)), ("status", .state(StateValue("pending"))),
+                    ] + question))
+                }
             }
         }
         for chunk in stride(from: 0, to: edits.count, by: 100).map({ Array(edits[$0..<min($0 + 100, edits.count)]) }) {
@@ -131,6 +142,8 @@ extension SwarmWorld {
         // The hourly maintenance job (its plans generate work orders a day or two ahead), then the dispatch job.
         let maintenance = try await store.generateMaintenanceWork(tenant: tenant, now: Int64(clock.now()))
         report.maintenanceWorkOrders += maintenance.created
+        // The hourly job of recurring visit plans.
+        try await store.generateScheduledVisits(tenant: tenant, now: Int64(clock.now()))
         try await dispatchAutomatically()
     }
 
@@ -201,9 +214,10 @@ extension SwarmWorld {
         }
     }
 
-    /// The manager's evening: every order waiting for approval approved, every credit hold released.
-    func approveAndRelease() async throws {
-        for (status, decision) in [("pending_approval", SyncStore.OrderDecision.approve), ("credit_hold", .release)] {
+    /// The manager's evening: every order waiting for approval approved (on the first evening,
+    /// rejected: its rep reopens it in the morning), every credit hold released.
+    func approveAndRelease(day: Int) async throws {
+        for (status, decision) in [("pending_approval", day == 0 ? SyncStore.OrderDecision.reject : .approve), ("credit_hold", .release)] {
             let orders = try await pool.query("SELECT id::text FROM sales_orders WHERE tenant_id = $1 AND status = $2 ORDER BY id", [tenant.uuidString, status])
             for row in orders { try? await store.decide(decision, order: RecordID(try row.read(0, as: String.self))!, comment: "swarm", by: manager) }
         }
@@ -272,6 +286,11 @@ extension SwarmWorld {
             }
             return
         }
+        let hourOfDay = (start / Self.hour) % 24, dayStart = start - start % (24 * Self.hour)
+        if hourOfDay == 13 { await morning(device) }
+        if hourOfDay == 21, dayStart < Int64(Self.monday.adding(days: configuration.days - 1).epochSeconds * 1000) {
+            await proposeNextDay(device, nextDay: dayStart + 24 * Self.hour)
+        }
         guard let visits = try? await store.visits(from: start, to: start + Self.hour) else { return }
         for visit in visits where visit.status == "planned" {
             guard let location = visit.location else { continue }
@@ -283,10 +302,12 @@ extension SwarmWorld {
             await act(device) {
                 try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time, mockLocation: place == 99), photos: photos)
             }
+            await countAndAnswer(device, visit: visit.id, at: time)
             if random.next() % 100 < 50 {
                 do {
                     let order = try await store.createOrder(customer: visit.customerID, visit: visit.id)
                     device.made += order.changeSet?.changes.count ?? 0
+                    device.orders.append(order.record)
                     for _ in 0..<(1 + random.next() % 3) {
                         let product = products[Int(random.next() % UInt64(products.count))]
                         let discount: Int64 = random.next() % 10 == 0 ? 2_000 : 0

@@ -95,6 +95,7 @@ extension SwarmWorld {
             """, [tenant.uuidString])[0].read(0, as: Int.self)
         if report.dispatchErrors > 0, report.details.count < 10 { report.details.append("\(report.dispatchErrors) automatic assignment(s) break dispatch's promises") }
         try await reconcileERP()
+        try await reconcilePlanning()
         let meters = try await pool.query("""
             SELECT (SELECT count(*) FROM meter_readings WHERE tenant_id = $1), (SELECT count(*) FROM work_orders WHERE tenant_id = $1 AND due_meter IS NOT NULL)
             """, [tenant.uuidString])[0]

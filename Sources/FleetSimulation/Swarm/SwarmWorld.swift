@@ -36,6 +36,8 @@ final class SwarmDevice {
     var made = 0
     var receipts: [String] = []
     var workOrders: [RecordID] = []
+    /// The orders the phone made (a rejected one is reopened the next morning).
+    var orders: [RecordID] = []
 
     init(index: Int, user: RecordID, role: Role, path: String, clock: SkewClock, store: DeviceStore, client: SyncClient, transport: FaultyTransport, token: String) {
         (self.index, self.user, self.role, self.path, self.clock, self.store, self.client, self.transport, self.token) =
@@ -70,6 +72,9 @@ final class SwarmWorld {
     var erpOrders: [(order: RecordID, night: Int)] = []
     var exportedEvents: [RecordID: [String]] = [:]
     var durations: [Duration] = []
+    /// Orders the phones reopened after a rejection; weekly plans the managers returned once.
+    var reopenedOrders: Set<RecordID> = []
+    var returnedPlans: Set<RecordID> = []
 
     static let monday = CivilDate(year: 2026, month: 11, day: 30)
     static let hour: Int64 = 3_600_000
