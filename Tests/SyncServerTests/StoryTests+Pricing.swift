@@ -143,6 +143,16 @@ extension StoryTests {
                 _ = try await world.store.createQuote(customer: customer, validUntil: W.at(8) + 86_400_000, lines: [.init(product: products[1], quantity: 1)],
                                                       note: nil, by: try world.office(.dispatcher))
             }
+            // The office edits its sent quote: the lines replaced and a note; the rep's phone sees it whole. A dispatcher may not.
+            try await world.store.editQuote(offered, validUntil: nil, note: .some("Terrace season price"), lines: [.init(product: products[2], quantity: 12, discountBP: 500)],
+                                            status: nil, by: manager)
+            try await rep.sync(until: { try await $0.record("quotes", offered)?.text("note") == "Terrace season price" })
+            let editedLines = try await world.store.quotes(customer: customer, by: manager).first { $0.id == offered }?.lines
+            #expect(editedLines == [.init(product: products[2], quantity: 12, discountBP: 500)], "\(String(describing: editedLines))")
+            await #expect(throws: SyncStore.OfficeError.self) {
+                try await world.store.editQuote(offered, validUntil: nil, note: nil, lines: nil, status: "cancelled", by: try world.office(.dispatcher))
+            }
+            await #expect(throws: SyncStore.OfficeError.self) { try await world.store.editQuote(copy, validUntil: nil, note: .some("x"), lines: nil, status: nil, by: manager) }
             // Three days later the office's quote has expired: converted all the same, flagged.
             world.clock.set(UInt64(W.at(8) + 3 * 86_400_000))
             let late = try await rep.store.convertQuote(offered)

@@ -63,6 +63,37 @@ extension SyncStore {
         return quote
     }
 
+    /// A manager's edit of a quote that is a draft or sent (DOMAIN.md §6: the rep or the office
+    /// edits it until converted): a new validity or note, its lines replaced, or a move (`sent`,
+    /// `accepted`, `declined`, `cancelled`); in one change set, so the rep's phone sees it whole.
+    public func editQuote(_ id: RecordID, validUntil: Int64?, note: String??, lines: [QuoteLine]?, status: String?, by office: OfficeUser) async throws {
+        guard office.role == .manager || office.role == .admin else { throw OfficeError(.forbidden, "only managers and admins edit quotes in the office") }
+        let state = try await record("quotes", id, tenant: office.tenant)
+        try await requireInSight(customer: state.id("customer_id"), of: office)
+        let current = state.state()?.name ?? "draft"
+        guard ["draft", "sent"].contains(current) else { throw OfficeError(.invalidState, "the quote is \(current); it no longer changes") }
+        if let lines, lines.isEmpty || lines.count > 1_000 { throw OfficeError(.invalid, "a quote has 1 to 1,000 lines") }
+        if let validUntil, validUntil <= Int64(clock.milliseconds) { throw OfficeError(.invalid, "valid_until is in the past") }
+        guard status != "converted" else { throw OfficeError(.invalid, "a quote is converted on the phone, into the order it becomes") }
+        var fields: [(String, FieldValue)] = []
+        if let validUntil { fields.append(("valid_until", .timestamp(validUntil))) }
+        if let note { fields.append(("note", note.map(FieldValue.text) ?? .null)) }
+        if let status { fields.append(("status", try move(state, Lifecycles.quote, to: status, by: office.role, what: "quote"))) }
+        var edits = fields.isEmpty ? [] : [OfficeEdit("quotes", id, fields)]
+        if let lines {
+            for row in try await pool.query("SELECT id::text FROM quote_lines WHERE tenant_id = $1 AND quote_id = $2::uuid AND NOT _deleted",
+                                            [office.tenant.uuidString, id.uuidString]) {
+                edits.append(.delete("quote_lines", RecordID(try row.read(0, as: String.self))!))
+            }
+            for line in lines {
+                edits.append(OfficeEdit("quote_lines", newID(), [("quote_id", .id(id)), ("product_id", .id(line.product)), ("quantity", .integer(line.quantity)),
+                                                                ("discount_bp", .integer(line.discountBP))]))
+            }
+        }
+        guard !edits.isEmpty else { throw OfficeError(.invalid, "give valid_until, note, lines or status") }
+        try await edit(edits, by: office, tenant: office.tenant)
+    }
+
     /// A customer's quotes, newest first, with their lines and the order each became.
     public func quotes(customer: RecordID, by office: OfficeUser) async throws -> [Quote] {
         try await requireInSight(customer: customer, of: office)

@@ -10,14 +10,16 @@ import SyncWire
 extension OfficeRoutes {
     func registerQuotes(on office: RouterGroup<BasicRequestContext>) {
         office.post("quotes") { try await self.handle($0, $1, ["customer_id", "valid_until", "lines", "note"]) { user, body, _, _ in
-            let lines = try body.array("lines").map { value -> SyncStore.QuoteLine in
-                let line = try OfficeBody(Array(value.printed.utf8), allowed: ["product_id", "quantity", "discount_bp"])
-                return SyncStore.QuoteLine(product: try line.id("product_id"), quantity: try line.integer("quantity", in: 1...1_000_000),
-                                           discountBP: try line.optionalInteger("discount_bp").map { try Self.within($0, 0...10_000, "discount_bp") }.map(Int64.init) ?? 0)
-            }
+            let lines = try Self.quoteLines(body)
             let id = try await self.store.createQuote(customer: try body.id("customer_id"), validUntil: try body.time("valid_until"), lines: lines,
                                                       note: try body.optionalText("note"), by: user)
             return JSONValue.fields([("id", OfficeJSON.id(id))])
+        } }
+        office.post("quotes/:id") { try await self.handle($0, $1, ["valid_until", "lines", "note", "status"]) { user, body, _, context in
+            let note: String?? = body.has("note") ? .some(try body.optionalText("note")) : .none
+            try await self.store.editQuote(try Self.id(context), validUntil: try body.optionalTime("valid_until"), note: note,
+                                           lines: body.has("lines") ? try Self.quoteLines(body) : nil, status: try body.optionalText("status"), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.get("quotes") { try await self.handle($0, $1, []) { user, _, request, _ in
             guard let customer = try ListQuery(request).id("customer") else { throw SyncStore.OfficeError(.invalid, "give ?customer=ID") }
@@ -33,5 +35,14 @@ extension OfficeRoutes {
                 ])
             }))])
         } }
+    }
+
+    /// A request's quote lines.
+    static func quoteLines(_ body: OfficeBody) throws -> [SyncStore.QuoteLine] {
+        try body.array("lines").map { value -> SyncStore.QuoteLine in
+            let line = try OfficeBody(Array(value.printed.utf8), allowed: ["product_id", "quantity", "discount_bp"])
+            return SyncStore.QuoteLine(product: try line.id("product_id"), quantity: try line.integer("quantity", in: 1...1_000_000),
+                                       discountBP: try line.optionalInteger("discount_bp").map { try Self.within($0, 0...10_000, "discount_bp") }.map(Int64.init) ?? 0)
+        }
     }
 }
