@@ -417,6 +417,7 @@ public actor SyncClient {
         let error = response.error
         switch (response.status, error?.code) {
         case (401, "token_expired"): throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
+        case (403, "user_deactivated"): throw SyncClientError(.userDeactivated, "the user was deactivated: this phone stops syncing (\(error?.message ?? ""))")
         case (401, _): throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error?.message ?? ""))")
         case (429, "rate_limited"), (500..., _): return .retry(told: error?.retryAfterMilliseconds)
         default: return .answered(response)
@@ -461,6 +462,8 @@ public actor SyncClient {
                 try await wait(&delay, told: error.retryAfterMilliseconds)
             case ErrorResponse.Code.tokenExpired:
                 throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
+            case ErrorResponse.Code.userDeactivated:
+                throw SyncClientError(.userDeactivated, "the user was deactivated: this phone stops syncing (\(error.message))")
             case ErrorResponse.Code.unauthorized:
                 throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error.message))")
             case ErrorResponse.Code.unsupportedVersion, ErrorResponse.Code.staleAppVersion:
@@ -502,6 +505,8 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
         public static let tokenExpired = Code("token_expired")
         /// The token was refused.
         public static let unauthorized = Code("unauthorized")
+        /// An admin deactivated the user: stop syncing (signing in again will not help).
+        public static let userDeactivated = Code("user_deactivated")
         /// The server no longer accepts this app version.
         public static let upgradeRequired = Code("upgrade_required")
         /// The clock stayed ahead after re-stamping: correct the phone's clock.

@@ -131,6 +131,7 @@ struct CLIError: Error, CustomStringConvertible {
             case .offline: return CLIError(.offline, "\(error.message); the changes stay in the outbox: sync again when the server is reachable")
             case .tokenExpired: return CLIError(.auth, "the token expired: get a new one and run `fieldsim device init` with it (the outbox is kept)")
             case .unauthorized: return CLIError(.auth, "the server refused the token: \(error.message)")
+            case .userDeactivated: return CLIError(.auth, "the user was deactivated: this phone stops syncing (the outbox is kept; ask an admin)")
             case .upgradeRequired: return CLIError(.server, "the server needs a newer app: \(error.message)")
             case .notFound: return CLIError(.refused, error.message)
             default: return CLIError(.server, "\(error.code): \(error.message)")

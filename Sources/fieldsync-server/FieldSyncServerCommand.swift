@@ -15,7 +15,7 @@ struct FieldSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsync-server",
         abstract: "The FieldSync sync server.",
-        subcommands: [Dev.self, Serve.self, Migrate.self, Import.self, Token.self, SchemaSQL.self]
+        subcommands: [Dev.self, Serve.self, Migrate.self, Import.self, Admin.self, Token.self, SchemaSQL.self]
     )
 }
 

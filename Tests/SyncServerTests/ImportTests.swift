@@ -239,16 +239,7 @@ struct ImportTests {
         func run(_ name: String, _ content: String) throws -> (status: Int32, output: String, error: String) {
             let file = directory.appendingPathComponent(name)
             try Data(content.utf8).write(to: file)
-            let process = Process()
-            process.executableURL = DevServer.built("fieldsync-server")
-            process.arguments = ["import", "products", file.path, "--tenant", tenant.uuidString, "--database-url", url]
-            let (output, error) = (Pipe(), Pipe())
-            (process.standardOutput, process.standardError) = (output, error)
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let complained = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, printed, complained)
+            return try ServerCommandTests.run(["import", "products", file.path, "--tenant", tenant.uuidString, "--database-url", url])
         }
         let products = #"{"erp_reference": "CLI-1", "sku": "C1", "name": "Lemonade"}"# + "\n" + #"{"erp_reference": "CLI-2", "sku": "C2", "name": "Tonic", "tax_rate_percent": 21}"#
         let first = try run("products.jsonl", products)

@@ -10,6 +10,20 @@ import FoundationNetworking
 @Suite("fieldsync-server dev", .serialized)
 struct ServerCommandTests {
     /// Starts `fieldsync-server dev --port 0` in `directory` and returns it with the URL it printed.
+    /// Runs `fieldsync-server` with `arguments` to its end: its exit status, output and errors.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = DevServer.built("fieldsync-server")
+        process.arguments = arguments
+        let (output, error) = (Pipe(), Pipe())
+        (process.standardOutput, process.standardError) = (output, error)
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let complained = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, printed, complained)
+    }
+
     static func startDev(in directory: URL) async throws -> (Process, URL) {
         let server = try DevServer.start(in: directory)
         return (server.process, server.url)

@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 18
+    static let version = 19
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -106,6 +106,8 @@ struct DeviceSchema: Sendable {
                 "ALTER TABLE \(table) ADD COLUMN \(field) \(type); ALTER TABLE \(table) ADD COLUMN \(field)__clock INTEGER; "
                     + "ALTER TABLE \(table) ADD COLUMN \(field)__replica INTEGER;"
             }.joined(separator: "\n"),
+        // 18 → 19: users who left.
+        "ALTER TABLE users ADD COLUMN active INTEGER; ALTER TABLE users ADD COLUMN active__clock INTEGER; ALTER TABLE users ADD COLUMN active__replica INTEGER",
     ]
 
     /// A weekly plan's proposed visits (`DeviceStore.weekPlan`).

@@ -88,6 +88,9 @@ public enum FieldSalesSchema {
             FieldSchema("email", shortText, access: .serverOnly),
             FieldSchema("phone", .text(maxLength: 40), optional: true, access: .serverOnly),
             FieldSchema("manager_id", ref("users"), optional: true, access: .serverOnly),
+            // A user who left (issue 21): kept for the history that names them, refused at sign-in
+            // and on every request; `nil` is active (users from before the field).
+            FieldSchema("active", .bool, optional: true, access: .serverOnly),
         ], buckets: [.field("id", prefix: Bucket.personalPrefix), .field("manager_id", prefix: Bucket.teamPrefix)]),
         TableSchema(name: "territories", fields: [
             FieldSchema("name", shortText, access: .managers),

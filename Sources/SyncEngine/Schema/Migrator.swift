@@ -42,6 +42,7 @@ public enum Migrator {
         Migration(revision: 21, name: "price lists' validity end and the tenant's default lists", sql: Revision021.sql),
         Migration(revision: 22, name: "quotes and the quote an order was converted from", sql: Revision022.sql),
         Migration(revision: 23, name: "recurring visit plans, weekly plans and typed visit-task results", sql: Revision023.sql),
+        Migration(revision: 24, name: "users who left, and users found by e-mail address", sql: Revision024.sql),
     ]
 
     /// The latest revision this build knows.

@@ -43,10 +43,21 @@ extension SyncStore {
         return audience.buckets(at: milliseconds).sorted()
     }
 
-    /// The role of `user` in `tenant`, or `nil` when the tenant has no such user (or deleted it):
-    /// what a token's claims are checked against.
-    public func role(of user: RecordID, tenant: RecordID) async throws -> Role? {
-        try await pool.query("SELECT role FROM \(domain.people) WHERE tenant_id = $1 AND id = $2 AND NOT _deleted", [tenant.uuidString, user.uuidString])
-            .first.map { Role(try $0.read(0, as: String?.self) ?? "") }
+    /// Where a user stands: their role, and whether they are still active (a user who left is
+    /// kept for the history that names them).
+    public struct Standing: Sendable, Hashable {
+        /// The user's role.
+        public var role: Role
+        /// `false` once an admin deactivated them.
+        public var active: Bool
+    }
+
+    /// Where `user` stands in `tenant`, or `nil` when the tenant has no such user (or deleted it):
+    /// what a token's claims are checked against. The people's table (``SyncDomain/people``)
+    /// holds a `role` and an `active` flag (`NULL` is active).
+    public func standing(of user: RecordID, tenant: RecordID) async throws -> Standing? {
+        try await pool.query("SELECT role, coalesce(active, true) FROM \(domain.people) WHERE tenant_id = $1 AND id = $2 AND NOT _deleted",
+                             [tenant.uuidString, user.uuidString])
+            .first.map { Standing(role: Role(try $0.read(0, as: String?.self) ?? ""), active: try $0.read(1, as: Bool.self)) }
     }
 }

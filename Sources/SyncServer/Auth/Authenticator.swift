@@ -3,10 +3,11 @@ import SyncCore
 import SyncEngine
 import Synchronization
 
-/// Who a request acts for: a bearer token that verifies (``TokenAuthority``), for a user who
-/// exists in the token's tenant with the token's role. A token for anyone else — a user id the
-/// tenant never had, a deleted user, a role the user does not hold — is refused, however well it
-/// is signed.
+/// Who a request acts for: a bearer token that verifies (``TokenAuthority``), for an active user
+/// who exists in the token's tenant with the token's role. A token for anyone else — a user id
+/// the tenant never had, a deleted user, a role the user does not hold — is refused, however well
+/// it is signed; a deactivated user's is refused with `user_deactivated`, which tells the app to
+/// stop syncing rather than sign in again.
 ///
 /// What the database says of a user is kept for ``lifetime``, so a request costs no round trip
 /// to PostgreSQL; ``forget()`` drops it at once (after a change to users on this instance). Every
@@ -18,7 +19,7 @@ final class Authenticator: Sendable {
 
     let tokens: TokenAuthority
     let store: SyncStore
-    private let known = Mutex<[Key: (role: Role?, until: ContinuousClock.Instant)]>([:])
+    private let known = Mutex<[Key: (standing: SyncStore.Standing?, until: ContinuousClock.Instant)]>([:])
 
     private struct Key: Hashable {
         let tenant: RecordID
@@ -38,9 +39,10 @@ final class Authenticator: Sendable {
     func claims(_ authorization: String?) async throws -> TokenAuthority.Claims {
         guard let header = authorization, header.hasPrefix("Bearer ") else { throw TokenError(.unauthorized, "send a bearer token") }
         let claims = try await tokens.verify(String(header.dropFirst(7)))
-        let role = try await role(of: claims.user, tenant: claims.tenant)
-        guard let role else { throw TokenError(.unauthorized, "the token names no user of its tenant") }
-        guard role == claims.role else { throw TokenError(.unauthorized, "the token's role is not the user's: sign in again") }
+        let standing = try await standing(of: claims.user, tenant: claims.tenant)
+        guard let standing else { throw TokenError(.unauthorized, "the token names no user of its tenant") }
+        guard standing.active else { throw TokenError(.deactivated, "the user was deactivated: this app stops syncing") }
+        guard standing.role == claims.role else { throw TokenError(.unauthorized, "the token's role is not the user's: sign in again") }
         return claims
     }
 
@@ -49,15 +51,15 @@ final class Authenticator: Sendable {
         known.withLock { $0.removeAll() }
     }
 
-    private func role(of user: RecordID, tenant: RecordID) async throws -> Role? {
+    private func standing(of user: RecordID, tenant: RecordID) async throws -> SyncStore.Standing? {
         let key = Key(tenant: tenant, user: user)
         let now = ContinuousClock.now
-        if let entry = known.withLock({ $0[key] }), entry.until > now { return entry.role }
-        let role = try await store.role(of: user, tenant: tenant)
+        if let entry = known.withLock({ $0[key] }), entry.until > now { return entry.standing }
+        let standing = try await store.standing(of: user, tenant: tenant)
         known.withLock { known in
             if known.count > 100_000 { known.removeAll() }  // a bound: a flood of forged ids cannot grow it without end
-            known[key] = (role, now + Self.lifetime)
+            known[key] = (standing, now + Self.lifetime)
         }
-        return role
+        return standing
     }
 }

@@ -99,6 +99,8 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
         case unauthorized
         /// Well signed, but past its expiry.
         case expired = "token_expired"
+        /// Well signed, for a user an admin deactivated: the app stops syncing.
+        case deactivated = "user_deactivated"
         /// The server's token settings are wrong.
         case misconfigured
     }
@@ -114,4 +116,10 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// The answer's stable code (errors.md): `token_expired`, `user_deactivated`, else `unauthorized`.
+    public var answerCode: String { code == .misconfigured ? Code.unauthorized.rawValue : code.rawValue }
+
+    /// The answer's HTTP status: 403 for a deactivated user (signing in again will not help), else 401.
+    public var httpStatus: Int { code == .deactivated ? 403 : 401 }
 }

@@ -70,7 +70,7 @@ struct BlobRoutes: Sendable {
         do {
             claims = try await auth.claims(authorization)
         } catch let error as TokenError {
-            return .error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+            return .error(HTTPResponse.Status(code: error.httpStatus), error.answerCode, error.message)
         } catch {
             return .error(.serviceUnavailable, "unavailable", "the server could not check the token: retry later")
         }

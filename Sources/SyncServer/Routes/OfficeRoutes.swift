@@ -96,6 +96,7 @@ final class OfficeRoutes: Sendable {
         registerImports(on: office)
         registerQuotes(on: office)
         registerPlanning(on: office)
+        registerPeople(on: office)
         // Lists: filtered, newest first, paged with a cursor.
         office.get("orders") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)
@@ -312,7 +313,7 @@ final class OfficeRoutes: Sendable {
             do {
                 claims = try await auth.claims(request.headers[.authorization])
             } catch let error as TokenError {
-                return Self.error(.unauthorized, error.code == .expired ? "token_expired" : "unauthorized", error.message)
+                return Self.error(HTTPResponse.Status(code: error.httpStatus), error.answerCode, error.message)
             }
             guard [.dispatcher, .manager, .admin].contains(claims.role) else {
                 return Self.error(.forbidden, "forbidden", "the office API is for dispatchers, managers and admins")

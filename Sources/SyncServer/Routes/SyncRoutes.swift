@@ -245,8 +245,7 @@ final class SyncRoutes: Sendable {
             do {
                 claims = try await auth.claims(authorization)
             } catch let error as TokenError {
-                throw HTTPFailure(.unauthorized, ErrorResponse(code: error.code == .expired ? ErrorResponse.Code.tokenExpired : ErrorResponse.Code.unauthorized,
-                                                                message: error.message))
+                throw HTTPFailure(HTTPResponse.Status(code: error.httpStatus), ErrorResponse(code: error.answerCode, message: error.message))
             }
             if let wait = limiter.take(for: claims.user) {
                 throw HTTPFailure(.tooManyRequests, ErrorResponse(code: ErrorResponse.Code.rateLimited, message: "too many requests: retry later",

@@ -21,6 +21,8 @@ public struct ErrorResponse: WireCodable, Hashable, Error {
         public static let tokenExpired = "token_expired"
         /// 403: the user may not do this.
         public static let forbidden = "forbidden"
+        /// 403: an admin deactivated the user: the app stops syncing (signing in again will not help).
+        public static let userDeactivated = "user_deactivated"
         /// 409: the device's clock is too far ahead; rewind to `server_clock`, re-stamp unacknowledged changes, push again.
         public static let clockAhead = "clock_ahead"
         /// 426: the app is older than the server supports; update it (pending changes stay on the device).
