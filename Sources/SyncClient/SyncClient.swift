@@ -142,6 +142,13 @@ public actor SyncClient {
             try await store.releaseFetched(olderThan: options.fetchedKeepMilliseconds)
             activity = .idle
             try await store.reportSync(.finished)
+        } catch let error as SyncClientError where error.code == .deviceWiped {
+            // A wiped device: the outbox went up in the push (the server takes it); the photos and
+            // signatures follow; then the replica goes.
+            activity = .idle
+            try? await uploadAttachments(&report)
+            if try await store.outboxCount() == 0 { try await store.erase() }
+            throw error
         } catch {
             // A cancelled sync (the app killed) cannot write any more; its status says where it stopped.
             activity = .idle
@@ -418,6 +425,8 @@ public actor SyncClient {
         switch (response.status, error?.code) {
         case (401, "token_expired"): throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
         case (403, "user_deactivated"): throw SyncClientError(.userDeactivated, "the user was deactivated: this phone stops syncing (\(error?.message ?? ""))")
+        case (403, "device_revoked"): throw SyncClientError(.deviceRevoked, "an admin revoked this device: it stops syncing")
+        case (403, "device_wiped"): throw SyncClientError(.deviceWiped, "an admin wiped this device: what it held was uploaded and its replica deleted")
         case (401, _): throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error?.message ?? ""))")
         case (429, "rate_limited"), (500..., _): return .retry(told: error?.retryAfterMilliseconds)
         default: return .answered(response)
@@ -464,6 +473,10 @@ public actor SyncClient {
                 throw SyncClientError(.tokenExpired, "the token has expired: sign in again, then sync")
             case ErrorResponse.Code.userDeactivated:
                 throw SyncClientError(.userDeactivated, "the user was deactivated: this phone stops syncing (\(error.message))")
+            case ErrorResponse.Code.deviceRevoked:
+                throw SyncClientError(.deviceRevoked, "an admin revoked this device: it stops syncing")
+            case ErrorResponse.Code.deviceWiped:
+                throw SyncClientError(.deviceWiped, "an admin wiped this device: what it held was uploaded and its replica deleted")
             case ErrorResponse.Code.unauthorized:
                 throw SyncClientError(.unauthorized, "the server refused the token: sign in again (\(error.message))")
             case ErrorResponse.Code.unsupportedVersion, ErrorResponse.Code.staleAppVersion:
@@ -507,6 +520,10 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
         public static let unauthorized = Code("unauthorized")
         /// An admin deactivated the user: stop syncing (signing in again will not help).
         public static let userDeactivated = Code("user_deactivated")
+        /// An admin revoked this device: stop syncing.
+        public static let deviceRevoked = Code("device_revoked")
+        /// An admin wiped this device: ``SyncClient/sync()`` uploaded what it held and deleted the replica.
+        public static let deviceWiped = Code("device_wiped")
         /// The server no longer accepts this app version.
         public static let upgradeRequired = Code("upgrade_required")
         /// The clock stayed ahead after re-stamping: correct the phone's clock.

@@ -132,6 +132,8 @@ struct CLIError: Error, CustomStringConvertible {
             case .tokenExpired: return CLIError(.auth, "the token expired: get a new one and run `fieldsim device init` with it (the outbox is kept)")
             case .unauthorized: return CLIError(.auth, "the server refused the token: \(error.message)")
             case .userDeactivated: return CLIError(.auth, "the user was deactivated: this phone stops syncing (the outbox is kept; ask an admin)")
+            case .deviceRevoked: return CLIError(.auth, "an admin revoked this phone: it stops syncing (its data stays on it)")
+            case .deviceWiped: return CLIError(.auth, "an admin wiped this phone: what it held was uploaded and its replica deleted; `fieldsim device init` starts afresh")
             case .upgradeRequired: return CLIError(.server, "the server needs a newer app: \(error.message)")
             case .notFound: return CLIError(.refused, error.message)
             default: return CLIError(.server, "\(error.code): \(error.message)")

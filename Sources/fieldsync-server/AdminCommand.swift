@@ -14,7 +14,8 @@ extension FieldSyncServerCommand {
     struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a tenant; add, import and deactivate users; create and hand over territories.",
-            subcommands: [TenantCreate.self, UserAdd.self, UserDeactivate.self, UsersImport.self, TerritoryCreate.self, TerritoryMove.self])
+            subcommands: [TenantCreate.self, UserAdd.self, UserDeactivate.self, UsersImport.self, TerritoryCreate.self, TerritoryMove.self,
+                          DeviceRevoke.self, AppVersion.self])
 
         struct Database: ParsableArguments {
             @Option(help: "A postgresql:// URL or libpq key=value string (or set FIELDSYNC_DATABASE_URL).")
@@ -157,6 +158,47 @@ extension FieldSyncServerCommand {
                 try await Admin.withStore(database) { store in
                     try await store.moveTerritory(territory, to: user, from: start, tenant: tenant, by: nil)
                     return "territory \(territory.uuidString) owned by \(user.uuidString) from \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start) / 1_000)))"
+                }
+            }
+        }
+
+        struct DeviceRevoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "device-revoke",
+                                                            abstract: "Revoke a device: it stops syncing; with --wipe it uploads what it holds, then deletes its replica.")
+            @OptionGroup var database: Database
+            @OptionGroup var tenant: Tenant
+            @Argument(help: "The device's replica number (the office's device list shows it).") var replica: UInt32
+            @Flag(help: "Also wipe the device's replica.") var wipe = false
+            func run() async throws {
+                let tenant = try tenant.id()
+                try await Admin.withStore(database) { store in
+                    guard try await store.revokeDevice(ReplicaID(replica), wipe: wipe, tenant: tenant) else {
+                        throw SyncStore.OfficeError(.notFound, "no device \(replica) in the tenant")
+                    }
+                    return "\(wipe ? "wiped" : "revoked") device \(replica)"
+                }
+            }
+        }
+
+        struct AppVersion: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "app-version",
+                                                            abstract: "Set the oldest app version a tenant is served on a platform: older apps are told to update (stale_app_version).")
+            @OptionGroup var database: Database
+            @OptionGroup var tenant: Tenant
+            @Option(help: "The platform, as apps name it at registration (ios, android).") var platform: String
+            @Option(help: "The oldest version served (2.3.0).") var minimum: String?
+            @Flag(help: "Serve every version again.") var clear = false
+            func validate() throws {
+                guard (minimum == nil) == clear else { throw ValidationError("give --minimum VERSION or --clear") }
+                if let minimum, minimum.split(separator: ".", omittingEmptySubsequences: false).contains(where: { Int($0) == nil }) {
+                    throw ValidationError("--minimum is dotted numbers, such as 2.3.0")
+                }
+            }
+            func run() async throws {
+                let tenant = try tenant.id()
+                try await Admin.withStore(database) { store in
+                    try await store.setMinimumAppVersion(minimum, platform: platform, tenant: tenant)
+                    return minimum.map { "\(platform): apps older than \($0) are told to update" } ?? "\(platform): every app version served"
                 }
             }
         }

@@ -80,11 +80,20 @@ struct PeopleTests {
         let repToken = try await tokens.issue(user: rui, tenant: tenant, role: .rep)
         let stranger = try await tokens.issue(user: RecordID.random(), tenant: tenant, role: .rep)
         try await app.test(.router) { client in
-            func register(_ token: String) async throws -> SyncRoutesTests.Exchange {
-                try await SyncRoutesTests.post(client, "/v1/register", .registerRequest(RegisterRequest(installation: RecordID.random(), appVersion: "1.0.0", platform: "test",
+            func register(_ token: String, installation: RecordID = RecordID.random()) async throws -> SyncRoutesTests.Exchange {
+                try await SyncRoutesTests.post(client, "/v1/register", .registerRequest(RegisterRequest(installation: installation, appVersion: "1.0.0", platform: "test",
                                                                                                        schemaRevision: 1)), token: token)
             }
             #expect(try await register(repToken).status == .ok)
+            // An admin revokes one of Rui's phones (a manager may not): it registers no more.
+            let phone = RecordID.random()
+            guard case .registerResponse(let registered)? = try await register(repToken, installation: phone).message else { Issue.record("no registration"); return }
+            let revoke = "/v1/office/devices/\(registered.replica.rawValue)/revoke"
+            #expect(try await OfficeRoutesTests.call(client, .post, revoke, #"{"wipe": false}"#, token: manager).status == .forbidden)
+            #expect(try await OfficeRoutesTests.call(client, .post, revoke, #"{"wipe": false}"#, token: admin).status == .ok)
+            #expect(try await OfficeRoutesTests.call(client, .post, "/v1/office/devices/999999/revoke", "{}", token: admin).status == .notFound)
+            let again = try await register(repToken, installation: phone)
+            #expect(again.status == .forbidden && again.message == .error(ErrorResponse(code: "device_revoked", message: "an admin revoked this device: it stops syncing")), "\(again)")
             let refused = try await register(stranger)
             #expect(refused.status == .unauthorized, "\(refused)")
             // The admin adds a technician and hands East to Rui; a manager may not.
@@ -149,5 +158,8 @@ struct PeopleTests {
         #expect(try run(["user-add", "--name", "Zoe", "--email", "z@example.com", "--role", "wizard", "--tenant", tenant]).status == 64)
         #expect(try run(["user-deactivate", zoe, "--tenant", tenant]).output == "deactivated user \(zoe)\n")
         #expect(try run(["users-import", file.path, "--tenant", RecordID.random().uuidString]).status == 65, "no such tenant")
+        #expect(try run(["app-version", "--platform", "ios", "--minimum", "2.3.0", "--tenant", tenant]).output == "ios: apps older than 2.3.0 are told to update\n")
+        #expect(try run(["app-version", "--platform", "ios", "--minimum", "two", "--tenant", tenant]).status == 64)
+        #expect(try run(["device-revoke", "4242", "--tenant", tenant]).status == 65, "no such device")
     }
 }

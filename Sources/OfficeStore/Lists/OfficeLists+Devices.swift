@@ -16,6 +16,8 @@ extension SyncStore {
         public var newestChange: Int64?
         /// The buckets it has read, and how many of them have entries it has not (as of now).
         public var buckets: Int, bucketsBehind: Int
+        /// Whether an admin revoked it, and whether the revocation wipes it.
+        public var revoked = false, wipe = false
     }
 
     /// Registered phones, most recently pulling first (then replica), `limit` at a time after the
@@ -36,12 +38,12 @@ extension SyncStore {
                    (extract(epoch FROM d.registered_at) * 1000)::bigint, (extract(epoch FROM max(c.seen_at)) * 1000)::bigint,
                    nullif(d.clock_max, 0), count(c.bucket),
                    count(c.bucket) FILTER (WHERE EXISTS (SELECT 1 FROM change_log l WHERE l.tenant_id = d.tenant_id AND l.bucket = c.bucket AND l.xid > c.sequence)),
-                   coalesce((extract(epoch FROM max(c.seen_at)) * 1000)::bigint, 0)
+                   coalesce((extract(epoch FROM max(c.seen_at)) * 1000)::bigint, 0), d.revoked_at IS NOT NULL, d.wipe
             FROM devices d
             LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
             LEFT JOIN device_cursors c ON c.tenant_id = d.tenant_id AND c.replica = d.replica
             WHERE d.tenant_id = $1 AND ($2 = '' OR d.user_id::text = $2) AND (NOT $3 OR d.user_id = ANY($4::uuid[]))
-            GROUP BY d.tenant_id, d.replica, d.installation, d.user_id, u.name, d.platform, d.app_version, d.registered_at, d.clock_max
+            GROUP BY d.tenant_id, d.replica, d.installation, d.user_id, u.name, d.platform, d.app_version, d.registered_at, d.clock_max, d.revoked_at, d.wipe
             HAVING NOT $5 OR (coalesce((extract(epoch FROM max(c.seen_at)) * 1000)::bigint, 0), d.replica::bigint) < ($6, $7)
             ORDER BY 12 DESC, 1 DESC
             LIMIT $8
@@ -54,8 +56,18 @@ extension SyncStore {
                                   user: RecordID(try row.read(2, as: String.self))!, userName: try row.read(3, as: String?.self),
                                   platform: try row.read(4, as: String.self), appVersion: try row.read(5, as: String.self),
                                   registeredAt: try row.read(6, as: Int64.self), lastPull: try row.read(7, as: Int64?.self),
-                                  newestChange: try row.read(8, as: Int64?.self), buckets: try row.read(9, as: Int.self), bucketsBehind: try row.read(10, as: Int.self))
+                                  newestChange: try row.read(8, as: Int64?.self), buckets: try row.read(9, as: Int.self), bucketsBehind: try row.read(10, as: Int.self),
+                                  revoked: try row.read(12, as: Bool.self), wipe: try row.read(13, as: Bool.self))
         }
         return Page(items: items, next: rows.count > limit ? items.last.map { "\(keys.last!)_\($0.replica)" } : nil)
+    }
+
+    /// An admin revokes a device (issue 21, item 3): its next request is refused with
+    /// `device_revoked`, or with `wipe` with `device_wiped` once it uploaded what it holds.
+    public func revokeDevice(replica: Int64, wipe: Bool, by office: OfficeUser) async throws {
+        guard office.role == .admin else { throw OfficeError(.forbidden, "only admins revoke devices") }
+        guard let replica = UInt32(exactly: replica), try await revokeDevice(ReplicaID(replica), wipe: wipe, tenant: office.tenant) else {
+            throw OfficeError(.notFound, "no device \(replica)")
+        }
     }
 }

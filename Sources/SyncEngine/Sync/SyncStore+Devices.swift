@@ -30,10 +30,54 @@ extension SyncStore {
         return nil
     }
 
-    /// Whether `replica` is a device registered to `user`.
-    public func replica(_ replica: ReplicaID, belongsTo user: RecordID, tenant: RecordID) async throws -> Bool {
-        try await !pool.query("SELECT 1 FROM devices WHERE replica = $1 AND tenant_id = $2 AND user_id = $3",
-                              [Int64(replica.rawValue), tenant.uuidString, user.uuidString]).isEmpty
+    /// What the server says of a registered device: whose it is, what it runs, and whether an
+    /// admin revoked it (``wipe``: the app uploads what it still holds, then deletes its replica).
+    public struct DeviceStanding: Sendable, Hashable {
+        /// The device's replica number and its user.
+        public var replica: ReplicaID, user: RecordID
+        /// What it said at its last registration.
+        public var platform: String, appVersion: String
+        /// Whether it is revoked, and whether the revocation asks it to wipe its replica.
+        public var revoked: Bool, wipe: Bool
+    }
+
+    /// The device with `replica` (or `installation`) in `tenant`, or `nil` when there is none.
+    public func device(replica: ReplicaID? = nil, installation: RecordID? = nil, tenant: RecordID) async throws -> DeviceStanding? {
+        try await pool.query("""
+            SELECT replica::bigint, user_id::text, platform, app_version, revoked_at IS NOT NULL, wipe FROM devices
+            WHERE tenant_id = $1 AND (replica = $2 OR installation::text = $3)
+            """, [tenant.uuidString, Int64(replica?.rawValue ?? 0), installation?.uuidString ?? ""]).first.flatMap { row in
+            guard let user = RecordID(try row.read(1, as: String.self)) else { return nil }
+            return DeviceStanding(replica: ReplicaID(UInt32(try row.read(0, as: Int64.self))), user: user, platform: try row.read(2, as: String.self),
+                                  appVersion: try row.read(3, as: String.self), revoked: try row.read(4, as: Bool.self), wipe: try row.read(5, as: Bool.self))
+        }
+    }
+
+    /// Revokes a device (an admin's decision, checked by the caller): its next request is refused
+    /// with `device_revoked`, or with `wipe` `device_wiped` after it uploaded what it holds.
+    /// Returns whether the tenant has the device.
+    @discardableResult
+    public func revokeDevice(_ replica: ReplicaID, wipe: Bool, tenant: RecordID) async throws -> Bool {
+        try await !pool.query("UPDATE devices SET revoked_at = coalesce(revoked_at, now()), wipe = wipe OR $3 WHERE tenant_id = $1 AND replica = $2 RETURNING 1",
+                              [tenant.uuidString, Int64(replica.rawValue), wipe]).isEmpty
+    }
+
+    /// The oldest app version the server serves `tenant` on `platform`, as the operator set it (`nil`: any).
+    public func minimumAppVersion(platform: String, tenant: RecordID) async throws -> String? {
+        try await pool.query("SELECT minimum FROM app_version_minimums WHERE tenant_id = $1 AND platform = $2", [tenant.uuidString, platform])
+            .first.map { try $0.read(0, as: String.self) }
+    }
+
+    /// Sets (or, with `nil`, clears) the oldest app version served `tenant` on `platform`.
+    public func setMinimumAppVersion(_ minimum: String?, platform: String, tenant: RecordID) async throws {
+        if let minimum {
+            _ = try await pool.query("""
+                INSERT INTO app_version_minimums (tenant_id, platform, minimum) VALUES ($1, $2, $3)
+                ON CONFLICT (tenant_id, platform) DO UPDATE SET minimum = $3, set_at = now()
+                """, [tenant.uuidString, platform, minimum])
+        } else {
+            _ = try await pool.query("DELETE FROM app_version_minimums WHERE tenant_id = $1 AND platform = $2", [tenant.uuidString, platform])
+        }
     }
 
     /// The buckets `user` may sync at `milliseconds` (since the epoch), as the domain's

@@ -137,10 +137,15 @@ final class OfficeRoutes: Sendable {
                                       ("platform", .string(device.platform)), ("app_version", .string(device.appVersion)),
                                       ("registered_at", OfficeJSON.time(device.registeredAt)), ("last_pull", OfficeJSON.time(device.lastPull)),
                                       ("newest_change", OfficeJSON.time(device.newestChange)), ("buckets", .integer(Int64(device.buckets))),
-                                      ("buckets_behind", .integer(Int64(device.bucketsBehind)))])
+                                      ("buckets_behind", .integer(Int64(device.bucketsBehind))), ("revoked", .bool(device.revoked)), ("wipe", .bool(device.wipe))])
                 })),
                 ("next", .text(page.next)),
             ])
+        } }
+        office.post("devices/:replica/revoke") { try await self.handle($0, $1, ["wipe"]) { user, body, _, context in
+            guard let replica = context.parameters.get("replica").flatMap({ Int64($0) }) else { throw SyncStore.OfficeError(.notFound, "a device is named by its replica number") }
+            try await self.store.revokeDevice(replica: replica, wipe: try body.bool("wipe", default: false), by: user)
+            return JSONValue.fields([("ok", .bool(true))])
         } }
         office.get("visits") { try await self.handle($0, $1, []) { user, _, request, _ in
             let query = ListQuery(request)

@@ -44,6 +44,10 @@ final class SyncRoutes: Sendable {
         switch (route, message) {
         case ("/v1/register", .registerRequest(let body)):
             try Self.checkVersions(body)
+            try await checkMinimum(platform: body.platform, appVersion: body.appVersion, tenant: claims.tenant)
+            if let device = try await store.device(installation: body.installation, tenant: claims.tenant), device.user == claims.user, device.revoked {
+                throw Self.revoked(device)
+            }
             guard let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
                                                          platform: body.platform, appVersion: body.appVersion) else {
                 throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden,
@@ -104,11 +108,9 @@ final class SyncRoutes: Sendable {
     /// (`stale_app_version`), one built for a newer schema revision than this server's
     /// (`unsupported_version`: the server must be upgraded first).
     static func checkVersions(_ body: RegisterRequest) throws {
-        let parts = body.appVersion.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
-        guard (1...4).contains(parts.count), parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+        guard let version = version(body.appVersion) else {
             throw HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.malformed, message: "app_version is dotted numbers, such as 1.4.2"))
         }
-        let version = parts.compactMap { $0 } + Array(repeating: 0, count: 4 - parts.count)
         let revision = UInt64(FieldSalesSchema.revision)
         if version.lexicographicallyPrecedes(appVersionMin + [0]) || body.schemaRevision < revision {
             throw HTTPFailure(.upgradeRequired, ErrorResponse(
@@ -119,6 +121,41 @@ final class SyncRoutes: Sendable {
             throw HTTPFailure(.badRequest, ErrorResponse(code: ErrorResponse.Code.unsupportedVersion,
                                                          message: "the app is built for schema revision \(body.schemaRevision); this server speaks \(revision): upgrade the server first"))
         }
+    }
+
+    /// Refuses a request from a device that is not the user's (`forbidden`), one an admin revoked
+    /// (`device_revoked`; with a wipe `device_wiped`, except a push: a wiped device uploads what it
+    /// still holds first), or one running an app older than its platform's minimum
+    /// (`stale_app_version`).
+    func checkDevice(_ replica: ReplicaID, claims: TokenAuthority.Claims, pushing: Bool) async throws {
+        guard let device = try await store.device(replica: replica, tenant: claims.tenant), device.user == claims.user else {
+            throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the replica is not this user's device"))
+        }
+        if device.revoked, !(device.wipe && pushing) { throw Self.revoked(device) }
+        try await checkMinimum(platform: device.platform, appVersion: device.appVersion, tenant: claims.tenant)
+    }
+
+    /// The refusal of a revoked device: stop, or (wiped) delete the replica once its outbox is empty.
+    static func revoked(_ device: SyncStore.DeviceStanding) -> HTTPFailure {
+        device.wipe
+            ? HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.deviceWiped,
+                                                    message: "an admin wiped this device: upload what it still holds, then delete its replica"))
+            : HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.deviceRevoked, message: "an admin revoked this device: it stops syncing"))
+    }
+
+    /// Refuses an app older than the oldest version the operator serves the tenant on its platform.
+    func checkMinimum(platform: String, appVersion: String, tenant: RecordID) async throws {
+        guard let minimum = try await store.minimumAppVersion(platform: platform, tenant: tenant), let given = Self.version(appVersion), let least = Self.version(minimum),
+              given.lexicographicallyPrecedes(least) else { return }
+        throw HTTPFailure(.upgradeRequired, ErrorResponse(code: ErrorResponse.Code.staleAppVersion,
+                                                          message: "this server needs app \(minimum) or later on \(platform): update the app; its outbox is kept"))
+    }
+
+    /// A dotted version as four numbers (`1.4` is `1.4.0.0`), or `nil` when it is not one.
+    static func version(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...4).contains(parts.count), parts.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+        return parts.compactMap { $0 } + Array(repeating: 0, count: 4 - parts.count)
     }
 
     /// The live channel: answers as soon as one of the cursors' buckets has something to pull (or
@@ -151,9 +188,8 @@ final class SyncRoutes: Sendable {
                     message: "the device's clock is ahead of the server's: rewind to server_clock, re-stamp unacknowledged changes and push again",
                     serverClock: now()))
             }
-            if checked.insert(change.version.replica).inserted,
-               try await !store.replica(change.version.replica, belongsTo: claims.user, tenant: claims.tenant) {
-                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the changes carry a replica that is not this user's device"))
+            if checked.insert(change.version.replica).inserted {
+                try await checkDevice(change.version.replica, claims: claims, pushing: true)
             }
         }
         var outcomes: [ChangeOutcome] = []
@@ -175,11 +211,7 @@ final class SyncRoutes: Sendable {
         // whole, so one transaction larger than what is left may pass it.
         var budget = request.recordsMax == 0 ? WireLimits.recordsPerPageMax : Int(min(request.recordsMax, UInt64(WireLimits.recordsPerPageMax)))
         let held = request.cursors.filter { allowed.contains($0.bucket) }
-        if let replica = request.replica {
-            guard try await store.replica(replica, belongsTo: claims.user, tenant: claims.tenant) else {
-                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the replica is not this user's device"))
-            }
-        }
+        if let replica = request.replica { try await checkDevice(replica, claims: claims, pushing: false) }
         // A cursor behind the compacted feed gets no page: the device uploads, then re-primes.
         let reprime = try await store.behindHorizon(held, tenant: claims.tenant)
         var pages: [BucketPage] = []

@@ -23,6 +23,10 @@ public struct ErrorResponse: WireCodable, Hashable, Error {
         public static let forbidden = "forbidden"
         /// 403: an admin deactivated the user: the app stops syncing (signing in again will not help).
         public static let userDeactivated = "user_deactivated"
+        /// 403: an admin revoked the device: the app stops syncing.
+        public static let deviceRevoked = "device_revoked"
+        /// 403: an admin wiped the device: the app uploads what it still holds, then deletes its replica.
+        public static let deviceWiped = "device_wiped"
         /// 409: the device's clock is too far ahead; rewind to `server_clock`, re-stamp unacknowledged changes, push again.
         public static let clockAhead = "clock_ahead"
         /// 426: the app is older than the server supports; update it (pending changes stay on the device).
