@@ -102,6 +102,8 @@ let package = Package(
                 "SyncEngine", "FieldRules", "OfficeStore", "SyncWire", "FieldModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                // The company's identity provider's keys (a JWKS on the web).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -99,9 +99,43 @@ extension FieldSyncServerCommand {
         @Option(help: "The secret tokens are signed with, at least 32 bytes (or set FIELDSYNC_TOKEN_SECRET).")
         var tokenSecret: String?
 
+        @Option(help: "The company's identity provider (OpenID Connect): its issuer, as its tokens' iss says.")
+        var oidcIssuer: String?
+
+        @Option(help: "The audience the provider's tokens are for (FieldSync's client id there).")
+        var oidcAudience: String?
+
+        @Option(help: "The tenant the provider signs people in for.")
+        var oidcTenant: String?
+
+        @Option(help: "The claim holding the user's e-mail address: email, preferred_username, upn or sub.")
+        var oidcUserClaim = "email"
+
+        @Option(help: "The provider's JWKS URL (its jwks_uri), read again every 10 minutes.")
+        var jwksURL: String?
+
+        @Option(help: "Or a JWKS file.")
+        var jwksFile: String?
+
+        func validate() throws {
+            let given = [oidcIssuer, oidcAudience, oidcTenant].filter { $0 != nil }.count
+            guard given == 0 || (given == 3 && (jwksURL == nil) != (jwksFile == nil)) else {
+                throw ValidationError("the company's sign-in needs --oidc-issuer, --oidc-audience, --oidc-tenant and one of --jwks-url or --jwks-file")
+            }
+            if given == 0, jwksURL != nil || jwksFile != nil { throw ValidationError("a JWKS needs --oidc-issuer, --oidc-audience and --oidc-tenant") }
+        }
+
+        /// The company's sign-in, when configured.
+        func externalSignIn() throws -> ExternalSignIn? {
+            guard let issuer = oidcIssuer, let audience = oidcAudience, let tenantText = oidcTenant else { return nil }
+            guard let tenant = RecordID(tenantText) else { throw ValidationError("--oidc-tenant must be a UUID") }
+            return ExternalSignIn(issuer: issuer, audience: audience, tenant: tenant, userClaim: oidcUserClaim,
+                                  keys: jwksURL.map(ExternalSignIn.KeySource.url) ?? .file(jwksFile ?? ""))
+        }
+
         func run() async throws {
             let logger = try listen.logger("fieldsync.server")
-            let tokens = try await TokenAuthority(secret: try resolveSecret(tokenSecret))
+            let tokens = try await TokenAuthority(secret: try resolveSecret(tokenSecret), external: try externalSignIn())
             let pool = try PostgresPool(.init(connectionString: try resolveDatabaseURL(databaseURL)), logger: logger)
             try await prepare(pool, demo: try loadDemo.map(demoData(at:)), logger: logger)
             try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: nil)

@@ -382,6 +382,11 @@ struct HostileOfficeTests {
                                ("RS256 in the header", try await token(alg: "RS256"))] {
             await #expect(throws: TokenError.self, "\(name)") { try await authority.verify(forged) }
         }
+        // An HMAC-signed token that claims RS256 or "none" is no identity provider's token either.
+        for alg in ["RS256", "ES256", "none"] {
+            let forged = try await token(alg: alg)
+            await #expect(throws: TokenError.self, "\(alg)") { _ = try await authority.verifyAny(forged) }
+        }
     }
 
     /// Issue 21, item 1 (its first part): a token must name a user of its tenant, in that user's role.

@@ -96,6 +96,26 @@ extension SyncStore {
         public var active: Bool
     }
 
+    /// A person found by their login: who, and where they stand.
+    public struct Person: Sendable, Hashable {
+        /// The user.
+        public var user: RecordID
+        /// Their role and whether they are active.
+        public var standing: Standing
+    }
+
+    /// The person whose e-mail address is `login` in `tenant` (compared in lower case), or `nil`:
+    /// how a token of the company's identity provider finds its user. The people's table holds an
+    /// `email`.
+    public func person(login: String, tenant: RecordID) async throws -> Person? {
+        try await pool.query("""
+            SELECT id::text, role, coalesce(active, true) FROM \(domain.people) WHERE tenant_id = $1 AND lower(email) = lower($2) AND NOT _deleted ORDER BY id LIMIT 1
+            """, [tenant.uuidString, login]).first.flatMap { row in
+            guard let user = RecordID(try row.read(0, as: String.self)) else { return nil }
+            return Person(user: user, standing: Standing(role: Role(try row.read(1, as: String?.self) ?? ""), active: try row.read(2, as: Bool.self)))
+        }
+    }
+
     /// Where `user` stands in `tenant`, or `nil` when the tenant has no such user (or deleted it):
     /// what a token's claims are checked against. The people's table (``SyncDomain/people``)
     /// holds a `role` and an `active` flag (`NULL` is active).

@@ -20,10 +20,16 @@ final class Authenticator: Sendable {
     let tokens: TokenAuthority
     let store: SyncStore
     private let known = Mutex<[Key: (standing: SyncStore.Standing?, until: ContinuousClock.Instant)]>([:])
+    private let logins = Mutex<[LoginKey: (person: SyncStore.Person?, until: ContinuousClock.Instant)]>([:])
 
     private struct Key: Hashable {
         let tenant: RecordID
         let user: RecordID
+    }
+
+    private struct LoginKey: Hashable {
+        let tenant: RecordID
+        let login: String
     }
 
     init(tokens: TokenAuthority, store: SyncStore) {
@@ -38,7 +44,16 @@ final class Authenticator: Sendable {
     ///   error when the database could not be asked (the route answers `unavailable`).
     func claims(_ authorization: String?) async throws -> TokenAuthority.Claims {
         guard let header = authorization, header.hasPrefix("Bearer ") else { throw TokenError(.unauthorized, "send a bearer token") }
-        let claims = try await tokens.verify(String(header.dropFirst(7)))
+        let claims: TokenAuthority.Claims
+        switch try await tokens.verifyAny(String(header.dropFirst(7))) {
+        case .own(let own):
+            claims = own
+        case .external(let tenant, let login, let expires):
+            // The company's sign-in: the user is the tenant's with that address, in their role.
+            guard let person = try await person(login, tenant: tenant) else { throw TokenError(.unauthorized, "no user of the tenant signs in as \(login)") }
+            guard person.standing.active else { throw TokenError(.deactivated, "the user was deactivated: this app stops syncing") }
+            return TokenAuthority.Claims(user: person.user, tenant: tenant, role: person.standing.role, expires: expires)
+        }
         let standing = try await standing(of: claims.user, tenant: claims.tenant)
         guard let standing else { throw TokenError(.unauthorized, "the token names no user of its tenant") }
         guard standing.active else { throw TokenError(.deactivated, "the user was deactivated: this app stops syncing") }
@@ -49,6 +64,19 @@ final class Authenticator: Sendable {
     /// Forgets every user's answer, so the next request of each asks the database.
     func forget() {
         known.withLock { $0.removeAll() }
+        logins.withLock { $0.removeAll() }
+    }
+
+    private func person(_ login: String, tenant: RecordID) async throws -> SyncStore.Person? {
+        let key = LoginKey(tenant: tenant, login: login.lowercased())
+        let now = ContinuousClock.now
+        if let entry = logins.withLock({ $0[key] }), entry.until > now { return entry.person }
+        let person = try await store.person(login: login, tenant: tenant)
+        logins.withLock { logins in
+            if logins.count > 100_000 { logins.removeAll() }
+            logins[key] = (person, now + Self.lifetime)
+        }
+        return person
     }
 
     private func standing(of user: RecordID, tenant: RecordID) async throws -> SyncStore.Standing? {

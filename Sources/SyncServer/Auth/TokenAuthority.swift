@@ -4,7 +4,8 @@ import JWTKit
 public import SyncCore
 
 /// Issues and verifies the bearer tokens devices and dispatchers present: JWTs signed with
-/// HMAC-SHA-256, carrying the user, the tenant, the role and an expiry.
+/// HMAC-SHA-256, carrying the user, the tenant, the role and an expiry; and, when the company
+/// signs its people in itself, its identity provider's RS256 or ES256 tokens (``ExternalSignIn``).
 ///
 /// Tokens never appear in logs; ``TokenError`` says why a token was refused without repeating it.
 public struct TokenAuthority: Sendable {
@@ -37,13 +38,43 @@ public struct TokenAuthority: Sendable {
     static let clockSkewMax: TimeInterval = 300
 
     private let keys: JWTKeyCollection
+    /// The company's sign-in, if any, and its keys.
+    let external: ExternalSignIn?
+    let externalKeys: ExternalKeys?
 
-    /// Creates an authority that signs with `secret` (at least 32 bytes).
-    public init(secret: String) async throws {
+    /// Creates an authority that signs with `secret` (at least 32 bytes) and, with `external`,
+    /// also honours the company's identity provider's tokens.
+    public init(secret: String, external: ExternalSignIn? = nil) async throws {
         guard secret.utf8.count >= 32 else { throw TokenError(.misconfigured, "the token secret must be at least 32 bytes") }
+        if let external, !ExternalSignIn.loginClaims.contains(external.userClaim) {
+            throw TokenError(.misconfigured, "the user claim is one of \(ExternalSignIn.loginClaims.joined(separator: ", "))")
+        }
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         self.keys = keys
+        self.external = external
+        self.externalKeys = external.map(ExternalKeys.init)
+    }
+
+    /// A verified token: one of ours, with its claims, or the identity provider's, with the login
+    /// it names (its user is the tenant's user with that address).
+    public enum Verified: Sendable {
+        /// A FieldSync token.
+        case own(Claims)
+        /// The identity provider's token.
+        case external(tenant: RecordID, login: String, expires: Date)
+    }
+
+    /// Verifies a token of either kind, chosen by its header's algorithm: HS256 is ours; RS256,
+    /// RS384, RS512, ES256 and ES384 the identity provider's (refused without ``ExternalSignIn``).
+    public func verifyAny(_ token: String, now: Date = Date()) async throws(TokenError) -> Verified {
+        switch Self.algorithm(of: token) {
+        case "HS256": return .own(try await verify(token, now: now))
+        case "RS256", "RS384", "RS512", "ES256", "ES384":
+            let (tenant, login, expires) = try await verifyExternal(token, now: now)
+            return .external(tenant: tenant, login: login, expires: expires)
+        default: throw TokenError(.unauthorized, "the token must be signed with HS256, or by the identity provider with RS256 or ES256")
+        }
     }
 
     /// Issues a token for `user` valid for `lifetime`.
