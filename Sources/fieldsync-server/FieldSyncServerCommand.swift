@@ -19,30 +19,33 @@ struct FieldSyncServerCommand: AsyncParsableCommand {
     )
 }
 
-/// Options every serving command shares.
+/// Options every serving command shares; each is also an environment variable and a key of the
+/// configuration file (``ServerSettings``).
 struct ListenOptions: ParsableArguments {
-    @Option(help: "The address to listen on (0.0.0.0 to serve other machines).")
-    var host = "127.0.0.1"
+    @Option(help: "The address to listen on (0.0.0.0 to serve other machines; default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "The TCP port to listen on; 0 picks a free one.")
-    var port = 8080
+    @Option(help: "The TCP port to listen on; 0 picks a free one (default 8080).")
+    var port: String?
 
-    @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(help: "The log level: trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
 
-    @Option(help: "Days the change feed keeps what some device has not read; a device away longer re-primes.")
-    var retentionDays: Int = 30
+    @Option(help: "text, or json for one object a line (default text).")
+    var logFormat: String?
 
-    @Option(help: "Each user's budget, in tokens a second (bursts of ten times as many); SyncProtocol/errors.md lists what requests cost.")
-    var requestsPerSecond: Double = 20
+    @Option(help: "Days the change feed keeps what some device has not read; a device away longer re-primes (default 30).")
+    var retentionDays: String?
 
-    func logger(_ label: String) throws -> Logger {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        var logger = Logger(label: label)
-        logger.logLevel = level
-        return logger
+    @Option(help: "Each user's budget, in tokens a second (bursts of ten times as many); SyncProtocol/errors.md lists what requests cost (default 20).")
+    var requestsPerSecond: String?
+
+    @Option(help: "A configuration file of `key = value` lines (OPERATIONS.md lists the keys); flags and FIELDSYNC_* variables win over it.")
+    var config: String?
+
+    /// The flags given, by setting key.
+    var flags: [String: String?] {
+        ["host": host, "port": port, "log_level": logLevel, "log_format": logFormat, "retention_days": retentionDays, "requests_per_second": requestsPerSecond]
     }
 }
 
@@ -66,7 +69,8 @@ extension FieldSyncServerCommand {
         var fixtures: String?
 
         func run() async throws {
-            let logger = try listen.logger("fieldsync.server")
+            let settings = try ServerSettings(flags: listen.flags, file: listen.config)
+            let logger = try settings.logger("fieldsync.server")
             let directory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("postgres").standardizedFileURL
             let tokens = try await TokenAuthority(secret: try developmentSecret(in: URL(fileURLWithPath: stateDirectory)))
             let cluster = try await PostgresCluster.start(in: directory, logger: logger)
@@ -75,7 +79,7 @@ extension FieldSyncServerCommand {
                 try await prepare(pool, demo: try demoData(at: fixtures ?? ""), logger: logger)
                 let demo = try await demoTokens(pool, tokens)
                 let banner = ["PostgreSQL: \(cluster.connectionString())"] + demo.lines
-                try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: banner.joined(separator: "\n"), consoleToken: demo.dispatcher)
+                try await serve(pool, tokens: tokens, settings: settings, logger: logger, banner: banner.joined(separator: "\n"), consoleToken: demo.dispatcher)
                 await pool.close()
             } catch {
                 await cluster.stop()
@@ -108,8 +112,8 @@ extension FieldSyncServerCommand {
         @Option(help: "The tenant the provider signs people in for.")
         var oidcTenant: String?
 
-        @Option(help: "The claim holding the user's e-mail address: email, preferred_username, upn or sub.")
-        var oidcUserClaim = "email"
+        @Option(help: "The claim holding the user's e-mail address: email, preferred_username, upn or sub (default email).")
+        var oidcUserClaim: String?
 
         @Option(help: "The provider's JWKS URL (its jwks_uri), read again every 10 minutes.")
         var jwksURL: String?
@@ -117,28 +121,43 @@ extension FieldSyncServerCommand {
         @Option(help: "Or a JWKS file.")
         var jwksFile: String?
 
-        func validate() throws {
-            let given = [oidcIssuer, oidcAudience, oidcTenant].filter { $0 != nil }.count
-            guard given == 0 || (given == 3 && (jwksURL == nil) != (jwksFile == nil)) else {
-                throw ValidationError("the company's sign-in needs --oidc-issuer, --oidc-audience, --oidc-tenant and one of --jwks-url or --jwks-file")
+        @Flag(help: "Print every setting (secrets masked) with where its value came from, then exit.")
+        var printConfig = false
+
+        /// Every setting: flags, then the environment, then the file, then the defaults.
+        func settings() throws -> ServerSettings {
+            var flags = listen.flags
+            for (key, value) in [("database_url", databaseURL), ("token_secret", tokenSecret), ("oidc_issuer", oidcIssuer), ("oidc_audience", oidcAudience),
+                                 ("oidc_tenant", oidcTenant), ("oidc_user_claim", oidcUserClaim), ("jwks_url", jwksURL), ("jwks_file", jwksFile)] {
+                flags[key] = value
             }
-            if given == 0, jwksURL != nil || jwksFile != nil { throw ValidationError("a JWKS needs --oidc-issuer, --oidc-audience and --oidc-tenant") }
+            return try ServerSettings(flags: flags, file: listen.config)
         }
 
         /// The company's sign-in, when configured.
-        func externalSignIn() throws -> ExternalSignIn? {
-            guard let issuer = oidcIssuer, let audience = oidcAudience, let tenantText = oidcTenant else { return nil }
-            guard let tenant = RecordID(tenantText) else { throw ValidationError("--oidc-tenant must be a UUID") }
-            return ExternalSignIn(issuer: issuer, audience: audience, tenant: tenant, userClaim: oidcUserClaim,
-                                  keys: jwksURL.map(ExternalSignIn.KeySource.url) ?? .file(jwksFile ?? ""))
+        static func externalSignIn(_ settings: ServerSettings) throws -> ExternalSignIn? {
+            let given = ["oidc_issuer", "oidc_audience", "oidc_tenant"].filter { settings[$0] != nil }.count
+            guard given > 0 || settings["jwks_url"] != nil || settings["jwks_file"] != nil else { return nil }
+            guard given == 3, (settings["jwks_url"] == nil) != (settings["jwks_file"] == nil),
+                  let issuer = settings["oidc_issuer"], let audience = settings["oidc_audience"], let tenantText = settings["oidc_tenant"] else {
+                throw ValidationError("the company's sign-in needs oidc_issuer, oidc_audience, oidc_tenant and one of jwks_url or jwks_file")
+            }
+            guard let tenant = RecordID(tenantText) else { throw ValidationError("oidc_tenant must be a UUID") }
+            return ExternalSignIn(issuer: issuer, audience: audience, tenant: tenant, userClaim: settings["oidc_user_claim"] ?? "email",
+                                  keys: settings["jwks_url"].map(ExternalSignIn.KeySource.url) ?? .file(settings["jwks_file"] ?? ""))
         }
 
         func run() async throws {
-            let logger = try listen.logger("fieldsync.server")
-            let tokens = try await TokenAuthority(secret: try resolveSecret(tokenSecret), external: try externalSignIn())
-            let pool = try PostgresPool(.init(connectionString: try resolveDatabaseURL(databaseURL)), logger: logger)
+            let settings = try settings()
+            if printConfig {
+                print(settings.printed)
+                return
+            }
+            let logger = try settings.logger("fieldsync.server")
+            let tokens = try await TokenAuthority(secret: try resolveSecret(settings["token_secret"]), external: try Self.externalSignIn(settings))
+            let pool = try PostgresPool(.init(connectionString: try resolveDatabaseURL(settings["database_url"])), logger: logger)
             try await prepare(pool, demo: try loadDemo.map(demoData(at:)), logger: logger)
-            try await serve(pool, tokens: tokens, listen: listen, logger: logger, banner: nil)
+            try await serve(pool, tokens: tokens, settings: settings, logger: logger, banner: nil)
             await pool.close()
         }
     }
@@ -271,14 +290,16 @@ func demoTokens(_ pool: PostgresPool, _ tokens: TokenAuthority) async throws -> 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 ///
 /// - Parameter consoleToken: A token to sign the console link's user in (the demo dispatcher's).
-func serve(_ pool: PostgresPool, tokens: TokenAuthority, listen: ListenOptions, logger: Logger, banner: String?, consoleToken: String? = nil) async throws {
+func serve(_ pool: PostgresPool, tokens: TokenAuthority, settings: ServerSettings, logger: Logger, banner: String?, consoleToken: String? = nil) async throws {
+    let host = settings["host"] ?? "127.0.0.1"
     let app = FieldSyncServer.makeApplication(
-        pool: pool, tokens: tokens, configuration: .init(host: listen.host, port: listen.port),
-        retention: .seconds(max(listen.retentionDays, 1) * 86_400), requestsPerSecond: max(listen.requestsPerSecond, 0.1), logger: logger
+        pool: pool, tokens: tokens, configuration: .init(host: host, port: try settings.number("port", Int.self)),
+        retention: .seconds(max(try settings.number("retention_days", Int.self), 1) * 86_400),
+        requestsPerSecond: max(try settings.number("requests_per_second", Double.self), 0.1), logger: logger
     ) { port in
-        print("FieldSync \(FieldSyncServer.version) is serving at http://\(listen.host):\(port)")
+        print("FieldSync \(FieldSyncServer.version) is serving at http://\(host):\(port)")
         if let banner { print(banner) }
-        print("Office console: http://\(listen.host):\(port)/console/" + (consoleToken.map { "#token=\($0)   (signs the demo dispatcher in)" } ?? ""))
+        print("Office console: http://\(host):\(port)/console/" + (consoleToken.map { "#token=\($0)   (signs the demo dispatcher in)" } ?? ""))
         print("Press Ctrl-C to stop.")
         fflush(nil)  // all streams: a script or test may be waiting for these lines
     }

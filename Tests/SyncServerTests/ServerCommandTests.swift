@@ -11,10 +11,11 @@ import FoundationNetworking
 struct ServerCommandTests {
     /// Starts `fieldsync-server dev --port 0` in `directory` and returns it with the URL it printed.
     /// Runs `fieldsync-server` with `arguments` to its end: its exit status, output and errors.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = DevServer.built("fieldsync-server")
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FIELDSYNC_") }.merging(environment) { $1 }
         let (output, error) = (Pipe(), Pipe())
         (process.standardOutput, process.standardError) = (output, error)
         try process.run()
@@ -82,5 +83,47 @@ struct ServerCommandTests {
         second.terminate()
         second.waitUntilExit()
         #expect(try await Self.waitUntilStopped(under: directory))
+    }
+
+    @Test("serve's settings: flags over the environment over the file over defaults; --print-config masks secrets and says where each came from; a bad file refused; --log-format json")
+    func configuration() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("fieldsync.conf")
+        try Data("""
+            # the operator's file
+            host = 0.0.0.0
+            token_secret = "file-secret-file-secret-file-secret-42"
+            retention_days = 7
+            """.utf8).write(to: file)
+        let printed = try Self.run(["serve", "--print-config", "--config", file.path, "--retention-days", "9"],
+                                   environment: ["FIELDSYNC_PORT": "9090", "FIELDSYNC_DATABASE_URL": "postgresql://fieldsync:hunter2@db.example.com/fieldsync"])
+        #expect(printed.status == 0, "\(printed)")
+        for line in ["host = 0.0.0.0  # file", "port = 9090  # environment", "retention_days = 9  # flag", "database_url = ********  # environment",
+                     "token_secret = ********  # file", "log_level = info  # default", "log_format = text  # default"] {
+            #expect(printed.output.contains(line + "\n"), "\(line) in \(printed.output)")
+        }
+        #expect(!printed.output.contains("hunter2") && !printed.output.contains("file-secret"))
+        try Data("colour = red\n".utf8).write(to: file)
+        let refused = try Self.run(["serve", "--print-config", "--config", file.path])
+        #expect(refused.status == 64 && refused.error.contains("line 1"), "\(refused)")
+        // JSON logs: the migration's lines as JSON objects on standard error.
+        let process = Process()
+        process.executableURL = DevServer.built("fieldsync-server")
+        process.arguments = ["serve", "--log-format", "json", "--port", "0", "--database-url", try await TestPostgres.makeDatabase("json-logs"),
+                             "--token-secret", String(repeating: "s", count: 40)]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        defer { process.terminate() }
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !text.contains("\n"), ContinuousClock.now < deadline, process.isRunning {
+            text += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let first = try #require(text.split(separator: "\n").first, "no log line")
+        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
+        #expect(object?["level"] as? String == "info" && object?["message"] is String && object?["label"] as? String == "fieldsync.server", "\(first)")
     }
 }
