@@ -15,7 +15,7 @@ struct DispatchCommand: AsyncParsableCommand {
             Exit status: 0 done; 3 the server unreachable; 4 the token expired, was refused, or may not do this (forbidden);
             5 the server refused the request (the message says why: invalid, not_found, invalid_state, rejected); 64 a usage error.
             """,
-        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, MaintenancePlan.self, WeekPlan.self, VisitSchedule.self, Board.self, Conflicts.self, Exceptions.self,
+        subcommands: [Plan.self, Visit.self, Assign.self, Reschedule.self, Cancel.self, WorkOrder.self, Technician.self, WorkType.self, AutoDispatch.self, MaintenancePlan.self, WeekPlan.self, VisitSchedule.self, Devices.self, Board.self, Conflicts.self, Exceptions.self,
                       Resolve.self, Approve.self, Reject.self, Release.self, Team.self]
     )
 

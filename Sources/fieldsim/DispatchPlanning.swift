@@ -122,4 +122,22 @@ extension DispatchCommand {
             }
         }
     }
+
+    /// `fieldsim dispatch devices`: the registered phones, as the office sees them.
+    struct Devices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Registered phones: replica, user, platform and app version, last pull, buckets behind, revoked.")
+        @OptionGroup var common: Common
+        @Option(help: "Only this user's phones.") var user: String?
+        func run() async throws {
+            try await DispatchCommand.call(common, .GET, "/v1/office/devices" + (user.map { "?user=\($0)" } ?? ""), text: { answer in
+                guard case .array(let devices)? = answer["devices"], !devices.isEmpty else { return "no devices" }
+                return devices.map { device in
+                    let state = device["revoked"] == .bool(true) ? (device["wipe"] == .bool(true) ? "  wiped" : "  revoked") : ""
+                    return "replica \(DispatchCommand.plain(device["replica"]))  \(device["user_name"]?.string ?? device["user"]?.string ?? "")  "
+                        + "\(device["platform"]?.string ?? "") \(device["app_version"]?.string ?? "")  last pull \(device["last_pull"]?.string ?? "never")  "
+                        + "\(DispatchCommand.plain(device["buckets_behind"])) buckets behind" + state
+                }.joined(separator: "\n")
+            })
+        }
+    }
 }

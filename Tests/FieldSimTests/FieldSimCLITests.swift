@@ -368,6 +368,46 @@ struct FieldSimCLITests {
         #expect(Self.text(first, "kind") == "signature" && Self.text(first, "status") == "uploaded" && Self.text(first, "media_type") == "image/png", "\(signed.output)")
     }
 
+    @Test("a revoked phone and a wiped phone by hand: the admin's command revokes one, the next sync stops with the reason; the wiped one uploads and empties")
+    func revokedAndWiped() async throws {
+        let (directory, server) = try Self.devServer()
+        defer { Self.stop(server, removing: directory) }
+        let url = server.url.absoluteString
+        let (dispatcher, database) = (try #require(server.tokens["dispatcher"]), try #require(server.database))
+        let tenant = try #require(DemoGenerator().generate().tenant)
+        func admin(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = DevServer.built("fieldsync-server")
+            process.arguments = ["admin"] + arguments + ["--tenant", tenant.uuidString, "--database-url", database]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        for (role, wipe) in [("rep", false), ("technician", true)] {
+            let home = directory.appendingPathComponent(role)
+            let initialized = try Self.fieldsim(["device", "init", "--server", url, "--token", try #require(server.tokens[role]), "--json"], home: home)
+            let user = try #require(Self.text(initialized.json, "user"), "\(initialized.output) \(initialized.error)")
+            let listed = try Self.fieldsim(["dispatch", "devices", "--user", user, "--json", "--server", url, "--token", dispatcher])
+            guard case .array(let devices)? = Self.member(listed.json, "devices"), let replica = devices.first.flatMap({ Self.member($0, "replica") }) else {
+                Issue.record("no device listed: \(listed.output) \(listed.error)"); return
+            }
+            #expect(try admin(["device-revoke", replica.printed.trimmingCharacters(in: .whitespacesAndNewlines)] + (wipe ? ["--wipe"] : [])) == 0)
+            let refused = try Self.fieldsim(["device", "sync"], home: home)
+            #expect(refused.status == 4 && refused.error.contains(wipe ? "wiped" : "revoked"), "\(refused.output) \(refused.error)")
+            let shown = try Self.fieldsim(["dispatch", "devices", "--user", user, "--server", url, "--token", dispatcher]).output
+            #expect(shown.contains(wipe ? "wiped" : "revoked"), "\(shown)")
+            // The revoked phone keeps its data; the wiped one holds none, registered to nobody.
+            let products = try Self.fieldsim(["device", "products", "--json"], home: home)
+            if case .array(let held)? = products.json {
+                #expect(wipe ? held.isEmpty : !held.isEmpty, "\(role): \(held.count) products")
+            } else {
+                #expect(wipe, "\(products.output) \(products.error)")
+            }
+        }
+    }
+
     @Test("device status --watch prints the status live while another process syncs")
     func statusWatch() async throws {
         let (directory, server) = try Self.devServer()
