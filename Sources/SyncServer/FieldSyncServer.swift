@@ -48,8 +48,8 @@ public enum FieldSyncServer {
         HealthRoutes(pool: pool).register(on: router)
         if let tokens {
             let metrics = SyncMetrics()
-            metrics.register(on: router)
             let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock))
+            metrics.register(on: router, store: store)
             let auth = Authenticator(tokens: tokens, store: store)
             let live = LiveFeed(pool: pool, logger: logger)
             OfficeRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, live: live, liveWait: liveWait).register(on: router)

@@ -86,6 +86,13 @@ struct ServerSurfaceTests {
                 let metricsB = try await b.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
                 #expect(metricsB.contains("fieldsync_pull_requests_total"))
                 #expect(!metricsB.contains("fieldsync_push_requests_total 1"))
+                // The vitals, read when scraped: the pool's use, the feed's lag, a phone a day behind.
+                #expect(metricsB.contains("fieldsync_db_pool_connections{state=\"max\"} \(second.configuration.connectionsMax)"), "\(metricsB)")
+                #expect(metricsB.contains("fieldsync_feed_lag_seconds ") && metricsB.contains("fieldsync_devices_behind 0.0"), "\(metricsB)")
+                try await first.query("UPDATE devices SET registered_at = now() - interval '2 days' WHERE tenant_id = $1", [tenant.uuidString])
+                try await first.query("UPDATE device_cursors SET seen_at = now() - interval '2 days' WHERE tenant_id = $1", [tenant.uuidString])
+                let later = try await b.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                #expect(later.contains("fieldsync_devices_behind 1.0"), "\(later)")
             }
         }
     }

@@ -68,6 +68,15 @@ public actor PostgresPool {
     /// How many connections are open (idle or in use).
     public var openConnections: Int { opened }
 
+    /// How busy the pool is: connections open, of them idle, callers waiting for one, and the most it opens.
+    public struct Usage: Sendable, Hashable {
+        /// Connections open (idle or in use), idle, callers waiting, and the pool's limit.
+        public var open: Int, idle: Int, waiting: Int, max: Int
+    }
+
+    /// How busy the pool is now (for the operator's metrics).
+    public var usage: Usage { Usage(open: opened, idle: idle.count, waiting: waiters.count, max: configuration.connectionsMax) }
+
     /// Closes idle connections, refuses new callers and fails every waiting caller with
     /// ``PostgresError/Code/poolClosed``. Connections in use close when they are returned.
     public func close() {

@@ -62,6 +62,28 @@ extension SyncStore {
                               [tenant.uuidString, Int64(replica.rawValue), wipe]).isEmpty
     }
 
+    /// What an operator watches of the sync as a whole (OPERATIONS.md, "What to alert on").
+    public struct Vitals: Sendable, Hashable {
+        /// Seconds the oldest running write transaction has been open: the feed serves nothing
+        /// newer until it ends (its visibility watermark), so this is how far the feed may lag.
+        public var feedLagSeconds: Double
+        /// Devices not revoked whose latest pull (or, never having pulled, their registration) is
+        /// more than a day old: phones falling behind.
+        public var devicesBehind: Int
+    }
+
+    /// The sync's vitals now, over every tenant.
+    public func vitals() async throws -> Vitals {
+        let row = try await pool.query("""
+            SELECT coalesce((SELECT extract(epoch FROM now() - min(xact_start)) FROM pg_stat_activity
+                             WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()), 0)::float8,
+                   (SELECT count(*) FROM (SELECT d.replica FROM devices d LEFT JOIN device_cursors c ON c.tenant_id = d.tenant_id AND c.replica = d.replica
+                                          WHERE d.revoked_at IS NULL GROUP BY d.replica, d.registered_at
+                                          HAVING coalesce(max(c.seen_at), d.registered_at) < now() - interval '1 day') behind)::bigint
+            """)[0]
+        return Vitals(feedLagSeconds: try row.read(0, as: Double.self), devicesBehind: Int(try row.read(1, as: Int64.self)))
+    }
+
     /// The oldest app version the server serves `tenant` on `platform`, as the operator set it (`nil`: any).
     public func minimumAppVersion(platform: String, tenant: RecordID) async throws -> String? {
         try await pool.query("SELECT minimum FROM app_version_minimums WHERE tenant_id = $1 AND platform = $2", [tenant.uuidString, platform])

@@ -1,8 +1,11 @@
 import Hummingbird
+import PostgresDriver
 import Prometheus
+import SyncEngine
 
 /// The server's metrics, served at `GET /metrics` in Prometheus' text format: requests, changes by
-/// outcome, conflicts, errors by code, and latency per route.
+/// outcome, conflicts, errors by code, latency per route; and, read when scraped, the feed's lag,
+/// the devices falling behind and the database pool's use (OPERATIONS.md, "What to alert on").
 final class SyncMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let pushes: Counter
@@ -44,10 +47,25 @@ final class SyncMetrics: Sendable {
 
     func observe(_ route: String, _ duration: Duration) { latency[route]?.record(duration) }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<BasicRequestContext>, store: SyncStore? = nil) {
+        let feedLag = registry.makeGauge(descriptor: Self.name("feed_lag", "seconds", "Age of the oldest running write transaction: the feed serves nothing newer until it ends."))
+        let behind = registry.makeGauge(descriptor: Self.name("devices_behind", "", "Devices not revoked whose latest pull is more than a day old."))
+        let pool = Dictionary(uniqueKeysWithValues: ["open", "idle", "waiting", "max"].map { [registry] state in
+            (state, registry.makeGauge(descriptor: Self.name("db_pool_connections", "", "The server's database connections: open, idle, callers waiting, the limit."),
+                                       labels: [("state", state)]))
+        })
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
+            if let store {
+                // Read when scraped; a database that cannot be asked leaves the last values.
+                if let vitals = try? await store.vitals() {
+                    feedLag.set(vitals.feedLagSeconds)
+                    behind.set(Double(vitals.devicesBehind))
+                }
+                let usage = await store.pool.usage
+                for (state, value) in [("open", usage.open), ("idle", usage.idle), ("waiting", usage.waiting), ("max", usage.max)] { pool[state]?.set(Double(value)) }
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
         }
     }
 }
