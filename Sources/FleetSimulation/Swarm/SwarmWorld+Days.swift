@@ -302,7 +302,7 @@ extension SwarmWorld {
             await act(device) {
                 try await store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: coordinate, accuracyMeters: 15, deviceTime: time, mockLocation: place == 99), photos: photos)
             }
-            await countAndAnswer(device, visit: visit.id, at: time)
+            await countAndAnswer(device, visit: visit, at: time)
             if random.next() % 100 < 50 {
                 do {
                     let order = try await store.createOrder(customer: visit.customerID, visit: visit.id)

@@ -13,11 +13,11 @@ import SyncEngine
 /// the first evening, reopened in the morning and sent again; shelf counts on every visit and
 /// typed tasks answered on merchandising visits. Judged at the end (``reconcilePlanning()``).
 extension SwarmWorld {
-    /// The office's recurring plans: each rep visits their territory's first customer every
+    /// The office's recurring plans: every other rep visits their territory's first customer every
     /// Tuesday at 09:00 in the tenant's zone, a week ahead.
     func planRecurringVisits() async throws {
         let starts = Int64(Self.monday.epochSeconds * 1000)
-        for device in devices where device.role == .rep {
+        for device in devices where device.role == .rep && device.index % 2 == 0 {
             guard let territory = territoryOf[device.user], let customer = customers[territory]?.first else { continue }
             _ = try await store.saveVisitSchedule(SyncStore.VisitSchedule(
                 customer: customer, rep: device.user, visitType: "sales",
@@ -25,11 +25,13 @@ extension SwarmWorld {
         }
     }
 
-    /// The rep's morning: rejected orders reopened, their discounts halved, and sent again; a
-    /// returned weekly plan reopened and submitted again.
+    /// The rep's morning: yesterday's rejected orders reopened, their discounts halved, and sent
+    /// again; a returned weekly plan reopened and submitted again.
     func morning(_ device: SwarmDevice) async {
         let store = device.store
-        for order in device.orders {
+        let orders = device.orders
+        device.orders = []
+        for order in orders {
             guard let detail = try? await store.read(.order(order)), detail.summary.status == "rejected" else { continue }
             await act(device) { try await store.reopenOrder(order) }
             for line in detail.lines where (line.discountBP ?? 0) > 0 {
@@ -44,13 +46,15 @@ extension SwarmWorld {
         }
     }
 
-    /// The rep's evening: a plan for the next day, two visits at customers of their territory, submitted.
+    /// The rep's evening: a plan for the next day, one or two visits at customers of their
+    /// territory, submitted (a quarter of the reps plan their days so; the rest follow the
+    /// dispatcher's).
     func proposeNextDay(_ device: SwarmDevice, nextDay: Int64) async {
-        guard let territory = territoryOf[device.user], let pool = customers[territory], !pool.isEmpty else { return }
+        guard device.index % 4 == 0, let territory = territoryOf[device.user], let pool = customers[territory], !pool.isEmpty else { return }
         let store = device.store
         guard let plan = try? await store.createWeekPlan(weekStart: nextDay, note: "swarm") else { return }
         device.made += plan.changeSet?.changes.count ?? 0
-        for slot in Int64(0)..<2 {
+        for slot in Int64(0)..<Int64(1 + random.next() % 2) {
             let customer = pool[Int(random.next() % UInt64(pool.count))]
             let start = nextDay + (15 + 2 * slot) * Self.hour
             await act(device) { try await store.proposeVisit(plan: plan.record, customer: customer, start: start, end: start + 30 * 60_000, purpose: "proposed") }
@@ -75,14 +79,19 @@ extension SwarmWorld {
         }
     }
 
-    /// A visit's shelf count (one product, now and then counted empty) and its typed tasks answered
-    /// (now and then a number out of range).
-    func countAndAnswer(_ device: SwarmDevice, visit: RecordID, at time: Int64) async {
+    /// A shelf count (one product, now and then counted empty) on the rep's first visit of the day
+    /// and on merchandising visits, and the visit's typed tasks answered (now and then a number
+    /// out of range).
+    func countAndAnswer(_ device: SwarmDevice, visit: DeviceStore.VisitSummary, at time: Int64) async {
         let store = device.store
-        let product = products[Int(random.next() % UInt64(products.count))]
-        let counted = random.next() % 5 == 0 ? 0 : Int64(1 + random.next() % 24)
-        await act(device) { try await store.recordShelfCount(visit: visit, product: product, quantity: counted, countedAt: time + 5 * 60_000) }
-        for task in (try? await store.visit(visit))?.tasks ?? [] where task.answerKind != nil && task.status != "done" {
+        let day = time / (24 * Self.hour)
+        if device.countedDay != day || visit.visitType == "merchandising" {
+            device.countedDay = day
+            let product = products[Int(random.next() % UInt64(products.count))]
+            let counted = random.next() % 5 == 0 ? 0 : Int64(1 + random.next() % 24)
+            await act(device) { try await store.recordShelfCount(visit: visit.id, product: product, quantity: counted, countedAt: time + 5 * 60_000) }
+        }
+        for task in (try? await store.visit(visit.id))?.tasks ?? [] where task.answerKind != nil && task.status != "done" {
             let answer = task.answerKind == "number" ? ServiceSteps.Answer(number: Int64(random.next() % 50)) : ServiceSteps.Answer(yesNo: random.next() % 2 == 0)
             await act(device) { try await store.answerTask(task.id, answer: answer, at: time + 10 * 60_000) }
         }

@@ -36,8 +36,10 @@ final class SwarmDevice {
     var made = 0
     var receipts: [String] = []
     var workOrders: [RecordID] = []
-    /// The orders the phone made (a rejected one is reopened the next morning).
+    /// The orders the phone made since the morning (a rejected one is reopened the next morning).
     var orders: [RecordID] = []
+    /// The day (days since the epoch) the rep last counted a shelf.
+    var countedDay: Int64 = -1
 
     init(index: Int, user: RecordID, role: Role, path: String, clock: SkewClock, store: DeviceStore, client: SyncClient, transport: FaultyTransport, token: String) {
         (self.index, self.user, self.role, self.path, self.clock, self.store, self.client, self.transport, self.token) =
