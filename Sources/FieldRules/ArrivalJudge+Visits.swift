@@ -159,7 +159,8 @@ extension ArrivalJudge {
             guard let customer = proposal.id("customer_id"), let start = proposal.timestamp("planned_start") else { continue }
             var fields: [(String, FieldValue)] = [
                 ("customer_id", .id(customer)), ("assignee_id", .id(rep)), ("visit_type", .text(proposal.text("visit_type") ?? "sales")),
-                ("planned_start", .timestamp(start)), ("planned_end", .timestamp(proposal.timestamp("planned_end") ?? start + 3_600_000)),
+                // A window that ends before it starts (a client's mistake) gets an hour.
+                ("planned_start", .timestamp(start)), ("planned_end", .timestamp(proposal.timestamp("planned_end").flatMap { $0 > start ? $0 : nil } ?? start + 3_600_000)),
                 ("status", .state(StateValue("planned"))), ("creation_mode", .text("planned")), ("week_plan_id", .id(change.record)),
             ]
             if let purpose = proposal.text("purpose") { fields.append(("instructions", .text(purpose))) }

@@ -67,25 +67,30 @@ struct VisitPlanningTests {
         #expect(returned.status == "returned" && returned.decidedBy == manager.user && returned.visits.count == 2)
         // The rep reopens it (a new epoch), withdraws one, adds one and submits again.
         world.clock.advance(by: 1_000)
-        let third = RecordID.random()
+        let third = RecordID.random(), backwards = RecordID.random()
         let reopened = try await phone.push([
             phone.change("week_plans", plan, [("status", .state(StateValue("draft", epoch: 1)))]),
             Change(id: ChangeID(RecordID.random()), table: "week_plan_visits", record: second, operation: .delete,
                    version: Version(clock: HLC(milliseconds: world.clock.now()), replica: phone.replica)),
             proposal(third, hour: 33),
+            // A hostile window that ends before it starts.
+            phone.change("week_plan_visits", backwards, [("week_plan_id", .id(plan)), ("customer_id", .id(customer)), ("visit_type", .text("sales")),
+                                                        ("planned_start", .timestamp(week + 40 * 3_600_000)), ("planned_end", .timestamp(week + 39 * 3_600_000))]),
             phone.change("week_plans", plan, [("status", .state(StateValue("submitted", epoch: 1)))]),
         ])
         #expect(reopened.allSatisfy { $0.result == .applied }, "\(reopened)")
         let approved = try await world.store.decideWeekPlan(plan, approve: true, note: nil, by: manager)
-        #expect(approved.status == "approved" && approved.visits.map(\.id) == [first, third], "\(approved)")
-        #expect(approved.visits.map(\.visit) == [VisitPlanning.weekPlanVisitID(proposal: first), VisitPlanning.weekPlanVisitID(proposal: third)])
+        #expect(approved.status == "approved" && approved.visits.map(\.id) == [first, third, backwards], "\(approved)")
+        #expect(approved.visits.map(\.visit) == [first, third, backwards].map { VisitPlanning.weekPlanVisitID(proposal: $0) })
+        let mended = try await world.store.record("visits", VisitPlanning.weekPlanVisitID(proposal: backwards), tenant: world.tenant)
+        #expect(mended.timestamp("planned_end") == week + 41 * 3_600_000, "a window ending before it starts gets an hour")
         let visit = try await world.store.record("visits", VisitPlanning.weekPlanVisitID(proposal: third), tenant: world.tenant)
         #expect(visit.id("assignee_id") == rep && visit.id("week_plan_id") == plan && visit.timestamp("planned_start") == week + 33 * 3_600_000)
         #expect(visit.state()?.name == "planned" && visit.text("instructions") == "new listing" && visit.text("creation_mode") == "planned")
         // Approving again changes nothing; the withdrawn proposal made no visit.
         await #expect(throws: SyncStore.OfficeError.self) { _ = try await world.store.decideWeekPlan(plan, approve: true, note: nil, by: manager) }
         let made = try await world.pool.query("SELECT count(*) FROM visits WHERE tenant_id = $1 AND week_plan_id = $2::uuid", [world.tenant.uuidString, plan.uuidString])
-        #expect(try made[0].read(0, as: Int64.self) == 2)
+        #expect(try made[0].read(0, as: Int64.self) == 3)
         // The list for the manager: the team's submitted plans, none now.
         #expect(try await world.store.weekPlans(status: "submitted", by: manager).isEmpty)
         #expect(try await world.store.weekPlans(rep: rep, by: manager).map(\.id) == [plan])
