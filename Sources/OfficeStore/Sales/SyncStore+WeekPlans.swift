@@ -30,6 +30,10 @@ extension SyncStore {
     /// The weekly plans of the caller's team (a manager's subtree; an admin's tenant), newest week
     /// first, of one status or rep when given.
     public func weekPlans(status: String? = nil, rep: RecordID? = nil, limit: Int = 200, by office: OfficeUser) async throws -> [WeekPlan] {
+        try await weekPlans(status: status, rep: rep, plan: nil, limit: limit, by: office)
+    }
+
+    private func weekPlans(status: String?, rep: RecordID?, plan: RecordID?, limit: Int, by office: OfficeUser) async throws -> [WeekPlan] {
         try requireManaging(office)
         if let status, Lifecycles.weekPlan.order.rank(of: status) == nil {
             throw OfficeError(.invalid, "status is one of \(Lifecycles.weekPlan.order.ranking.joined(separator: ", "))")
@@ -38,8 +42,9 @@ extension SyncStore {
         let rows = try await pool.query("""
             SELECT id::text, rep_id::text, week_start, coalesce(status, 'draft'), note, decision_note, decided_by::text FROM week_plans
             WHERE tenant_id = $1 AND NOT _deleted AND ($2 = '' OR status = $2) AND ($3 = '' OR rep_id::text = $3) AND ($4 OR rep_id = ANY($5::uuid[]))
+              AND ($7 = '' OR id::text = $7)
             ORDER BY week_start DESC, id LIMIT $6
-            """, [office.tenant.uuidString, status ?? "", rep?.uuidString ?? "", team == nil, PostgresArray.literal(team ?? []), Int64(limit)])
+            """, [office.tenant.uuidString, status ?? "", rep?.uuidString ?? "", team == nil, PostgresArray.literal(team ?? []), Int64(limit), plan?.uuidString ?? ""])
         var plans = try rows.compactMap { row -> WeekPlan? in
             guard let id = RecordID(try row.read(0, as: String.self)) else { return nil }
             return WeekPlan(id: id, rep: try row.read(1, as: String?.self).flatMap { RecordID($0) }, weekStart: try row.read(2, as: Int64?.self),
@@ -83,7 +88,7 @@ extension SyncStore {
         if !approve && (note ?? "").trimmingCharacters(in: .whitespaces).isEmpty { throw OfficeError(.invalid, "a returned plan says why (note)") }
         try await edit([OfficeEdit("week_plans", id, [("status", status), ("decision_note", note.map(FieldValue.text) ?? .null), ("decided_by", .id(office.user))])],
                        by: office, tenant: office.tenant)
-        guard let plan = try await weekPlans(rep: state.id("rep_id"), limit: 1_000, by: office).first(where: { $0.id == id }) else {
+        guard let plan = try await weekPlans(status: nil, rep: nil, plan: id, limit: 1, by: office).first else {
             throw OfficeError(.notFound, "no weekly plan \(id.uuidString)")
         }
         return plan

@@ -39,17 +39,24 @@ extension SyncStore {
         public var platform: String, appVersion: String
         /// Whether it is revoked, and whether the revocation asks it to wipe its replica.
         public var revoked: Bool, wipe: Bool
+        /// The oldest app version the operator serves its platform in its tenant (`nil`: any).
+        public var minimumAppVersion: String?
     }
 
-    /// The device with `replica` (or `installation`) in `tenant`, or `nil` when there is none.
+    /// The device with `replica` (or, without it, `installation`) in `tenant`, or `nil` when there
+    /// is none; with the oldest app version the operator serves its platform. One indexed read:
+    /// it runs on every push and pull.
     public func device(replica: ReplicaID? = nil, installation: RecordID? = nil, tenant: RecordID) async throws -> DeviceStanding? {
-        try await pool.query("""
-            SELECT replica::bigint, user_id::text, platform, app_version, revoked_at IS NOT NULL, wipe FROM devices
-            WHERE tenant_id = $1 AND (replica = $2 OR installation::text = $3)
-            """, [tenant.uuidString, Int64(replica?.rawValue ?? 0), installation?.uuidString ?? ""]).first.flatMap { row in
+        let key = replica != nil ? "d.replica = $2::bigint" : "d.installation = $2::uuid"
+        return try await pool.query("""
+            SELECT d.replica::bigint, d.user_id::text, d.platform, d.app_version, d.revoked_at IS NOT NULL, d.wipe, m.minimum FROM devices d
+            LEFT JOIN app_version_minimums m ON m.tenant_id = d.tenant_id AND m.platform = d.platform
+            WHERE d.tenant_id = $1 AND \(key)
+            """, [tenant.uuidString, replica.map { String($0.rawValue) } ?? installation?.uuidString ?? RecordID(high: 0, low: 0).uuidString]).first.flatMap { row in
             guard let user = RecordID(try row.read(1, as: String.self)) else { return nil }
             return DeviceStanding(replica: ReplicaID(UInt32(try row.read(0, as: Int64.self))), user: user, platform: try row.read(2, as: String.self),
-                                  appVersion: try row.read(3, as: String.self), revoked: try row.read(4, as: Bool.self), wipe: try row.read(5, as: Bool.self))
+                                  appVersion: try row.read(3, as: String.self), revoked: try row.read(4, as: Bool.self), wipe: try row.read(5, as: Bool.self),
+                                  minimumAppVersion: try row.read(6, as: String?.self))
         }
     }
 

@@ -44,7 +44,7 @@ final class SyncRoutes: Sendable {
         switch (route, message) {
         case ("/v1/register", .registerRequest(let body)):
             try Self.checkVersions(body)
-            try await checkMinimum(platform: body.platform, appVersion: body.appVersion, tenant: claims.tenant)
+            try Self.checkMinimum(try await store.minimumAppVersion(platform: body.platform, tenant: claims.tenant), platform: body.platform, appVersion: body.appVersion)
             if let device = try await store.device(installation: body.installation, tenant: claims.tenant), device.user == claims.user, device.revoked {
                 throw Self.revoked(device)
             }
@@ -132,7 +132,7 @@ final class SyncRoutes: Sendable {
             throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the replica is not this user's device"))
         }
         if device.revoked, !(device.wipe && pushing) { throw Self.revoked(device) }
-        try await checkMinimum(platform: device.platform, appVersion: device.appVersion, tenant: claims.tenant)
+        try Self.checkMinimum(device.minimumAppVersion, platform: device.platform, appVersion: device.appVersion)
     }
 
     /// The refusal of a revoked device: stop, or (wiped) delete the replica once its outbox is empty.
@@ -143,10 +143,9 @@ final class SyncRoutes: Sendable {
             : HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.deviceRevoked, message: "an admin revoked this device: it stops syncing"))
     }
 
-    /// Refuses an app older than the oldest version the operator serves the tenant on its platform.
-    func checkMinimum(platform: String, appVersion: String, tenant: RecordID) async throws {
-        guard let minimum = try await store.minimumAppVersion(platform: platform, tenant: tenant), let given = Self.version(appVersion), let least = Self.version(minimum),
-              given.lexicographicallyPrecedes(least) else { return }
+    /// Refuses an app older than `minimum`, the oldest version the operator serves the tenant on its platform.
+    static func checkMinimum(_ minimum: String?, platform: String, appVersion: String) throws {
+        guard let minimum, let given = version(appVersion), let least = version(minimum), given.lexicographicallyPrecedes(least) else { return }
         throw HTTPFailure(.upgradeRequired, ErrorResponse(code: ErrorResponse.Code.staleAppVersion,
                                                           message: "this server needs app \(minimum) or later on \(platform): update the app; its outbox is kept"))
     }
