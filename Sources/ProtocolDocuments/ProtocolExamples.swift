@@ -48,11 +48,18 @@ public enum ProtocolExamples {
         "total_minor": FieldState(value: .integer(64_990), version: version(1_764_515_000_000, 0, .server)),
     ])
 
+    /// The generation the example server answers in.
+    static let generation = Generation(rawValue: "5f0c6a4e2b9d47e1a38c0d2f6b7e9a14")!
+
+    /// A device registering again after the server's database was restored: it asks for its number back.
+    static let registerAgain = RegisterRequest(installation: id(100), appVersion: "1.0.0", platform: "fieldsim", schemaRevision: 1, previousReplica: ReplicaID(17))
+
     /// The examples, by file name.
     public static let all: [(name: String, message: Message)] = [
         ("register_request", .registerRequest(RegisterRequest(installation: id(100), appVersion: "1.0.0", platform: "fieldsim", schemaRevision: 1))),
+        ("register_again_request", .registerRequest(registerAgain)),
         ("register_response", .registerResponse(RegisterResponse(replica: rep, serverClock: HLC(milliseconds: 1_764_512_000_000, counter: 7),
-                                                                  buckets: [.catalog, .territory(id(200)), .personal(id(201))]))),
+                                                                  buckets: [.catalog, .territory(id(200)), .personal(id(201))], generation: generation))),
         ("push_request", .pushRequest(PushRequest(batch: id(300), changeSets: [completeVisit]))),
         ("push_response", .pushResponse(PushResponse(batch: id(300), serverClock: HLC(milliseconds: 1_764_515_401_000), outcomes: [
             ChangeOutcome(change: ChangeID(id(11)), result: .appliedWithException,
@@ -70,7 +77,7 @@ public enum ProtocolExamples {
                        removes: [RecordRef(table: "customers", record: id(6))], cursor: 4_212, hasMore: false),
             BucketPage(bucket: .catalog, kind: .snapshot, snapshots: [RecordSnapshot(ref: RecordRef(table: "sales_orders", record: order), state: serverState)],
                        cursor: 9_001, hasMore: true),
-        ], bucketsChanged: true, reprime: []))),
+        ], bucketsChanged: true, reprime: [], generation: generation))),
         ("fetch_request", .fetchRequest(FetchRequest(refs: [RecordRef(table: "sales_orders", record: order), RecordRef(table: "visits", record: id(7))]))),
         ("fetch_response", .fetchResponse(FetchResponse(snapshots: [RecordSnapshot(ref: RecordRef(table: "sales_orders", record: order), state: serverState)],
                                                         missing: [RecordRef(table: "visits", record: id(7))]))),
@@ -79,6 +86,8 @@ public enum ProtocolExamples {
                                                    message: "the device's clock is 3 days ahead of the server's: rewind to server_clock, re-stamp unacknowledged changes and push again",
                                                    serverClock: HLC(milliseconds: 1_764_515_404_000)))),
         ("error_rate_limited", .error(ErrorResponse(code: ErrorResponse.Code.rateLimited, message: "too many requests", retryAfterMilliseconds: 1_500))),
+        ("error_replica_unknown", .error(ErrorResponse(code: ErrorResponse.Code.replicaUnknown,
+                                                       message: "this server holds no device 17: register again with previous_replica, then push again"))),
     ]
 
     /// Writes every example to `directory` as `<name>.bin` and `<name>.json`.

@@ -95,6 +95,11 @@ public actor SyncClient {
         public var uploadsRefused = 0
         /// See ``uploadsRefused``.
         public var uploadsPutOff = 0
+        /// Times the server answered in another generation (its database was restored), and the
+        /// answered change sets that went back in the outbox then, to be uploaded again.
+        public var generationsMet = 0
+        /// See ``generationsMet``.
+        public var requeued = 0
 
         /// An empty report.
         public init() {}
@@ -170,6 +175,7 @@ public actor SyncClient {
     /// Pushes every change set in the outbox, in batches.
     public func pushAll(_ report: inout Report) async throws {
         var restamped = 0
+        var reregistered = false
         while true {
             let pending = try await store.pendingChangeSets(limit: options.changeSetsPerPush)
             guard !pending.isEmpty else { return }
@@ -178,6 +184,12 @@ public actor SyncClient {
             let answer: Message
             do {
                 answer = try await send(.pushRequest(request), to: "/v1/push", &report)
+            } catch let error as SyncClientError where error.code == .replicaUnknown && !reregistered {
+                // The server's database was restored from before this install registered: take
+                // the replica number back (which also meets the new generation), then push again.
+                reregistered = true
+                try await register(&report)
+                continue
             } catch let error as SyncClientError where error.code == .clockAhead && restamped < 3 {
                 // Nobody has seen these changes: give them versions from the server's clock.
                 restamped += 1
@@ -203,23 +215,46 @@ public actor SyncClient {
     /// crash in between leaves the store at its last applied page; the server may then count the
     /// device further along than it is, which at worst has it re-prime a bucket.
     public func pullAll(_ report: inout Report) async throws {
-        let replica = try await store.identity().replica
+        var replica = try await store.identity().replica
         var cursors = try await store.cursors()
         var prefetched: Task<(Message, Report), any Error>?
         defer { prefetched?.cancel() }
+        var reregistered = false
         for _ in 0..<10_000 {
             let answer: Message
-            if let next = prefetched {
-                prefetched = nil
-                let (message, sent) = try await next.value
-                answer = message
-                report.requests += sent.requests
-                report.retries += sent.retries
-                report.bytes += sent.bytes
-            } else {
-                answer = try await send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/pull", &report)
+            do {
+                if let next = prefetched {
+                    prefetched = nil
+                    let (message, sent) = try await next.value
+                    answer = message
+                    report.requests += sent.requests
+                    report.retries += sent.retries
+                    report.bytes += sent.bytes
+                } else {
+                    answer = try await send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/pull", &report)
+                }
+            } catch let error as SyncClientError where error.code == .replicaUnknown && !reregistered {
+                // As in a push: the server's database forgot this install. Register again (which
+                // meets the new generation), upload, and pull from where the store now stands.
+                reregistered = true
+                try await register(&report)
+                try await pushAll(&report)
+                replica = try await store.identity().replica
+                cursors = try await store.cursors()
+                continue
             }
             guard case .pullResponse(let response) = answer else { throw SyncClientError(.protocolViolation, "the server answered a pull with another message") }
+            if try await meetGeneration(response.generation, &report) {
+                // The pages are for another life of the server's database: none is applied. The
+                // replica number is taken back, what the server may have lost goes up again, and
+                // every bucket starts over.
+                prefetched?.cancel()
+                prefetched = nil
+                try await register(&report)
+                try await pushAll(&report)
+                cursors = try await store.cursors()
+                continue
+            }
             let caughtUp = response.pages.allSatisfy { !$0.hasMore }
             cursors = Self.cursors(cursors, after: response.pages)
             if !caughtUp && response.reprime.isEmpty && !response.bucketsChanged {
@@ -433,17 +468,35 @@ public actor SyncClient {
         }
     }
 
+    /// Registers the install (again), naming the replica number it holds so that a server whose
+    /// database was restored from before the registration gives it back; keeps the user's buckets
+    /// and meets the server's generation.
+    ///
+    /// When the server could not give the number back (another device holds it), the install takes
+    /// the new one and the outbox is re-stamped with it from the server's clock.
     private func register(_ report: inout Report) async throws {
         let identity = try await store.identity()
         let request = RegisterRequest(installation: identity.installation, appVersion: options.appVersion, platform: options.platform,
-                                      schemaRevision: UInt64(FieldSalesSchema.schema.revision))
+                                      schemaRevision: UInt64(FieldSalesSchema.schema.revision), previousReplica: identity.replica)
         guard case .registerResponse(let response) = try await send(.registerRequest(request), to: "/v1/register", &report) else {
             throw SyncClientError(.protocolViolation, "the server answered a registration with another message")
         }
         if identity.replica == nil || identity.user != credentials.user {
             try await store.register(replica: response.replica, user: credentials.user, role: credentials.role, serverClock: response.serverClock)
+        } else if identity.replica != response.replica {
+            try await store.register(replica: response.replica, user: credentials.user, role: credentials.role, serverClock: response.serverClock)
+            try await store.restamp(serverClock: response.serverClock, replica: response.replica)
         }
         try await store.setBuckets(response.buckets)
+        _ = try await meetGeneration(response.generation, &report)
+    }
+
+    /// Meets the generation an answer came in (``DeviceStore/meet(_:)``); true when it changed.
+    private func meetGeneration(_ generation: Generation, _ report: inout Report) async throws -> Bool {
+        guard case .changed(let requeued) = try await store.meet(generation) else { return false }
+        report.generationsMet += 1
+        report.requeued += requeued
+        return true
     }
 
     /// Sends with retries: no answer, `rate_limited` and `unavailable` wait and try again; other
@@ -465,6 +518,8 @@ public actor SyncClient {
             report.bytes += response.bytes
             guard case .error(let error) = response.message else { return response.message }
             switch error.code {
+            case ErrorResponse.Code.replicaUnknown:
+                throw SyncClientError(.replicaUnknown, error.message)
             case ErrorResponse.Code.clockAhead where error.serverClock != nil:
                 throw SyncClientError(.clockAhead, error.message, serverClock: error.serverClock)
             case ErrorResponse.Code.rateLimited, ErrorResponse.Code.unavailable:
@@ -526,6 +581,10 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
         public static let deviceWiped = Code("device_wiped")
         /// The server no longer accepts this app version.
         public static let upgradeRequired = Code("upgrade_required")
+        /// The server holds no device with this install's replica number (its database was
+        /// restored from before the install registered); ``SyncClient/sync()`` registers again
+        /// and carries on, so an app sees it only if that fails too.
+        public static let replicaUnknown = Code("replica_unknown")
         /// The clock stayed ahead after re-stamping: correct the phone's clock.
         public static let clockAhead = Code("clock_ahead")
         /// The server refused the request for another reason (the message says which).

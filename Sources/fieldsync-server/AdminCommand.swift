@@ -15,7 +15,7 @@ extension FieldSyncServerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a tenant; add, import and deactivate users; create and hand over territories.",
             subcommands: [TenantCreate.self, UserAdd.self, UserDeactivate.self, UsersImport.self, TerritoryCreate.self, TerritoryMove.self,
-                          DeviceRevoke.self, AppVersion.self])
+                          DeviceRevoke.self, AppVersion.self, NewGeneration.self])
 
         struct Database: ParsableArguments {
             @Option(help: "A postgresql:// URL or libpq key=value string (or set FIELDSYNC_DATABASE_URL).")
@@ -200,6 +200,21 @@ extension FieldSyncServerCommand {
                     try await store.setMinimumAppVersion(minimum, platform: platform, tenant: tenant)
                     return minimum.map { "\(platform): apps older than \($0) are told to update" } ?? "\(platform): every app version served"
                 }
+            }
+        }
+
+        struct NewGeneration: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "new-generation",
+                abstract: "Begin a new generation after a restore the server cannot notice (a file-system snapshot put back in place).",
+                discussion: """
+                    A dump loaded into a new database, a new cluster, or a point-in-time recovery changes the generation by \
+                    itself. Every phone then uploads again what it has not seen answered in the new generation and re-primes \
+                    (OPERATIONS.md, "Backups and restores"). Prints the new generation.
+                    """)
+            @OptionGroup var database: Database
+            func run() async throws {
+                try await Admin.withStore(database) { store in "began generation \(try await store.renewGeneration())" }
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DemoData
 import FieldModel
+import FieldRules
 import Foundation
 import Hummingbird
 import Logging
@@ -240,12 +241,19 @@ func demoData(at directory: String) throws -> DemoDataSet {
     return FileManager.default.fileExists(atPath: url.appendingPathComponent("tables.txt").path) ? try DemoDataSet(contentsOf: url) : DemoGenerator().generate()
 }
 
-/// Migrates, then loads `demo` into an empty database when given.
+/// Migrates, loads `demo` into an empty database when given, and reads the database's
+/// generation, beginning it when it is new (a restore: OPERATIONS.md, "Backups and restores").
 func prepare(_ pool: PostgresPool, demo data: DemoDataSet?, logger: Logger) async throws {
     try await Migrator.migrate(pool, logger: logger)
-    guard let data else { return }
-    if try await data.load(into: pool) {
+    if let data, try await data.load(into: pool) {
         logger.info("loaded the demo data set", metadata: ["rows": "\(data.tables.reduce(0) { $0 + $1.rows.count })"])
+    }
+    let start = try await SyncStore(pool: pool, domain: FieldSalesDomain()).refreshGeneration()
+    if start.carriedOver {
+        logger.warning("the database was restored or failed over: began a new generation; every phone uploads again what it has not seen answered in it, then re-primes",
+                       metadata: ["generation": "\(start.generation)"])
+    } else {
+        logger.info("serving generation \(start.generation)", metadata: ["generation": "\(start.generation)", "began": "\(start.began)"])
     }
 }
 

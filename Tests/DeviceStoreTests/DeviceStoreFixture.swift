@@ -19,12 +19,14 @@ struct DeviceStoreFixture {
     /// Monday 2026-11-30 00:00 in New York, in UTC milliseconds.
     static let monday: Int64 = 1_796_014_800_000
 
-    static func make(prime: Bool = true, role: Role = .rep, attachmentBudgetBytes: Int64 = 256 << 20) async throws -> DeviceStoreFixture {
+    static func make(prime: Bool = true, role: Role = .rep, attachmentBudgetBytes: Int64 = 256 << 20,
+                     answeredKeepMilliseconds: Int64 = 14 * 86_400_000) async throws -> DeviceStoreFixture {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-device-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("store.sqlite").path
         let clock = ManualWallClock(UInt64(monday) + 14 * 3_600_000)  // 09:00 in New York
-        let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock, seed: 42, attachmentBudgetBytes: attachmentBudgetBytes))
+        let store = try await DeviceStore.open(path: path, options: .init(wallClock: clock, seed: 42, attachmentBudgetBytes: attachmentBudgetBytes,
+                                                                                answeredKeepMilliseconds: answeredKeepMilliseconds))
         let data = DemoGenerator().generate()
         let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == role.name }![0]!)!
         try await store.register(replica: ReplicaID(21), user: rep, role: role, serverClock: serverClock)
@@ -42,6 +44,11 @@ struct DeviceStoreFixture {
     }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
+
+    /// A product of the demo catalogue.
+    func anyProduct() throws -> RecordID? {
+        try #require(data["products"]).rows.first.flatMap { $0[0] }.flatMap(RecordID.init)
+    }
 
     /// The rep's first planned visit on Monday, with its customer's location.
     func firstVisit() async throws -> DeviceStore.VisitSummary {

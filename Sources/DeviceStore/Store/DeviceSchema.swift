@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 19
+    static let version = 20
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -23,7 +23,7 @@ struct DeviceSchema: Sendable {
 
     /// The SQL that creates everything at ``version``, for a new store.
     var creationSQL: String {
-        var sql = Self.bookkeeping + Self.attachmentBytes + ";\n" + Self.fetchedRows + ";\n"
+        var sql = Self.bookkeeping + Self.attachmentBytes + ";\n" + Self.fetchedRows + ";\n" + Self.answered + ";\n"
         for table in schema.tables { sql += tables[table.name]!.createSQL }
         for index in Self.indexes { sql += index + ";\n" }
         return sql
@@ -108,6 +108,8 @@ struct DeviceSchema: Sendable {
             }.joined(separator: "\n"),
         // 18 → 19: users who left.
         "ALTER TABLE users ADD COLUMN active INTEGER; ALTER TABLE users ADD COLUMN active__clock INTEGER; ALTER TABLE users ADD COLUMN active__replica INTEGER",
+        // 19 → 20: answered change sets, kept to be uploaded again after the server's database is restored.
+        answered,
     ]
 
     /// A weekly plan's proposed visits (`DeviceStore.weekPlan`).
@@ -161,6 +163,19 @@ struct DeviceSchema: Sendable {
         )
         """
     static let attachmentsBySHA256 = "CREATE INDEX attachments_by_sha256 ON attachments (sha256)"
+
+    /// Change sets the server answered, kept ``DeviceStore/Options/answeredKeepMilliseconds`` under
+    /// their outbox sequence, to go back in the outbox when the server's generation changes
+    /// (`DeviceStore+Generations.swift`).
+    static let answered = """
+        CREATE TABLE answered_change_sets (
+            seq INTEGER PRIMARY KEY,
+            change_set_id BLOB NOT NULL UNIQUE,
+            body BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            answered_at INTEGER NOT NULL
+        )
+        """
 
     /// The store's bookkeeping tables.
     static let bookkeeping = """

@@ -23,6 +23,7 @@ extension DeviceStore {
     public func recordOutcomes(_ response: PushResponse) async throws {
         let wall = Int64(wallClock.now())
         let schema = self.schema
+        let keep = answeredKeepMilliseconds
         try await database.transaction { db in
             var clock = try Self.clock(in: db)
             clock.receive(response.serverClock, wallMilliseconds: UInt64(wall))
@@ -46,6 +47,12 @@ extension DeviceStore {
                     }
                     db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
+                // Kept to be uploaded again should the server's database go back before this answer;
+                // a change set refused whole has nothing the server could lose.
+                if changeSet.changes.contains(where: { answered[$0.id]!.result != .rejected }) {
+                    try db.run("INSERT OR REPLACE INTO answered_change_sets (seq, change_set_id, body, created_at, answered_at) SELECT seq, change_set_id, body, created_at, ? FROM outbox WHERE seq = ?",
+                               [wall, try row.read(0, as: Int64.self)])
+                }
                 try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
                 // A row that left the phone's buckets (or window) while this change waited goes now:
                 // each record once, however many of its changes the set holds.
@@ -54,6 +61,7 @@ extension DeviceStore {
                     try schema.collectIfOrphaned(change.table, change.record, in: db)
                 }
             }
+            try db.run("DELETE FROM answered_change_sets WHERE answered_at < ?", [wall - keep])
             try schema.collectEvicted(in: db)
             try Self.dropOrphanedBytes(in: db)
         }
@@ -169,14 +177,21 @@ extension DeviceStore {
     ///
     /// New actions take the wall clock again; until the phone's clock is corrected, pushes keep
     /// meeting `clock_ahead` and keep being re-stamped.
-    public func restamp(serverClock: HLC) async throws {
+    ///
+    /// - Parameter replica: The replica number the versions take instead of their own: after a
+    ///   restore, when the server could not give the install its number back.
+    public func restamp(serverClock: HLC, replica: ReplicaID? = nil) async throws {
         let schema = self.schema
         try await database.transaction { db in
             var clock = try Self.clock(in: db)
             clock.rewind(to: serverClock)
             for row in try db.query("SELECT seq, body FROM outbox ORDER BY seq") {
                 let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: try row.read(1, as: [UInt8].self))
-                let restamped = clock.restamp(changeSet.changes, wallMilliseconds: serverClock.milliseconds)
+                let restamped = clock.restamp(changeSet.changes, wallMilliseconds: serverClock.milliseconds).map { change in
+                    var change = change
+                    if let replica { change.version = Version(clock: change.version.clock, replica: replica) }
+                    return change
+                }
                 for (old, new) in zip(changeSet.changes, restamped) {
                     guard var state = try schema.read(new.table, new.record, in: db) else { continue }
                     for (name, field) in state.fields where field.version == old.version {

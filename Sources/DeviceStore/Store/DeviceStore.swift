@@ -22,12 +22,18 @@ public final class DeviceStore: Sendable {
         /// past it, the least recently used are dropped (and fetched again on demand). Bytes not
         /// yet uploaded are kept whatever the budget.
         public var attachmentBudgetBytes: Int64
+        /// How long a change set the server answered is kept, to be uploaded again should the
+        /// server's database be restored from a backup older than its answer (OPERATIONS.md keeps
+        /// backups younger than this); 14 days by default.
+        public var answeredKeepMilliseconds: Int64
 
         /// Creates options.
-        public init(wallClock: any WallClock = SystemWallClock(), seed: UInt64? = nil, attachmentBudgetBytes: Int64 = 256 << 20) {
+        public init(wallClock: any WallClock = SystemWallClock(), seed: UInt64? = nil, attachmentBudgetBytes: Int64 = 256 << 20,
+                    answeredKeepMilliseconds: Int64 = 14 * 86_400_000) {
             self.wallClock = wallClock
             self.seed = seed
             self.attachmentBudgetBytes = attachmentBudgetBytes
+            self.answeredKeepMilliseconds = answeredKeepMilliseconds
         }
     }
 
@@ -38,12 +44,15 @@ public final class DeviceStore: Sendable {
     let random: Mutex<SplitMix64>
     /// See ``Options/attachmentBudgetBytes``.
     let attachmentBudgetBytes: Int64
+    /// See ``Options/answeredKeepMilliseconds``.
+    let answeredKeepMilliseconds: Int64
 
     private init(database: SQLiteDatabase, options: Options) {
         self.database = database
         self.schema = DeviceSchema(FieldSalesSchema.schema)
         self.wallClock = options.wallClock
         self.attachmentBudgetBytes = options.attachmentBudgetBytes
+        self.answeredKeepMilliseconds = options.answeredKeepMilliseconds
         var system = SystemRandomNumberGenerator()
         self.random = Mutex(SplitMix64(seed: options.seed ?? system.next()))
     }

@@ -11,11 +11,22 @@ struct PostgresBinaries {
     let initdb: String
     let pgCtl: String
     let postgres: String
+    /// The directory they are in, with the client programs (`pg_dump`, `pg_restore`) of the same version.
+    let directory: String
 
     init(directory: String) {
+        self.directory = directory
         initdb = directory + "/initdb"
         pgCtl = directory + "/pg_ctl"
         postgres = directory + "/postgres"
+    }
+
+    /// A client program of the same version (`pg_dump`, `pg_restore`): beside the server's
+    /// binaries, or beside what they link to (a `PATH` may hold links to only some of them).
+    func tool(_ name: String) throws -> String {
+        let beside = URL(fileURLWithPath: postgres).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
+        for path in [directory + "/" + name, beside] where FileManager.default.isExecutableFile(atPath: path) { return path }
+        throw ClusterError("\(name) was not found beside PostgreSQL's server binaries (\(directory)); install the client programs (Debian: postgresql-client)")
     }
 
     static func find() async throws -> PostgresBinaries {

@@ -102,6 +102,20 @@ public actor PostgresCluster {
         try await connection.execute("CREATE DATABASE \(quoteIdentifier(name))")
     }
 
+    /// Dumps `database` into `file` with `pg_dump` in its custom format: the nightly backup
+    /// OPERATIONS.md describes ("Backups and restores").
+    public func dump(database: String, to file: URL) async throws {
+        let binaries = try await PostgresBinaries.find()
+        _ = try await ChildProcess.capture(try binaries.tool("pg_dump"), ["--format=custom", "--file", file.path, "--dbname", connectionString(database: database)])
+    }
+
+    /// Creates `database` and restores `file` (a ``dump(database:to:)``) into it with `pg_restore`.
+    public func restore(_ file: URL, into database: String) async throws {
+        let binaries = try await PostgresBinaries.find()
+        try await createDatabase(database)
+        _ = try await ChildProcess.capture(try binaries.tool("pg_restore"), ["--exit-on-error", "--no-owner", "--dbname", connectionString(database: database), file.path])
+    }
+
     // MARK: - Starting
 
     private nonisolated var dataDirectory: URL { directory.appendingPathComponent("data") }

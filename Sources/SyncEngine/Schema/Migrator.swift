@@ -44,6 +44,7 @@ public enum Migrator {
         Migration(revision: 23, name: "recurring visit plans, weekly plans and typed visit-task results", sql: Revision023.sql),
         Migration(revision: 24, name: "users who left, and users found by e-mail address", sql: Revision024.sql),
         Migration(revision: 25, name: "revoked and wiped devices, and the oldest app version per platform", sql: Revision025.sql),
+        Migration(revision: 26, name: "the generations the database has been served under, for restores phones survive", sql: Revision026.sql),
     ]
 
     /// The latest revision this build knows.

@@ -6,7 +6,12 @@ extension SyncStore {
     /// replica number, or `nil` when the installation is registered to another user: an install
     /// stays bound to the user who registered it first, so nobody can take over another user's
     /// replica (a shared phone signs in with a new installation id).
-    public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String) async throws -> ReplicaID? {
+    ///
+    /// - Parameter previousReplica: The number the install held before the server's generation
+    ///   changed: an install the database does not know (registered after the backup it was
+    ///   restored from) gets it back when it is free (``reclaim(_:installation:user:tenant:platform:appVersion:)``).
+    public func register(installation: RecordID, user: RecordID, tenant: RecordID, platform: String, appVersion: String,
+                         previousReplica: ReplicaID? = nil) async throws -> ReplicaID? {
         // Look first, insert only when new: an insert that meets a conflict would still use up a
         // replica number, and replica numbers are meant to stay compact.
         for _ in 0..<3 {
@@ -19,6 +24,10 @@ extension SyncStore {
             let holder = try await pool.query("SELECT user_id::text FROM devices WHERE tenant_id = $1 AND installation = $2",
                                               [tenant.uuidString, installation.uuidString]).first.map { try $0.read(0, as: String.self) }
             if let holder { if holder == user.uuidString { continue } else { return nil } }
+            if let previousReplica, previousReplica != .server,
+               let reclaimed = try await reclaim(previousReplica, installation: installation, user: user, tenant: tenant, platform: platform, appVersion: appVersion) {
+                return reclaimed
+            }
             let inserted = try await pool.query("""
                 INSERT INTO devices (tenant_id, installation, user_id, platform, app_version, registered_clock) VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (tenant_id, installation) DO NOTHING

@@ -28,6 +28,8 @@ public struct SyncStore: Sendable {
     public var rules: any ArrivalRules { domain.rules }
     package let tables: RecordTables
     let logger: Logger
+    /// The generation this server read last (`SyncStore+Generations.swift`).
+    let generationCell = GenerationCell()
 
     /// Creates a store over `pool` for `domain`.
     ///

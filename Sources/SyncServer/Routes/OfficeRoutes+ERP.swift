@@ -32,6 +32,8 @@ extension OfficeRoutes {
             let (entries, hasMore) = try await self.store.exportOrders(after: cursor, limit: limit, by: user)
             return JSONValue.fields([
                 ("orders", .array(entries.map(Self.json))), ("next", .string((entries.last?.cursor ?? cursor).description)), ("has_more", .bool(hasMore)),
+                // Cursors hold within a generation only: after a restore the ERP reads again from the start (erp.md).
+                ("generation", .string(try await self.store.generation().rawValue)),
             ])
         } }
         office.post("orders/:id/erp") { try await self.handle($0, $1, ["status", "erp_reference", "invoiced_minor"]) { user, body, _, context in

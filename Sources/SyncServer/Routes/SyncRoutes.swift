@@ -49,12 +49,12 @@ final class SyncRoutes: Sendable {
                 throw Self.revoked(device)
             }
             guard let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
-                                                         platform: body.platform, appVersion: body.appVersion) else {
+                                                         platform: body.platform, appVersion: body.appVersion, previousReplica: body.previousReplica) else {
                 throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden,
                                                             message: "this installation is registered to another user: sign in with a new installation id"))
             }
             let buckets = try await store.buckets(user: claims.user, role: claims.role, tenant: claims.tenant, at: Int64(wallClock.now()))
-            return .registerResponse(RegisterResponse(replica: replica, serverClock: now(), buckets: buckets))
+            return .registerResponse(RegisterResponse(replica: replica, serverClock: now(), buckets: buckets, generation: try await store.generation()))
         case ("/v1/push", .pushRequest(let body)):
             return .pushResponse(try await push(body, claims: claims))
         case ("/v1/pull", .pullRequest(let body)):
@@ -123,12 +123,19 @@ final class SyncRoutes: Sendable {
         }
     }
 
-    /// Refuses a request from a device that is not the user's (`forbidden`), one an admin revoked
+    /// Refuses a request from a replica no device of the tenant holds (`replica_unknown`: a
+    /// restore lost its registration), from a device that is not the user's (`forbidden`), one an admin revoked
     /// (`device_revoked`; with a wipe `device_wiped`, except a push: a wiped device uploads what it
     /// still holds first), or one running an app older than its platform's minimum
     /// (`stale_app_version`).
     func checkDevice(_ replica: ReplicaID, claims: TokenAuthority.Claims, pushing: Bool) async throws {
-        guard let device = try await store.device(replica: replica, tenant: claims.tenant), device.user == claims.user else {
+        guard let device = try await store.device(replica: replica, tenant: claims.tenant) else {
+            // No device of the tenant holds it: the database was restored from before the device
+            // registered. The device registers again and takes its number back.
+            throw HTTPFailure(.conflict, ErrorResponse(code: ErrorResponse.Code.replicaUnknown,
+                                                       message: "this server holds no device \(replica.rawValue): register again with previous_replica, then push again"))
+        }
+        guard device.user == claims.user else {
             throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.forbidden, message: "the replica is not this user's device"))
         }
         if device.revoked, !(device.wipe && pushing) { throw Self.revoked(device) }
@@ -233,7 +240,8 @@ final class SyncRoutes: Sendable {
             let priming = pages.filter { $0.kind == .snapshot }.map { BucketCursor(bucket: $0.bucket, sequence: $0.cursor) }
             try await store.acknowledge(held + priming, replica: replica, tenant: claims.tenant)
         }
-        return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted())
+        return PullResponse(serverClock: now(), pages: pages, bucketsChanged: Set(request.cursors.map(\.bucket)) != Set(allowed), reprime: reprime.sorted(),
+                            generation: try await store.generation())
     }
 
     /// Records the phone does not keep, with the rows that follow them: only those in a bucket the

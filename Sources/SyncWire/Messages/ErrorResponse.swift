@@ -27,6 +27,10 @@ public struct ErrorResponse: WireCodable, Hashable, Error {
         public static let deviceRevoked = "device_revoked"
         /// 403: an admin wiped the device: the app uploads what it still holds, then deletes its replica.
         public static let deviceWiped = "device_wiped"
+        /// 409: the server holds no device with the replica number the change sets were stamped
+        /// with (its database was restored from before the device registered): register again,
+        /// naming the replica in `previous_replica`, then push again.
+        public static let replicaUnknown = "replica_unknown"
         /// 409: the device's clock is too far ahead; rewind to `server_clock`, re-stamp unacknowledged changes, push again.
         public static let clockAhead = "clock_ahead"
         /// 426: the app is older than the server supports; update it (pending changes stay on the device).

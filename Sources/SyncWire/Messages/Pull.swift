@@ -190,13 +190,18 @@ public struct PullResponse: WireCodable, Hashable {
     /// Buckets the device was away from for longer than the tombstone window: it must upload its
     /// pending changes, then re-prime them from a snapshot.
     public var reprime: [Bucket]
+    /// The server's generation. When it is not the one the device holds, the pages are not for
+    /// its cursors: the device applies none of them, uploads again what it has not seen answered
+    /// in this generation, and re-primes every bucket (`guarantees.md`, "Restores").
+    public var generation: Generation
 
     /// Creates a response.
-    public init(serverClock: HLC, pages: [BucketPage], bucketsChanged: Bool = false, reprime: [Bucket] = []) {
+    public init(serverClock: HLC, pages: [BucketPage], bucketsChanged: Bool = false, reprime: [Bucket] = [], generation: Generation) {
         self.serverClock = serverClock
         self.pages = pages
         self.bucketsChanged = bucketsChanged
         self.reprime = reprime
+        self.generation = generation
     }
 
     public func encode(to encoder: inout some WireEncoder) {
@@ -204,6 +209,7 @@ public struct PullResponse: WireCodable, Hashable {
         encoder.objects("pages", pages)
         encoder.bool("buckets_changed", bucketsChanged)
         encoder.buckets("reprime", reprime)
+        encoder.string("generation", generation.rawValue)
     }
 
     public init(from decoder: inout some WireDecoder) throws(WireError) {
@@ -211,6 +217,7 @@ public struct PullResponse: WireCodable, Hashable {
         pages = try decoder.objects("pages", as: BucketPage.self, max: WireLimits.pagesMax)
         bucketsChanged = try decoder.bool("buckets_changed")
         reprime = try decoder.buckets("reprime")
+        generation = try decoder.generation("generation")
     }
 }
 
