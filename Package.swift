@@ -225,7 +225,7 @@ let package = Package(
             dependencies: ["SyncClient", "SyncTesting", "FleetSimulation", "DemoData", "DeviceStore", "SyncServer", "SyncEngine", "FieldRules", "OfficeStore", "FieldModel", "SyncWire", "SyncCore"],
             swiftSettings: strict
         ),
-        .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore",
+        .testTarget(name: "FieldSimTests", dependencies: ["SyncTesting", "DemoData", "SyncWire", "SyncCore", "PostgresDriver",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strict),
         .testTarget(name: "RepDayTests", dependencies: ["SyncTesting", "DemoData", "SyncCore"], swiftSettings: strict),
         .testTarget(name: "FieldSyncBenchTests", dependencies: ["SyncTesting", "DemoData", "SyncWire"], swiftSettings: strict),

@@ -158,11 +158,18 @@ struct DeviceCommand: AsyncParsableCommand {
                                       ("requests", .number(String(report.requests))), ("bytes", .number(String(report.bytes))),
                                       ("uploaded", .number(String(report.uploaded))), ("already_uploaded", .number(String(report.alreadyUploaded))),
                                       ("uploads_refused", .number(String(report.uploadsRefused))), ("uploads_put_off", .number(String(report.uploadsPutOff))),
-                                      ("outbox", .number(String(try await store.outboxCount())))])
+                                      ("outbox", .number(String(try await store.outboxCount()))),
+                                      ("generation", try await store.generation().map { .string($0.rawValue) } ?? .null),
+                                      ("restores_met", .number(String(report.generationsMet))), ("uploaded_again", .number(String(report.requeued))),
+                                      ("reprimed", .number(String(report.reprimed.count)))])
             }, text: { answer in
                 let n = { (key: String) in answer[key].map { if case .number(let text) = $0 { text } else { "0" } } ?? "0" }
                 var line = "pushed \(n("pushed")) change(s): \(n("flagged")) flagged, \(n("rejected")) rejected; pulled \(n("pulled_change_sets")) change set(s) and \(n("pulled_rows")) row(s); \(n("bytes")) bytes; outbox \(n("outbox"))"
                 if n("uploaded") != "0" || n("already_uploaded") != "0" { line += "\nuploaded \(n("uploaded")) photo(s) or signature(s); \(n("already_uploaded")) were already on the server" }
+                if n("restores_met") != "0" {
+                    line = "the server's database was restored (now generation \(answer["generation"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "?")): "
+                        + "uploaded again \(n("uploaded_again")) change set(s) it had answered, and started every bucket over\n" + line
+                }
                 if n("uploads_refused") != "0" || n("uploads_put_off") != "0" {
                     line += "\n\(n("uploads_refused")) upload(s) refused, \(n("uploads_put_off")) put off: see `fieldsim device attachments`"
                 }

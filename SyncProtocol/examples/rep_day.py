@@ -88,6 +88,8 @@ class Client:
         self.now = int(body["server_clock"].split(".")[0])
         self.cursors = {bucket: {"bucket": bucket, "sequence": 0} for bucket in body["buckets"]}
         self.rows = {}  # (table, id) -> {field: value}
+        # The server's generation (messages.md, Generations): cursors hold within it only.
+        self.generation = body["generation"]
 
     def apply(self, page):
         """messages.md: change sets, then snapshots, then removes, then the cursor."""
@@ -114,6 +116,14 @@ class Client:
             kind, body = self.call("/v1/pull", "pull_request", {
                 "cursors": list(self.cursors.values()), "records_max": 5000, "replica": self.replica})
             assert kind == "pull_response", kind
+            if body["generation"] != self.generation:
+                # The server's database was restored: these pages are for other cursors. A client
+                # that keeps what it wrote uploads its answered change sets again and re-primes;
+                # this one keeps nothing across runs, so it only starts its buckets over.
+                self.generation = body["generation"]
+                self.cursors = {bucket: {"bucket": bucket, "sequence": 0} for bucket in self.cursors}
+                self.rows = {}
+                continue
             for page in body["pages"]:
                 self.apply(page)
             self.now = max(self.now, int(body["server_clock"].split(".")[0]))

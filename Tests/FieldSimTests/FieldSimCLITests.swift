@@ -3,6 +3,7 @@ import DemoData
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PostgresDriver
 import SyncCore
 import SyncTesting
 import SyncWire
@@ -406,6 +407,55 @@ struct FieldSimCLITests {
                 #expect(wipe, "\(products.output) \(products.error)")
             }
         }
+    }
+
+    @Test("fieldsim plays a phone through a restore: the dev database dumped mid-morning and restored after the check-out synced; the next sync uploads the check-out again and says so")
+    func restore() async throws {
+        let (directory, first) = try Self.devServer()
+        var server = first
+        defer { Self.stop(server, removing: directory) }
+        let home = directory.appendingPathComponent("phone")
+        #expect(try Self.fieldsim(["device", "init", "--server", server.url.absoluteString, "--token", try #require(server.tokens["rep"])], home: home).status == 0)
+        let visits = try Self.fieldsim(["device", "visits", "--date", "2026-11-30", "--json"], home: home)
+        guard case .array(let list)? = visits.json, let visit = list.first.flatMap({ Self.text($0, "id") }) else { Issue.record("no visits: \(visits.output)"); return }
+        #expect(try Self.fieldsim(["device", "check-in", visit], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "sync"], home: home).status == 0)
+
+        // The nightly dump, then more work the server acknowledges.
+        let database = try #require(server.database)
+        let backup = directory.appendingPathComponent("backup.dump")
+        try await PostgresCluster.dump(database, to: backup)
+        #expect(try Self.fieldsim(["device", "check-out", visit], home: home).status == 0)
+        let synced = try Self.fieldsim(["device", "sync", "--json"], home: home)
+        #expect(Self.text(synced.json, "generation") != nil && Self.member(synced.json, "outbox") == .number("0"), "\(synced.output) \(synced.error)")
+
+        // The database is lost and restored from the dump (a new database: a new generation);
+        // the server comes back on it.
+        server.stop()
+        let cluster = try await PostgresCluster.start(in: directory.appendingPathComponent(".fieldsync/postgres"))
+        do {
+            let admin = try await PostgresConnection.connect(cluster.connectionString(database: "postgres"))
+            try await admin.execute("DROP DATABASE \(PostgresCluster.defaultDatabase)")
+            try await admin.execute("CREATE DATABASE \(PostgresCluster.defaultDatabase)")
+            try await PostgresCluster.restore(backup, into: cluster.connectionString())
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+        server = try DevServer.start(in: directory)
+        #expect(try Self.fieldsim(["device", "init", "--server", server.url.absoluteString, "--token", try #require(server.tokens["rep"]), "--offline"], home: home).status == 0)
+        #expect(try Self.fieldsim(["device", "online"], home: home).status == 0)
+
+        let again = try Self.fieldsim(["device", "sync"], home: home)
+        #expect(again.status == 0 && again.output.contains("the server's database was restored") && again.output.contains("uploaded again 2 change set(s)"),
+                "\(again.output) \(again.error)")
+        let pool = try PostgresPool(.init(connectionString: try #require(server.database)))
+        let events = try await pool.query("SELECT kind FROM geo_events WHERE visit_id = $1 ORDER BY kind", [visit]).map { try $0.read(0, as: String.self) }
+        await pool.close()
+        #expect(events == ["check_in", "check_out"], "the check-out the restore lost is back, once")
+        let quiet = try Self.fieldsim(["device", "sync", "--json"], home: home)
+        #expect(Self.member(quiet.json, "restores_met") == .number("0") && Self.member(quiet.json, "pushed") == .number("0"), "\(quiet.output)")
     }
 
     @Test("device status --watch prints the status live while another process syncs")

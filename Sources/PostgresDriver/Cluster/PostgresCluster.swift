@@ -105,15 +105,26 @@ public actor PostgresCluster {
     /// Dumps `database` into `file` with `pg_dump` in its custom format: the nightly backup
     /// OPERATIONS.md describes ("Backups and restores").
     public func dump(database: String, to file: URL) async throws {
-        let binaries = try await PostgresBinaries.find()
-        _ = try await ChildProcess.capture(try binaries.tool("pg_dump"), ["--format=custom", "--file", file.path, "--dbname", connectionString(database: database)])
+        try await Self.dump(connectionString(database: database), to: file)
     }
 
     /// Creates `database` and restores `file` (a ``dump(database:to:)``) into it with `pg_restore`.
     public func restore(_ file: URL, into database: String) async throws {
-        let binaries = try await PostgresBinaries.find()
         try await createDatabase(database)
-        _ = try await ChildProcess.capture(try binaries.tool("pg_restore"), ["--exit-on-error", "--no-owner", "--dbname", connectionString(database: database), file.path])
+        try await Self.restore(file, into: connectionString(database: database))
+    }
+
+    /// Dumps the database `connectionString` names into `file` (`pg_dump --format=custom`), with
+    /// the `pg_dump` beside PostgreSQL's server binaries.
+    public static func dump(_ connectionString: String, to file: URL) async throws {
+        let binaries = try await PostgresBinaries.find()
+        _ = try await ChildProcess.capture(try binaries.tool("pg_dump"), ["--format=custom", "--file", file.path, "--dbname", connectionString])
+    }
+
+    /// Restores `file` (a ``dump(_:to:)``) into the existing, empty database `connectionString` names.
+    public static func restore(_ file: URL, into connectionString: String) async throws {
+        let binaries = try await PostgresBinaries.find()
+        _ = try await ChildProcess.capture(try binaries.tool("pg_restore"), ["--exit-on-error", "--no-owner", "--dbname", connectionString, file.path])
     }
 
     // MARK: - Starting
