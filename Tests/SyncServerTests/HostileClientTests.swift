@@ -285,6 +285,21 @@ struct HostileClientTests {
         #expect(try await victim.push("visits", victimVisit, [("status", .state(StateValue("in_progress")))]).result != .rejected)
     }
 
+    @Test("previous_replica takes no number: not a colleague's, not one past the integer range, not the server's, not on a database no restore began")
+    func previousReplica() async throws {
+        let world = try await HostileWorld.make("hostile-previous-replica")
+        let reps = try world.users(.rep)
+        let colleague = try await world.phone(reps[1], .rep)
+        let phone = try await world.phone(reps[0], .rep)
+        let taken = colleague.replica
+        for claimed in [taken, ReplicaID(UInt32.max), ReplicaID(UInt32(Int32.max) + 1), .server, ReplicaID(taken.rawValue + 1)] {
+            let answer = try await world.send("/v1/register", .registerRequest(RegisterRequest(installation: RecordID.random(), appVersion: "1.0.0", platform: "test",
+                                                                                              schemaRevision: 1, previousReplica: claimed)), token: phone.token)
+            guard case .registerResponse(let registered) = answer.message else { Issue.record("\(claimed): \(answer)"); continue }
+            #expect(registered.replica != claimed, "\(claimed) was given")
+        }
+    }
+
     /// Item 6: a backdated clock does not restore what its author lost.
     @Test("changes stamped before what the replica already pushed, or before its registration, are refused")
     func backdatedClocks() async throws {

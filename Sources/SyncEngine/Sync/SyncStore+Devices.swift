@@ -24,7 +24,8 @@ extension SyncStore {
             let holder = try await pool.query("SELECT user_id::text FROM devices WHERE tenant_id = $1 AND installation = $2",
                                               [tenant.uuidString, installation.uuidString]).first.map { try $0.read(0, as: String.self) }
             if let holder { if holder == user.uuidString { continue } else { return nil } }
-            if let previousReplica, previousReplica != .server,
+            // Replica numbers are PostgreSQL integers: a larger one was never handed out.
+            if let previousReplica, previousReplica != .server, previousReplica.rawValue <= UInt32(Int32.max),
                let reclaimed = try await reclaim(previousReplica, installation: installation, user: user, tenant: tenant, platform: platform, appVersion: appVersion) {
                 return reclaimed
             }

@@ -86,6 +86,13 @@ extension SyncStore {
 
     /// Reads the generation and, when the database has not been served under it, begins it.
     static func beginGeneration(renewing: Bool, on db: isolated PostgresConnection) async throws -> GenerationStart {
+        // Known already (every reading but the first): two short statements, no lock.
+        if !renewing {
+            let known = try await digest(epoch: nil, on: db).generation
+            if try await !db.query("SELECT 1 FROM sync_generations WHERE generation = $1", [known.rawValue]).isEmpty {
+                return GenerationStart(generation: known, began: false, carriedOver: false)
+            }
+        }
         try await db.query("SELECT pg_advisory_xact_lock(hashtext('fieldsync_generation'))")
         let fresh = renewing ? try await db.query("SELECT gen_random_uuid()::text")[0].read(0, as: String.self) : nil
         let (generation, epoch) = try await digest(epoch: fresh, on: db)
