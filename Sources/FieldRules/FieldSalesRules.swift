@@ -2,6 +2,7 @@ import FieldModel
 public import PostgresDriver
 public import SyncEngine
 public import SyncCore
+public import SyncWire
 
 /// The field-sales and field-service rules of DOMAIN.md §4, plugged into the push engine:
 /// `SyncStore(pool:domain: FieldSalesDomain())`.
@@ -17,6 +18,34 @@ public struct FieldSalesRules: ArrivalRules {
     public func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {
         try await CheckInLookups.prepare(changes, reads: reads, on: db)
         try await OrderLookups.prepare(changes, reads: reads, on: db)
+    }
+
+    /// The customers whose balance the push's payments and invoices will move (§4.9): their
+    /// orders' customers, named in the push or stored.
+    public func expectedWrites(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws -> [RecordRef] {
+        var customerOf: [RecordID: RecordID] = [:]
+        for change in changes where change.table == "sales_orders" {
+            if case .id(let customer)? = change.written("customer_id") { customerOf[change.record] = customer }
+        }
+        var customers = Set<RecordID>()
+        for change in changes {
+            let order: RecordID
+            switch change.table {
+            case "payments":
+                guard case .id(let paid)? = change.written("order_id") else { continue }
+                order = paid
+            case "sales_orders" where change.writtenState() == "invoiced":
+                order = change.record
+            default:
+                continue
+            }
+            if let customer = customerOf[order] {
+                customers.insert(customer)
+            } else if let customer = try await reads.state("sales_orders", order, on: db)?.id("customer_id") {
+                customers.insert(customer)
+            }
+        }
+        return customers.sorted().map { RecordRef(table: "customers", record: $0) }
     }
 
     /// The rules that refuse: an edit to an order no longer editable, a receipt number already

@@ -1,5 +1,6 @@
 public import PostgresDriver
 public import SyncCore
+public import SyncWire
 
 /// The business rules a push is judged by, plugged into the engine (``SyncStore/init(pool:schema:rules:clock:logger:pushBatchMax:)``).
 ///
@@ -22,6 +23,13 @@ public protocol ArrivalRules: Sendable {
     /// before the push; the push's own rows are ``ArrivalReads/merged(_:)``.
     func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws
 
+    /// Called after ``prepare(_:reads:on:)``: the records the rules expect to write as the server's
+    /// consequent writes in this push, beyond the records the changes name (a customer's balance
+    /// after a payment). The engine locks them with the push and reads each once, instead of
+    /// locking and reading one again for every change set that writes it. A record not named
+    /// here is still written; it costs its own lock and read.
+    func expectedWrites(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws -> [RecordRef]
+
     /// The rules that refuse, run on the admitted changes of one change set before they merge.
     /// Returns the refusals, in the order of `changes`; every other change goes on to merge.
     ///
@@ -40,6 +48,9 @@ public protocol ArrivalRules: Sendable {
 extension ArrivalRules {
     /// Reads nothing ahead.
     public func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {}
+
+    /// Expects no consequent writes.
+    public func expectedWrites(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws -> [RecordRef] { [] }
 }
 
 /// One change set's arrival, as the rules see it.

@@ -113,10 +113,11 @@ extension SyncStore {
                 }
                 parents[ref] = try tables.table(parentTable).inheritable(buckets)
             case .referrers(let referrer, let through, let field, _):
-                let rows = try await work.query("""
-                    SELECT DISTINCT \(field)::text FROM \(referrer) WHERE tenant_id = $1 AND \(through) = $2 AND NOT _deleted AND \(field) IS NOT NULL
-                    """, [work.tenant.uuidString, id.uuidString], on: db)
-                referrers["\(referrer)/\(through)/\(field)"] = Set(try rows.map { RecordID(try $0.read(0, as: String.self))! })
+                // The live rows referring to this one, as they stand in the push (read for every
+                // record of the table the push refers to at once).
+                let tombstones = try tables.table(referrer).tombstones
+                let referring = try await work.rows(referrer, where: through, is: id, on: db).values.filter { !$0.isDeleted(under: tombstones) }
+                referrers["\(referrer)/\(through)/\(field)"] = Set(referring.compactMap { $0.id(field) })
             case .constant, .field:
                 continue
             }

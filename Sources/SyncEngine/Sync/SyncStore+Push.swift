@@ -180,7 +180,13 @@ extension SyncStore {
         // A confined author's buckets over time, read once per push.
         let scope = if let author, confined { try await domain.audience(of: author.user, role: author.role, tenant: tenant, on: db) } else { Audience?.none }
         // The rules read ahead what they will look up change by change.
-        if judging { try await rules.prepare(changes.filter { work.answer(to: $0.id) == nil }, reads: work, on: db) }
+        if judging {
+            let pending = changes.filter { work.answer(to: $0.id) == nil }
+            try await rules.prepare(pending, reads: work, on: db)
+            // The records the rules will write as the server's consequences: locked with the push,
+            // read once.
+            try await work.lockAndRead(try await rules.expectedWrites(pending, reads: work, on: db), on: db)
+        }
         var applied: [Applied] = []
         for submission in submissions {
             for change in submission.changeSet.changes { clock.receive(change.version.clock) }

@@ -85,6 +85,21 @@ final class WorkingSet: ArrivalReads {
         }
     }
 
+    /// Locks `records` (``lock(_:on:)``) and reads the state and buckets of each, one statement
+    /// per table for each (and their departures, when they were read before).
+    func lockAndRead(_ records: [RecordRef], on db: isolated PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        // Departures read ahead (a confined author's scope) are read again with the rest.
+        let departed = records.filter { storedDepartures[$0] != nil }
+        try await lock(records, on: db)
+        for (table, refs) in Dictionary(grouping: records, by: \.table).sorted(by: { $0.key < $1.key }) {
+            let ids = refs.map(\.record)
+            _ = try await states(table, ids, on: db)
+            _ = try await memberships(table, ids, on: db)
+        }
+        try await loadDepartures(departed.filter { storedDepartures[$0] == nil }, on: db)
+    }
+
     // MARK: - Reading ahead
 
     /// Reads, in a few statements, what the push's steps will ask for: the state and buckets of
