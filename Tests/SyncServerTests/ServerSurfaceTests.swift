@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import OfficeStore
+import FieldRules
 import PostgresDriver
 import SyncEngine
 import SyncCore
@@ -95,6 +97,36 @@ struct ServerSurfaceTests {
                 #expect(later.contains("fieldsync_devices_behind 1.0"), "\(later)")
             }
         }
+    }
+
+    @Test("a user deactivated elsewhere (the operator's command, another instance) is refused by a running instance at once, not after its cache's 30 s")
+    func deactivationReachesEveryInstance() async throws {
+        let url = try await TestPostgres.makeDatabase("deactivation")
+        let pool = try PostgresPool(.init(connectionString: url))
+        try await Migrator.migrate(pool)
+        let data = DemoGenerator().generate()
+        try await data.load(into: pool)
+        let tenant = try #require(data.tenant)
+        let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == "rep" }![0]!)!
+        let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
+        let token = try await tokens.issue(user: rep, tenant: tenant, role: .init("rep"))
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(1_796_065_200_000)))
+        try await app.test(.router) { client in
+            let register = Message.registerRequest(RegisterRequest(installation: RecordID(high: 5, low: 5), appVersion: "1", platform: "t", schemaRevision: 1))
+            #expect(try await SyncRoutesTests.post(client, "/v1/register", register, token: token).status == .ok)  // the instance now holds the rep as active
+            // Another process deactivates the rep: a store of its own, as `fieldsync-server admin user-deactivate` has.
+            let elsewhere = try PostgresPool(.init(connectionString: url))
+            try await SyncStore(pool: elsewhere, domain: FieldSalesDomain()).deactivateUser(rep, tenant: tenant, by: nil)
+            await elsewhere.close()
+            var refused = false
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !refused, ContinuousClock.now < deadline {
+                let answer = try await SyncRoutesTests.post(client, "/v1/register", register, token: token)
+                if case .error(let error)? = answer.message, error.code == ErrorResponse.Code.userDeactivated { refused = true } else { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(refused, "the running instance still honoured the deactivated rep after 5 s")
+        }
+        await pool.close()
     }
 
     @Test("GET /ready: ready only on a reachable database at this build's schema revision")

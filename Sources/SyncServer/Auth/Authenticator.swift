@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PostgresDriver
 import SyncCore
 import SyncEngine
 import Synchronization
@@ -10,8 +12,11 @@ import Synchronization
 /// stop syncing rather than sign in again.
 ///
 /// What the database says of a user is kept for ``lifetime``, so a request costs no round trip
-/// to PostgreSQL; ``forget()`` drops it at once (after a change to users on this instance). Every
-/// route (sync, office, blobs) authenticates here.
+/// to PostgreSQL. Any change to `users`, made by this instance, another one or the operator's
+/// `fieldsync-server admin`, notifies `fieldsync_people` (schema revision 27), and every
+/// instance's listener drops what it kept at once (``forget()``); ``lifetime`` bounds how long a
+/// change goes unnoticed only while an instance has no listener. Every route (sync, office,
+/// blobs) authenticates here.
 final class Authenticator: Sendable {
     /// How long what the database said of a user is trusted: the longest a deleted user or a
     /// changed role goes unnoticed by an instance that did not make the change.
@@ -32,9 +37,32 @@ final class Authenticator: Sendable {
         let login: String
     }
 
-    init(tokens: TokenAuthority, store: SyncStore) {
+    private let listener: PostgresListener?
+    private let consumer = Mutex<Task<Void, Never>?>(nil)
+
+    /// Creates an authenticator that listens for changes to users through a connection of its own.
+    init(tokens: TokenAuthority, store: SyncStore, logger: Logger = Logger(label: "fieldsync.auth")) {
         self.tokens = tokens
         self.store = store
+        let listener = try? PostgresListener(connectionString: store.pool.configuration.connectionString, channel: "fieldsync_people", logger: logger)
+        self.listener = listener
+        guard let listener else {
+            logger.warning("no listener for changes to users: a change made elsewhere is noticed within \(Self.lifetime)")
+            return
+        }
+        let task = Task { [weak self] in
+            // Users change rarely: any change, or a notification missed in a reconnect, forgets everything.
+            for await _ in listener.notifications {
+                guard let self else { return }
+                self.forget()
+            }
+        }
+        consumer.withLock { $0 = task }
+    }
+
+    deinit {
+        listener?.stop()
+        consumer.withLock { $0?.cancel() }
     }
 
     /// The claims of the `Authorization` header's bearer token, once the token verifies and names
