@@ -234,25 +234,17 @@ public actor SyncClient {
                     answer = try await send(.pullRequest(PullRequest(cursors: cursors, replica: replica)), to: "/v1/pull", &report)
                 }
             } catch let error as SyncClientError where error.code == .replicaUnknown && !reregistered {
-                // As in a push: the server's database forgot this install. Register again (which
-                // meets the new generation), upload, and pull from where the store now stands.
+                // As in a push: the server's database forgot this install.
                 reregistered = true
-                try await register(&report)
-                try await pushAll(&report)
-                replica = try await store.identity().replica
-                cursors = try await store.cursors()
+                (replica, cursors) = try await startOver(&report)
                 continue
             }
             guard case .pullResponse(let response) = answer else { throw SyncClientError(.protocolViolation, "the server answered a pull with another message") }
             if try await meetGeneration(response.generation, &report) {
-                // The pages are for another life of the server's database: none is applied. The
-                // replica number is taken back, what the server may have lost goes up again, and
-                // every bucket starts over.
+                // The pages are for another life of the server's database: none is applied.
                 prefetched?.cancel()
                 prefetched = nil
-                try await register(&report)
-                try await pushAll(&report)
-                cursors = try await store.cursors()
+                (replica, cursors) = try await startOver(&report)
                 continue
             }
             let caughtUp = response.pages.allSatisfy { !$0.hasMore }
@@ -285,6 +277,15 @@ public actor SyncClient {
             if caughtUp { return }
         }
         throw SyncClientError(.protocolViolation, "the pull did not end after 10,000 pages")
+    }
+
+    /// After the server forgot this install or answered in another generation: registers again
+    /// (taking the replica number back, meeting the generation), uploads what the server may
+    /// have lost, and returns the replica and cursors the pull goes on from.
+    private func startOver(_ report: inout Report) async throws -> (ReplicaID?, [BucketCursor]) {
+        try await register(&report)
+        try await pushAll(&report)
+        return (try await store.identity().replica, try await store.cursors())
     }
 
     /// `cursors` moved by `pages`, as applying them sets them in the store.
