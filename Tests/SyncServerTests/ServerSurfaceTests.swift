@@ -101,16 +101,9 @@ struct ServerSurfaceTests {
 
     @Test("a user deactivated elsewhere (the operator's command, another instance) is refused by a running instance at once, not after its cache's 30 s")
     func deactivationReachesEveryInstance() async throws {
-        let url = try await TestPostgres.makeDatabase("deactivation")
-        let pool = try PostgresPool(.init(connectionString: url))
-        try await Migrator.migrate(pool)
-        let data = DemoGenerator().generate()
-        try await data.load(into: pool)
-        let tenant = try #require(data.tenant)
-        let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == "rep" }![0]!)!
-        let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret)
-        let token = try await tokens.issue(user: rep, tenant: tenant, role: .init("rep"))
-        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(1_796_065_200_000)))
+        let world = try await LiveAndCompactionTests.world("deactivation")
+        let (url, pool, tenant, rep, token) = (world.url, world.pool, world.tenant, world.rep, world.token)
+        let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: world.tokens, wallClock: ManualWallClock(1_796_065_200_000)))
         try await app.test(.router) { client in
             let register = Message.registerRequest(RegisterRequest(installation: RecordID(high: 5, low: 5), appVersion: "1", platform: "t", schemaRevision: 1))
             #expect(try await SyncRoutesTests.post(client, "/v1/register", register, token: token).status == .ok)  // the instance now holds the rep as active
