@@ -84,21 +84,22 @@ extension SyncStore {
         return (Generation(rawValue: String(hex.prefix(32)))!, try row.read(1, as: String.self))
     }
 
+    /// Whether the database has been served under `generation`.
+    static func served(_ generation: Generation, on db: isolated PostgresConnection) async throws -> Bool {
+        try await !db.query("SELECT 1 FROM sync_generations WHERE generation = $1", [generation.rawValue]).isEmpty
+    }
+
     /// Reads the generation and, when the database has not been served under it, begins it.
     static func beginGeneration(renewing: Bool, on db: isolated PostgresConnection) async throws -> GenerationStart {
         // Known already (every reading but the first): two short statements, no lock.
         if !renewing {
             let known = try await digest(epoch: nil, on: db).generation
-            if try await !db.query("SELECT 1 FROM sync_generations WHERE generation = $1", [known.rawValue]).isEmpty {
-                return GenerationStart(generation: known, began: false, carriedOver: false)
-            }
+            if try await served(known, on: db) { return GenerationStart(generation: known, began: false, carriedOver: false) }
         }
         try await db.query("SELECT pg_advisory_xact_lock(hashtext('fieldsync_generation'))")
         let fresh = renewing ? try await db.query("SELECT gen_random_uuid()::text")[0].read(0, as: String.self) : nil
         let (generation, epoch) = try await digest(epoch: fresh, on: db)
-        if try await !db.query("SELECT 1 FROM sync_generations WHERE generation = $1", [generation.rawValue]).isEmpty {
-            return GenerationStart(generation: generation, began: false, carriedOver: false)
-        }
+        if try await served(generation, on: db) { return GenerationStart(generation: generation, began: false, carriedOver: false) }
         let carriedOver = try await !db.query("SELECT 1 FROM sync_generations LIMIT 1").isEmpty
         var floor: Int64?
         if carriedOver {

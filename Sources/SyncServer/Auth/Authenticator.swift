@@ -37,32 +37,16 @@ final class Authenticator: Sendable {
         let login: String
     }
 
-    private let listener: PostgresListener?
-    private let consumer = Mutex<Task<Void, Never>?>(nil)
+    private let subscription = Mutex<NotificationSubscription?>(nil)
 
     /// Creates an authenticator that listens for changes to users through a connection of its own.
     init(tokens: TokenAuthority, store: SyncStore, logger: Logger = Logger(label: "fieldsync.auth")) {
         self.tokens = tokens
         self.store = store
-        let listener = try? PostgresListener(connectionString: store.pool.configuration.connectionString, channel: "fieldsync_people", logger: logger)
-        self.listener = listener
-        guard let listener else {
-            logger.warning("no listener for changes to users: a change made elsewhere is noticed within \(Self.lifetime)")
-            return
-        }
-        let task = Task { [weak self] in
-            // Users change rarely: any change, or a notification missed in a reconnect, forgets everything.
-            for await _ in listener.notifications {
-                guard let self else { return }
-                self.forget()
-            }
-        }
-        consumer.withLock { $0 = task }
-    }
-
-    deinit {
-        listener?.stop()
-        consumer.withLock { $0?.cancel() }
+        // Users change rarely: any change, or a notification missed in a reconnect, forgets everything.
+        let subscription = NotificationSubscription(pool: store.pool, channel: "fieldsync_people", logger: logger) { [weak self] _ in self?.forget() }
+        if subscription == nil { logger.warning("no listener for changes to users: a change made elsewhere is noticed within \(Self.lifetime)") }
+        self.subscription.withLock { $0 = subscription }
     }
 
     /// The claims of the `Authorization` header's bearer token, once the token verifies and names

@@ -24,29 +24,15 @@ final class LiveFeed: Sendable {
     /// This instance's name in an office live cursor: a cursor from another instance is stale here.
     let instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     private let nextID = Mutex<UInt64>(0)
-    private let listener: PostgresListener?
-    private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let subscription = Mutex<NotificationSubscription?>(nil)
 
     /// Listens through a connection of its own to the database `pool` uses.
     init(pool: PostgresPool, logger: Logger) {
-        let listener = try? PostgresListener(connectionString: pool.configuration.connectionString, channel: "fieldsync_feed", logger: logger)
-        self.listener = listener
-        guard let listener else {
-            logger.warning("the live channel has no notification listener; it falls back to polling")
-            return
+        let subscription = NotificationSubscription(pool: pool, channel: "fieldsync_feed", logger: logger) { [weak self] payload in
+            self?.wake(payload == PostgresListener.missedPayload ? nil : payload)
         }
-        let task = Task { [weak self] in
-            for await payload in listener.notifications {
-                guard let self else { return }
-                self.wake(payload == PostgresListener.missedPayload ? nil : payload)
-            }
-        }
-        consumer.withLock { $0 = task }
-    }
-
-    deinit {
-        listener?.stop()
-        consumer.withLock { $0?.cancel() }
+        if subscription == nil { logger.warning("the live channel has no notification listener; it falls back to polling") }
+        self.subscription.withLock { $0 = subscription }
     }
 
     /// Returns when a notification names one of `buckets` of `tenant`, after `timeout`, or when
