@@ -50,7 +50,7 @@ public enum FieldSyncServer {
             let metrics = SyncMetrics()
             let store = SyncStore(pool: pool, domain: FieldSalesDomain(), clock: ServerClock(wallClock: wallClock))
             metrics.register(on: router, store: store)
-            let auth = Authenticator(tokens: tokens, store: store)
+            let auth = Authenticator(tokens: tokens, store: store, logger: logger)
             let live = LiveFeed(pool: pool, logger: logger)
             OfficeRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, live: live, liveWait: liveWait).register(on: router)
             BlobRoutes(store: store, auth: auth, limiter: limiter).register(on: router)

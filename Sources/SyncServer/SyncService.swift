@@ -21,7 +21,7 @@ public struct SyncService: Sendable {
     public init(store: SyncStore, tokens: TokenAuthority, wallClock: any WallClock, requestsPerSecond: Double = 1_000_000, liveWait: Duration = .seconds(1),
                 logger: Logger = Logger(label: "fieldsync.service")) {
         let limiter = RateLimiter(limits: RateLimiter.Limits(requestsPerSecond: requestsPerSecond, burstMax: requestsPerSecond * 10), wallClock: wallClock)
-        let auth = Authenticator(tokens: tokens, store: store)
+        let auth = Authenticator(tokens: tokens, store: store, logger: logger)
         self.routes = SyncRoutes(store: store, auth: auth, wallClock: wallClock, limiter: limiter, metrics: SyncMetrics(),
                                  live: LiveFeed(pool: store.pool, logger: logger), liveWait: liveWait)
         self.blobs = BlobRoutes(store: store, auth: auth, limiter: limiter)

@@ -520,6 +520,15 @@ struct FieldSimCLITests {
         #expect(try Self.fieldsim(["decode", "/nonexistent/file"]).status == 64)
     }
 
+    @Test("demo runs a small fleet to its verdict and ends quietly: nothing on standard error, not even while the server shuts down",
+          .timeLimit(.minutes(5)))
+    func demoEndsQuietly() throws {
+        let run = try Self.fieldsim(["demo", "--devices", "2", "--days", "1"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("Verdict: converged"), "\(run.output)")
+        #expect(run.error.isEmpty, "\(run.error)")
+    }
+
     @Test("demo --keep serves the simulated week with the clock going on in real time: a console that spent its request budget gets it back",
           .timeLimit(.minutes(5)))
     func demoKeepsServing() async throws {

@@ -229,4 +229,38 @@ struct PostgresPoolTests {
         let closed = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
         #expect(closed?.code == .poolClosed)
     }
+
+    @Test("a listener the pool made stops when the pool closes, so a server that shuts down does not keep reconnecting to a stopped database")
+    func listenersStopWithThePool() async throws {
+        let url = try await TestPostgres.makeDatabase("poollisten")
+        let pool = try PostgresPool(.init(connectionString: url))
+        let listener = try pool.listen(channel: "fieldsync_close")
+        let heard = Task {
+            var payloads: [String] = []
+            for await payload in listener.notifications { payloads.append(payload) }
+            return payloads
+        }
+        let admin = try await PostgresConnection.connect(url)
+        func listening() async throws -> Int64 {
+            try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fieldsync-listen' AND datname = current_database()")[0]
+                .read(0, as: Int64.self)
+        }
+        // Wait until the listener's connection is up.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await listening() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let closed = ContinuousClock.now
+        await pool.close()
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(5))
+            heard.cancel()
+        }
+        // The stream ends on its own once the pool is closed (the listener looks every fifth of a second).
+        _ = await heard.value
+        timeout.cancel()
+        #expect(ContinuousClock.now - closed < .seconds(2), "the listener stopped with the pool")
+        var open: Int64 = 1
+        while open > 0, ContinuousClock.now - closed < .seconds(5) { open = try await listening() }
+        #expect(open == 0, "the listener's connection is closed")
+        #expect(throws: PostgresError.self) { try pool.listen(channel: "fieldsync_close") }
+    }
 }

@@ -20,6 +20,8 @@ public final class PostgresListener: Sendable {
     public let notifications: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
     private let stopped = StopFlag()
+    /// What ``stop()`` raises; the pool that made the listener keeps it without keeping the listener.
+    var stopFlag: StopFlag { stopped }
 
     /// Starts listening on `channel` (a plain identifier).
     public init(connectionString: String, channel: String, logger: Logger = Logger(label: "fieldsync.postgres.listen")) throws(PostgresError) {

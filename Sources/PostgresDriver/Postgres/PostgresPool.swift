@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// A small pool of ``PostgresConnection``s to one database.
 ///
@@ -31,6 +32,8 @@ public actor PostgresPool {
     private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiterID: UInt64 = 0
     private var isClosed = false
+    /// The listeners made by ``listen(channel:logger:)``, stopped by ``close()``.
+    private nonisolated let listeners = Listeners()
 
     /// Creates a pool; it connects lazily, on first use.
     /// - Throws: ``PostgresError/Code/badConnectionString`` when the string does not parse.
@@ -81,12 +84,28 @@ public actor PostgresPool {
     /// ``PostgresError/Code/poolClosed``. Connections in use close when they are returned.
     public func close() {
         isClosed = true
+        listeners.stopAll()
         opened -= idle.count
         idle.removeAll()
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(.poolClosed, message: "the pool was closed"))
         }
         waiters.removeAll()
+    }
+
+    /// A listener on `channel` of the pool's database, on a connection of its own, that stops when
+    /// the pool closes (``close()``): a server that shuts down closes its pool before its database
+    /// goes, and its listeners go with it instead of reconnecting to a stopped database.
+    ///
+    /// - Throws: ``PostgresError/Code/poolClosed`` once the pool is closed; what
+    ///   ``PostgresListener/init(connectionString:channel:logger:)`` throws.
+    public nonisolated func listen(channel: String, logger: Logger = Logger(label: "fieldsync.postgres.listen")) throws(PostgresError) -> PostgresListener {
+        let listener = try PostgresListener(connectionString: configuration.connectionString, channel: channel, logger: logger)
+        guard listeners.keep(listener.stopFlag) else {
+            listener.stop()
+            throw PostgresError(.poolClosed, message: "the pool is closed")
+        }
+        return listener
     }
 
     private func acquire() async throws -> PostgresConnection {
@@ -144,5 +163,26 @@ public actor PostgresPool {
     private func cancelWaiter(_ id: UInt64) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
         waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+}
+
+/// The stop flags of a pool's listeners; none are kept once the pool closed.
+private final class Listeners: Sendable {
+    private let flags = Mutex<[StopFlag]?>([])
+
+    /// Keeps `flag`; `false` once the pool closed.
+    func keep(_ flag: StopFlag) -> Bool {
+        flags.withLock { flags in
+            guard flags != nil else { return false }
+            // Flags of listeners stopped meanwhile are dropped as new ones come.
+            flags!.removeAll(where: \.isRaised)
+            flags!.append(flag)
+            return true
+        }
+    }
+
+    /// Stops every listener kept, and every later one.
+    func stopAll() {
+        for flag in flags.withLock({ flags in defer { flags = nil }; return flags ?? [] }) { flag.raise() }
     }
 }

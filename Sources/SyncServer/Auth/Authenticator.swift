@@ -39,8 +39,9 @@ final class Authenticator: Sendable {
 
     private let subscription = Mutex<NotificationSubscription?>(nil)
 
-    /// Creates an authenticator that listens for changes to users through a connection of its own.
-    init(tokens: TokenAuthority, store: SyncStore, logger: Logger = Logger(label: "fieldsync.auth")) {
+    /// Creates an authenticator that listens for changes to users through a connection of its own,
+    /// logging through the server's `logger` (its level and format).
+    init(tokens: TokenAuthority, store: SyncStore, logger: Logger) {
         self.tokens = tokens
         self.store = store
         // Users change rarely: any change, or a notification missed in a reconnect, forgets everything.

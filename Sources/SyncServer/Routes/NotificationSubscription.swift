@@ -9,10 +9,10 @@ final class NotificationSubscription: Sendable {
     private let consumer: Task<Void, Never>
 
     /// Listens on `channel` of the database `pool` uses, handing every payload (and
-    /// ``PostgresListener/missedPayload`` after a reconnect) to `handle`; `nil` when no listener
-    /// can be made.
+    /// ``PostgresListener/missedPayload`` after a reconnect) to `handle`, until the subscription
+    /// goes or the pool closes; `nil` when no listener can be made.
     init?(pool: PostgresPool, channel: String, logger: Logger, _ handle: @escaping @Sendable (String) -> Void) {
-        guard let listener = try? PostgresListener(connectionString: pool.configuration.connectionString, channel: channel, logger: logger) else { return nil }
+        guard let listener = try? pool.listen(channel: channel, logger: logger) else { return nil }
         self.listener = listener
         consumer = Task {
             for await payload in listener.notifications { handle(payload) }
