@@ -182,6 +182,34 @@ struct DeviceStoreTests {
         #expect(try await fixture.store.record("customers", visit.customerID) == nil, "answered, then evicted")
     }
 
+    @Test("starting a bucket over forgets its rows, except those another held bucket has and those with unanswered changes; the cursor goes to 0")
+    func reprimeCollects() async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visits = try await fixture.store.visits(from: DeviceStoreFixture.monday, to: DeviceStoreFixture.monday + 7 * 86_400_000)
+        let (edited, shared, forgotten) = (visits[0], visits[1], visits[2])
+        _ = try await fixture.store.correctCustomer(edited.customerID, ["phone": .text("+1-212-555-0199")])
+        // A second bucket holds one visit too.
+        try await fixture.store.setBuckets(["demo", "other"])
+        let server = Version(clock: DeviceStoreFixture.serverClock, replica: .server)
+        try await fixture.store.apply(BucketPage(bucket: "other", kind: .snapshot, snapshots: [
+            RecordSnapshot(ref: RecordRef(table: "visits", record: shared.id), state: try #require(try await fixture.store.record("visits", shared.id))),
+        ], cursor: 1, hasMore: false), serverClock: server.clock)
+        let before = try await fixture.store.visits(from: DeviceStoreFixture.monday, to: DeviceStoreFixture.monday + 7 * 86_400_000).count
+
+        try await fixture.store.reprime(bucket: "demo")
+        #expect(try await fixture.store.cursors().first { $0.bucket == "demo" }?.sequence == 0)
+        #expect(try await fixture.store.record("customers", edited.customerID) != nil, "the pending edit keeps its row")
+        #expect(try await fixture.store.record("visits", shared.id) != nil, "the other bucket keeps its row")
+        #expect(try await fixture.store.record("visits", forgotten.id) == nil)
+        for visit in visits where visit.id != shared.id {
+            #expect(try await fixture.store.record("visits", visit.id) == nil, "of \(before) visits only the shared one stays")
+        }
+        try await fixture.store.evict(bucket: "other")
+        #expect(try await fixture.store.record("visits", shared.id) == nil, "evicted with its last bucket")
+        #expect(try await fixture.store.record("customers", edited.customerID) != nil, "still waiting for its answer")
+    }
+
     @Test("a page's changes, snapshots, removes and cursor apply together; conflicts are kept")
     func applyPage() async throws {
         let fixture = try await DeviceStoreFixture.make()

@@ -58,10 +58,8 @@ extension DeviceStore {
             // server's word on them: were they collected once their changes are answered, before
             // the snapshot, the bytes of a photo among them would go too.
             let unsent = "NOT EXISTS (SELECT 1 FROM outbox_rows o WHERE o.tbl = row_buckets.tbl AND o.id = row_buckets.id)"
-            let rows = try db.query("SELECT DISTINCT tbl, id FROM row_buckets WHERE \(unsent)")
-            try db.run("DELETE FROM row_buckets WHERE \(unsent)")
-            for row in rows {
-                try schema.collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
+            try schema.collectOrphans(among: "SELECT tbl, id FROM row_buckets WHERE \(unsent)", in: db) {
+                try db.run("DELETE FROM row_buckets WHERE \(unsent)")
             }
             try db.run("UPDATE bucket_cursors SET sequence = 0, resume_tbl = NULL, resume_id = NULL")
             // Bytes the server held may be gone with the rest: every photo and signature whose record

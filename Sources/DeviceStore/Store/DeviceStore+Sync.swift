@@ -214,10 +214,8 @@ extension DeviceStore {
     public func reprime(bucket: Bucket) async throws {
         let schema = self.schema
         try await database.transaction { db in
-            let rows = try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket])
-            try db.run("DELETE FROM row_buckets WHERE bucket = ?", [bucket])
-            for row in rows {
-                try schema.collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
+            try schema.collectOrphans(among: "SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket], in: db) {
+                try db.run("DELETE FROM row_buckets WHERE bucket = ?", [bucket])
             }
             try db.run("INSERT OR REPLACE INTO bucket_cursors (bucket, sequence, resume_tbl, resume_id) VALUES (?, 0, NULL, NULL)", [bucket])
         }
@@ -319,11 +317,35 @@ extension DeviceSchema {
             )
             SELECT bucket FROM held WHERE bucket IS NOT NULL AND bucket NOT IN (SELECT bucket FROM bucket_cursors)
             """).map { try $0.read(0, as: Bucket.self) }
-        var candidates: [SQLiteRow] = []
-        for bucket in released { candidates += try db.query("SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket]) }
-        for row in candidates {
-            try collectIfOrphaned(try row.read(0, as: String.self), RecordID(bytes: try row.read(1, as: [UInt8].self))!, in: db)
+        for bucket in released {
+            try collectOrphans(among: "SELECT tbl, id FROM row_buckets WHERE bucket = ?", [bucket], in: db)
         }
+    }
+
+    /// Deletes, among the rows `candidates` selects (`tbl, id`), those no held bucket has any
+    /// more and that have no unanswered change (nor were fetched on demand), after running
+    /// `meanwhile` (which may forget memberships): their memberships, their rows and their
+    /// counters' contributions. A few statements per table, however many rows: starting over
+    /// forgets a working set of 90,000 rows in one pass instead of five statements a row.
+    func collectOrphans(among candidates: String, _ values: [any SQLiteBindable] = [], in db: isolated SQLiteDatabase,
+                        meanwhile: () throws -> Void = {}) throws {
+        try db.run("CREATE TEMP TABLE IF NOT EXISTS collect_candidates (tbl TEXT NOT NULL, id BLOB NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID")
+        try db.run("DELETE FROM collect_candidates")
+        try db.run("INSERT OR IGNORE INTO collect_candidates (tbl, id) \(candidates)", values)
+        try meanwhile()
+        try db.run("""
+            DELETE FROM collect_candidates
+            WHERE EXISTS (SELECT 1 FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket
+                          WHERE r.tbl = collect_candidates.tbl AND r.id = collect_candidates.id)
+               OR EXISTS (SELECT 1 FROM outbox_rows o WHERE o.tbl = collect_candidates.tbl AND o.id = collect_candidates.id)
+               OR EXISTS (SELECT 1 FROM fetched_rows f WHERE f.tbl = collect_candidates.tbl AND f.id = collect_candidates.id)
+            """)
+        try db.run("DELETE FROM row_buckets WHERE (tbl, id) IN (SELECT tbl, id FROM collect_candidates)")
+        for table in tables.keys.sorted() {
+            try db.run("DELETE FROM \(table) WHERE id IN (SELECT id FROM collect_candidates WHERE tbl = ?)", [table])
+        }
+        try db.run("DELETE FROM counter_contributions WHERE (tbl, id) IN (SELECT tbl, id FROM collect_candidates)")
+        try db.run("DELETE FROM collect_candidates")
     }
 
     func collectIfOrphaned(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws {
