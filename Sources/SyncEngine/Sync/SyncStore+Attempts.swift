@@ -8,8 +8,8 @@ import SyncCore
 ///
 /// Every change set of a push is applied under a session-level advisory lock of its own (taken
 /// for the whole sub-batch in one sorted statement), with a row of `push_attempts` counting its
-/// attempts in flight. A change set that finishes, either way, removes its row; the locks go
-/// when the sub-batch ends. Should the process die under it, PostgreSQL ends the session and
+/// attempts in flight. A change set that finishes, either way, removes its row in the transaction
+/// that applied it; the locks go when the sub-batch ends. Should the process die under it, PostgreSQL ends the session and
 /// frees the locks, but the rows stay: the next arrival finds them and knows those change sets
 /// never finished. Such a suspect is applied alone, in a transaction of its own, after the
 /// change sets before it; if that attempt dies too, the third arrival refuses it
@@ -24,19 +24,31 @@ extension SyncStore {
     /// Runs `body` on a connection holding the attempt locks of `changeSets`; `body` learns which
     /// of them are suspects (an earlier attempt never finished). Each change set that is not a
     /// suspect has a first attempt counted; `body` counts a suspect's with
-    /// ``reattempt(_:tenant:on:)`` and forgets each change set it finishes with ``finished(_:tenant:on:)``.
+    /// ``reattempt(_:tenant:on:)``. The transaction that applies a change set forgets its attempts
+    /// as it commits (`WorkingSet.finished(_:)`), so no commit is spent on them alone.
     func attempting<T: Sendable>(_ changeSets: [ChangeID], tenant: RecordID,
                                  _ body: @Sendable (isolated PostgresConnection, _ suspects: Set<ChangeID>) async throws -> T) async throws -> T {
         try await pool.withConnection { db in
             let ids = Array(Set(changeSets.map(\.uuid))).sorted()
             let keys = ids.map { Self.attemptLockKey(ChangeID($0), tenant: tenant) }.sorted()
-            try await db.query("SELECT count(pg_advisory_lock($1, k)) FROM unnest($2::integer[]) WITH ORDINALITY AS t(k, n)",
-                               [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
+            // The locks, then a first attempt for each change set: one round trip.
+            var start = PostgresBatch()
+            start.add("SELECT count(pg_advisory_lock($1, k)) FROM unnest($2::integer[]) WITH ORDINALITY AS t(k, n)",
+                      [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
+            start.add("""
+                INSERT INTO push_attempts (tenant_id, change_set_id, attempts) SELECT $1, unnest($2::uuid[]), 1
+                ON CONFLICT (tenant_id, change_set_id) DO NOTHING RETURNING change_set_id::text
+                """, [tenant.uuidString, PostgresArray.literal(ids)])
+            let first: PostgresRows
             do {
-                let first = try await db.query("""
-                    INSERT INTO push_attempts (tenant_id, change_set_id, attempts) SELECT $1, unnest($2::uuid[]), 1
-                    ON CONFLICT (tenant_id, change_set_id) DO NOTHING RETURNING change_set_id::text
-                    """, [tenant.uuidString, PostgresArray.literal(ids)])
+                first = try await db.run(start)[1]
+            } catch {
+                // Whatever was taken is let go; the rows are another arrival's, if any.
+                _ = try? await db.query("SELECT count(pg_advisory_unlock($1, k)) FROM unnest($2::integer[]) AS t(k)",
+                                        [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
+                throw error
+            }
+            do {
                 let fresh = Set(try first.map { RecordID(try $0.read(0, as: String.self))! })
                 let suspects = Set(ids.filter { !fresh.contains($0) }.map(ChangeID.init))
                 let result = try await body(db, suspects)
@@ -65,13 +77,6 @@ extension SyncStore {
         logger.warning("a change set is back after its attempt died with the process", metadata: [
             "change_set": "\(changeSet.uuid.uuidString)", "dead_attempts": "\(attempts - 1)"])
         return attempts > Int64(Self.deadAttemptsMax)
-    }
-
-    /// Forgets the attempts of `changeSets`: they finished.
-    func finished(_ changeSets: [ChangeID], tenant: RecordID, on db: isolated PostgresConnection) async throws {
-        guard !changeSets.isEmpty else { return }
-        try await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
-                           [tenant.uuidString, PostgresArray.literal(changeSets.map(\.uuid))])
     }
 
     /// The first key of every attempt lock ("FSP1"); the two-key lock space is apart from the

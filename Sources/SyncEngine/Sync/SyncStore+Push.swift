@@ -81,7 +81,6 @@ extension SyncStore {
                     run = []
                     let refusing = try await self.reattempt(submission.changeSet.id, tenant: tenant, on: db)
                     results += try await self.applyAlone(submission, batch: batch, author: author, judging: judging, refusing: refusing, tenant: tenant, on: db)
-                    try await self.finished([submission.changeSet.id], tenant: tenant, on: db)
                 }
                 results += try await self.applyTogether(run, batch: batch, author: author, judging: judging, tenant: tenant, on: db)
                 return results
@@ -109,8 +108,8 @@ extension SyncStore {
         return groups
     }
 
-    /// Applies `submissions` in one transaction on `db`, then forgets their attempts; a
-    /// transaction that keeps meeting deadlocks, or meets any other SQL error, is rolled back and
+    /// Applies `submissions` in one transaction on `db` (which forgets their attempts as it
+    /// commits); a transaction that keeps meeting deadlocks, or meets any other SQL error, is rolled back and
     /// the change sets applied one per transaction instead.
     func applyTogether(_ submissions: [Submission], batch: RecordID, author: Author?, judging: Bool, tenant: RecordID,
                        on db: isolated PostgresConnection) async throws -> [Applied] {
@@ -118,11 +117,9 @@ extension SyncStore {
         if submissions.count > 1 {
             for attempt in 1...2 {
                 do {
-                    let applied = try await db.transaction { db in
+                    return try await db.transaction { db in
                         try await self.apply(submissions, batch: batch, author: author, judging: judging, tenant: tenant, on: db)
                     }
-                    try await finished(submissions.map(\.changeSet.id), tenant: tenant, on: db)
-                    return applied
                 } catch let error as PostgresError where db.isReusable {
                     let retryable = ["40P01", "40001"].contains(error.sqlState ?? "")
                     logger.info(retryable && attempt == 1 ? "a push met a concurrent one; running it again" : "a push is applied one change set at a time after an SQL error",
@@ -134,7 +131,6 @@ extension SyncStore {
         var applied: [Applied] = []
         for submission in submissions {
             applied += try await applyAlone(submission, batch: batch, author: author, judging: judging, refusing: false, tenant: tenant, on: db)
-            try await finished([submission.changeSet.id], tenant: tenant, on: db)
         }
         return applied
     }
@@ -192,6 +188,8 @@ extension SyncStore {
             for change in submission.changeSet.changes { clock.receive(change.version.clock) }
             applied.append(try await apply(submission, batch: batch, author: author, scope: scope, judging: judging, refusing: refusing, work: work, on: db))
         }
+        // The attempts of these change sets end as the transaction commits (SyncStore+Attempts.swift).
+        work.finished(submissions.map(\.changeSet.id))
         try await work.flush(on: db)
         return applied
     }

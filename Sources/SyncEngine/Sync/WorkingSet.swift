@@ -52,6 +52,8 @@ final class WorkingSet: ArrivalReads {
 
     private var feedRows: [[PostgresValue]] = []
     private var answerRows: [[PostgresValue]] = []
+    /// The change sets whose attempts (`push_attempts`) end with the push's transaction.
+    private var finishedChangeSets: [ChangeID] = []
     private var decisionRows: [[PostgresValue]] = []
     private var conflictRows: [[PostgresValue]] = []
 
@@ -452,6 +454,10 @@ final class WorkingSet: ArrivalReads {
                            .text(String(replica.rawValue)), .bytes(BinaryEncoder.encode(outcome))])
     }
 
+    /// Forgets the attempts of `changeSets` when the push's transaction commits
+    /// (`SyncStore+Attempts.swift`): they finished, whatever their outcomes.
+    func finished(_ changeSets: [ChangeID]) { finishedChangeSets += changeSets }
+
     /// Keeps a `decisions` row (the columns of ``decisionColumns``).
     func decide(_ row: [PostgresValue]) { decisionRows.append(row) }
 
@@ -547,6 +553,10 @@ final class WorkingSet: ArrivalReads {
         batch.insert(into: "decisions", columns: Self.decisionColumns, rows: decisionRows)
         batch.insert(into: "conflicts", columns: ["tenant_id", "tbl", "record", "field", "winner", "loser", "winner_replica", "loser_replica"],
                      rows: conflictRows)
+        if !finishedChangeSets.isEmpty {
+            batch.add("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
+                      [tenant.uuidString, PostgresArray.literal(finishedChangeSets.map(\.uuid))])
+        }
         for (replica, clock) in deviceClocks {
             guard let clock, clock.pushed > clock.stored else { continue }
             batch.add("UPDATE devices SET clock_max = greatest(clock_max, $3) WHERE tenant_id = $1 AND replica = $2",

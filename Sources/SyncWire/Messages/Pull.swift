@@ -79,6 +79,13 @@ public struct RecordRef: WireCodable, Hashable {
         self.record = record
     }
 
+    /// Hashes the record's id alone: ids are unique across tables, and references are hashed on
+    /// every step of a push (the working set is keyed by them), where hashing the table's name
+    /// too cost more than the rest of the key. Equality still compares both.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(record)
+    }
+
     public func encode(to encoder: inout some WireEncoder) {
         encoder.string("table", table)
         encoder.id("record", record)
