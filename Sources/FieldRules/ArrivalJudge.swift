@@ -68,6 +68,8 @@ struct ArrivalJudge {
     /// The rules that refuse (``refusals``): returns the changes that pass.
     mutating func screen(_ changes: [Change], states: [String: [RecordID: RecordState]], on db: isolated PostgresConnection) async throws -> [Change] {
         guard author != nil else { return changes }
+        // A manager decides for their team only (ArrivalJudge+Team.swift).
+        let changes = try await refuseOutsideTeam(changes, states: states, on: db)
         // An order's status as of arrival, followed through the change set (a reopen, then edits).
         var orderIDs = Set<RecordID>()
         for change in changes {

@@ -361,6 +361,64 @@ struct HostileOfficeTests {
     }
 
     /// Item 10: an override sets aside the rule that refused a change, never its author's rights.
+    @Test("a manager's phone decides only its team's weekly plans and orders and comments only on its team's contacts: another team's is refused as forbidden_record, as the office API refuses it")
+    func decisionsOutsideTheTeam() async throws {
+        let world = try await HostileWorld.make("hostile-team")
+        let rep = try world.rep
+        let phone = try await world.phone(rep, .rep)
+        let manager = try world.users(.manager)[0]
+        // A second manager, with no one under them.
+        let stranger = RecordID.random()
+        try await world.seed("users", stranger, [("role", .text("manager")), ("name", .text("Sam Other")), ("email", .text("sam@example.com"))])
+        let strangersPhone = try await world.phone(stranger, .manager)
+        let managersPhone = try await world.phone(manager, .manager)
+
+        // The rep's weekly plan, submitted.
+        let plan = RecordID.random()
+        let week = Int64(HostileWorld.now) + 7 * 86_400_000
+        #expect(try await phone.push("week_plans", plan, [("rep_id", .id(rep)), ("week_start", .timestamp(week)), ("status", .state(StateValue("draft")))]).result == .applied)
+        world.clock.advance(by: 1_000)
+        #expect(try await phone.push("week_plans", plan, [("status", .state(StateValue("submitted")))]).result == .applied)
+        world.clock.advance(by: 1_000)
+        let plansRefusal = try await strangersPhone.push("week_plans", plan, [("status", .state(StateValue("approved"))), ("decided_by", .id(stranger))])
+        #expect(plansRefusal.result == .rejected && plansRefusal.reason == "forbidden_record", "\(plansRefusal)")
+        #expect(try await world.server("week_plans", plan)?.state()?.name == "submitted")
+
+        // The rep's order, waiting for approval.
+        let order = RecordID.random()
+        let draft = try await phone.push("sales_orders", order, [("customer_id", .id(try world.customers(of: rep).own)), ("created_by", .id(rep)),
+                                                                 ("price_list_id", .id(try world.row("price_lists", where: "currency", is: "USD"))),
+                                                                 ("currency", .text("USD")), ("tax_inclusive", .bool(false)), ("order_date", .timestamp(Int64(HostileWorld.now))),
+                                                                 ("status", .state(StateValue("draft")))])
+        #expect(draft.result != .rejected, "\(draft)")
+        try await world.seed("sales_orders", order, [("status", .state(StateValue("pending_approval")))])
+        world.clock.advance(by: 1_000)
+        let ordersRefusal = try await strangersPhone.push("sales_orders", order, [("status", .state(StateValue("confirmed"))), ("approval_state", .text("approved"))])
+        #expect(ordersRefusal.result == .rejected && ordersRefusal.reason == "forbidden_record", "\(ordersRefusal)")
+        #expect(try await world.server("sales_orders", order)?.state()?.name == "pending_approval")
+
+        // The rep's contact record: no comment from another team's manager.
+        let contact = RecordID.random()
+        #expect(try await phone.push("contact_records", contact, [("customer_id", .id(try world.customers(of: rep).own)), ("author_id", .id(rep)),
+                                                                  ("channel", .text("phone")), ("notes", .text("wants the new range"))]).result == .applied)
+        let comment = RecordID.random()
+        let commentsRefusal = try await strangersPhone.push("manager_comments", comment, [("contact_record_id", .id(contact)), ("author_id", .id(stranger)),
+                                                                                          ("body", .text("call them back"))])
+        #expect(commentsRefusal.result == .rejected && commentsRefusal.reason == "forbidden_record", "\(commentsRefusal)")
+        #expect(try await world.server("manager_comments", comment) == nil)
+
+        // The rep's own manager decides all three.
+        world.clock.advance(by: 1_000)
+        let approvals = try await managersPhone.push([
+            managersPhone.change("week_plans", plan, [("status", .state(StateValue("approved"))), ("decided_by", .id(manager))]),
+            managersPhone.change("sales_orders", order, [("status", .state(StateValue("confirmed"))), ("approval_state", .text("approved"))]),
+            managersPhone.change("manager_comments", comment, [("contact_record_id", .id(contact)), ("author_id", .id(manager)), ("body", .text("call them back"))]),
+        ])
+        #expect(approvals.allSatisfy { $0.result != .rejected }, "\(approvals)")
+        #expect(try await world.server("week_plans", plan)?.state()?.name == "approved")
+        #expect(try await world.server("sales_orders", order)?.state()?.name == "confirmed")
+    }
+
     @Test("overriding a rep's refused assignment does not reassign the visit")
     func overrideKeepsRights() async throws {
         let world = try await HostileWorld.make("hostile-override")
