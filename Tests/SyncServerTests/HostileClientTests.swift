@@ -419,6 +419,32 @@ struct HostileOfficeTests {
         #expect(try await world.server("sales_orders", order)?.state()?.name == "confirmed")
     }
 
+    @Test("a token issued before one of its user's phones was revoked registers no new installation, so whoever holds the lost phone's token cannot move to another; the user's other phones go on, and a token issued after registers")
+    func revokedPhonesTokenRegistersNothingNew() async throws {
+        let world = try await HostileWorld.make("hostile-revoked-token")
+        let rep = try world.rep
+        let lost = try await world.phone(rep, .rep)
+        let otherInstallation = RecordID.random()
+        let other = try await world.phone(rep, .rep, installation: otherInstallation)
+        // Tokens carry their issue time in whole seconds: the revocation comes a second later.
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(try await world.store.revokeDevice(lost.replica, wipe: false, tenant: world.tenant))
+        let elsewhere = try await world.send("/v1/register", .registerRequest(RegisterRequest(installation: RecordID.random(), appVersion: "1.0.0", platform: "test",
+                                                                                               schemaRevision: 1)), token: lost.token)
+        #expect(elsewhere.status == 403, "\(elsewhere)")
+        guard case .error(let error) = elsewhere.message else { throw HostileFailure("register answered \(elsewhere.message)") }
+        #expect(error.code == "device_revoked", "\(error)")
+        // The other phone, registered before, goes on with its token of the same age.
+        let pulled = try await world.send("/v1/pull", .pullRequest(PullRequest(cursors: [], replica: other.replica)), token: other.token)
+        #expect(pulled.status == 200, "\(pulled)")
+        let again = try await world.send("/v1/register", .registerRequest(RegisterRequest(installation: otherInstallation, appVersion: "1.0.1", platform: "test", schemaRevision: 1)), token: other.token)
+        #expect(again.status == 200, "\(again)")
+        // Signed in again after the revocation: a new phone registers.
+        try await Task.sleep(for: .milliseconds(1_100))
+        let fresh = try await world.phone(rep, .rep)
+        #expect(fresh.replica != lost.replica)
+    }
+
     @Test("overriding a rep's refused assignment does not reassign the visit")
     func overrideKeepsRights() async throws {
         let world = try await HostileWorld.make("hostile-override")

@@ -79,6 +79,13 @@ extension SyncStore {
                               [tenant.uuidString, Int64(replica.rawValue), wipe]).isEmpty
     }
 
+    /// When an admin last revoked a phone of `user` (milliseconds since the Unix epoch), if ever:
+    /// a token issued before it registers no new installation (the token may be the lost phone's).
+    public func lastRevocation(of user: RecordID, tenant: RecordID) async throws -> Int64? {
+        try await pool.query("SELECT (extract(epoch FROM max(revoked_at)) * 1000)::bigint FROM devices WHERE tenant_id = $1 AND user_id = $2",
+                             [tenant.uuidString, user.uuidString])[0].read(0, as: Int64?.self)
+    }
+
     /// What an operator watches of the sync as a whole (OPERATIONS.md, "What to alert on").
     public struct Vitals: Sendable, Hashable {
         /// Seconds the oldest running write transaction has been open: the feed serves nothing

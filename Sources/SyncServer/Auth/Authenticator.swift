@@ -61,11 +61,11 @@ final class Authenticator: Sendable {
         switch try await tokens.verifyAny(String(header.dropFirst(7))) {
         case .own(let own):
             claims = own
-        case .external(let tenant, let login, let expires):
+        case .external(let tenant, let login, let expires, let issued):
             // The company's sign-in: the user is the tenant's with that address, in their role.
             guard let person = try await person(login, tenant: tenant) else { throw TokenError(.unauthorized, "no user of the tenant signs in as \(login)") }
             guard person.standing.active else { throw TokenError(.deactivated, "the user was deactivated: this app stops syncing") }
-            return TokenAuthority.Claims(user: person.user, tenant: tenant, role: person.standing.role, expires: expires)
+            return TokenAuthority.Claims(user: person.user, tenant: tenant, role: person.standing.role, expires: expires, issued: issued)
         }
         let standing = try await standing(of: claims.user, tenant: claims.tenant)
         guard let standing else { throw TokenError(.unauthorized, "the token names no user of its tenant") }

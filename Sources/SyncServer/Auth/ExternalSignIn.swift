@@ -126,12 +126,12 @@ extension TokenAuthority {
     }
 
     /// Verifies a token of the company's identity provider; returns its tenant, the login it
-    /// names and its expiry. Its user is found by the caller.
+    /// names, its expiry and when it was issued (``Claims/issued``). Its user is found by the caller.
     ///
     /// - Throws: ``TokenError`` — `token_expired` past its expiry, `unauthorized` for another
     ///   issuer or audience, an unknown key (after reading the keys again), a missing login, or
     ///   a bad signature.
-    func verifyExternal(_ token: String, now: Date) async throws(TokenError) -> (tenant: RecordID, login: String, expires: Date) {
+    func verifyExternal(_ token: String, now: Date) async throws(TokenError) -> (tenant: RecordID, login: String, expires: Date, issued: Date) {
         guard let signIn = external, let keys = externalKeys else { throw TokenError(.unauthorized, "this server signs people in with its own tokens only (HS256)") }
         var payload: ExternalPayload?
         for fresh in [false, true] {
@@ -155,6 +155,7 @@ extension TokenAuthority {
         let latest = now.addingTimeInterval(Self.clockSkewMax)
         if let notBefore = payload.nbf, notBefore.value > latest { throw TokenError(.unauthorized, "the token is not valid yet") }
         guard let login = payload.login(signIn.userClaim), !login.isEmpty else { throw TokenError(.unauthorized, "the token names no \(signIn.userClaim)") }
-        return (signIn.tenant, login, payload.exp.value)
+        let issued = payload.iat?.value ?? payload.nbf?.value ?? payload.exp.value.addingTimeInterval(-Self.externalLifetimeAssumed)
+        return (signIn.tenant, login, payload.exp.value, issued)
     }
 }

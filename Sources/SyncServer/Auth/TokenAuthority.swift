@@ -19,7 +19,15 @@ public struct TokenAuthority: Sendable {
         public var role: Role
         /// When the token stops being valid.
         public var expires: Date
+        /// When the token was issued (its `iat`; for the identity provider's token without one,
+        /// its `nbf`, else ``externalLifetimeAssumed`` before it expires): a token issued before
+        /// one of its user's phones was revoked registers no new installation.
+        public var issued: Date
     }
+
+    /// How long before its expiry the identity provider's token that says neither when it was
+    /// issued nor from when it is valid is taken to be issued.
+    public static let externalLifetimeAssumed: TimeInterval = 24 * 3600
 
     struct Payload: JWTPayload {
         var sub: SubjectClaim
@@ -62,7 +70,7 @@ public struct TokenAuthority: Sendable {
         /// A FieldSync token.
         case own(Claims)
         /// The identity provider's token.
-        case external(tenant: RecordID, login: String, expires: Date)
+        case external(tenant: RecordID, login: String, expires: Date, issued: Date)
     }
 
     /// Verifies a token of either kind, chosen by its header's algorithm: HS256 is ours; RS256,
@@ -71,8 +79,8 @@ public struct TokenAuthority: Sendable {
         switch Self.algorithm(of: token) {
         case "HS256": return .own(try await verify(token, now: now))
         case "RS256", "RS384", "RS512", "ES256", "ES384":
-            let (tenant, login, expires) = try await verifyExternal(token, now: now)
-            return .external(tenant: tenant, login: login, expires: expires)
+            let (tenant, login, expires, issued) = try await verifyExternal(token, now: now)
+            return .external(tenant: tenant, login: login, expires: expires, issued: issued)
         default: throw TokenError(.unauthorized, "the token must be signed with HS256, or by the identity provider with RS256 or ES256")
         }
     }
@@ -106,7 +114,7 @@ public struct TokenAuthority: Sendable {
         let latest = now.addingTimeInterval(Self.clockSkewMax)
         guard payload.iat.value <= latest else { throw TokenError(.unauthorized, "the token is issued in the future") }
         if let notBefore = payload.nbf, notBefore.value > latest { throw TokenError(.unauthorized, "the token is not valid yet") }
-        return Claims(user: user, tenant: tenant, role: Role(payload.role), expires: payload.exp.value)
+        return Claims(user: user, tenant: tenant, role: Role(payload.role), expires: payload.exp.value, issued: payload.iat.value)
     }
 }
 

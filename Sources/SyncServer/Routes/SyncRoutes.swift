@@ -45,8 +45,16 @@ final class SyncRoutes: Sendable {
         case ("/v1/register", .registerRequest(let body)):
             try Self.checkVersions(body)
             try Self.checkMinimum(try await store.minimumAppVersion(platform: body.platform, tenant: claims.tenant), platform: body.platform, appVersion: body.appVersion)
-            if let device = try await store.device(installation: body.installation, tenant: claims.tenant), device.user == claims.user, device.revoked {
+            let known = try await store.device(installation: body.installation, tenant: claims.tenant)
+            if let device = known, device.user == claims.user, device.revoked {
                 throw Self.revoked(device)
+            }
+            // A new installation needs a token issued after the user's last revoked phone: the
+            // token may be that phone's. (Issue times are whole seconds: a token of the same
+            // second as the revocation passes.)
+            if known == nil, let revoked = try await store.lastRevocation(of: claims.user, tenant: claims.tenant), revoked - Int64(claims.issued.timeIntervalSince1970 * 1_000) >= 1_000 {
+                throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.deviceRevoked,
+                                                            message: "a phone of this user was revoked after this token was issued: sign in again to register a new one"))
             }
             guard let replica = try await store.register(installation: body.installation, user: claims.user, tenant: claims.tenant,
                                                          platform: body.platform, appVersion: body.appVersion, previousReplica: body.previousReplica) else {
