@@ -10,7 +10,7 @@ import Testing
 struct QuickRunTests {
     static let figures = [
         "device_apply", "sqlite_upsert_wrapper", "sqlite_upsert_grdb", "live_query_latency_p50", "live_query_latency_p99", "wire_bytes_vs_json_gzip", "wire_bytes_per_field_update", "wire_bytes_vs_loro", "wire_bytes_vs_yrs", "merge_kernel",
-        "server_ingest_store", "server_ingest_http", "server_ingest_statements", "server_ingest_round_trips", "priming_seconds", "priming_bytes", "priming_peak_memory", "phone_year_megabytes", "phone_year_rows",
+        "server_ingest_store", "server_ingest_http", "server_ingest_statements", "server_ingest_round_trips", "priming_seconds", "priming_bytes", "priming_peak_memory", "phone_start_over_seconds", "phone_year_megabytes", "phone_year_rows",
         "round_trip_0_p50", "round_trip_0_p99", "round_trip_10_p50", "round_trip_10_p99", "round_trip_100_p50", "round_trip_100_p99",
         "server_capacity", "evening_rush_seconds", "evening_rush_upload_p50", "evening_rush_upload_p99", "evening_rush_rate",
         "dispatch_run_seconds", "dispatch_plan_seconds", "import_seconds", "import_again_seconds",
