@@ -9,9 +9,9 @@ import SyncCore
 /// Every change set of a push is applied under a session-level advisory lock of its own (taken
 /// for the whole sub-batch in one sorted statement), with a row of `push_attempts` counting its
 /// attempts in flight. A change set that finishes, either way, removes its row in the transaction
-/// that applied it; the locks go when the sub-batch ends. Should the process die under it, PostgreSQL ends the session and
-/// frees the locks, but the rows stay: the next arrival finds them and knows those change sets
-/// never finished. Such a suspect is applied alone, in a transaction of its own, after the
+/// that applied it; the locks go when the sub-batch ends. Should the process die under it,
+/// PostgreSQL ends the session and frees the locks, but the rows stay: the next arrival finds
+/// them and knows those change sets never finished. Such a suspect is applied alone, in a transaction of its own, after the
 /// change sets before it; if that attempt dies too, the third arrival refuses it
 /// (`server_fault`, open for review) instead of running it again, and the device's outbox moves on.
 ///

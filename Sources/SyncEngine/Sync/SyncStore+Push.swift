@@ -109,8 +109,8 @@ extension SyncStore {
     }
 
     /// Applies `submissions` in one transaction on `db` (which forgets their attempts as it
-    /// commits); a transaction that keeps meeting deadlocks, or meets any other SQL error, is rolled back and
-    /// the change sets applied one per transaction instead.
+    /// commits); a transaction that keeps meeting deadlocks, or meets any other SQL error, is
+    /// rolled back and the change sets applied one per transaction instead.
     func applyTogether(_ submissions: [Submission], batch: RecordID, author: Author?, judging: Bool, tenant: RecordID,
                        on db: isolated PostgresConnection) async throws -> [Applied] {
         guard !submissions.isEmpty else { return [] }

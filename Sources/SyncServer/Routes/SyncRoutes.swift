@@ -50,9 +50,10 @@ final class SyncRoutes: Sendable {
                 throw Self.revoked(device)
             }
             // A new installation needs a token issued after the user's last revoked phone: the
-            // token may be that phone's. (Issue times are whole seconds: a token of the same
-            // second as the revocation passes.)
-            if known == nil, let revoked = try await store.lastRevocation(of: claims.user, tenant: claims.tenant), revoked - Int64(claims.issued.timeIntervalSince1970 * 1_000) >= 1_000 {
+            // token may be that phone's. (Identity providers give issue times in whole seconds: a
+            // token of the same second as the revocation passes. Compared as doubles: a signed
+            // `iat` far in the past must not trap a conversion.)
+            if known == nil, let revoked = try await store.lastRevocation(of: claims.user, tenant: claims.tenant), Double(revoked) / 1_000 - claims.issued.timeIntervalSince1970 >= 1 {
                 throw HTTPFailure(.forbidden, ErrorResponse(code: ErrorResponse.Code.deviceRevoked,
                                                             message: "a phone of this user was revoked after this token was issued: sign in again to register a new one"))
             }
