@@ -157,4 +157,48 @@ struct ExternalSignInTests {
         }
         await pool.close()
     }
+
+    struct IssuedPayload: JWTPayload {
+        var iss: IssuerClaim
+        var aud: AudienceClaim
+        var exp: ExpirationClaim
+        var iat: IssuedAtClaim
+        var email: String
+        func verify(using algorithm: some JWTAlgorithm) throws {}
+    }
+
+    /// A token that claims to be issued later than the server's clock could otherwise outlast a
+    /// phone's revocation: its issue time is never later than the verification, and an `iat`
+    /// past the clock skew is refused, as it is for the server's own tokens.
+    @Test("the identity provider's token issued in the future: refused past the clock skew; within it, taken as issued now")
+    func issuedInTheFuture() async throws {
+        let key = ES256PrivateKey()
+        let signing = JWTKeyCollection()
+        await signing.add(ecdsa: key, kid: "ec-1")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("jwks.json")
+        try Self.document([try Self.jwk(key, "ec-1")]).write(to: file, atomically: true, encoding: .utf8)
+        let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret,
+                                              external: ExternalSignIn(issuer: Self.issuer, audience: Self.audience, tenant: RecordID.random(), keys: .file(file.path)))
+        let now = Date()
+        func token(issued: Date) async throws -> String {
+            try await signing.sign(IssuedPayload(iss: IssuerClaim(value: Self.issuer), aud: AudienceClaim(value: [Self.audience]),
+                                                 exp: ExpirationClaim(value: now.addingTimeInterval(3_600)), iat: IssuedAtClaim(value: issued),
+                                                 email: "rep@example.com"), kid: "ec-1")
+        }
+        await #expect(throws: TokenError.self) { try await tokens.verifyAny(try await token(issued: now.addingTimeInterval(365 * 86_400)), now: now) }
+        guard case .external(_, _, _, let issued) = try await tokens.verifyAny(try await token(issued: now.addingTimeInterval(120)), now: now) else {
+            Issue.record("not the identity provider's token")
+            return
+        }
+        #expect(issued <= now)
+        guard case .external(_, _, _, let earlier) = try await tokens.verifyAny(try await token(issued: now.addingTimeInterval(-600)), now: now) else { return }
+        #expect(abs(earlier.timeIntervalSince(now) + 600) < 1)
+        // The server's own token: the same.
+        guard case .own(let own) = try await tokens.verifyAny(try await tokens.issue(user: RecordID.random(), tenant: RecordID.random(), role: .rep,
+                                                                                     now: now.addingTimeInterval(120)), now: now) else { return }
+        #expect(own.issued <= now)
+    }
 }

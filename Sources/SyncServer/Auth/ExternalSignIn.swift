@@ -129,8 +129,8 @@ extension TokenAuthority {
     /// names, its expiry and when it was issued (``Claims/issued``). Its user is found by the caller.
     ///
     /// - Throws: ``TokenError`` — `token_expired` past its expiry, `unauthorized` for another
-    ///   issuer or audience, an unknown key (after reading the keys again), a missing login, or
-    ///   a bad signature.
+    ///   issuer or audience, an unknown key (after reading the keys again), a missing login, a
+    ///   bad signature, or an `iat` or `nbf` more than five minutes ahead of `now`.
     func verifyExternal(_ token: String, now: Date) async throws(TokenError) -> (tenant: RecordID, login: String, expires: Date, issued: Date) {
         guard let signIn = external, let keys = externalKeys else { throw TokenError(.unauthorized, "this server signs people in with its own tokens only (HS256)") }
         var payload: ExternalPayload?
@@ -153,9 +153,11 @@ extension TokenAuthority {
         guard payload.iss.value == signIn.issuer else { throw TokenError(.unauthorized, "the token is from another issuer") }
         guard payload.aud.value.contains(signIn.audience) else { throw TokenError(.unauthorized, "the token is for another audience") }
         let latest = now.addingTimeInterval(Self.clockSkewMax)
+        if let issued = payload.iat, issued.value > latest { throw TokenError(.unauthorized, "the token is issued in the future") }
         if let notBefore = payload.nbf, notBefore.value > latest { throw TokenError(.unauthorized, "the token is not valid yet") }
         guard let login = payload.login(signIn.userClaim), !login.isEmpty else { throw TokenError(.unauthorized, "the token names no \(signIn.userClaim)") }
         let issued = payload.iat?.value ?? payload.nbf?.value ?? payload.exp.value.addingTimeInterval(-Self.externalLifetimeAssumed)
-        return (signIn.tenant, login, payload.exp.value, issued)
+        // A token is never taken as issued after it was verified (a clock ahead within the skew).
+        return (signIn.tenant, login, payload.exp.value, min(issued, now))
     }
 }

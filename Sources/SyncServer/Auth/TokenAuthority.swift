@@ -20,8 +20,9 @@ public struct TokenAuthority: Sendable {
         /// When the token stops being valid.
         public var expires: Date
         /// When the token was issued (its `iat`; for the identity provider's token without one,
-        /// its `nbf`, else ``externalLifetimeAssumed`` before it expires): a token issued before
-        /// one of its user's phones was revoked registers no new installation.
+        /// its `nbf`, else ``externalLifetimeAssumed`` before it expires), and never later than
+        /// when it was verified: a token issued before one of its user's phones was revoked
+        /// registers no new installation.
         public var issued: Date
     }
 
@@ -114,7 +115,8 @@ public struct TokenAuthority: Sendable {
         let latest = now.addingTimeInterval(Self.clockSkewMax)
         guard payload.iat.value <= latest else { throw TokenError(.unauthorized, "the token is issued in the future") }
         if let notBefore = payload.nbf, notBefore.value > latest { throw TokenError(.unauthorized, "the token is not valid yet") }
-        return Claims(user: user, tenant: tenant, role: Role(payload.role), expires: payload.exp.value, issued: payload.iat.value)
+        // A token is never taken as issued after it was verified (a clock ahead within the skew).
+        return Claims(user: user, tenant: tenant, role: Role(payload.role), expires: payload.exp.value, issued: min(payload.iat.value, now))
     }
 }
 
