@@ -333,13 +333,7 @@ extension DeviceSchema {
         try db.run("DELETE FROM collect_candidates")
         try db.run("INSERT OR IGNORE INTO collect_candidates (tbl, id) \(candidates)", values)
         try meanwhile()
-        try db.run("""
-            DELETE FROM collect_candidates
-            WHERE EXISTS (SELECT 1 FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket
-                          WHERE r.tbl = collect_candidates.tbl AND r.id = collect_candidates.id)
-               OR EXISTS (SELECT 1 FROM outbox_rows o WHERE o.tbl = collect_candidates.tbl AND o.id = collect_candidates.id)
-               OR EXISTS (SELECT 1 FROM fetched_rows f WHERE f.tbl = collect_candidates.tbl AND f.id = collect_candidates.id)
-            """)
+        try db.run("DELETE FROM collect_candidates WHERE \(Self.kept(tbl: "collect_candidates.tbl", id: "collect_candidates.id"))")
         try db.run("DELETE FROM row_buckets WHERE (tbl, id) IN (SELECT tbl, id FROM collect_candidates)")
         for table in tables.keys.sorted() {
             try db.run("DELETE FROM \(table) WHERE id IN (SELECT id FROM collect_candidates WHERE tbl = ?)", [table])
@@ -348,14 +342,22 @@ extension DeviceSchema {
         try db.run("DELETE FROM collect_candidates")
     }
 
+    /// Deletes one row, its memberships and its counters' contributions unless it is kept
+    /// (``kept(tbl:id:)``).
     func collectIfOrphaned(_ table: String, _ id: RecordID, in db: isolated SQLiteDatabase) throws {
-        let held = try db.query("""
-            SELECT 1 FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket WHERE r.tbl = ? AND r.id = ? LIMIT 1
-            """, [table, id.bytes])
-        guard held.isEmpty else { return }
-        guard try db.query("SELECT 1 FROM outbox_rows WHERE tbl = ? AND id = ? LIMIT 1", [table, id.bytes]).isEmpty else { return }
-        guard try db.query("SELECT 1 FROM fetched_rows WHERE tbl = ? AND id = ?", [table, id.bytes]).isEmpty else { return }
+        guard try db.query("SELECT 1 WHERE \(Self.kept(tbl: "?1", id: "?2"))", [table, id.bytes]).isEmpty else { return }
         try db.run("DELETE FROM row_buckets WHERE tbl = ? AND id = ?", [table, id.bytes])
         try remove(table, id, in: db)
+    }
+
+    /// The condition (SQL) under which the row `tbl`, `id` (SQL expressions) stays on the phone:
+    /// a held bucket has it, it has an unanswered change, or it was fetched on demand. Every
+    /// collection asks this one condition.
+    static func kept(tbl: String, id: String) -> String {
+        """
+        EXISTS (SELECT 1 FROM row_buckets r JOIN bucket_cursors c ON c.bucket = r.bucket WHERE r.tbl = \(tbl) AND r.id = \(id))
+        OR EXISTS (SELECT 1 FROM outbox_rows o WHERE o.tbl = \(tbl) AND o.id = \(id))
+        OR EXISTS (SELECT 1 FROM fetched_rows f WHERE f.tbl = \(tbl) AND f.id = \(id))
+        """
     }
 }
