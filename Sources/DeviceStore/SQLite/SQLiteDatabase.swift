@@ -22,6 +22,9 @@ public actor SQLiteDatabase {
         public var readOnly = false
         /// The most prepared statements kept for reuse.
         public var statementCacheMax = 64
+        /// How many pages the write-ahead log holds before a background connection copies it into
+        /// the database file (SQLite's own threshold: about 4 MB); see ``checkpointsInBackground``.
+        public var checkpointPages = 1_000
 
         /// The defaults: read-write, 5 s busy timeout.
         public init() {}
@@ -57,6 +60,8 @@ public actor SQLiteDatabase {
 
     private let executor: DedicatedExecutor
     private let handle: Handle
+    /// Checkpoints the log off the writer's path (a file opened read-write only).
+    private let checkpointer: WALCheckpointer?
     private let cancellation = Cancellation()
     private let hooks = Hooks()
     private var commitObservers: [UInt64: @Sendable (Set<String>) -> Void] = [:]
@@ -101,8 +106,10 @@ public actor SQLiteDatabase {
             sqlite3_close_v2(pointer)
             throw SQLiteError(.cannotOpen, resultCode: status, message: message)
         }
+        let checkpointer: WALCheckpointer?
         do {
             try Self.configure(pointer, path: path, options: options)
+            checkpointer = options.readOnly || path == ":memory:" ? nil : try WALCheckpointer(path: path, pages: options.checkpointPages)
         } catch {
             sqlite3_close_v2(pointer)
             throw error
@@ -110,6 +117,8 @@ public actor SQLiteDatabase {
         // Only now, with nothing left to fail, does the actor take ownership: a throw after
         // this point would run the deinit and close the handle a second time.
         self.handle = Handle(pointer: pointer)
+        self.checkpointer = checkpointer
+        checkpointer?.watch(pointer)
         self.path = path
         self.executor = DedicatedExecutor(label: "fieldsync.sqlite")
         self.statementCacheMax = options.statementCacheMax
@@ -157,8 +166,16 @@ public actor SQLiteDatabase {
     // in release builds (Swift 6.3: "circular reference"). sqlite3_close_v2 makes the connection
     // a zombie that closes once the cached statements, released right after, are finalized.
     deinit {
+        checkpointer?.close()
         sqlite3_close_v2(handle.pointer)
     }
+
+    /// How many times past ``Options/checkpointPages`` the log may grow while the background
+    /// checkpoint lags before a commit checkpoints on the writer's connection after all.
+    public static let checkpointLagMax = 4
+
+    /// How many checkpoints the background connection has run (``Options/checkpointPages``).
+    public nonisolated var checkpointsInBackground: Int { checkpointer?.runs.load(ordering: .relaxed) ?? 0 }
 
     /// Runs one or more SQL statements separated by semicolons, without parameters or results
     /// (schema changes, pragmas).
