@@ -11,7 +11,7 @@ import SyncCore
 /// the newest delete and `_deleted` whether the row reads as deleted.
 struct DeviceSchema: Sendable {
     /// The store's own schema version; each step in ``migrations`` raises it by one.
-    static let version = 20
+    static let version = 21
 
     let schema: Schema
     let tables: [String: TableLayout]
@@ -110,6 +110,9 @@ struct DeviceSchema: Sendable {
         "ALTER TABLE users ADD COLUMN active INTEGER; ALTER TABLE users ADD COLUMN active__clock INTEGER; ALTER TABLE users ADD COLUMN active__replica INTEGER",
         // 19 → 20: answered change sets, kept to be uploaded again after the server's database is restored.
         answered,
+        // 20 → 21: the answered change sets by when they were answered, so that pruning them does not
+        // read them all after every push.
+        answeredByTime,
     ]
 
     /// A weekly plan's proposed visits (`DeviceStore.weekPlan`).
@@ -177,6 +180,12 @@ struct DeviceSchema: Sendable {
         )
         """
 
+    static let answeredByTime = "CREATE INDEX answered_change_sets_by_time ON answered_change_sets (answered_at)"
+
+    /// Forgets the answered change sets kept longer than ``DeviceStore/Options/answeredKeepMilliseconds``
+    /// (its parameter: the oldest time kept), after every push's answer.
+    static let pruneAnswered = "DELETE FROM answered_change_sets WHERE answered_at < ?"
+
     /// The store's bookkeeping tables.
     static let bookkeeping = """
         CREATE TABLE store_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -239,6 +248,7 @@ struct DeviceSchema: Sendable {
         meterReadingsByAsset,
         quoteLinesByQuote,
         weekPlanVisitsByPlan,
+        answeredByTime,
     ] + readIndexes
 }
 

@@ -61,7 +61,7 @@ extension DeviceStore {
                     try schema.collectIfOrphaned(change.table, change.record, in: db)
                 }
             }
-            try db.run("DELETE FROM answered_change_sets WHERE answered_at < ?", [wall - keep])
+            try db.run(DeviceSchema.pruneAnswered, [wall - keep])
             try schema.collectEvicted(in: db)
             try Self.dropOrphanedBytes(in: db)
         }
