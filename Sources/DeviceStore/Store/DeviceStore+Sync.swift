@@ -30,6 +30,11 @@ extension DeviceStore {
             try Self.save(clock, in: db)
             var answered: [ChangeID: ChangeOutcome] = [:]
             for outcome in response.outcomes { answered[outcome.change] = outcome }
+            // The change sets that leave the outbox, those of them kept, and their records.
+            var leaving: [Int64] = []
+            var kept: [Int64] = []
+            var answeredRows: [RecordRef] = []
+            var seenRows = Set<RecordRef>()
             for row in try db.query("SELECT seq, body FROM outbox ORDER BY seq") {
                 let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: try row.read(1, as: [UInt8].self))
                 guard changeSet.changes.allSatisfy({ answered[$0.id] != nil }) else { continue }
@@ -47,25 +52,36 @@ extension DeviceStore {
                     }
                     db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
+                let seq = try row.read(0, as: Int64.self)
+                leaving.append(seq)
                 // Kept to be uploaded again should the server's database go back before this answer;
                 // a change set refused whole has nothing the server could lose.
-                if changeSet.changes.contains(where: { answered[$0.id]!.result != .rejected }) {
-                    try db.run("INSERT OR REPLACE INTO answered_change_sets (seq, change_set_id, body, created_at, answered_at) SELECT seq, change_set_id, body, created_at, ? FROM outbox WHERE seq = ?",
-                               [wall, try row.read(0, as: Int64.self)])
-                }
-                try db.run("DELETE FROM outbox WHERE seq = ?", [try row.read(0, as: Int64.self)])
-                // A row that left the phone's buckets (or window) while this change waited goes now:
-                // each record once, however many of its changes the set holds.
-                var answeredRows = Set<RecordRef>()
-                for change in changeSet.changes where answeredRows.insert(RecordRef(table: change.table, record: change.record)).inserted {
-                    try schema.collectIfOrphaned(change.table, change.record, in: db)
+                if changeSet.changes.contains(where: { answered[$0.id]!.result != .rejected }) { kept.append(seq) }
+                for change in changeSet.changes where seenRows.insert(RecordRef(table: change.table, record: change.record)).inserted {
+                    answeredRows.append(RecordRef(table: change.table, record: change.record))
                 }
             }
+            // One statement each for every answered change set (a JSON array of their sequences).
+            if !kept.isEmpty {
+                try db.run("""
+                    INSERT OR REPLACE INTO answered_change_sets (seq, change_set_id, body, created_at, answered_at)
+                    SELECT seq, change_set_id, body, created_at, ? FROM outbox WHERE seq IN (SELECT value FROM json_each(?))
+                    """, [wall, Self.jsonArray(kept)])
+            }
+            if !leaving.isEmpty {
+                try db.run("DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))", [Self.jsonArray(leaving)])
+            }
+            // A row that left the phone's buckets (or window) while its change waited goes now: each
+            // record once, however many answered changes it had.
+            for ref in answeredRows { try schema.collectIfOrphaned(ref.table, ref.record, in: db) }
             try db.run(DeviceSchema.pruneAnswered, [wall - keep])
             try schema.collectEvicted(in: db)
             try Self.dropOrphanedBytes(in: db)
         }
     }
+
+    /// `[1,2,3]`: integers as a JSON array, for `json_each` (one parameter for a list).
+    static func jsonArray(_ values: [Int64]) -> String { "[" + values.map(String.init).joined(separator: ",") + "]" }
 
     /// Applies one page of a pull — its change sets, snapshots, removes and the new cursor — in one
     /// transaction: after a crash the store holds the page entirely or not at all.
