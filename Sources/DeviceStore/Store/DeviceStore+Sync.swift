@@ -61,7 +61,8 @@ extension DeviceStore {
                     answeredRows.append(RecordRef(table: change.table, record: change.record))
                 }
             }
-            // One statement each for every answered change set (a JSON array of their sequences).
+            // The answered change sets are kept and leave the outbox in one statement each, their
+            // sequences passed as one JSON array.
             if !kept.isEmpty {
                 try db.run("""
                     INSERT OR REPLACE INTO answered_change_sets (seq, change_set_id, body, created_at, answered_at)
