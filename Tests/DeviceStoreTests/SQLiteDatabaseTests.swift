@@ -200,6 +200,8 @@ struct SQLiteDatabaseTests {
         #expect(try await db.query("PRAGMA wal_autocheckpoint")[0].read(0, as: Int.self) == 0)
         try await db.execute("CREATE TABLE t (v BLOB)")
         let pageSize = try await db.query("PRAGMA page_size")[0].read(0, as: Int.self)
+        // A log cut back to the threshold's frames: pages of the database's size, and their headers.
+        #expect(try await db.query("PRAGMA journal_size_limit")[0].read(0, as: Int.self) == 16 * (pageSize + 24))
         for _ in 0..<200 {
             try await db.run("INSERT INTO t VALUES (randomblob(?))", [pageSize * 3])
         }

@@ -48,13 +48,24 @@ final class WALCheckpointer: Sendable {
     /// Installs the WAL hook on the writer's connection `writer`, replacing its automatic
     /// checkpoint. The writer's connection must close after ``close()``.
     func watch(_ writer: OpaquePointer) {
-        // A log that grew while the checkpoint lagged is cut back when it starts over.
-        sqlite3_exec(writer, "PRAGMA journal_size_limit = \(pages * 4_096)", nil, nil, nil)
+        // A log that grew while the checkpoint lagged is cut back when it starts over (a frame
+        // is a page and a 24-byte header).
+        sqlite3_exec(writer, "PRAGMA journal_size_limit = \(pages * (Self.pageSize(writer) + 24))", nil, nil, nil)
         sqlite3_wal_hook(writer, { context, writer, _, pages in
             guard let context else { return SQLITE_OK }
             Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: Int(pages), writer: writer)
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// The database's page size on `connection`, in bytes (SQLite's default, 4,096, should the
+    /// pragma not answer).
+    private static func pageSize(_ connection: OpaquePointer) -> Int {
+        var statement: OpaquePointer?
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_prepare_v2(connection, "PRAGMA page_size", -1, &statement, nil) == SQLITE_OK,
+              sqlite3_step(statement) == SQLITE_ROW else { return 4_096 }
+        return Int(sqlite3_column_int64(statement, 0))
     }
 
     /// After a commit on `writer` left `pages` pages in the log.
