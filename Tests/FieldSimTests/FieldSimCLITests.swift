@@ -521,7 +521,7 @@ struct FieldSimCLITests {
     }
 
     @Test("demo runs a small fleet to its verdict and ends quietly: nothing on standard error, not even while the server shuts down",
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(30)))
     func demoEndsQuietly() throws {
         let run = try Self.fieldsim(["demo", "--devices", "2", "--days", "1"])
         #expect(run.status == 0, "\(run.error)")
@@ -530,7 +530,7 @@ struct FieldSimCLITests {
     }
 
     @Test("demo --keep serves the simulated week with the clock going on in real time: a console that spent its request budget gets it back",
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(30)))
     func demoKeepsServing() async throws {
         let process = Process()
         process.executableURL = DevServer.built("fieldsim")

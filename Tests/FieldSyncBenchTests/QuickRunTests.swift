@@ -18,7 +18,7 @@ struct QuickRunTests {
     /// The figures whose baseline comes from Python packages (PyPI may be out of reach).
     static let peerFigures: Set<String> = ["wire_bytes_vs_loro", "wire_bytes_vs_yrs", "merge_kernel"]
 
-    @Test("every figure, with its baseline and ratio", .timeLimit(.minutes(10)))
+    @Test("every figure, with its baseline and ratio", .timeLimit(.minutes(30)))
     func everyFigure() throws {
         let process = Process()
         process.executableURL = DevServer.built("fieldsync-bench")

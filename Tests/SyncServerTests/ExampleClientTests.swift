@@ -11,7 +11,7 @@ import Testing
 /// pricing and routing back through the feed.
 @Suite("Example client")
 struct ExampleClientTests {
-    @Test("a client written from the spec alone does a rep's day", .timeLimit(.minutes(5)))
+    @Test("a client written from the spec alone does a rep's day", .timeLimit(.minutes(30)))
     func repDay() async throws {
         let directory = URL(fileURLWithPath: "/tmp/fieldsync-example-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

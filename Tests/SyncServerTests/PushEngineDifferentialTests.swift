@@ -25,7 +25,7 @@ import Testing
 @Suite("Push engine, differential")
 struct PushEngineDifferentialTests {
     @Test("a push applied as one set answers and stores exactly what change set after change set does",
-          .timeLimit(.minutes(10)), arguments: seeds("FIELDSYNC_DIFFERENTIAL", default: 3))
+          .timeLimit(.minutes(30)), arguments: seeds("FIELDSYNC_DIFFERENTIAL", default: 3))
     func sameAnswers(seed: UInt64) async throws {
         let pushes = ProcessInfo.processInfo.environment["FIELDSYNC_DIFFERENTIAL_PUSHES"].flatMap(Int.init) ?? 12
         let alone = try await HostileWorld.make("differential-alone-\(seed)", pushBatchMax: 1)
