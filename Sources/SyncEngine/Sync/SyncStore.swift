@@ -199,9 +199,20 @@ extension SyncStore {
     /// transaction, with their bucket membership. `records` must list parents before children.
     /// Seeded rows reach devices through snapshots, not through the change feed; rows their
     /// table's phone window does not keep at `now` (by default the clock's time) are retired.
+    ///
+    /// Then it analyzes the tables it wrote: without statistics until autovacuum's next pass, the
+    /// planner takes a tenant's rows for a few dozen, and a push's bucket lookup reads every
+    /// membership of the tenant.
     public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64? = nil) async throws {
+        try await write(seed: records, tenant: tenant, at: now ?? Int64(clock.milliseconds))
+        var seen = Set<String>()
+        let written = records.map(\.table).filter { seen.insert($0).inserted }
+        try await pool.query("ANALYZE " + (written + ["row_buckets", "row_retired"]).joined(separator: ", "))
+    }
+
+    /// The seed's one transaction: the rows, their memberships and their retirements.
+    private func write(seed records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64) async throws {
         let tables = self.tables
-        let now = now ?? Int64(clock.milliseconds)
         try await pool.transaction { db in
             var bucketsOf: [String: Set<Bucket>] = [:]
             var memberships: [[PostgresValue]] = []
