@@ -15,8 +15,9 @@ let strict: [SwiftSetting] = [
 
 /// Every library target's settings: `strict`, and optimized even in a debug build. `swift test`
 /// builds debug, and the suite's swarms, fuzzers and server worlds spend most of their time in
-/// these modules; unoptimized, a swarm seed took 2.6 times the CPU (README, "The tests"). The
-/// test targets, the executables' own code and the dependencies stay as SwiftPM builds them.
+/// these modules; unoptimized, a swarm seed took 2.6 times the CPU (README, "How the tests
+/// run"). The test targets, the executables' own code and the dependencies stay as SwiftPM
+/// builds them.
 let library: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
