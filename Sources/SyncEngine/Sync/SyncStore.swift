@@ -204,16 +204,15 @@ extension SyncStore {
     /// planner takes a tenant's rows for a few dozen, and a push's bucket lookup reads every
     /// membership of the tenant.
     public func seed(_ records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64? = nil) async throws {
-        try await write(seed: records, tenant: tenant, at: now ?? Int64(clock.milliseconds))
-        var seen = Set<String>()
-        let written = records.map(\.table).filter { seen.insert($0).inserted }
+        let written = try await write(seed: records, tenant: tenant, at: now ?? Int64(clock.milliseconds))
         try await pool.query("ANALYZE " + (written + ["row_buckets", "row_retired"]).joined(separator: ", "))
     }
 
-    /// The seed's one transaction: the rows, their memberships and their retirements.
-    private func write(seed records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64) async throws {
+    /// The seed's one transaction: the rows, their memberships and their retirements. Returns the
+    /// record tables it wrote.
+    private func write(seed records: [(table: String, id: RecordID, state: RecordState)], tenant: RecordID, at now: Int64) async throws -> [String] {
         let tables = self.tables
-        try await pool.transaction { db in
+        return try await pool.transaction { db in
             var bucketsOf: [String: Set<Bucket>] = [:]
             var memberships: [[PostgresValue]] = []
             var retired: [[PostgresValue]] = []
@@ -257,6 +256,7 @@ extension SyncStore {
             }
             try await db.copy(into: "row_buckets", columns: ["tenant_id", "bucket", "tbl", "id"], rows: memberships)
             try await db.copy(into: "row_retired", columns: ["tenant_id", "tbl", "id", "retired_at"], rows: retired)
+            return order
         }
     }
 }
