@@ -36,6 +36,26 @@ struct PostgresClusterTests {
         #expect(!FileManager.default.fileExists(atPath: directory.path))
     }
 
+    @Test("further server settings reach the server, and one that is not a plain word is refused before anything starts")
+    func settings() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/fieldsync-settings-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = PostgresCluster.Options.throwaway
+        options.settings["autovacuum_naptime"] = "1"
+        options.settings["work_mem"] = "8MB"
+        let cluster = try await PostgresCluster.start(in: directory, options: options)
+        let connection = try await PostgresConnection.connect(cluster.connectionString())
+        #expect(try await connection.query("SHOW autovacuum_naptime")[0].read(0, as: String.self) == "1s")
+        #expect(try await connection.query("SHOW work_mem")[0].read(0, as: String.self) == "8MB")
+        await cluster.stop()
+
+        var hostile = PostgresCluster.Options.throwaway
+        hostile.settings["work_mem"] = "8MB' -c 'fsync=off"
+        let error = await #expect(throws: ClusterError.self) { try await PostgresCluster.start(in: directory, options: hostile) }
+        #expect(error?.message.contains("not a plain word") == true)
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/data"), "refused before initdb")
+    }
+
     @Test("a directory whose socket path would be too long is refused with a clear error")
     func socketPathTooLong() async throws {
         let long = URL(fileURLWithPath: "/tmp/" + String(repeating: "d", count: 120))

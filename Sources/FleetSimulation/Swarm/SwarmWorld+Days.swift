@@ -236,9 +236,7 @@ extension SwarmWorld {
     func restartPostgres() async throws {
         guard has(.postgresRestart), let cluster else { return }
         await cluster.stop()
-        var options = PostgresCluster.Options()
-        options.durable = false
-        self.cluster = try await PostgresCluster.start(in: root.appendingPathComponent("pg"), options: options, logger: logger)
+        self.cluster = try await PostgresCluster.start(in: root.appendingPathComponent("pg"), options: Swarm.clusterOptions, logger: logger)
         count(.postgresRestart)
     }
 

@@ -25,6 +25,10 @@ public actor PostgresCluster {
         public var removeOnStop = false
         /// How long to wait for the server to accept connections (whole seconds).
         public var startTimeout: Duration = .seconds(60)
+        /// Further server settings, by name (`autovacuum_naptime: "1"`), passed to `postgres -c`
+        /// on every start; they override the launcher's own. Names and values are plain words
+        /// (letters, digits, `_ . , -`): a start with anything else throws ``ClusterError``.
+        public var settings: [String: String] = [:]
 
         /// The defaults: durable, kept on stop.
         public init() {}
@@ -133,6 +137,10 @@ public actor PostgresCluster {
     private nonisolated var logFile: URL { directory.appendingPathComponent("server.log") }
 
     private func launch() async throws {
+        let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,-")
+        for (name, value) in options.settings where name.isEmpty || value.isEmpty || !(name + value).allSatisfy(plain.contains) {
+            throw ClusterError("the server setting \(name) = \(value) is not a plain word: use letters, digits and _ . , -")
+        }
         let socket = directory.path + "/.s.PGSQL.5432"
         guard socket.utf8.count < 108 else {
             throw ClusterError("the cluster directory's path is too long for a Unix socket (\(socket.utf8.count) bytes, at most 107): choose a shorter one")
@@ -191,6 +199,7 @@ public actor PostgresCluster {
 
         var settings = ["listen_addresses=''", "unix_socket_directories='\(directory.path)'", "max_connections=500"]
         if !options.durable { settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] }
+        settings += options.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         do {
             let seconds = String(max(1, options.startTimeout.components.seconds))
             try await user.run(binaries.pgCtl, [
