@@ -93,10 +93,12 @@ extension Array: PostgresBindable, PostgresReadable where Element == UInt8 {
     public var postgresValue: PostgresValue { .bytes(self) }
     /// Reads `bytea` in its text output format, `\x` followed by hex digits.
     public init(postgresText text: String) throws(PostgresError) {
-        let digits = Array(text.utf8)
-        guard digits.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "x")]),
-              let bytes = Hex.decode(digits.dropFirst(2), allowingUppercase: true)
-        else { throw .mismatch("[UInt8] (bytea in hex format)") }
+        var text = text
+        let bytes = text.withUTF8 { digits -> [UInt8]? in
+            guard digits.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "x")]) else { return nil }
+            return Hex.decode(UnsafeBufferPointer(rebasing: digits.dropFirst(2)), allowingUppercase: true)
+        }
+        guard let bytes else { throw .mismatch("[UInt8] (bytea in hex format)") }
         self = bytes
     }
 }
