@@ -34,12 +34,17 @@ struct SyncStoreTests {
     /// rows for a few dozen and answered every push's bucket lookup by reading all the tenant's
     /// memberships: 4 ms for 20 rows on the demo tenant, growing with the tenant; a swarm seed
     /// spent 3.4 s of its PostgreSQL time there. A seed now leaves the planner its statistics.
-    @Test("after a tenant's bulk load, a push's bucket lookup reads its rows by index, not every membership of the tenant")
-    func seededTablesAreAnalyzed() async throws {
-        let setup = try await Self.setup("seedstats")
-        let refs = try await setup.pool.query("SELECT tbl, id::text FROM row_buckets WHERE tenant_id = $1 ORDER BY md5(id::text) LIMIT 20", [setup.tenant.uuidString])
+    ///
+    /// A push of 100 changes asks for about 200 rows' buckets. With PostgreSQL's default
+    /// `random_page_cost` (4, for spinning disks) the planner hashed all the tenant's memberships
+    /// for that: 3.8 ms on the demo tenant, 0.8 ms by index. Our clusters run with 1.1
+    /// (`PostgresCluster`), as OPERATIONS.md advises for a served database.
+    @Test("after a tenant's bulk load, a push's bucket lookup reads its rows by index, not every membership of the tenant", arguments: [20, 200])
+    func seededTablesAreAnalyzed(asked: Int) async throws {
+        let setup = try await Self.setup("seedstats\(asked)")
+        let refs = try await setup.pool.query("SELECT tbl, id::text FROM row_buckets WHERE tenant_id = $1 ORDER BY md5(id::text) LIMIT $2", [setup.tenant.uuidString, asked])
             .map { RecordRef(table: try $0.read(0, as: String.self), record: RecordID(try $0.read(1, as: String.self))!) }
-        try #require(refs.count == 20)
+        try #require(refs.count == asked)
         let plan = try await setup.pool.query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + WorkingSet.membershipsSQL,
                                               WorkingSet.refParameters(refs, tenant: setup.tenant)).map { try $0.read(0, as: String.self) }
         // Every node that reads row_buckets, and how many rows it read in all its loops.
@@ -48,7 +53,7 @@ struct SyncStoreTests {
             if let rows = Self.actualRows(line) { read = max(read, rows) }
         }
         let members = try await setup.pool.query("SELECT count(*) FROM row_buckets WHERE tenant_id = $1", [setup.tenant.uuidString])[0].read(0, as: Int.self)
-        #expect(read <= 100, "the lookup of 20 rows read \(read) of the tenant's \(members) memberships:\n\(plan.joined(separator: "\n"))")
+        #expect(read <= asked * 5, "the lookup of \(asked) rows read \(read) of the tenant's \(members) memberships:\n\(plan.joined(separator: "\n"))")
     }
 
     /// `rows=N loops=L` of an `EXPLAIN ANALYZE` line, as N × L.

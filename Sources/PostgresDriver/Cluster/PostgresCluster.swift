@@ -197,7 +197,10 @@ public actor PostgresCluster {
             throw error
         }
 
-        var settings = ["listen_addresses=''", "unix_socket_directories='\(directory.path)'", "max_connections=500"]
+        // random_page_cost: PostgreSQL's default of 4 prices a random read for a spinning disk;
+        // FieldSync reads rows by key from a database in memory or on SSD, and at 4 the planner
+        // hashed a tenant's every bucket membership to look up 200 (OPERATIONS.md).
+        var settings = ["listen_addresses=''", "unix_socket_directories='\(directory.path)'", "max_connections=500", "random_page_cost=1.1"]
         if !options.durable { settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] }
         settings += options.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         do {
