@@ -205,6 +205,23 @@ struct DeviceStoreTests {
         #expect(try await fixture.store.clock() >= serverVersion.clock, "the device received the server's clock")
     }
 
+    /// After a week offline the outbox holds hundreds of change sets; each push's answer is read
+    /// against the outbox a page at a time, up to the last answered change set.
+    @Test("answers leave the outbox wherever they stand in it, across pages, and what is unanswered stays", arguments: [[0, 1, 2], [1], [0, 150, 249], [249]])
+    func answersAcrossTheOutbox(answeredAt positions: [Int]) async throws {
+        let fixture = try await DeviceStoreFixture.make()
+        defer { fixture.remove() }
+        let visit = try await fixture.firstVisit()
+        for note in 0..<250 { _ = try await fixture.store.addContactRecord(customer: visit.customerID, channel: "phone", notes: "note \(note)") }
+        let pending = try await fixture.store.pendingChangeSets(limit: 250)
+        try #require(pending.count == 250)
+        let outcomes = positions.flatMap { pending[$0].changes.map { ChangeOutcome(change: $0.id, result: .applied) } }
+        try await fixture.store.recordOutcomes(PushResponse(batch: pending[positions[0]].id.uuid, serverClock: DeviceStoreFixture.serverClock, outcomes: outcomes))
+        let left = try await fixture.store.pendingChangeSets(limit: 250).map(\.id)
+        #expect(left == pending.enumerated().filter { !positions.contains($0.offset) }.map(\.element.id))
+        #expect(try await fixture.store.outcomes(result: "applied").count == positions.count)
+    }
+
     @Test("evicting a bucket keeps rows with unanswered changes until the server answers")
     func eviction() async throws {
         let fixture = try await DeviceStoreFixture.make()

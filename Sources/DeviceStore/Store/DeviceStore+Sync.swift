@@ -35,8 +35,21 @@ extension DeviceStore {
             var kept: [Int64] = []
             var answeredRows: [RecordRef] = []
             var seenRows = Set<RecordRef>()
-            for row in try db.query("SELECT seq, body FROM outbox ORDER BY seq") {
+            // The answered change sets are at the head of the outbox (a push sends its oldest), so
+            // it is read a page at a time and no further than the last answered change: after a
+            // week offline, each push's answer decoded every change set still waiting.
+            var unmatched = Set(answered.keys)
+            var page: ArraySlice<SQLiteRow> = []
+            var seq: Int64 = .min
+            while !unmatched.isEmpty {
+                if page.isEmpty {
+                    page = try db.query("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT 100", [seq])[...]
+                    if page.isEmpty { break }
+                }
+                let row = page.removeFirst()
+                seq = try row.read(0, as: Int64.self)
                 let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: try row.read(1, as: [UInt8].self))
+                for change in changeSet.changes { unmatched.remove(change.id) }
                 guard changeSet.changes.allSatisfy({ answered[$0.id] != nil }) else { continue }
                 for change in changeSet.changes {
                     let outcome = answered[change.id]!
@@ -52,7 +65,6 @@ extension DeviceStore {
                     }
                     db.noteWritten("outcomes")  // a WITHOUT ROWID table: SQLite's update hook does not see it
                 }
-                let seq = try row.read(0, as: Int64.self)
                 leaving.append(seq)
                 // Kept to be uploaded again should the server's database go back before this answer;
                 // a change set refused whole has nothing the server could lose.
