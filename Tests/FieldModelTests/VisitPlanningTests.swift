@@ -35,6 +35,15 @@ struct VisitPlanningTests {
         #expect(local.starts(from: Self.monday, to: Self.monday + 35 * Self.day, zone: madrid)
             == [Self.monday + 8 * 3_600_000, Self.monday + 7 * Self.day + 8 * 3_600_000, Self.monday + 14 * Self.day + 8 * 3_600_000,
                 Self.monday + 21 * Self.day + 8 * 3_600_000, Self.monday + 28 * Self.day + 7 * 3_600_000])
+        // On the day the clocks change, the visit is still at its local time, on its day: Sundays at
+        // 23:40 in New York from 2028-03-05 (summer time starts on 2028-03-12, ends on 2028-11-05).
+        // Counting the minutes from midnight put the 12 March visit at 00:40 on Monday (the property
+        // below found it with seed 6939552565179275176) and the 5 November one at 22:40.
+        let newYork = TimeZone(identifier: "America/New_York")!
+        let sundays = S(everyWeeks: 1, weekday: 7, startMinute: 1_420, durationMinutes: 60, startsOn: 1_835_930_400_000)
+        let spring = sundays.starts(from: 1_835_930_400_000, to: 1_836_600_000_000, zone: newYork)
+        #expect(spring == [1_835_930_400_000, 1_836_531_600_000], "\(spring)")
+        #expect(sundays.starts(from: 1_857_000_000_000, to: 1_857_100_000_000, zone: newYork) == [1_857_098_400_000])
         // Nothing before the first day, nothing outside the window, nothing for a nonsense rhythm.
         #expect(weekly.starts(from: Self.monday - 30 * Self.day, to: Self.monday + 8 * Self.day, zone: Self.utc).isEmpty)
         #expect(S(everyWeeks: 0, weekday: 1, startMinute: 0, durationMinutes: 5, startsOn: 0).starts(from: 0, to: Self.monday, zone: Self.utc).isEmpty)

@@ -13,7 +13,7 @@ public enum VisitPlanning {
         public var everyWeeks: Int
         /// The ISO weekday: 1 is Monday, 7 Sunday.
         public var weekday: Int
-        /// The start, in minutes after local midnight, and the visit's length.
+        /// The start as a time on the local clock, in minutes (570 is 09:30), and the visit's length.
         public var startMinute: Int, durationMinutes: Int
         /// The first day it may fall on, and the day it ends (no visit starts at or after it), in ms.
         public var startsOn: Int64, endsOn: Int64?
@@ -45,8 +45,11 @@ public enum VisitPlanning {
             var starts: [Int64] = []
             var index = skipped
             while starts.count < 1_000 {
+                // The local time on the clock, not minutes since midnight: on the day the clocks
+                // change the two differ by an hour. (A time the change skips becomes the next that
+                // exists; a time it repeats, the first of the two.)
                 guard let day = calendar.date(byAdding: .day, value: index * step, to: first),
-                      let start = calendar.date(byAdding: .minute, value: startMinute, to: day) else { break }
+                      let start = calendar.date(bySettingHour: startMinute / 60, minute: startMinute % 60, second: 0, of: day) else { break }
                 let milliseconds = Int64((start.timeIntervalSince1970 * 1_000).rounded())
                 if milliseconds > to || milliseconds >= (endsOn ?? .max) { break }
                 if milliseconds >= from && milliseconds >= startsOn { starts.append(milliseconds) }
