@@ -31,16 +31,21 @@ struct DeviceStoreFixture {
         let rep = RecordID(try #require(data["users"]).rows.first { $0[2] == role.name }![0]!)!
         try await store.register(replica: ReplicaID(21), user: rep, role: role, serverClock: serverClock)
         try await store.setBuckets(["demo"])
-        if prime {
-            let snapshots = try data.snapshots(for: FieldSalesSchema.schema, clock: serverClock)
-            var cursor: UInt64 = 0
-            for page in stride(from: 0, to: snapshots.count, by: 2_000) {
-                cursor += 1
-                try await store.apply(BucketPage(bucket: "demo", kind: .snapshot, snapshots: Array(snapshots[page..<min(page + 2_000, snapshots.count)]),
-                                                 cursor: cursor, hasMore: page + 2_000 < snapshots.count), serverClock: serverClock)
-            }
-        }
+        if prime { _ = try await applyDemo(data, kind: .snapshot, after: 0, to: store) }
         return DeviceStoreFixture(store: store, directory: directory, path: path, clock: clock, rep: rep, data: data)
+    }
+
+    /// Applies every demo row to `store` as the server's pages of 2,000 (`kind`), with cursors
+    /// after `cursor`; returns the last cursor.
+    static func applyDemo(_ data: DemoDataSet, kind: BucketPage.Kind, after cursor: UInt64, to store: DeviceStore) async throws -> UInt64 {
+        let snapshots = try data.snapshots(for: FieldSalesSchema.schema, clock: serverClock)
+        var cursor = cursor
+        for page in stride(from: 0, to: snapshots.count, by: 2_000) {
+            cursor += 1
+            try await store.apply(BucketPage(bucket: "demo", kind: kind, snapshots: Array(snapshots[page..<min(page + 2_000, snapshots.count)]),
+                                             cursor: cursor, hasMore: page + 2_000 < snapshots.count), serverClock: serverClock)
+        }
+        return cursor
     }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }

@@ -15,7 +15,6 @@ struct DeviceStoreTests {
     func statementsStayCompiled() async throws {
         let fixture = try await DeviceStoreFixture.make()
         defer { fixture.remove() }
-        let snapshots = try fixture.data.snapshots(for: FieldSalesSchema.schema, clock: DeviceStoreFixture.serverClock)
         let visits = try await fixture.store.visits(from: DeviceStoreFixture.monday, to: DeviceStoreFixture.monday + 86_400_000)
         try #require(visits.count >= 2)
         let product = try #require(try fixture.anyProduct())
@@ -25,20 +24,16 @@ struct DeviceStoreTests {
         /// A phone's day: the server's pages over every table, a visit done with an order taken,
         /// every typed read.
         func day(_ visit: DeviceStore.VisitSummary, at start: Int64) async throws {
-                for page in stride(from: 0, to: snapshots.count, by: 2_000) {
-                    cursor += 1
-                    try await fixture.store.apply(BucketPage(bucket: "demo", kind: .changes, snapshots: Array(snapshots[page..<min(page + 2_000, snapshots.count)]),
-                                                             cursor: cursor, hasMore: page + 2_000 < snapshots.count), serverClock: DeviceStoreFixture.serverClock)
-                }
-                let here = try #require(visit.location)
-                _ = try await fixture.store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: here, accuracyMeters: 8, deviceTime: start))
-                let order = try await fixture.store.createOrder(customer: visit.customerID, visit: visit.id).record
-                _ = try await fixture.store.addOrderLine(order: order, product: product, quantity: 2)
-                _ = try await fixture.store.checkOut(visit: visit.id, fix: Geofence.Fix(coordinate: here, accuracyMeters: 8, deviceTime: start + 900_000))
-                _ = try await fixture.store.completeVisit(visit: visit.id)
-                for query in Self.typedReads(visit: visit.id, customer: visit.customerID, product: product, order: order, workOrder: workOrder) {
-                    try await fixture.store.database.transaction { db in try query(db, schema) }
-                }
+            cursor = try await DeviceStoreFixture.applyDemo(fixture.data, kind: .changes, after: cursor, to: fixture.store)
+            let here = try #require(visit.location)
+            _ = try await fixture.store.checkIn(visit: visit.id, fix: Geofence.Fix(coordinate: here, accuracyMeters: 8, deviceTime: start))
+            let order = try await fixture.store.createOrder(customer: visit.customerID, visit: visit.id).record
+            _ = try await fixture.store.addOrderLine(order: order, product: product, quantity: 2)
+            _ = try await fixture.store.checkOut(visit: visit.id, fix: Geofence.Fix(coordinate: here, accuracyMeters: 8, deviceTime: start + 900_000))
+            _ = try await fixture.store.completeVisit(visit: visit.id)
+            for query in Self.typedReads(visit: visit.id, customer: visit.customerID, product: product, order: order, workOrder: workOrder) {
+                try await fixture.store.database.transaction { db in try query(db, schema) }
+            }
         }
         try await day(visits[0], at: DeviceStoreFixture.monday + 14 * 3_600_000)
         let compiled = await fixture.store.database.statementsCompiled
