@@ -106,6 +106,26 @@ struct DispatchPlannerTests {
         #expect(plan[0].assignment?.time.start == Self.monday + 7 * Self.hour)
     }
 
+    /// The bug: a workday's start was local midnight plus so many minutes, an hour off on the two
+    /// days a year the clocks change before the workday begins.
+    @Test("working hours are local also on the days the clocks change", arguments: [
+        // Sunday 2027-03-28, Madrid: 02:00 CET becomes 03:00 CEST; 08:00 CEST is 06:00 UTC.
+        (day: 27, utcHour: 6),
+        // Sunday 2027-10-31, Madrid: 03:00 CEST becomes 02:00 CET; 08:00 CET is 07:00 UTC.
+        (day: 244, utcHour: 7),
+    ])
+    func clocksChange(day: Int, utcHour: Int) throws {
+        let madrid = try #require(TimeZone(identifier: "Europe/Madrid"))
+        let sunday = Self.monday + Int64(day) * 24 * Self.hour
+        var everyDay = Self.technician(1, skills: ["boiler": 2])
+        everyDay.workingDays = 0b111_1111
+        let job = Self.job(1, minutes: 9 * 60, window: (sunday - 2 * Self.hour, sunday + 22 * Self.hour))
+        let plan = P.plan(jobs: [job], technicians: [everyDay], now: sunday - 2 * Self.hour, timeZone: madrid)
+        let time = try #require(plan[0].assignment?.time)
+        #expect(time.start == sunday + Int64(utcHour) * Self.hour)
+        #expect(time.end == sunday + Int64(utcHour + 9) * Self.hour)
+    }
+
     // MARK: - Properties
 
     /// A random world: technicians with skills, territories, hours, days off, absences and

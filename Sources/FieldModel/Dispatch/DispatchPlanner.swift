@@ -20,7 +20,8 @@ public import SyncCore
 ///
 /// Distances are great-circle (haversine) between coordinates, not road distances; travel time
 /// between jobs is that distance at ``travelMetersPerMinute``, rounded up to five minutes. Working
-/// hours are minutes after local midnight in the tenant's time zone.
+/// hours are times on the local clock in the tenant's time zone, given as minutes after midnight:
+/// 08:00 is 08:00 also on the days the clocks change.
 public enum DispatchPlanner {
     /// How far ahead a work order without a window end may be booked.
     public static let horizonDays = 14
@@ -70,7 +71,7 @@ public enum DispatchPlanner {
         public var territories: Set<RecordID>
         /// Where the day starts, if known.
         public var start: Coordinate?
-        /// Working hours: minutes after local midnight.
+        /// Working hours: times on the local clock, as minutes after midnight.
         public var workdayStartMinute: Int, workdayEndMinute: Int
         /// Working days: bit 0 Monday … bit 6 Sunday.
         public var workingDays: Int
@@ -234,8 +235,8 @@ public enum DispatchPlanner {
     /// The technician's earliest slot for `job` in `from..<to`, or `nil`.
     static func earliestSlot(for job: Job, technician: Technician, from: Int64, to: Int64, duration: Int64, days: inout DayTable) -> Assignment? {
         for day in days.days(from: from, to: to) where technician.works(on: day.weekday) {
-            let open = max(from, day.start + Int64(technician.workdayStartMinute) * 60_000)
-            let close = min(to, day.start + Int64(technician.workdayEndMinute) * 60_000)
+            let open = max(from, days.moment(technician.workdayStartMinute, on: day))
+            let close = min(to, days.moment(technician.workdayEndMinute, on: day))
             guard open + duration <= close else { continue }
             let booked = technician.bookings.filter { $0.time.start >= day.start && $0.time.start < day.end }
             guard booked.count < technician.dailyCapacity else { continue }
@@ -304,6 +305,8 @@ public enum DispatchPlanner {
     struct DayTable {
         let calendar: Calendar
         var known: [Int: Day] = [:]
+        /// Clock times on days the clocks change, by day number and minute.
+        var moments: [Int: [Int: Int64]] = [:]
 
         init(calendar: Calendar) { self.calendar = calendar }
 
@@ -324,6 +327,20 @@ public enum DispatchPlanner {
             let day = Day(number: number, start: Int64(start.timeIntervalSince1970 * 1_000), end: Int64(next.timeIntervalSince1970 * 1_000), weekday: weekday)
             known[number] = day
             return day
+        }
+
+        /// The moment the local clock shows `minute` minutes after midnight on `day` (1,440 is the
+        /// next midnight). On the days the clocks change that is not midnight plus so many minutes:
+        /// the calendar says it; a time the clocks skip becomes the first one after it.
+        mutating func moment(_ minute: Int, on day: Day) -> Int64 {
+            if day.end - day.start == 86_400_000 { return day.start + Int64(minute) * 60_000 }
+            if minute >= 24 * 60 { return day.end + Int64(minute - 24 * 60) * 60_000 }
+            if let known = moments[day.number]?[minute] { return known }
+            let midnight = Date(timeIntervalSince1970: Double(day.start) / 1_000)
+            let clock = calendar.date(bySettingHour: minute / 60, minute: minute % 60, second: 0, of: midnight)
+            let moment = clock.map { Int64(($0.timeIntervalSince1970 * 1_000).rounded()) } ?? day.start + Int64(minute) * 60_000
+            moments[day.number, default: [:]][minute] = moment
+            return moment
         }
 
         /// The local days that overlap `from..<to`.
