@@ -122,65 +122,81 @@ package struct RecordTables: Sendable {
         try await db.run(batch)
     }
 
-    /// Adds the statements that write `states` into `table` to `batch`.
+    /// Adds the statements that write `states` into `table` to `batch`: one upsert whose rows
+    /// travel as one array per column (`unnest($2::uuid[], $3::bigint[], …)`), so that its text is
+    /// the same for any number of rows and the connection prepares it once; then the counters'
+    /// contributions. The ids must be distinct.
     func write(_ table: TableSchema, _ states: [(RecordID, RecordState)], tenant: RecordID, into batch: inout PostgresBatch) {
         guard !states.isEmpty else { return }
-        var columns = ["tenant_id", "id"]
+        var columns = ["id"]
+        var types = ["uuid"]
         for field in table.fields {
             columns.append(field.name)
-            if field.type.isState { columns.append("\(field.name)__epoch") }
+            types.append(ServerSchema.sqlType(field.type))
+            if field.type.isState {
+                columns.append("\(field.name)__epoch")
+                types.append("integer")
+            }
             columns += ["\(field.name)__clock", "\(field.name)__replica"]
+            types += ["bigint", "integer"]
         }
         columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
-        let updates = columns.dropFirst(2).map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-        for chunk in stride(from: 0, to: states.count, by: 200).map({ Array(states[$0..<min($0 + 200, states.count)]) }) {
-            var values: [PostgresValue] = []
-            var tuples: [String] = []
-            var contributions: [[PostgresValue]] = []
-            for (id, state) in chunk {
-                let start = values.count
-                values += [.text(tenant.uuidString), .text(id.uuidString)]
-                for field in table.fields {
-                    let fieldState = state.fields[field.name]
-                    values.append(fieldState.map { Self.encode($0.value) } ?? .null)
-                    if field.type.isState {
-                        if case .state(let value)? = fieldState?.value { values.append(.text(String(value.epoch))) } else { values.append(.null) }
-                    }
-                    values.append(fieldState.map { .text(String(Int64(bitPattern: $0.version.clock.rawValue))) } ?? .null)
-                    values.append(fieldState.map { .text(String($0.version.replica.rawValue)) } ?? .null)
-                    if case .counter(let counter)? = fieldState?.value {
-                        for (replica, contribution) in counter.contributions {
-                            contributions.append([.text(tenant.uuidString), .text(table.name), .text(id.uuidString), .text(field.name),
-                                                  .text(String(replica.rawValue)), .text(String(contribution.total)),
-                                                  .text(String(Int64(bitPattern: contribution.clock.rawValue)))])
-                        }
+        types += ["bigint", "integer", "boolean"]
+        var values = [[String?]](repeating: [], count: columns.count)
+        for index in values.indices { values[index].reserveCapacity(states.count) }
+        var contributions: [[PostgresValue]] = []
+        for (id, state) in states {
+            var column = 0
+            func add(_ value: String?) {
+                values[column].append(value)
+                column += 1
+            }
+            add(id.uuidString)
+            for field in table.fields {
+                let fieldState = state.fields[field.name]
+                add(fieldState.flatMap { Self.text($0.value) })
+                if field.type.isState {
+                    if case .state(let value)? = fieldState?.value { add(String(value.epoch)) } else { add(nil) }
+                }
+                add(fieldState.map { String(Int64(bitPattern: $0.version.clock.rawValue)) })
+                add(fieldState.map { String($0.version.replica.rawValue) })
+                if case .counter(let counter)? = fieldState?.value {
+                    for (replica, contribution) in counter.contributions {
+                        contributions.append([.text(tenant.uuidString), .text(table.name), .text(id.uuidString), .text(field.name),
+                                              .text(String(replica.rawValue)), .text(String(contribution.total)),
+                                              .text(String(Int64(bitPattern: contribution.clock.rawValue)))])
                     }
                 }
-                values.append(state.tombstone.map { .text(String(Int64(bitPattern: $0.clock.rawValue))) } ?? .null)
-                values.append(state.tombstone.map { .text(String($0.replica.rawValue)) } ?? .null)
-                values.append(.text(state.isDeleted(under: table.tombstones) ? "t" : "f"))
-                tuples.append("(" + (start..<values.count).map { "$\($0 + 1)" }.joined(separator: ", ") + ")")
             }
-            batch.add("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)", values)
-            for rows in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
-                let placeholders = rows.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
-                batch.add("""
-                    INSERT INTO counter_contributions (tenant_id, tbl, id, field, replica, total, clock) VALUES \(placeholders.joined(separator: ", "))
-                    ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock
-                    """, rows.flatMap { $0 })
-            }
+            add(state.tombstone.map { String(Int64(bitPattern: $0.clock.rawValue)) })
+            add(state.tombstone.map { String($0.replica.rawValue) })
+            add(state.isDeleted(under: table.tombstones) ? "t" : "f")
+        }
+        let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let arrays = types.indices.map { "$\($0 + 2)::\(types[$0])[]" }.joined(separator: ", ")
+        batch.add("""
+            INSERT INTO \(table.name) (tenant_id, \(columns.joined(separator: ", "))) SELECT $1::uuid, * FROM unnest(\(arrays))
+            ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)
+            """, [PostgresValue.text(tenant.uuidString)] + values.map { .text(PostgresArray.literal($0)) })
+        for rows in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
+            let placeholders = rows.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
+            batch.add("""
+                INSERT INTO counter_contributions (tenant_id, tbl, id, field, replica, total, clock) VALUES \(placeholders.joined(separator: ", "))
+                ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock
+                """, rows.flatMap { $0 })
         }
     }
 
-    static func encode(_ value: FieldValue) -> PostgresValue {
+    /// A value in PostgreSQL's text format, `nil` for NULL.
+    static func text(_ value: FieldValue) -> String? {
         switch value {
-        case .null: .null
-        case .bool(let value): .text(value ? "t" : "f")
-        case .integer(let value), .timestamp(let value): .text(String(value))
-        case .text(let value): .text(value)
-        case .id(let value): .text(value.uuidString)
-        case .state(let value): .text(value.name)
-        case .counter(let value): .text(String(value.sum))
+        case .null: nil
+        case .bool(let value): value ? "t" : "f"
+        case .integer(let value), .timestamp(let value): String(value)
+        case .text(let value): value
+        case .id(let value): value.uuidString
+        case .state(let value): value.name
+        case .counter(let value): String(value.sum)
         }
     }
 
