@@ -48,6 +48,10 @@ struct PostgresClusterTests {
         #expect(try await connection.query("SHOW autovacuum_naptime")[0].read(0, as: String.self) == "1s")
         #expect(try await connection.query("SHOW work_mem")[0].read(0, as: String.self) == "8MB")
         await cluster.stop()
+        let temporary = try await PostgresCluster.startTemporary(settings: ["autovacuum_naptime": "2"])
+        let second = try await PostgresConnection.connect(temporary.connectionString())
+        #expect(try await second.query("SHOW autovacuum_naptime")[0].read(0, as: String.self) == "2s")
+        await temporary.stop()
 
         var hostile = PostgresCluster.Options.throwaway
         hostile.settings["work_mem"] = "8MB' -c 'fsync=off"

@@ -78,11 +78,15 @@ public actor PostgresCluster {
     }
 
     /// Creates and starts a throwaway cluster in a new temporary directory, removed on stop.
-    public static func startTemporary(logger: Logger = Logger(label: "fieldsync.cluster")) async throws -> PostgresCluster {
+    ///
+    /// - Parameter settings: Further server settings (``Options/settings``).
+    public static func startTemporary(settings: [String: String] = [:], logger: Logger = Logger(label: "fieldsync.cluster")) async throws -> PostgresCluster {
         // A short base keeps the socket path under the 107 bytes Unix sockets allow.
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.utf8.count < 40 ? $0 : nil } ?? "/tmp"
         let directory = URL(fileURLWithPath: base).appendingPathComponent("fieldsync-pg-\(UUID().uuidString.prefix(8).lowercased())")
-        return try await start(in: directory, options: .throwaway, logger: logger)
+        var options = Options.throwaway
+        options.settings = settings
+        return try await start(in: directory, options: options, logger: logger)
     }
 
     /// Stops the server (a fast shutdown: open transactions roll back) and waits until it has
