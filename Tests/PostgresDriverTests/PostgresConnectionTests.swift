@@ -45,6 +45,28 @@ struct PostgresConnectionTests {
             .read(0, as: Bool.self))
     }
 
+    @Test("a typed batch insert is one statement for any number of rows: bytes, text and NULL arrive as written, in order")
+    func typedInsert() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("typedinsert"))
+        try await connection.execute("CREATE TABLE t (seq bigserial PRIMARY KEY, id uuid, name text, photo bytea, n integer)")
+        let columns = [(name: "id", type: "uuid"), (name: "name", type: "text"), (name: "photo", type: "bytea"), (name: "n", type: "integer")]
+        var rows: [[PostgresValue]] = (0..<300).map { [.text(UUID().uuidString), .text("row \($0)"), .bytes([UInt8(truncatingIfNeeded: $0), 0, 92, 34]), .text(String($0))] }
+        rows.append([.null, .text("\\ \" {} , NULL"), .bytes([]), .null])
+        rows.append([.null, .null, .null, .text("-1")])
+        var batch = PostgresBatch()
+        batch.insert(into: "t", columns: columns, rows: rows)
+        var two = PostgresBatch()
+        two.insert(into: "t", columns: columns, rows: Array(rows.prefix(2)))
+        #expect(batch.statements.count == 1 && batch.statements[0].sql == two.statements[0].sql, "the same text for any number of rows")
+        try await connection.run(batch)
+        let read = try await connection.query("SELECT name, photo, n FROM t ORDER BY seq")
+        #expect(read.count == rows.count)
+        #expect(try read[7].read(0, as: String.self) == "row 7" && read[7].read(1, as: [UInt8].self) == [7, 0, 92, 34] && read[7].read(2, as: Int.self) == 7)
+        #expect(try read.prefix(300).map { try $0.read(2, as: Int.self) } == Array(0..<300), "inserted in order")
+        #expect(try read[300].read(0, as: String.self) == "\\ \" {} , NULL" && read[300].read(1, as: [UInt8].self) == [] && read[300].read(2, as: Int?.self) == nil)
+        #expect(try read[301].read(0, as: String?.self) == nil && read[301].read(1, as: [UInt8]?.self) == nil)
+    }
+
     @Test("a transaction that throws leaves nothing behind; nested ones are savepoints")
     func transactions() async throws {
         struct Boom: Error {}

@@ -1,3 +1,5 @@
+import SyncCore
+
 /// Statements to run together in one round trip (libpq's pipeline mode): independent writes,
 /// such as the bookkeeping a push writes at its end. See ``PostgresConnection/run(_:)``.
 public struct PostgresBatch: Sendable {
@@ -21,6 +23,33 @@ public struct PostgresBatch: Sendable {
     /// Adds one statement.
     public mutating func add(_ sql: String, _ values: [any PostgresBindable] = []) {
         statements.append(Statement(sql: sql, values: values.map(\.postgresValue)))
+    }
+
+    /// Adds one `INSERT … SELECT … FROM unnest(…)` statement for `rows`: each column travels as one
+    /// array parameter of its `type` (`uuid`, `bigint`, `bytea`, …), so the statement's text is the
+    /// same for any number of rows and a connection prepares it once. Rows are inserted in their
+    /// order (a `bigserial` column numbers them in that order). `suffix` follows the statement
+    /// (`ON CONFLICT DO NOTHING`).
+    public mutating func insert(into table: String, columns: [(name: String, type: String)], rows: [[PostgresValue]], suffix: String = "") {
+        guard !rows.isEmpty else { return }
+        var arrays = [[String?]](repeating: [], count: columns.count)
+        for index in arrays.indices { arrays[index].reserveCapacity(rows.count) }
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                switch value {
+                case .null: arrays[index].append(nil)
+                case .text(let text): arrays[index].append(text)
+                case .bytes(let bytes): arrays[index].append("\\x" + Hex.string(bytes))
+                }
+            }
+        }
+        // The arrays' columns are named by position (c1, c2, …), so no table column can clash with
+        // the ordinality column.
+        let names = columns.map(\.name).joined(separator: ", ")
+        let positional = columns.indices.map { "c\($0 + 1)" }.joined(separator: ", ")
+        let parameters = columns.indices.map { "$\($0 + 1)::\(columns[$0].type)[]" }.joined(separator: ", ")
+        statements.append(Statement(sql: "INSERT INTO \(table) (\(names)) SELECT \(positional) FROM unnest(\(parameters)) WITH ORDINALITY AS r(\(positional), n) ORDER BY n \(suffix)",
+                                    values: arrays.map { .text(PostgresArray.literal($0)) }))
     }
 
     /// Adds multi-row `INSERT … VALUES` statements for `rows`, as few as the protocol's 65,535

@@ -462,8 +462,9 @@ final class WorkingSet: ArrivalReads {
     func decide(_ row: [PostgresValue]) { decisionRows.append(row) }
 
     /// The columns of a `decisions` row, in ``decide(_:)``'s order.
-    static let decisionColumns = ["tenant_id", "change_id", "tbl", "record", "rule", "result", "message", "author_id", "author_role", "replica",
-                                  "device_time", "server_time", "change", "server_state", "review"]
+    static let decisionColumns = [("tenant_id", "uuid"), ("change_id", "uuid"), ("tbl", "text"), ("record", "uuid"), ("rule", "text"), ("result", "text"),
+                                  ("message", "text"), ("author_id", "uuid"), ("author_role", "text"), ("replica", "integer"), ("device_time", "bigint"),
+                                  ("server_time", "bigint"), ("change", "bytea"), ("server_state", "bytea"), ("review", "text")]
 
     /// Keeps a conflict met by the merge.
     func conflict(_ conflict: Conflict) {
@@ -546,12 +547,15 @@ final class WorkingSet: ArrivalReads {
         let departed = newDepartures.flatMap { ref, departures in
             departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), $0.bucket.postgresValue, .text(String($0.at))] }
         }
-        batch.insert(into: "row_departures", columns: ["tenant_id", "tbl", "id", "bucket", "departed_at"], rows: departed, suffix: "ON CONFLICT DO NOTHING")
-        batch.insert(into: "change_log", columns: ["tenant_id", "bucket", "kind", "change_set"], rows: feedRows)
-        batch.insert(into: "applied_changes", columns: ["tenant_id", "change_id", "batch_id", "replica", "outcome"], rows: answerRows,
-                     suffix: "ON CONFLICT DO NOTHING")
+        // One statement a table, the same text for any number of rows: prepared once.
+        batch.insert(into: "row_departures", columns: [("tenant_id", "uuid"), ("tbl", "text"), ("id", "uuid"), ("bucket", "text"), ("departed_at", "bigint")],
+                     rows: departed, suffix: "ON CONFLICT DO NOTHING")
+        batch.insert(into: "change_log", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("kind", "smallint"), ("change_set", "bytea")], rows: feedRows)
+        batch.insert(into: "applied_changes", columns: [("tenant_id", "uuid"), ("change_id", "uuid"), ("batch_id", "uuid"), ("replica", "integer"), ("outcome", "bytea")],
+                     rows: answerRows, suffix: "ON CONFLICT DO NOTHING")
         batch.insert(into: "decisions", columns: Self.decisionColumns, rows: decisionRows)
-        batch.insert(into: "conflicts", columns: ["tenant_id", "tbl", "record", "field", "winner", "loser", "winner_replica", "loser_replica"],
+        batch.insert(into: "conflicts", columns: [("tenant_id", "uuid"), ("tbl", "text"), ("record", "uuid"), ("field", "text"), ("winner", "bytea"),
+                                                  ("loser", "bytea"), ("winner_replica", "integer"), ("loser_replica", "integer")],
                      rows: conflictRows)
         if !finishedChangeSets.isEmpty {
             batch.add("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
