@@ -16,6 +16,8 @@ struct HexTests {
             #expect(Hex.decode(([0x30, 0x30] + digits)[2...]) == bytes, "a slice that does not start at 0")
             #expect(Hex.decode([0x30, 0x30] + digits) == [0] + bytes)
             #expect(Hex.decode(digits.lazy.map { $0 }) == bytes, "a collection without contiguous storage")
+            #expect(Hex.string(bytes) == String(decoding: digits, as: UTF8.self), "from contiguous bytes")
+            #expect(Hex.string(bytes.lazy.map { $0 }) == String(decoding: digits, as: UTF8.self), "from bytes without contiguous storage")
             let upper = Array(Hex.string(bytes).uppercased().utf8)
             #expect(Hex.decode(upper, allowingUppercase: true) == bytes)
             #expect(Hex.decode(upper) == (bytes.allSatisfy { $0 >> 4 < 10 && $0 & 0x0F < 10 } ? bytes : nil), "upper case only when asked")

@@ -32,24 +32,27 @@ public struct PostgresBatch: Sendable {
     /// (`ON CONFLICT DO NOTHING`).
     public mutating func insert(into table: String, columns: [(name: String, type: String)], rows: [[PostgresValue]], suffix: String = "") {
         guard !rows.isEmpty else { return }
-        var arrays = [[String?]](repeating: [], count: columns.count)
-        for index in arrays.indices { arrays[index].reserveCapacity(rows.count) }
-        for row in rows {
+        // Each column's array literal, built in place: `{"text",NULL,"\\x0a1b"}`.
+        var arrays = [String](repeating: "{", count: columns.count)
+        for (number, row) in rows.enumerated() {
             for (index, value) in row.enumerated() {
+                if number > 0 { arrays[index] += "," }
                 switch value {
-                case .null: arrays[index].append(nil)
-                case .text(let text): arrays[index].append(text)
-                case .bytes(let bytes): arrays[index].append("\\x" + Hex.string(bytes))
+                case .null: arrays[index] += "NULL"
+                case .text(let text): arrays[index] += PostgresArray.quoted(text)
+                // bytea's hex form, its backslash escaped for the array; hex digits need nothing.
+                case .bytes(let bytes): arrays[index] += "\"\\\\x" + Hex.string(bytes) + "\""
                 }
             }
         }
+        for index in arrays.indices { arrays[index] += "}" }
         // The arrays' columns are named by position (c1, c2, …), so no table column can clash with
         // the ordinality column.
         let names = columns.map(\.name).joined(separator: ", ")
         let positional = columns.indices.map { "c\($0 + 1)" }.joined(separator: ", ")
         let parameters = columns.indices.map { "$\($0 + 1)::\(columns[$0].type)[]" }.joined(separator: ", ")
         statements.append(Statement(sql: "INSERT INTO \(table) (\(names)) SELECT \(positional) FROM unnest(\(parameters)) WITH ORDINALITY AS r(\(positional), n) ORDER BY n \(suffix)",
-                                    values: arrays.map { .text(PostgresArray.literal($0)) }))
+                                    values: arrays.map { .text($0) }))
     }
 
     /// Adds multi-row `INSERT … VALUES` statements for `rows`, as few as the protocol's 65,535

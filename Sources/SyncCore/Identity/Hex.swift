@@ -16,7 +16,20 @@ public enum Hex {
 
     /// Lower-case hexadecimal text, two digits per byte.
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
-        String(decoding: encode(bytes), as: UTF8.self)
+        // Contiguous bytes (an array: a feed entry on its way to PostgreSQL) are written straight
+        // into the string; this generic function runs unspecialized from other modules.
+        if let text = bytes.withContiguousStorageIfAvailable({ buffer in
+            String(unsafeUninitializedCapacity: buffer.count * 2) { utf8 in
+                for (index, byte) in buffer.enumerated() {
+                    utf8[2 * index] = digits[Int(byte >> 4)]
+                    utf8[2 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+                return buffer.count * 2
+            }
+        }) {
+            return text
+        }
+        return String(decoding: encode(bytes), as: UTF8.self)
     }
 
     /// The bytes that `text` spells, or `nil` for an odd count or any other character.
