@@ -31,18 +31,13 @@ struct PostgresConnectionTests {
         #expect(throws: PostgresError.self) { try null.read(0, as: String.self) }
     }
 
-    @Test("array literals carry any text and SQL NULL: a column of rows through unnest reads back as written")
+    @Test("an array literal carries any text: a list through unnest reads back as written")
     func arrays() async throws {
         let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("arrays"))
-        let texts: [String?] = ["", "plain", nil, "NULL", "null", "Straße 5, 上海 🚚", "tab\there\nnewline\\backslash", "'quoted' \"double\"", "{braces},comma", " padded "]
+        let texts = ["", "plain", "NULL", "null", "Straße 5, 上海 🚚", "tab\there\nnewline\\backslash", "'quoted' \"double\"", "{braces},comma", " padded "]
         let rows = try await connection.query("SELECT t FROM unnest($1::text[]) WITH ORDINALITY AS a(t, n) ORDER BY n", [PostgresArray.literal(texts)])
         #expect(try rows.map { try $0.read(0, as: String?.self) } == texts)
-        let numbers: [String?] = ["1", nil, String(Int64.min), "0"]
-        let read = try await connection.query("SELECT i FROM unnest($1::bigint[]) WITH ORDINALITY AS a(i, n) ORDER BY n", [PostgresArray.literal(numbers)])
-        #expect(try read.map { try $0.read(0, as: Int64?.self) } == [1, nil, .min, 0])
-        #expect(try await connection.query("SELECT cardinality($1::text[])", [PostgresArray.literal([String?]())])[0].read(0, as: Int.self) == 0)
-        #expect(try await connection.query("SELECT $1::text[] = $2::text[]", [PostgresArray.literal(["a", "b\"\\"]), PostgresArray.literal(["a", "b\"\\"] as [String?])])[0]
-            .read(0, as: Bool.self))
+        #expect(try await connection.query("SELECT cardinality($1::text[])", [PostgresArray.literal([String]())])[0].read(0, as: Int.self) == 0)
     }
 
     @Test("a typed batch insert is one statement for any number of rows: bytes, text and NULL arrive as written, in order")

@@ -123,43 +123,32 @@ package struct RecordTables: Sendable {
     }
 
     /// Adds the statements that write `states` into `table` to `batch`: one upsert whose rows
-    /// travel as one array per column (`unnest($2::uuid[], $3::bigint[], …)`), so that its text is
-    /// the same for any number of rows and the connection prepares it once; then the counters'
-    /// contributions. The ids must be distinct.
+    /// travel as one array per column (`PostgresBatch.insert` with typed columns), prepared once
+    /// whatever the number of rows; then the counters' contributions. The ids must be distinct.
     func write(_ table: TableSchema, _ states: [(RecordID, RecordState)], tenant: RecordID, into batch: inout PostgresBatch) {
         guard !states.isEmpty else { return }
-        var columns = ["id"]
-        var types = ["uuid"]
+        var columns = [(name: "tenant_id", type: "uuid"), (name: "id", type: "uuid")]
         for field in table.fields {
-            columns.append(field.name)
-            types.append(ServerSchema.sqlType(field.type))
-            if field.type.isState {
-                columns.append("\(field.name)__epoch")
-                types.append("integer")
-            }
-            columns += ["\(field.name)__clock", "\(field.name)__replica"]
-            types += ["bigint", "integer"]
+            columns.append((field.name, ServerSchema.sqlType(field.type)))
+            if field.type.isState { columns.append(("\(field.name)__epoch", "integer")) }
+            columns += [("\(field.name)__clock", "bigint"), ("\(field.name)__replica", "integer")]
         }
-        columns += ["_tombstone_clock", "_tombstone_replica", "_deleted"]
-        types += ["bigint", "integer", "boolean"]
-        var values = [[String?]](repeating: [], count: columns.count)
-        for index in values.indices { values[index].reserveCapacity(states.count) }
+        columns += [("_tombstone_clock", "bigint"), ("_tombstone_replica", "integer"), ("_deleted", "boolean")]
+        func text(_ value: String?) -> PostgresValue { value.map { .text($0) } ?? .null }
+        var rows: [[PostgresValue]] = []
+        rows.reserveCapacity(states.count)
         var contributions: [[PostgresValue]] = []
         for (id, state) in states {
-            var column = 0
-            func add(_ value: String?) {
-                values[column].append(value)
-                column += 1
-            }
-            add(id.uuidString)
+            var row: [PostgresValue] = [.text(tenant.uuidString), .text(id.uuidString)]
+            row.reserveCapacity(columns.count)
             for field in table.fields {
                 let fieldState = state.fields[field.name]
-                add(fieldState.flatMap { Self.text($0.value) })
+                row.append(text(fieldState.flatMap { Self.text($0.value) }))
                 if field.type.isState {
-                    if case .state(let value)? = fieldState?.value { add(String(value.epoch)) } else { add(nil) }
+                    if case .state(let value)? = fieldState?.value { row.append(.text(String(value.epoch))) } else { row.append(.null) }
                 }
-                add(fieldState.map { String(Int64(bitPattern: $0.version.clock.rawValue)) })
-                add(fieldState.map { String($0.version.replica.rawValue) })
+                row.append(text(fieldState.map { String(Int64(bitPattern: $0.version.clock.rawValue)) }))
+                row.append(text(fieldState.map { String($0.version.replica.rawValue) }))
                 if case .counter(let counter)? = fieldState?.value {
                     for (replica, contribution) in counter.contributions {
                         contributions.append([.text(tenant.uuidString), .text(table.name), .text(id.uuidString), .text(field.name),
@@ -168,23 +157,16 @@ package struct RecordTables: Sendable {
                     }
                 }
             }
-            add(state.tombstone.map { String(Int64(bitPattern: $0.clock.rawValue)) })
-            add(state.tombstone.map { String($0.replica.rawValue) })
-            add(state.isDeleted(under: table.tombstones) ? "t" : "f")
+            row.append(text(state.tombstone.map { String(Int64(bitPattern: $0.clock.rawValue)) }))
+            row.append(text(state.tombstone.map { String($0.replica.rawValue) }))
+            row.append(.text(state.isDeleted(under: table.tombstones) ? "t" : "f"))
+            rows.append(row)
         }
-        let updates = columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-        let arrays = types.indices.map { "$\($0 + 2)::\(types[$0])[]" }.joined(separator: ", ")
-        batch.add("""
-            INSERT INTO \(table.name) (tenant_id, \(columns.joined(separator: ", "))) SELECT $1::uuid, * FROM unnest(\(arrays))
-            ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)
-            """, [PostgresValue.text(tenant.uuidString)] + values.map { .text(PostgresArray.literal($0)) })
-        for rows in stride(from: 0, to: contributions.count, by: 1_000).map({ Array(contributions[$0..<min($0 + 1_000, contributions.count)]) }) {
-            let placeholders = rows.indices.map { row in "(" + (0..<7).map { "$\(row * 7 + $0 + 1)" }.joined(separator: ", ") + ")" }
-            batch.add("""
-                INSERT INTO counter_contributions (tenant_id, tbl, id, field, replica, total, clock) VALUES \(placeholders.joined(separator: ", "))
-                ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock
-                """, rows.flatMap { $0 })
-        }
+        let updates = columns.dropFirst(2).map { "\($0.name) = EXCLUDED.\($0.name)" }.joined(separator: ", ")
+        batch.insert(into: table.name, columns: columns, rows: rows, suffix: "ON CONFLICT (tenant_id, id) DO UPDATE SET \(updates)")
+        batch.insert(into: "counter_contributions", columns: [("tenant_id", "uuid"), ("tbl", "text"), ("id", "uuid"), ("field", "text"), ("replica", "integer"),
+                                                              ("total", "bigint"), ("clock", "bigint")],
+                     rows: contributions, suffix: "ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock")
     }
 
     /// A value in PostgreSQL's text format, `nil` for NULL.
