@@ -101,7 +101,7 @@ struct PostgresConnectionTests {
         let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("pipeline"))
         try await connection.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)")
         var batch = PostgresBatch()
-        batch.insert(into: "t", columns: ["id", "v"], rows: (1...3).map { [.text(String($0)), .text("v\($0)")] })
+        batch.insert(into: "t", columns: [("id", "int"), ("v", "text")], rows: (1...3).map { [.text(String($0)), .text("v\($0)")] })
         batch.add("UPDATE t SET v = v || '!' WHERE id = $1", [2])
         batch.add("SELECT count(*) FROM t WHERE v LIKE $1", ["%!"])
         let trips = await connection.roundTripsMade

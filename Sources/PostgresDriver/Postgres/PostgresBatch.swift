@@ -54,22 +54,4 @@ public struct PostgresBatch: Sendable {
         statements.append(Statement(sql: "INSERT INTO \(table) (\(names)) SELECT \(positional) FROM unnest(\(parameters)) WITH ORDINALITY AS r(\(positional), n) ORDER BY n \(suffix)",
                                     values: arrays.map { .text($0) }))
     }
-
-    /// Adds multi-row `INSERT … VALUES` statements for `rows`, as few as the protocol's 65,535
-    /// parameters allow, keeping the rows' order (a `bigserial` column numbers them in that
-    /// order). `suffix` follows each statement (`ON CONFLICT DO NOTHING`).
-    public mutating func insert(into table: String, columns: [String], rows: [[PostgresValue]], suffix: String = "") {
-        guard !rows.isEmpty else { return }
-        let perStatement = max(1, 65_535 / max(1, columns.count))
-        for start in stride(from: 0, to: rows.count, by: perStatement) {
-            let chunk = rows[start..<min(start + perStatement, rows.count)]
-            var tuples: [String] = []
-            tuples.reserveCapacity(chunk.count)
-            for index in 0..<chunk.count {
-                tuples.append("(" + (0..<columns.count).map { "$\(index * columns.count + $0 + 1)" }.joined(separator: ", ") + ")")
-            }
-            statements.append(Statement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) \(suffix)",
-                                        values: chunk.flatMap { $0 }))
-        }
-    }
 }
