@@ -330,14 +330,13 @@ public enum DispatchPlanner {
         }
 
         /// The moment the local clock shows `minute` minutes after midnight on `day` (1,440 is the
-        /// next midnight). On the days the clocks change that is not midnight plus so many minutes:
-        /// the calendar says it; a time the clocks skip becomes the first one after it.
+        /// next midnight): `Calendar.clockTime`, asked only on the days the clocks change
+        /// (any other day is midnight plus so many minutes) and remembered.
         mutating func moment(_ minute: Int, on day: Day) -> Int64 {
             if day.end - day.start == 86_400_000 { return day.start + Int64(minute) * 60_000 }
             if minute >= 24 * 60 { return day.end + Int64(minute - 24 * 60) * 60_000 }
             if let known = moments[day.number]?[minute] { return known }
-            let midnight = Date(timeIntervalSince1970: Double(day.start) / 1_000)
-            let clock = calendar.date(bySettingHour: minute / 60, minute: minute % 60, second: 0, of: midnight)
+            let clock = calendar.clockTime(minute, on: Date(timeIntervalSince1970: Double(day.start) / 1_000))
             let moment = clock.map { Int64(($0.timeIntervalSince1970 * 1_000).rounded()) } ?? day.start + Int64(minute) * 60_000
             moments[day.number, default: [:]][minute] = moment
             return moment

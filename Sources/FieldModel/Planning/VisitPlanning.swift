@@ -45,11 +45,8 @@ public enum VisitPlanning {
             var starts: [Int64] = []
             var index = skipped
             while starts.count < 1_000 {
-                // The local time on the clock, not minutes since midnight: on the day the clocks
-                // change the two differ by an hour. (A time the change skips becomes the next that
-                // exists; a time it repeats, the first of the two.)
                 guard let day = calendar.date(byAdding: .day, value: index * step, to: first),
-                      let start = calendar.date(bySettingHour: startMinute / 60, minute: startMinute % 60, second: 0, of: day) else { break }
+                      let start = calendar.clockTime(startMinute, on: day) else { break }
                 let milliseconds = Int64((start.timeIntervalSince1970 * 1_000).rounded())
                 if milliseconds > to || milliseconds >= (endsOn ?? .max) { break }
                 if milliseconds >= from && milliseconds >= startsOn { starts.append(milliseconds) }
