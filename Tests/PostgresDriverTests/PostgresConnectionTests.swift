@@ -62,6 +62,43 @@ struct PostgresConnectionTests {
         #expect(try read[301].read(0, as: String?.self) == nil && read[301].read(1, as: [UInt8]?.self) == nil)
     }
 
+    @Test("each column of a typed insert reads back as written in every element type, binary or not, extremes and NULL included")
+    func typedInsertTypes() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("typedtypes"))
+        try await connection.execute("""
+            CREATE TABLE t (seq bigserial PRIMARY KEY, f boolean, s smallint, i integer, b bigint, u uuid, t text, y bytea, m numeric, d double precision)
+            """)
+        let columns = [(name: "f", type: "boolean"), (name: "s", type: "smallint"), (name: "i", type: "integer"), (name: "b", type: "bigint"),
+                       (name: "u", type: "uuid"), (name: "t", type: "text"), (name: "y", type: "bytea"), (name: "m", type: "numeric"),
+                       (name: "d", type: "double precision")]
+        let id = "01A22C1C-A8D7-7A63-9613-EC18B21478F2"
+        let rows: [[PostgresValue]] = [
+            [.text("t"), .text("-32768"), .text("-2147483648"), .text("-9223372036854775808"), .text(id), .text("Straße, 上海 🚚 \\ \""), .bytes([0, 255]),
+             .text("12345678901234567890.5"), .text("-0.25")],
+            [.text("false"), .text("32767"), .text("2147483647"), .text("9223372036854775807"), .text(id.lowercased()), .text(""), .bytes([]), .text("0"), .text("1e300")],
+            [.null, .null, .null, .null, .null, .null, .null, .null, .null],
+        ]
+        var batch = PostgresBatch()
+        batch.insert(into: "t", columns: columns, rows: rows)
+        #expect(batch.statements[0].values.filter { if case .bytes = $0 { true } else { false } }.count == 7,
+                "the seven types with a binary form travel as binary arrays; numeric and double precision as text")
+        try await connection.run(batch)
+        let read = try await connection.query("SELECT f::text, s::text, i::text, b::text, u::text, t, encode(y, 'hex'), m::text, d::text FROM t ORDER BY seq")
+        #expect(read[0].cells == ["true", "-32768", "-2147483648", "-9223372036854775808", id.lowercased(), "Straße, 上海 🚚 \\ \"", "00ff",
+                                             "12345678901234567890.5", "-0.25"])
+        #expect(read[1].cells == ["false", "32767", "2147483647", "9223372036854775807", id.lowercased(), "", "", "0", "1e+300"])
+        #expect(read[2].cells == Array(repeating: nil, count: 9))
+        // A value that is not of its column's type goes as text, and PostgreSQL says what is wrong.
+        for (column, value) in [(name: "s", type: "smallint", value: "32768"), (name: "b", type: "bigint", value: "1.5"), (name: "u", type: "uuid", value: "not-an-id")]
+            .map({ ((name: $0.name, type: $0.type), $0.value) }) {
+            var bad = PostgresBatch()
+            bad.insert(into: "t", columns: [column], rows: [[.text(value)]])
+            #expect(bad.statements[0].values.allSatisfy { if case .text = $0 { true } else { false } }, "\(column.type)")
+            let error = await #expect(throws: PostgresError.self) { try await connection.run(bad) }
+            #expect(["22003", "22P02"].contains(error?.sqlState ?? ""), "\(column.type): \(error?.sqlState ?? "no error")")
+        }
+    }
+
     @Test("a transaction that throws leaves nothing behind; nested ones are savepoints")
     func transactions() async throws {
         struct Boom: Error {}

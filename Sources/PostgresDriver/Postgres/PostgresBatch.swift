@@ -27,31 +27,45 @@ public struct PostgresBatch: Sendable {
 
     /// Adds one `INSERT … SELECT … FROM unnest(…)` statement for `rows`: each column travels as one
     /// array parameter of its `type` (`uuid`, `bigint`, `bytea`, …), so the statement's text is the
-    /// same for any number of rows and a connection prepares it once. Rows are inserted in their
+    /// same for any number of rows and a connection prepares it once. A column of `boolean`,
+    /// `smallint`, `integer`, `bigint`, `uuid`, `text` or `bytea` travels in binary format (no
+    /// quoting here, no parsing of a literal there); any other type, or a value that is not of its
+    /// column's type, as a text literal, so PostgreSQL reports it. Rows are inserted in their
     /// order (a `bigserial` column numbers them in that order). `suffix` follows the statement
     /// (`ON CONFLICT DO NOTHING`).
     public mutating func insert(into table: String, columns: [(name: String, type: String)], rows: [[PostgresValue]], suffix: String = "") {
         guard !rows.isEmpty else { return }
-        // Each column's array literal, built in place: `{"text",NULL,"\\x0a1b"}`.
-        var arrays = [String](repeating: "{", count: columns.count)
-        for (number, row) in rows.enumerated() {
-            for (index, value) in row.enumerated() {
-                if number > 0 { arrays[index] += "," }
-                switch value {
-                case .null: arrays[index] += "NULL"
-                case .text(let text): arrays[index] += PostgresArray.quoted(text)
-                // bytea's hex form, its backslash escaped for the array; hex digits need nothing.
-                case .bytes(let bytes): arrays[index] += "\"\\\\x" + Hex.string(bytes) + "\""
-                }
+        // Each column as one array in binary format where its type has one (PostgresBinaryArray),
+        // else as a text literal.
+        let arrays: [PostgresValue] = columns.indices.map { index in
+            let values = rows.lazy.map { $0[index] }
+            if let element = PostgresBinaryArray.Element(columns[index].type), let array = PostgresBinaryArray.encode(values, as: element) {
+                return .bytes(array)
             }
+            return .text(Self.literal(values))
         }
-        for index in arrays.indices { arrays[index] += "}" }
         // The arrays' columns are named by position (c1, c2, …), so no table column can clash with
         // the ordinality column.
         let names = columns.map(\.name).joined(separator: ", ")
         let positional = columns.indices.map { "c\($0 + 1)" }.joined(separator: ", ")
         let parameters = columns.indices.map { "$\($0 + 1)::\(columns[$0].type)[]" }.joined(separator: ", ")
         statements.append(Statement(sql: "INSERT INTO \(table) (\(names)) SELECT \(positional) FROM unnest(\(parameters)) WITH ORDINALITY AS r(\(positional), n) ORDER BY n \(suffix)",
-                                    values: arrays.map { .text($0) }))
+                                    values: arrays))
+    }
+
+    /// An array literal in text format, `{"text",NULL,"\\x0a1b"}`: each element quoted, SQL NULL
+    /// unquoted, bytes in `bytea`'s hex form.
+    static func literal(_ values: some Collection<PostgresValue>) -> String {
+        var literal = "{"
+        for (number, value) in values.enumerated() {
+            if number > 0 { literal += "," }
+            switch value {
+            case .null: literal += "NULL"
+            case .text(let text): literal += PostgresArray.quoted(text)
+            // bytea's hex form, its backslash escaped for the array; hex digits need nothing.
+            case .bytes(let bytes): literal += "\"\\\\x" + Hex.string(bytes) + "\""
+            }
+        }
+        return literal + "}"
     }
 }

@@ -3,7 +3,8 @@ import SyncCore
 /// A query parameter as it travels to PostgreSQL: text, or bytes sent in binary format.
 ///
 /// FieldSync sends parameters in PostgreSQL's text format (the server parses them into the
-/// column's type) and byte strings in binary format (so `bytea` needs no escaping), and reads
+/// column's type) and byte strings in binary format (so `bytea` needs no escaping; a typed batch
+/// insert's columns travel as binary arrays the same way, `PostgresBinaryArray`), and reads
 /// results in text format. That keeps the wrapper small and exact: integers and `numeric` money
 /// never pass through a floating-point type.
 public enum PostgresValue: Hashable, Sendable {
