@@ -91,9 +91,12 @@ extension ArrivalJudge {
 
         let role = author?.role.name ?? "rep"
         var policy = reads.setting("discount_max_bp/\(role)")
+        if policy == nil, let known = PushLookups.ahead(unless: "discount_policies", reads: reads)?.discountMax {
+            policy = .some(known[role] ?? nil)
+            reads.remember("discount_max_bp/\(role)", policy ?? nil)
+        }
         if policy == nil {
-            policy = try await reads.query("SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1",
-                                        [tenant.uuidString, role], on: db).first?.read(0, as: Int64?.self)
+            policy = try await reads.query(PushLookups.discountPolicySQL, [tenant.uuidString, role], on: db).first?.read(0, as: Int64?.self)
             reads.remember("discount_max_bp/\(role)", policy ?? nil)
         }
         let roleMax = (policy ?? nil) ?? 0
@@ -117,20 +120,28 @@ extension ArrivalJudge {
         var list: PriceLists.List
         var currency: String
         var taxInclusive: Bool
+
+        /// The lists in `rows`, read by ``PushLookups/priceListsSQL``.
+        static func lists(_ rows: PostgresRows) throws -> [RecordID: PriceListTerms] {
+            var lists: [RecordID: PriceListTerms] = [:]
+            for row in rows {
+                guard let id = RecordID(try row.read(0, as: String.self)) else { continue }
+                lists[id] = PriceListTerms(list: PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self),
+                                                                 validTo: try row.read(3, as: Int64?.self), isDefault: try row.read(4, as: Bool.self)),
+                                           currency: try row.read(5, as: String.self), taxInclusive: try row.read(6, as: Bool.self))
+            }
+            return lists
+        }
     }
 
     /// The tenant's price lists, read once per push.
     func priceLists(on db: isolated PostgresConnection) async throws -> [RecordID: PriceListTerms] {
         if let known = reads.memo("price_lists") as? [RecordID: PriceListTerms] { return known }
-        var lists: [RecordID: PriceListTerms] = [:]
-        for row in try await reads.query("""
-            SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false), coalesce(currency, 'USD'), coalesce(tax_inclusive, false)
-            FROM price_lists WHERE tenant_id = $1 AND NOT _deleted
-            """, [tenant.uuidString], on: db) {
-            guard let id = RecordID(try row.read(0, as: String.self)) else { continue }
-            lists[id] = PriceListTerms(list: PriceLists.List(id: id, customerGroup: try row.read(1, as: String?.self), validFrom: try row.read(2, as: Int64?.self),
-                                                             validTo: try row.read(3, as: Int64?.self), isDefault: try row.read(4, as: Bool.self)),
-                                       currency: try row.read(5, as: String.self), taxInclusive: try row.read(6, as: Bool.self))
+        let lists: [RecordID: PriceListTerms]
+        if let known = PushLookups.ahead(unless: "price_lists", reads: reads)?.priceLists {
+            lists = known
+        } else {
+            lists = try PriceListTerms.lists(try await reads.query(PushLookups.priceListsSQL, [tenant.uuidString], on: db))
         }
         reads.memoize("price_lists", lists)
         return lists

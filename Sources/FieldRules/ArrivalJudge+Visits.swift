@@ -86,9 +86,12 @@ extension ArrivalJudge {
             Coordinate.at(latitudeE6: customer.integer("latitude_e6"), longitudeE6: customer.integer("longitude_e6"))
         }
         var tenantRadius = reads.setting("geofence_radius_m")
+        if tenantRadius == nil, let known = PushLookups.ahead(unless: "tenants", reads: reads)?.geofenceRadius {
+            tenantRadius = known
+            reads.remember("geofence_radius_m", tenantRadius ?? nil)
+        }
         if tenantRadius == nil {
-            tenantRadius = try await reads.query("SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1",
-                                              [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
+            tenantRadius = try await reads.query(PushLookups.geofenceSQL, [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
             reads.remember("geofence_radius_m", tenantRadius ?? nil)
         }
         let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),

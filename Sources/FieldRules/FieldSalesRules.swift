@@ -13,9 +13,10 @@ public struct FieldSalesRules: ArrivalRules {
     /// The rules.
     public init() {}
 
-    /// Reads ahead, for the whole push, what the check-in and order rules look up
-    /// (``CheckInLookups``, ``OrderLookups``).
+    /// Reads ahead, for the whole push, what the rules look up (``PushLookups``, then
+    /// ``CheckInLookups`` and ``OrderLookups``).
     public func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {
+        try await PushLookups.prepare(changes, reads: reads, on: db)
         try await CheckInLookups.prepare(changes, reads: reads, on: db)
         try await OrderLookups.prepare(changes, reads: reads, on: db)
     }

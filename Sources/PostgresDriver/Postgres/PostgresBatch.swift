@@ -25,6 +25,11 @@ public struct PostgresBatch: Sendable {
         statements.append(Statement(sql: sql, values: values.map(\.postgresValue)))
     }
 
+    /// Adds the statements of `other`, after these.
+    public mutating func append(contentsOf other: PostgresBatch) {
+        statements += other.statements
+    }
+
     /// Adds one `INSERT … SELECT … FROM unnest(…)` statement for `rows`: each column travels as one
     /// array parameter of its `type` (`uuid`, `bigint`, `bytea`, …), so the statement's text is the
     /// same for any number of rows and a connection prepares it once. A column of `boolean`,

@@ -68,6 +68,28 @@ public struct Arrival {
     public var tenant: RecordID { reads.tenant }
 }
 
+/// The rows of a table that refer to a record through one reference field (the lines of an
+/// order, the visits a user has in progress), as ``ArrivalReads/rows(_:where:is:status:on:)``
+/// asks for them and ``ArrivalReads/readAhead(_:_:on:)`` reads them ahead.
+public struct RelatedRows: Hashable, Sendable {
+    /// The referring table (`order_lines`).
+    public var table: String
+    /// Its reference field (`order_id`).
+    public var field: String
+    /// Only the rows in this state, when given.
+    public var status: String?
+
+    /// The rows of `table` whose reference `field` names a record (and whose status is `status`).
+    public init(_ table: String, where field: String, status: String? = nil) {
+        self.table = table
+        self.field = field
+        self.status = status
+    }
+
+    /// The key under which a working set remembers whose rows it read.
+    var key: String { "\(table).\(field)" + (status.map { " = \($0)" } ?? "") }
+}
+
 /// What the rules may read of a push as it is applied: every earlier change set of the push and
 /// the server's derived writes are seen, the rows of a table are read once per push.
 public protocol ArrivalReads: AnyObject {
@@ -83,6 +105,11 @@ public protocol ArrivalReads: AnyObject {
     /// when given), deleted ones included, as they stand in the push.
     func rows(_ table: String, where field: String, is parent: RecordID, status: String?,
               on db: isolated PostgresConnection) async throws -> [RecordID: RecordState]
+    /// Reads ahead, in one round trip, the rows of each of `related` for every record of the
+    /// reference's target table the push refers to (so that ``rows(_:where:is:status:on:)`` reads
+    /// nothing more for those), and runs `statements` (SQL as through ``query(_:_:on:)``) in the
+    /// same round trip. Returns the answers to `statements`, in order.
+    func readAhead(_ related: [RelatedRows], _ statements: PostgresBatch, on db: isolated PostgresConnection) async throws -> [PostgresRows]
     /// Runs SQL that reads record tables (named after `FROM` and `JOIN`), seeing every earlier
     /// change set of the push.
     func query(_ sql: String, _ values: [any PostgresBindable], on db: isolated PostgresConnection) async throws -> PostgresRows

@@ -22,16 +22,10 @@ package struct RecordTables: Sendable {
     func read(_ table: TableSchema, where column: String, in values: [RecordID], status: String? = nil, tenant: RecordID,
               on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
         guard !values.isEmpty else { return [:] }
-        var parameters: [any PostgresBindable] = [tenant.uuidString, PostgresArray.literal(values)]
-        if let status { parameters.append(status) }
-        let rows = try await db.query("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND \(column) = ANY($2::uuid[])\(status == nil ? "" : " AND status = $3")",
-                                      parameters)
-        var contributions: PostgresRows?
-        if table.fields.contains(where: { $0.type == .counter }), !rows.isEmpty {
-            let list = PostgresArray.literal(try rows.map { RecordID(try $0.read("id", as: String.self))! })
-            contributions = try await db.query(Self.countersSQL, [tenant.uuidString, table.name, list])
-        }
-        return try decode(table, rows, contributions: contributions)
+        var batch = PostgresBatch()
+        let statements = read(table, where: column, in: values, status: status, tenant: tenant, into: &batch)
+        let answers = try await db.run(batch)
+        return try decode(table, answers[0], contributions: statements == 2 ? answers[1] : nil)
     }
 
     static let countersSQL = "SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])"
@@ -40,10 +34,28 @@ package struct RecordTables: Sendable {
     /// contributions when the table has counters); ``decode(_:_:contributions:)`` reads the answers.
     /// Returns how many statements it added.
     func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, into batch: inout PostgresBatch) -> Int {
-        let list = PostgresArray.literal(ids)
-        batch.add("SELECT * FROM \(table.name) WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [tenant.uuidString, list])
+        read(table, where: "id", in: ids, tenant: tenant, into: &batch)
+    }
+
+    /// Adds the statements that read the rows of `table` whose `column` is one of `values` (and,
+    /// when `status` is given, whose status is `status`) to `batch`: the rows, and their
+    /// counters' contributions when the table has counters. Returns how many statements it added.
+    func read(_ table: TableSchema, where column: String, in values: [RecordID], status: String? = nil, tenant: RecordID,
+              into batch: inout PostgresBatch) -> Int {
+        let list = PostgresArray.literal(values)
+        let condition = "tenant_id = $1 AND \(column) = ANY($2::uuid[])" + (status == nil ? "" : " AND status = $3")
+        batch.add("SELECT * FROM \(table.name) WHERE \(condition)", [tenant.uuidString, list] + (status.map { [$0] } ?? []))
         guard table.fields.contains(where: { $0.type == .counter }) else { return 1 }
-        batch.add(Self.countersSQL, [tenant.uuidString, table.name, list])
+        if column == "id" {
+            batch.add(Self.countersSQL, [tenant.uuidString, table.name, list])
+        } else {
+            // The rows' ids by the same condition: counters of a row that appeared in between have
+            // no row to join in decode(_:_:contributions:).
+            batch.add("""
+                SELECT id, field, replica, total, clock FROM counter_contributions WHERE tenant_id = $1 AND tbl = $\(status == nil ? 3 : 4)
+                AND id IN (SELECT id FROM \(table.name) WHERE \(condition))
+                """, [tenant.uuidString, list] + (status.map { [$0] } ?? []) + [table.name])
+        }
         return 2
     }
 

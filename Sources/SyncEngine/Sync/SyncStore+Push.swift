@@ -168,11 +168,10 @@ extension SyncStore {
                       tenant: RecordID, on db: isolated PostgresConnection) async throws -> [Applied] {
         let work = WorkingSet(tables: tables, tenant: tenant, clock: clock)
         let changes = submissions.flatMap(\.changeSet.changes)
-        // Every record the push names, locked in one sorted statement before anything is read.
-        try await work.lock(changes.map { RecordRef(table: $0.table, record: $0.record) }, on: db)
-        try await work.loadAnswers(changes.map(\.id), on: db)
+        // Every record the push names, locked in one sorted statement; then the answers to
+        // replays and the read-ahead: one round trip.
         let confined = author.map { domain.confines($0.role) } ?? false
-        try await work.prefetch(changes.filter { work.answer(to: $0.id) == nil }, departures: confined, on: db)
+        try await work.begin(changes, departures: confined, on: db)
         // A confined author's buckets over time, read once per push.
         let scope = if let author, confined { try await domain.audience(of: author.user, role: author.role, tenant: tenant, on: db) } else { Audience?.none }
         // The rules read ahead what they will look up change by change.

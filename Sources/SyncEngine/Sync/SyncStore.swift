@@ -81,10 +81,17 @@ public struct SyncStore: Sendable {
     /// that two transactions writing one record merge one after the other instead of the later
     /// overwriting the earlier's merge.
     static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, on db: isolated PostgresConnection) async throws {
+        var batch = PostgresBatch()
+        lock(records, tenant: tenant, into: &batch)
+        if !batch.isEmpty { try await db.run(batch) }
+    }
+
+    /// Adds the statement of ``lock(_:tenant:on:)`` to `batch` (none for no records); the
+    /// statements after it run once every lock is held.
+    static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, into batch: inout PostgresBatch) {
         let keys = Set(records.map { lockKey($0.table, $0.record, tenant: tenant) }).sorted()
         guard !keys.isEmpty else { return }
-        try await db.query("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n)",
-                           [PostgresArray.literal(keys.map(String.init))])
+        batch.add("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n)", [PostgresArray.literal(keys.map(String.init))])
     }
 
     /// A record's lock key: its id's random bits mixed with its table's name and the tenant.

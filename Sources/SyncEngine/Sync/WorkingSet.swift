@@ -70,10 +70,19 @@ final class WorkingSet: ArrivalReads {
     /// Takes the transaction locks of `records` not held yet, in one sorted statement (see
     /// ``SyncStore/lock(_:tenant:on:)``). A record read before its lock is read again.
     func lock(_ records: [RecordRef], on db: isolated PostgresConnection) async throws {
+        var batch = PostgresBatch()
+        lock(records, into: &batch)
+        if !batch.isEmpty { try await db.run(batch) }
+    }
+
+    /// Adds the statement of ``lock(_:on:)`` to `batch`: what a later statement of the batch reads
+    /// of these records is read under their locks, and what the working set held of them is
+    /// forgotten now, to be read again.
+    func lock(_ records: [RecordRef], into batch: inout PostgresBatch) {
         var fresh: [RecordRef] = []
         for ref in records where locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant)).inserted { fresh.append(ref) }
         guard !fresh.isEmpty else { return }
-        try await SyncStore.lock(fresh.map { ($0.table, $0.record) }, tenant: tenant, on: db)
+        SyncStore.lock(fresh.map { ($0.table, $0.record) }, tenant: tenant, into: &batch)
         for ref in fresh where unwritten[ref.table]?.contains(ref.record) != true {
             states.removeValue(forKey: ref)
             absent.remove(ref)
@@ -87,28 +96,63 @@ final class WorkingSet: ArrivalReads {
         }
     }
 
-    /// Locks `records` (``lock(_:on:)``) and reads the state and buckets of each, one statement
-    /// per table for each (and their departures, when they were read before).
+    /// Locks `records` (``lock(_:on:)``) and reads the state and buckets of each (and their
+    /// departures, when they were read before), in one round trip.
     func lockAndRead(_ records: [RecordRef], on db: isolated PostgresConnection) async throws {
         guard !records.isEmpty else { return }
         // Departures read ahead (a confined author's scope) are read again with the rest.
-        let departed = records.filter { storedDepartures[$0] != nil }
-        try await lock(records, on: db)
-        for (table, refs) in Dictionary(grouping: records, by: \.table).sorted(by: { $0.key < $1.key }) {
-            let ids = refs.map(\.record)
-            _ = try await states(table, ids, on: db)
-            _ = try await memberships(table, ids, on: db)
-        }
-        try await loadDepartures(departed.filter { storedDepartures[$0] == nil }, on: db)
+        let departed = Set(records.filter { storedDepartures[$0] != nil })
+        // One round trip: the locks, then what they made the working set forget.
+        var batch = PostgresBatch()
+        lock(records, into: &batch)
+        let locks = batch.statements.count
+        let plan = try read(Set(records), departures: departed, into: &batch)
+        guard !batch.isEmpty else { return }
+        var answers = try await db.run(batch)[...]
+        answers.removeFirst(locks)
+        try take(plan, answers, ahead: false)
     }
 
     // MARK: - Reading ahead
+
+    /// The start of a push, in one round trip: locks every record `changes` name, reads the
+    /// answers already given to them (a replay's), and reads ahead what the push's steps will ask
+    /// for (``prefetch(_:departures:on:)``), the lock first. The records of changes answered
+    /// before are read ahead too: they are locked anyway, and reading them costs less than a
+    /// round trip of its own.
+    func begin(_ changes: [Change], departures: Bool, on db: isolated PostgresConnection) async throws {
+        var batch = PostgresBatch()
+        lock(changes.map { RecordRef(table: $0.table, record: $0.record) }, into: &batch)
+        let locks = batch.statements.count
+        let asked = answers(to: changes.map(\.id), into: &batch)
+        let plan = try prefetch(changes, departures: departures, into: &batch)
+        var answers = try await db.run(batch)[...]
+        answers.removeFirst(locks)
+        if asked { try takeAnswers(answers.removeFirst()) }
+        try take(plan, answers)
+    }
 
     /// Reads, in a few statements, what the push's steps will ask for: the state and buckets of
     /// every record the changes name, and the state and buckets of every record they refer to
     /// (parents, customers, visits). `departures` adds when each left which bucket (for a
     /// confined author's scope).
     func prefetch(_ changes: [Change], departures: Bool, on db: isolated PostgresConnection) async throws {
+        var batch = PostgresBatch()
+        let plan = try prefetch(changes, departures: departures, into: &batch)
+        try take(plan, try await db.run(batch)[...])
+    }
+
+    /// What ``prefetch(_:departures:into:)`` asked, for ``take(_:_:)``.
+    struct Prefetch {
+        var refs: Set<RecordRef>
+        var reads: [(table: TableSchema, ids: [RecordID], statements: Int)]
+        var unplaced: [RecordRef]
+        var undeparted: [RecordRef]
+    }
+
+    /// Adds the statements of ``prefetch(_:departures:on:)`` to `batch`: each table's rows (and
+    /// counters), buckets, departures.
+    func prefetch(_ changes: [Change], departures: Bool, into batch: inout PostgresBatch) throws -> Prefetch {
         var refs = Set<RecordRef>()
         for change in changes {
             refs.insert(RecordRef(table: change.table, record: change.record))
@@ -117,8 +161,12 @@ final class WorkingSet: ArrivalReads {
                 if case .reference(let target)? = table.field(write.field)?.type, case .id(let id) = write.value { refs.insert(RecordRef(table: target, record: id)) }
             }
         }
-        // One pipelined round trip: each table's rows (and counters), buckets, departures.
-        var batch = PostgresBatch()
+        return try read(refs, departures: departures ? refs : [], into: &batch)
+    }
+
+    /// Adds to `batch` the reads of what the working set does not hold of `refs`: their states (and
+    /// counters), buckets, and the departures of `departures`.
+    func read(_ refs: Set<RecordRef>, departures: Set<RecordRef>, into batch: inout PostgresBatch) throws -> Prefetch {
         var reads: [(table: TableSchema, ids: [RecordID], statements: Int)] = []
         for (table, group) in Dictionary(grouping: refs.filter { tables.schema.schema.table($0.table) != nil }, by: \.table).sorted(by: { $0.key < $1.key }) {
             let missing = Set(group.filter { states[$0] == nil && !absent.contains($0) }.map(\.record)).sorted()
@@ -128,17 +176,25 @@ final class WorkingSet: ArrivalReads {
         }
         let unplaced = refs.filter { buckets[$0] == nil }.sorted { ($0.table, $0.record) < ($1.table, $1.record) }
         if !unplaced.isEmpty { batch.add(Self.membershipsSQL, Self.refParameters(unplaced, tenant: tenant)) }
-        let undeparted = departures ? refs.filter { storedDepartures[$0] == nil }.sorted { ($0.table, $0.record) < ($1.table, $1.record) } : []
+        let undeparted = departures.filter { storedDepartures[$0] == nil }.sorted { ($0.table, $0.record) < ($1.table, $1.record) }
         if !undeparted.isEmpty { batch.add(Self.departuresSQL, Self.refParameters(undeparted, tenant: tenant)) }
-        var answers = try await db.run(batch)[...]
-        for read in reads {
+        return Prefetch(refs: refs, reads: reads, unplaced: unplaced, undeparted: undeparted)
+    }
+
+    /// Keeps what `plan` read, from `answers` (the answers to its statements, in order); `ahead`
+    /// adds its records, and the records they refer to, to those whose related rows are read
+    /// together (``rows(_:where:is:status:on:)``).
+    func take(_ plan: Prefetch, _ answers: ArraySlice<PostgresRows>, ahead extending: Bool = true) throws {
+        var answers = answers
+        for read in plan.reads {
             let rows = answers.removeFirst()
             keep(try tables.decode(read.table, rows, contributions: read.statements == 2 ? answers.removeFirst() : nil), asked: read.ids, in: read.table.name)
         }
-        if !unplaced.isEmpty { try takeMemberships(unplaced, answers.removeFirst()) }
-        if !undeparted.isEmpty { try takeDepartures(undeparted, answers.removeFirst()) }
-        for ref in refs { ahead[ref.table, default: []].insert(ref.record) }
-        for ref in refs {
+        if !plan.unplaced.isEmpty { try takeMemberships(plan.unplaced, answers.removeFirst()) }
+        if !plan.undeparted.isEmpty { try takeDepartures(plan.undeparted, answers.removeFirst()) }
+        guard extending else { return }
+        for ref in plan.refs { ahead[ref.table, default: []].insert(ref.record) }
+        for ref in plan.refs {
             guard let state = states[ref], let table = tables.schema.schema.table(ref.table) else { continue }
             for field in table.fields {
                 if case .reference(let target) = field.type, let id = state.id(field.name) { ahead[target, default: []].insert(id) }
@@ -241,22 +297,10 @@ final class WorkingSet: ArrivalReads {
     ///   ahead with the same condition.
     func rows(_ table: String, where field: String, is parent: RecordID, status: String? = nil,
               on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        let key = "\(table).\(field)" + (status.map { " = \($0)" } ?? "")
-        if related[key]?.contains(parent) != true {
-            guard let schema = tables.schema.schema.table(table), case .reference(let target)? = schema.field(field)?.type else {
-                throw SyncStoreError(.invalid, "\(table).\(field) is not a reference")
-            }
-            let parents = (ahead[target] ?? []).union([parent]).subtracting(related[key] ?? [])
-            let read = try await tables.read(schema, where: field, in: Array(parents).sorted(), status: status, tenant: tenant, on: db)
-            for (id, state) in read {
-                let ref = RecordRef(table: table, record: id)
-                // A row the push holds already is as new as the stored one, or newer.
-                guard states[ref] == nil else { continue }
-                states[ref] = state
-                absent.remove(ref)
-                held[table, default: []].insert(id)
-            }
-            related[key, default: []].formUnion(parents)
+        let related = RelatedRows(table, where: field, status: status)
+        if self.related[related.key]?.contains(parent) != true {
+            var batch = PostgresBatch()
+            if let read = try readRelated(related, also: [parent], into: &batch) { try keepRelated(read, try await db.run(batch)[...]) }
         }
         var found: [RecordID: RecordState] = [:]
         for id in held[table] ?? [] {
@@ -265,6 +309,71 @@ final class WorkingSet: ArrivalReads {
             }
         }
         return found
+    }
+
+    /// The read of ``rows(_:where:is:status:on:)`` for `related`, added to a batch: the rows whose
+    /// reference names a record of the target table the push refers to, or one of `parents`, not
+    /// read before.
+    struct RelatedRead {
+        var related: RelatedRows
+        var table: TableSchema
+        var parents: Set<RecordID>
+        var statements: Int
+    }
+
+    /// Adds to `batch` the read of the rows of `related` for every record of the reference's
+    /// target table the push refers to, and for `parents`, that were not read before; `nil` when
+    /// there is none.
+    func readRelated(_ related: RelatedRows, also parents: Set<RecordID> = [], into batch: inout PostgresBatch) throws -> RelatedRead? {
+        guard let schema = tables.schema.schema.table(related.table), case .reference(let target)? = schema.field(related.field)?.type else {
+            throw SyncStoreError(.invalid, "\(related.table).\(related.field) is not a reference")
+        }
+        let wanted = (ahead[target] ?? []).union(parents).subtracting(self.related[related.key] ?? [])
+        guard !wanted.isEmpty else { return nil }
+        let statements = tables.read(schema, where: related.field, in: wanted.sorted(), status: related.status, tenant: tenant, into: &batch)
+        return RelatedRead(related: related, table: schema, parents: wanted, statements: statements)
+    }
+
+    /// Keeps what `read` found, from the front of `answers`: a row the push holds already is as
+    /// new as the stored one, or newer.
+    func keepRelated(_ read: RelatedRead, _ answers: ArraySlice<PostgresRows>) throws {
+        var answers = answers
+        let rows = answers.removeFirst()
+        for (id, state) in try tables.decode(read.table, rows, contributions: read.statements == 2 ? answers.removeFirst() : nil) {
+            let ref = RecordRef(table: read.related.table, record: id)
+            guard states[ref] == nil else { continue }
+            states[ref] = state
+            absent.remove(ref)
+            held[read.related.table, default: []].insert(id)
+        }
+        related[read.related.key, default: []].formUnion(read.parents)
+    }
+
+    /// Reads ahead, in one round trip, the rows of each of `related` for every record of the
+    /// reference's target table the push refers to (``rows(_:where:is:status:on:)`` then reads
+    /// nothing more for them), and runs `statements` after them; returns the answers to
+    /// `statements`, in order.
+    func readAhead(_ related: [RelatedRows], _ statements: PostgresBatch, on db: isolated PostgresConnection) async throws -> [PostgresRows] {
+        var batch = PostgresBatch()
+        var reads: [RelatedRead] = []
+        for related in related {
+            if let read = try readRelated(related, into: &batch) { reads.append(read) }
+        }
+        let relatedStatements = batch.statements.count
+        // The rules' SQL sees every earlier change set of the push, as through query(_:_:on:).
+        if !unwritten.isEmpty {
+            let read = statements.statements.reduce(into: Set<String>()) { $0.formUnion(Self.tablesRead(by: $1.sql)) }
+            for table in unwritten.keys.sorted() where read.contains(table) { try await writeRows(of: table, on: db) }
+        }
+        batch.append(contentsOf: statements)
+        guard !batch.isEmpty else { return [] }
+        var answers = try await db.run(batch)[...]
+        for read in reads {
+            try keepRelated(read, answers)
+            answers.removeFirst(read.statements)
+        }
+        precondition(answers.startIndex == relatedStatements, "every related read took its answers")
+        return Array(answers)
     }
 
     /// Runs a query that reads record tables with SQL, after writing the rows of those tables
@@ -433,11 +542,17 @@ final class WorkingSet: ArrivalReads {
         feedRows.append([.text(tenant.uuidString), bucket.postgresValue, .text(String(kind.rawValue)), .bytes(body)])
     }
 
-    /// Reads the stored answers to `ids` (changes answered by an earlier push).
-    func loadAnswers(_ ids: [ChangeID], on db: isolated PostgresConnection) async throws {
-        guard !ids.isEmpty else { return }
-        for row in try await db.query("SELECT outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])",
-                                      [tenant.uuidString, PostgresArray.literal(ids.map(\.uuid))]) {
+    /// Adds the read of the stored answers to `ids` (changes answered by an earlier push) to
+    /// `batch`; ``takeAnswers(_:)`` keeps them. Whether it added a statement.
+    func answers(to ids: [ChangeID], into batch: inout PostgresBatch) -> Bool {
+        guard !ids.isEmpty else { return false }
+        batch.add("SELECT outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])", [tenant.uuidString, PostgresArray.literal(ids.map(\.uuid))])
+        return true
+    }
+
+    /// Keeps the stored answers in `rows`.
+    func takeAnswers(_ rows: PostgresRows) throws {
+        for row in rows {
             let outcome = try BinaryDecoder.decode(ChangeOutcome.self, from: try row.read(0, as: [UInt8].self))
             answers[outcome.change] = outcome
         }

@@ -1,0 +1,71 @@
+import PostgresDriver
+import SyncCore
+import SyncEngine
+
+/// What the rules would otherwise read on first use, change set by change set, read ahead for
+/// the whole push in one round trip (``ArrivalReads/readAhead(_:_:on:)``): the rows that refer to
+/// the push's records (the visits a user has in progress, a visit's tasks and events, a
+/// customer's orders, an order's lines and payments) and the tenant's settings (the geofence
+/// radius, the price lists, the discount policies).
+///
+/// The related rows are kept by the push's working set, so ``ArrivalReads/rows(_:where:is:status:on:)``
+/// finds them as if it had read them itself. A setting read ahead is used only while the push has
+/// not written its table; after that the rule asks PostgreSQL as before, so the answer is always
+/// what a query after every earlier change set of the push would give.
+struct PushLookups: Sendable {
+    /// The tenant's geofence radius in metres, if set (§4.1).
+    var geofenceRadius: Int64??
+    /// The tenant's price lists with their terms (§4.7).
+    var priceLists: [RecordID: ArrivalJudge.PriceListTerms]?
+    /// Each role's discount maximum in basis points: the first policy by id (§4.8).
+    var discountMax: [String: Int64?]?
+
+    static let key = "field_rules.push"
+
+    static let geofenceSQL = "SELECT geofence_radius_m FROM tenants WHERE tenant_id = $1 AND NOT _deleted LIMIT 1"
+    static let priceListsSQL = """
+        SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false), coalesce(currency, 'USD'), coalesce(tax_inclusive, false)
+        FROM price_lists WHERE tenant_id = $1 AND NOT _deleted
+        """
+    static let discountPolicySQL = "SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1"
+    /// Every role's policy as ``discountPolicySQL`` reads one role's.
+    static let discountPoliciesSQL = """
+        SELECT DISTINCT ON (role) role, discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role IS NOT NULL AND NOT _deleted ORDER BY role, id
+        """
+
+    /// Reads ahead what `changes` will make the rules look up, and keeps it in the push's memo.
+    static func prepare(_ changes: [Change], reads: any ArrivalReads, on db: isolated PostgresConnection) async throws {
+        let tables = Set(changes.map(\.table))
+        let visits = !tables.isDisjoint(with: ["visits", "geo_events"])
+        let orders = !tables.isDisjoint(with: ["sales_orders", "order_lines", "payments"])
+        guard visits || orders else { return }
+        var related: [RelatedRows] = []
+        var settings = PostgresBatch()
+        if visits {
+            related += [RelatedRows("visits", where: "executed_by", status: "in_progress"), RelatedRows("geo_events", where: "visit_id"),
+                        RelatedRows("visit_tasks", where: "visit_id")]
+            settings.add(geofenceSQL, [reads.tenant.uuidString])
+        }
+        if orders {
+            related += [RelatedRows("sales_orders", where: "customer_id"), RelatedRows("order_lines", where: "order_id"), RelatedRows("payments", where: "order_id")]
+            settings.add(priceListsSQL, [reads.tenant.uuidString])
+            settings.add(discountPoliciesSQL, [reads.tenant.uuidString])
+        }
+        var answers = try await reads.readAhead(related, settings, on: db)[...]
+        var lookups = PushLookups()
+        if visits { lookups.geofenceRadius = .some(try answers.removeFirst().first?.read(0, as: Int64?.self)) }
+        if orders {
+            lookups.priceLists = try ArrivalJudge.PriceListTerms.lists(answers.removeFirst())
+            var policies: [String: Int64?] = [:]
+            for row in answers.removeFirst() { policies[try row.read(0, as: String.self)] = .some(try row.read(1, as: Int64?.self)) }
+            lookups.discountMax = policies
+        }
+        reads.memoize(key, lookups)
+    }
+
+    /// What was read ahead, while the push has not written `table`.
+    static func ahead(unless table: String, reads: any ArrivalReads) -> PushLookups? {
+        guard reads.merged(table).isEmpty else { return nil }
+        return reads.memo(key) as? PushLookups
+    }
+}
