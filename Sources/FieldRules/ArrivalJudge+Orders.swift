@@ -90,7 +90,8 @@ extension ArrivalJudge {
         if let finding = Pricing.check(deviceTotalMinor: state.integer("device_total_minor"), serverTotalMinor: totals.totalMinor) { flag(change, finding) }
 
         let role = author?.role.name ?? "rep"
-        var policy = reads.setting("discount_max_bp/\(role)")
+        // Read once per push, again after the push wrote a policy.
+        var policy = reads.merged("discount_policies").isEmpty ? reads.setting("discount_max_bp/\(role)") : nil
         if policy == nil, let known = PushLookups.ahead(unless: "discount_policies", reads: reads)?.discountMax {
             policy = .some(known[role] ?? nil)
             reads.remember("discount_max_bp/\(role)", policy ?? nil)
@@ -134,9 +135,9 @@ extension ArrivalJudge {
         }
     }
 
-    /// The tenant's price lists, read once per push.
+    /// The tenant's price lists, read once per push (again after the push wrote one).
     func priceLists(on db: isolated PostgresConnection) async throws -> [RecordID: PriceListTerms] {
-        if let known = reads.memo("price_lists") as? [RecordID: PriceListTerms] { return known }
+        if reads.merged("price_lists").isEmpty, let known = reads.memo("price_lists") as? [RecordID: PriceListTerms] { return known }
         let lists: [RecordID: PriceListTerms]
         if let known = PushLookups.ahead(unless: "price_lists", reads: reads)?.priceLists {
             lists = known

@@ -85,7 +85,8 @@ extension ArrivalJudge {
         let location = customer.flatMap { customer in
             Coordinate.at(latitudeE6: customer.integer("latitude_e6"), longitudeE6: customer.integer("longitude_e6"))
         }
-        var tenantRadius = reads.setting("geofence_radius_m")
+        // Read once per push, again after the push wrote the tenant.
+        var tenantRadius = reads.merged("tenants").isEmpty ? reads.setting("geofence_radius_m") : nil
         if tenantRadius == nil, let known = PushLookups.ahead(unless: "tenants", reads: reads)?.geofenceRadius {
             tenantRadius = known
             reads.remember("geofence_radius_m", tenantRadius ?? nil)

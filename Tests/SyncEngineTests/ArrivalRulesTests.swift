@@ -109,4 +109,39 @@ struct ArrivalRulesTests {
         let decisions = try await setup.pool.query("SELECT count(*) FROM decisions WHERE change_id = $1", [ChangeID(S.id(1_010)).uuid.uuidString])[0].read(0, as: Int.self)
         #expect(decisions == 1)
     }
+    /// A setting the rules read once per push (a role's discount maximum) is read again after a
+    /// change set of the same push writes its table, as it would be if each change set were its
+    /// own transaction. Before, the first order's answer was kept for the whole push.
+    @Test("a discount policy written in a push applies to the orders after it in the same push")
+    func settingWrittenInThePush() async throws {
+        let setup = try await S.setup("rules-setting")
+        let users = try #require(setup.data["users"])
+        let rep = RecordID(users.rows.first { $0[2] == "rep" }![0]!)!
+        let customers = try #require(setup.data["customers"])
+        let customer = RecordID(customers.rows[0][0]!)!
+        let priceList = RecordID(customers.rows[0][customers.columns.firstIndex(of: "price_list_id")!]!)!
+        let product = RecordID(try #require(setup.data["products"]).rows[0][0]!)!
+        let inclusive = try await setup.pool.query("SELECT tax_inclusive FROM price_lists WHERE id = $1", [priceList.uuidString])[0].read(0, as: Bool.self)
+        // An order of one line at 10 % off, submitted.
+        func order(_ n: UInt64) -> ChangeSet {
+            let order = S.id(100 + n), line = S.id(200 + n)
+            return ChangeSet(id: ChangeID(S.id(300 + n)), changes: [
+                Self.write(10 * n, "sales_orders", order, [("customer_id", .id(customer)), ("created_by", .id(rep)), ("price_list_id", .id(priceList)),
+                                                           ("currency", .text("USD")), ("tax_inclusive", .bool(inclusive)), ("order_date", .timestamp(Int64(Self.time))),
+                                                           ("status", .state(StateValue("draft")))], at: 10 * n),
+                Self.write(10 * n + 1, "order_lines", line, [("order_id", .id(order)), ("product_id", .id(product)), ("quantity", .integer(1)),
+                                                             ("discount_bp", .integer(1_000))], at: 10 * n + 1),
+                Self.write(10 * n + 2, "sales_orders", order, [("status", .state(StateValue("submitted")))], at: 10 * n + 2),
+            ])
+        }
+        // The tenant has no discount policy: a rep may give none. The office then allows 20 %.
+        let policy = ChangeSet(id: ChangeID(S.id(400)), changes: [
+            Self.write(15, "discount_policies", S.id(401), [("role", .text("rep")), ("discount_max_bp", .integer(2_000))], at: 15),
+        ])
+        let applied = try await setup.store.push([order(1), policy, order(2)].map { SyncStore.Submission($0, replica: ReplicaID(21)) }, batch: S.id(402),
+                                                 tenant: setup.tenant)
+        let rules = applied.map { $0.outcomes.last!.findings.map(\.rule) }
+        #expect(rules[0].contains("discount_over_policy"), "\(rules[0])")
+        #expect(!rules[2].contains("discount_over_policy"), "the second order was judged by the policy before the push: \(rules[2])")
+    }
 }

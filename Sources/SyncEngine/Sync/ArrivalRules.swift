@@ -114,6 +114,7 @@ public protocol ArrivalReads: AnyObject {
     /// change set of the push.
     func query(_ sql: String, _ values: [any PostgresBindable], on db: isolated PostgresConnection) async throws -> PostgresRows
     /// A setting read once per push: what ``remember(_:_:)`` kept, or `nil` when not read yet.
+    /// It holds while the push has not written the setting's table (``merged(_:)``).
     func setting(_ key: String) -> Int64??
     /// Keeps a setting read for the rest of the push.
     func remember(_ key: String, _ value: Int64?)

@@ -221,9 +221,9 @@ final class WorkingSet: ArrivalReads {
         locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant))
     }
 
-    /// A setting the push reads from a table no push writes (the tenant's geofence radius, a
-    /// role's discount maximum), read once per push: what ``remember(_:_:)`` kept, or `nil`
-    /// when it has not been read yet.
+    /// A setting the push reads once (the tenant's geofence radius, a role's discount maximum):
+    /// what ``remember(_:_:)`` kept, or `nil` when it has not been read yet. A rule that finds
+    /// the setting's table written by the push (``merged(_:)``) reads it again.
     func setting(_ key: String) -> Int64?? { settings[key] }
 
     /// Keeps a setting read for the rest of the push.
