@@ -372,7 +372,7 @@ final class WorkingSet: ArrivalReads {
             try keepRelated(read, answers)
             answers.removeFirst(read.statements)
         }
-        precondition(answers.startIndex == relatedStatements, "every related read took its answers")
+        assert(answers.startIndex == relatedStatements, "every related read took its answers")
         return Array(answers)
     }
 
