@@ -58,32 +58,38 @@ struct OrderLookups: Sendable {
         let productList = PostgresArray.literal(products.sorted())
         var lookups = OrderLookups()
         for list in priceLists { for product in products { lookups.prices[PriceKey(priceList: list, product: product)] = .some(nil) } }
-        for row in try await reads.query("""
+        for product in products { lookups.levels[product] = .some(nil) }
+        for customer in customers { for product in products { lookups.lastPrices[LastPriceKey(customer: customer, product: product)] = [] } }
+        // The list prices, the warehouse stock levels and the last prices: one round trip.
+        var statements = PostgresBatch()
+        statements.add("""
             SELECT DISTINCT ON (e.price_list_id, e.product_id) e.price_list_id::text, e.product_id::text, e.unit_price_minor FROM price_list_entries e
             WHERE e.tenant_id = $1 AND e.price_list_id = ANY($2::uuid[]) AND e.product_id = ANY($3::uuid[]) AND NOT e._deleted
             ORDER BY e.price_list_id, e.product_id, e.id
-            """, [reads.tenant.uuidString, PostgresArray.literal(priceLists.sorted()), productList], on: db) {
-            let key = PriceKey(priceList: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
-            lookups.prices[key] = try row.read(2, as: Int64?.self)
-        }
-        for product in products { lookups.levels[product] = .some(nil) }
-        for row in try await reads.query("""
+            """, [reads.tenant.uuidString, PostgresArray.literal(priceLists.sorted()), productList])
+        statements.add("""
             SELECT DISTINCT ON (s.product_id) s.product_id::text, s.id::text
             FROM stock_levels s JOIN stock_locations w ON w.tenant_id = s.tenant_id AND w.id = s.stock_location_id
             WHERE s.tenant_id = $1 AND s.product_id = ANY($2::uuid[]) AND w.kind = 'warehouse' AND NOT s._deleted AND NOT w._deleted
             ORDER BY s.product_id, w.id
-            """, [reads.tenant.uuidString, productList], on: db) {
-            lookups.levels[RecordID(try row.read(0, as: String.self))!] = RecordID(try row.read(1, as: String.self))
-        }
-        for customer in customers { for product in products { lookups.lastPrices[LastPriceKey(customer: customer, product: product)] = [] } }
+            """, [reads.tenant.uuidString, productList])
         if !customers.isEmpty {
-            for row in try await reads.query("""
+            statements.add("""
                 SELECT lp.customer_id::text, lp.product_id::text, lp.id::text FROM last_prices lp
                 WHERE lp.tenant_id = $1 AND lp.customer_id = ANY($2::uuid[]) AND lp.product_id = ANY($3::uuid[]) AND NOT lp._deleted
-                """, [reads.tenant.uuidString, PostgresArray.literal(customers.sorted()), productList], on: db) {
-                let key = LastPriceKey(customer: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
-                lookups.lastPrices[key, default: []].append(RecordID(try row.read(2, as: String.self))!)
-            }
+                """, [reads.tenant.uuidString, PostgresArray.literal(customers.sorted()), productList])
+        }
+        let answers = try await reads.readAhead([], statements, on: db)
+        for row in answers[0] {
+            let key = PriceKey(priceList: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
+            lookups.prices[key] = try row.read(2, as: Int64?.self)
+        }
+        for row in answers[1] {
+            lookups.levels[RecordID(try row.read(0, as: String.self))!] = RecordID(try row.read(1, as: String.self))
+        }
+        for row in answers.dropFirst(2).first ?? PostgresRows.empty {
+            let key = LastPriceKey(customer: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
+            lookups.lastPrices[key, default: []].append(RecordID(try row.read(2, as: String.self))!)
         }
         // Products and stock levels, read once, so each judgement reads them from memory.
         _ = try await reads.states("products", products.sorted(), on: db)
