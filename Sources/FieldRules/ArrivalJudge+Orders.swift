@@ -90,16 +90,13 @@ extension ArrivalJudge {
         if let finding = Pricing.check(deviceTotalMinor: state.integer("device_total_minor"), serverTotalMinor: totals.totalMinor) { flag(change, finding) }
 
         let role = author?.role.name ?? "rep"
-        // Read once per push, again after the push wrote a policy.
-        var policy = reads.merged("discount_policies").isEmpty ? reads.setting("discount_max_bp/\(role)") : nil
-        if policy == nil, let known = PushLookups.ahead(unless: "discount_policies", reads: reads)?.discountMax {
-            policy = .some(known[role] ?? nil)
-            reads.remember("discount_max_bp/\(role)", policy ?? nil)
+        var policies = PushLookups.known(unless: "discount_policies", reads: reads).discountMax
+        if policies == nil {
+            let read = try PushLookups.discountMax(try await reads.query(PushLookups.discountPoliciesSQL, [tenant.uuidString], on: db))
+            PushLookups.keep(reads) { $0.discountMax = read }
+            policies = read
         }
-        if policy == nil {
-            policy = try await reads.query(PushLookups.discountPolicySQL, [tenant.uuidString, role], on: db).first?.read(0, as: Int64?.self)
-            reads.remember("discount_max_bp/\(role)", policy ?? nil)
-        }
+        let policy = policies?[role]
         let roleMax = (policy ?? nil) ?? 0
         if let finding = CommercialRules.discount(linesBP: inputs.map(\.discountBP), roleMaxBP: roleMax) { routeToApproval.append(finding) }
         if !routeToApproval.isEmpty {
@@ -137,14 +134,9 @@ extension ArrivalJudge {
 
     /// The tenant's price lists, read once per push (again after the push wrote one).
     func priceLists(on db: isolated PostgresConnection) async throws -> [RecordID: PriceListTerms] {
-        if reads.merged("price_lists").isEmpty, let known = reads.memo("price_lists") as? [RecordID: PriceListTerms] { return known }
-        let lists: [RecordID: PriceListTerms]
-        if let known = PushLookups.ahead(unless: "price_lists", reads: reads)?.priceLists {
-            lists = known
-        } else {
-            lists = try PriceListTerms.lists(try await reads.query(PushLookups.priceListsSQL, [tenant.uuidString], on: db))
-        }
-        reads.memoize("price_lists", lists)
+        if let known = PushLookups.known(unless: "price_lists", reads: reads).priceLists { return known }
+        let lists = try PriceListTerms.lists(try await reads.query(PushLookups.priceListsSQL, [tenant.uuidString], on: db))
+        PushLookups.keep(reads) { $0.priceLists = lists }
         return lists
     }
 

@@ -85,15 +85,11 @@ extension ArrivalJudge {
         let location = customer.flatMap { customer in
             Coordinate.at(latitudeE6: customer.integer("latitude_e6"), longitudeE6: customer.integer("longitude_e6"))
         }
-        // Read once per push, again after the push wrote the tenant.
-        var tenantRadius = reads.merged("tenants").isEmpty ? reads.setting("geofence_radius_m") : nil
-        if tenantRadius == nil, let known = PushLookups.ahead(unless: "tenants", reads: reads)?.geofenceRadius {
-            tenantRadius = known
-            reads.remember("geofence_radius_m", tenantRadius ?? nil)
-        }
+        var tenantRadius = PushLookups.known(unless: "tenants", reads: reads).geofenceRadius
         if tenantRadius == nil {
-            tenantRadius = try await reads.query(PushLookups.geofenceSQL, [tenant.uuidString], on: db).first?.read(0, as: Int64?.self)
-            reads.remember("geofence_radius_m", tenantRadius ?? nil)
+            let read = try PushLookups.geofenceRadius(try await reads.query(PushLookups.geofenceSQL, [tenant.uuidString], on: db))
+            PushLookups.keep(reads) { $0.geofenceRadius = .some(read) }
+            tenantRadius = .some(read)
         }
         let radius = Geofence.radius(customer: customer?.integer("geofence_radius_m").map(Int.init),
                                      visitType: visitType.flatMap { Geofence.visitTypeRadius[$0] }, tenant: Int((tenantRadius ?? nil) ?? 200))

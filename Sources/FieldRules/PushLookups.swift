@@ -9,9 +9,10 @@ import SyncEngine
 /// radius, the price lists, the discount policies).
 ///
 /// The related rows are kept by the push's working set, so ``ArrivalReads/rows(_:where:is:status:on:)``
-/// finds them as if it had read them itself. A setting read ahead is used only while the push has
-/// not written its table; after that the rule asks PostgreSQL as before, so the answer is always
-/// what a query after every earlier change set of the push would give.
+/// finds them as if it had read them itself. A setting (read ahead, or read by a rule on first
+/// use and kept) is used only while the push has not written its table; after that the rule asks
+/// PostgreSQL again, so the answer is always what a query after every earlier change set of the
+/// push would give.
 struct PushLookups: Sendable {
     /// The tenant's geofence radius in metres, if set (§4.1).
     var geofenceRadius: Int64??
@@ -27,8 +28,7 @@ struct PushLookups: Sendable {
         SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false), coalesce(currency, 'USD'), coalesce(tax_inclusive, false)
         FROM price_lists WHERE tenant_id = $1 AND NOT _deleted
         """
-    static let discountPolicySQL = "SELECT discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role = $2 AND NOT _deleted ORDER BY id LIMIT 1"
-    /// Every role's policy as ``discountPolicySQL`` reads one role's.
+    /// Every role's policy: the first by id.
     static let discountPoliciesSQL = """
         SELECT DISTINCT ON (role) role, discount_max_bp FROM discount_policies WHERE tenant_id = $1 AND role IS NOT NULL AND NOT _deleted ORDER BY role, id
         """
@@ -53,19 +53,35 @@ struct PushLookups: Sendable {
         }
         var answers = try await reads.readAhead(related, settings, on: db)[...]
         var lookups = PushLookups()
-        if visits { lookups.geofenceRadius = .some(try answers.removeFirst().first?.read(0, as: Int64?.self)) }
+        if visits { lookups.geofenceRadius = .some(try geofenceRadius(answers.removeFirst())) }
         if orders {
             lookups.priceLists = try ArrivalJudge.PriceListTerms.lists(answers.removeFirst())
-            var policies: [String: Int64?] = [:]
-            for row in answers.removeFirst() { policies[try row.read(0, as: String.self)] = .some(try row.read(1, as: Int64?.self)) }
-            lookups.discountMax = policies
+            lookups.discountMax = try discountMax(answers.removeFirst())
         }
         reads.memoize(key, lookups)
     }
 
-    /// What was read ahead, while the push has not written `table`.
-    static func ahead(unless table: String, reads: any ArrivalReads) -> PushLookups? {
-        guard reads.merged(table).isEmpty else { return nil }
-        return reads.memo(key) as? PushLookups
+    /// What the push read of a setting in `table` (ahead, or on first use), while the push has
+    /// not written `table`: after a write, a rule reads the setting again.
+    static func known(unless table: String, reads: any ArrivalReads) -> PushLookups {
+        guard reads.merged(table).isEmpty else { return PushLookups() }
+        return reads.memo(key) as? PushLookups ?? PushLookups()
+    }
+
+    /// Keeps a setting a rule read on first use for the rest of the push.
+    static func keep(_ reads: any ArrivalReads, _ update: (inout PushLookups) -> Void) {
+        var lookups = reads.memo(key) as? PushLookups ?? PushLookups()
+        update(&lookups)
+        reads.memoize(key, lookups)
+    }
+
+    /// The radius in the answer to ``geofenceSQL``.
+    static func geofenceRadius(_ rows: PostgresRows) throws -> Int64? { try rows.first?.read(0, as: Int64?.self) }
+
+    /// Each role's maximum in the answer to ``discountPoliciesSQL``.
+    static func discountMax(_ rows: PostgresRows) throws -> [String: Int64?] {
+        var policies: [String: Int64?] = [:]
+        for row in rows { policies[try row.read(0, as: String.self)] = .some(try row.read(1, as: Int64?.self)) }
+        return policies
     }
 }

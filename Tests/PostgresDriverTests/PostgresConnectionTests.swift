@@ -89,8 +89,8 @@ struct PostgresConnectionTests {
         #expect(read[1].cells == ["false", "32767", "2147483647", "9223372036854775807", id.lowercased(), "", "", "0", "1e+300"])
         #expect(read[2].cells == Array(repeating: nil, count: 9))
         // A value that is not of its column's type goes as text, and PostgreSQL says what is wrong.
-        for (column, value) in [(name: "s", type: "smallint", value: "32768"), (name: "b", type: "bigint", value: "1.5"), (name: "u", type: "uuid", value: "not-an-id")]
-            .map({ ((name: $0.name, type: $0.type), $0.value) }) {
+        let misfits: [(column: (name: String, type: String), value: String)] = [(("s", "smallint"), "32768"), (("b", "bigint"), "1.5"), (("u", "uuid"), "not-an-id")]
+        for (column, value) in misfits {
             var bad = PostgresBatch()
             bad.insert(into: "t", columns: [column], rows: [[.text(value)]])
             #expect(bad.statements[0].values.allSatisfy { if case .text = $0 { true } else { false } }, "\(column.type)")

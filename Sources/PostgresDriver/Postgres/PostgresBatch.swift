@@ -1,5 +1,3 @@
-import SyncCore
-
 /// Statements to run together in one round trip (libpq's pipeline mode): independent writes,
 /// such as the bookkeeping a push writes at its end. See ``PostgresConnection/run(_:)``.
 public struct PostgresBatch: Sendable {
@@ -47,7 +45,7 @@ public struct PostgresBatch: Sendable {
             if let element = PostgresBinaryArray.Element(columns[index].type), let array = PostgresBinaryArray.encode(values, as: element) {
                 return .bytes(array)
             }
-            return .text(Self.literal(values))
+            return .text(PostgresArray.literal(values))
         }
         // The arrays' columns are named by position (c1, c2, …), so no table column can clash with
         // the ordinality column.
@@ -56,21 +54,5 @@ public struct PostgresBatch: Sendable {
         let parameters = columns.indices.map { "$\($0 + 1)::\(columns[$0].type)[]" }.joined(separator: ", ")
         statements.append(Statement(sql: "INSERT INTO \(table) (\(names)) SELECT \(positional) FROM unnest(\(parameters)) WITH ORDINALITY AS r(\(positional), n) ORDER BY n \(suffix)",
                                     values: arrays))
-    }
-
-    /// An array literal in text format, `{"text",NULL,"\\x0a1b"}`: each element quoted, SQL NULL
-    /// unquoted, bytes in `bytea`'s hex form.
-    static func literal(_ values: some Collection<PostgresValue>) -> String {
-        var literal = "{"
-        for (number, value) in values.enumerated() {
-            if number > 0 { literal += "," }
-            switch value {
-            case .null: literal += "NULL"
-            case .text(let text): literal += PostgresArray.quoted(text)
-            // bytea's hex form, its backslash escaped for the array; hex digits need nothing.
-            case .bytes(let bytes): literal += "\"\\\\x" + Hex.string(bytes) + "\""
-            }
-        }
-        return literal + "}"
     }
 }

@@ -54,19 +54,21 @@ enum PostgresBinaryArray {
                 hasNull = true
                 append(-1 as Int32, to: &body)
             case .bytes(let bytes):
-                guard element == .bytea else { return nil }
-                append(Int32(bytes.count), to: &body)
+                // PostgreSQL holds at most 1 GB in a field; a longer value goes as text, to be refused there.
+                guard element == .bytea, let length = Int32(exactly: bytes.count) else { return nil }
+                append(length, to: &body)
                 body += bytes
             case .text(let text):
                 guard appendElement(text, as: element, to: &body) else { return nil }
             }
         }
+        guard let count = Int32(exactly: values.count) else { return nil }
         var array: [UInt8] = []
         array.reserveCapacity(20 + body.count)
         append(1 as Int32, to: &array)
         append(hasNull ? 1 : 0 as Int32, to: &array)
         append(element.oid, to: &array)
-        append(Int32(values.count), to: &array)
+        append(count, to: &array)
         append(1 as Int32, to: &array)
         array += body
         return array
@@ -78,8 +80,8 @@ enum PostgresBinaryArray {
         case .text:
             let utf8 = text.utf8
             // PostgreSQL text cannot hold NUL; the text form makes the server say so.
-            guard !utf8.contains(0) else { return false }
-            append(Int32(utf8.count), to: &body)
+            guard !utf8.contains(0), let length = Int32(exactly: utf8.count) else { return false }
+            append(length, to: &body)
             body += utf8
         case .bytea:
             return false

@@ -113,11 +113,6 @@ public protocol ArrivalReads: AnyObject {
     /// Runs SQL that reads record tables (named after `FROM` and `JOIN`), seeing every earlier
     /// change set of the push.
     func query(_ sql: String, _ values: [any PostgresBindable], on db: isolated PostgresConnection) async throws -> PostgresRows
-    /// A setting read once per push: what ``remember(_:_:)`` kept, or `nil` when not read yet.
-    /// It holds while the push has not written the setting's table (``merged(_:)``).
-    func setting(_ key: String) -> Int64??
-    /// Keeps a setting read for the rest of the push.
-    func remember(_ key: String, _ value: Int64?)
     /// A new id for a record the server creates in `table`, time-ordered by the server's clock.
     func mint(_ table: String) -> RecordID
     /// The rows of `table` the push has merged so far (the change set being judged included),

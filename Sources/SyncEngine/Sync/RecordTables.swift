@@ -147,11 +147,13 @@ package struct RecordTables: Sendable {
         }
         columns += [("_tombstone_clock", "bigint"), ("_tombstone_replica", "integer"), ("_deleted", "boolean")]
         func text(_ value: String?) -> PostgresValue { value.map { .text($0) } ?? .null }
+        let tenantID = PostgresValue.text(tenant.uuidString)
         var rows: [[PostgresValue]] = []
         rows.reserveCapacity(states.count)
         var contributions: [[PostgresValue]] = []
         for (id, state) in states {
-            var row: [PostgresValue] = [.text(tenant.uuidString), .text(id.uuidString)]
+            let rowID = PostgresValue.text(id.uuidString)
+            var row: [PostgresValue] = [tenantID, rowID]
             row.reserveCapacity(columns.count)
             for field in table.fields {
                 let fieldState = state.fields[field.name]
@@ -163,7 +165,7 @@ package struct RecordTables: Sendable {
                 row.append(text(fieldState.map { String($0.version.replica.rawValue) }))
                 if case .counter(let counter)? = fieldState?.value {
                     for (replica, contribution) in counter.contributions {
-                        contributions.append([.text(tenant.uuidString), .text(table.name), .text(id.uuidString), .text(field.name),
+                        contributions.append([tenantID, .text(table.name), rowID, .text(field.name),
                                               .text(String(replica.rawValue)), .text(String(contribution.total)),
                                               .text(String(Int64(bitPattern: contribution.clock.rawValue)))])
                     }

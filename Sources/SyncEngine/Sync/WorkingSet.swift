@@ -36,7 +36,6 @@ final class WorkingSet: ArrivalReads {
     private var newDepartures: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
     private var locked: Set<Int64> = []
     private var answers: [ChangeID: ChangeOutcome] = [:]
-    private var settings: [String: Int64?] = [:]
     private var memos: [String: any Sendable] = [:]
     /// The ids of the rows the push has merged, by table.
     private var mergedIDs: [String: Set<RecordID>] = [:]
@@ -220,14 +219,6 @@ final class WorkingSet: ArrivalReads {
         storedDepartures[ref] = []
         locked.insert(SyncStore.lockKey(ref.table, ref.record, tenant: tenant))
     }
-
-    /// A setting the push reads once (the tenant's geofence radius, a role's discount maximum):
-    /// what ``remember(_:_:)`` kept, or `nil` when it has not been read yet. A rule that finds
-    /// the setting's table written by the push (``merged(_:)``) reads it again.
-    func setting(_ key: String) -> Int64?? { settings[key] }
-
-    /// Keeps a setting read for the rest of the push.
-    func remember(_ key: String, _ value: Int64?) { settings[key] = .some(value) }
 
     // MARK: - Records
 
