@@ -134,6 +134,91 @@ struct SyncStoreTests {
         #expect(rows.count > 200, "the territory's customers, visits, orders and the rest")
     }
 
+    /// Edits of customers of one territory, `perPush` change sets of one change each per push,
+    /// pushed `pushes` times: one transaction each. Returns the territory's bucket and the change
+    /// sets in the order pushed.
+    static func territoryEdits(_ setup: Setup, pushes: Int, perPush: Int, from first: UInt64) async throws -> (Bucket, [ChangeSet]) {
+        let customers = try #require(setup.data["customers"])
+        let column = customers.columns.firstIndex(of: "territory_id")!
+        let territory = customers.rows[0][column]!
+        let ids = customers.rows.filter { $0[column] == territory }.map { RecordID($0[0]!)! }
+        var n = first
+        var pushed: [ChangeSet] = []
+        for push in 0..<pushes {
+            var submissions: [SyncStore.Submission] = []
+            for index in 0..<perPush {
+                n += 2
+                let change = Change(id: ChangeID(Self.id(n + 1)), table: "customers", record: ids[index % ids.count],
+                                    operation: .write([FieldWrite("phone", .text("+1-212-555-\(1000 + n)"))]),
+                                    version: Version(clock: HLC(milliseconds: 1_796_100_000_000 + n), replica: .server))
+                submissions.append(SyncStore.Submission(ChangeSet(id: ChangeID(Self.id(n)), changes: [change]), replica: .server))
+            }
+            let applied = try await setup.store.push(submissions, batch: Self.id(first + 100_000 + UInt64(push)), tenant: setup.tenant)
+            #expect(applied.allSatisfy { $0.outcomes.allSatisfy { $0.result == .applied } })
+            pushed += submissions.map(\.changeSet)
+        }
+        return (Bucket("territory:\(territory)"), pushed)
+    }
+
+    /// Every page of `bucket` from `cursor` at `limit`, once the feed has served `expected` change sets.
+    static func pages(_ setup: Setup, _ bucket: Bucket, limit: Int, expecting expected: Int) async throws -> [BucketPage] {
+        for _ in 0..<500 {
+            var pages: [BucketPage] = []
+            var cursor: UInt64 = 0
+            while true {
+                let page = try await setup.store.changes(bucket: bucket, after: cursor, limit: limit, tenant: setup.tenant)
+                pages.append(page)
+                cursor = page.cursor
+                guard page.hasMore else { break }
+            }
+            if pages.reduce(0, { $0 + $1.changeSets.count }) >= expected { return pages }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the feed never served \(expected) change sets")
+        return []
+    }
+
+    @Test("a push writes one feed row per bucket, and a pull serves its change sets in order")
+    func oneFeedRowPerBucket() async throws {
+        let setup = try await Self.setup("feed-rows")
+        let (bucket, pushed) = try await Self.territoryEdits(setup, pushes: 1, perPush: 40, from: 1_000)
+        let rows = try await setup.pool.query("SELECT kind FROM change_log WHERE tenant_id = $1 AND bucket = $2", [setup.tenant.uuidString, bucket])
+        #expect(try rows.map { try $0.read(0, as: Int.self) } == [FeedEntry.packedKind], "one row for the 40 change sets")
+        // The rows are LZ4-compressed when PostgreSQL has it (our clusters' do).
+        let compression = try await setup.pool.query("SELECT attcompression::text FROM pg_attribute WHERE attrelid = 'change_log'::regclass AND attname = 'change_set'")
+        #expect(try compression.first?.read(0, as: String.self) == "l")
+        let pages = try await Self.pages(setup, bucket, limit: 1_000, expecting: pushed.count)
+        #expect(pages.flatMap(\.changeSets) == pushed)
+    }
+
+    @Test("a page holds whole transactions, at most the limit's entries unless one transaction is larger; rows from before revision 28 still read")
+    func pagesOfWholeTransactions() async throws {
+        let setup = try await Self.setup("feed-pages")
+        // A row as servers before revision 28 wrote them: one change set.
+        let customers = try #require(setup.data["customers"])
+        let column = customers.columns.firstIndex(of: "territory_id")!
+        let legacy = ChangeSet(id: ChangeID(Self.id(900)), changes: [Change(id: ChangeID(Self.id(901)), table: "customers", record: RecordID(customers.rows[0][0]!)!,
+            operation: .write([FieldWrite("phone", .text("+1-212-555-0900"))]), version: Version(clock: HLC(milliseconds: 1_796_000_000_000), replica: .server))])
+        try await setup.pool.query("INSERT INTO change_log (tenant_id, bucket, kind, change_set) VALUES ($1, $2, 0, $3)",
+                                   [setup.tenant.uuidString, "territory:\(customers.rows[0][column]!)", BinaryEncoder.encode(legacy)])
+        // 70 transactions of 3 (more than one chunk of rows), then one of 12.
+        let (bucket, small) = try await Self.territoryEdits(setup, pushes: 70, perPush: 3, from: 2_000)
+        let (_, large) = try await Self.territoryEdits(setup, pushes: 1, perPush: 12, from: 9_000)
+        let all = [legacy] + small + large
+        for limit in [1, 5, 7, 100, 1_000] {
+            let pages = try await Self.pages(setup, bucket, limit: limit, expecting: all.count)
+            #expect(pages.flatMap(\.changeSets) == all, "limit \(limit): every change set once, in order")
+            for page in pages.dropLast() {
+                // Each push's change sets are one transaction: a page ends at a push's end.
+                let count = page.changeSets.count
+                if limit >= 3 && page.changeSets.first?.id != legacy.id && page.changeSets.last?.id != large.last?.id {
+                    #expect(count % 3 == 0, "limit \(limit): a page of \(count) change sets cuts a transaction")
+                }
+                #expect(count <= max(limit, 12), "limit \(limit): a page of \(count)")
+            }
+        }
+    }
+
     @Test("a rep's writes are judged by ownership at the change's time: kept and flagged when the territory has since moved, refused after")
     func ownershipAtChangeTime() async throws {
         let setup = try await Self.setup("ownership")

@@ -3,11 +3,11 @@ import FieldModel
 import Foundation
 import OfficeStore
 import PostgresDriver
-import SyncEngine
 import SyncCore
 import SyncWire
 import Testing
 
+@testable import SyncEngine
 @testable import SyncServer
 
 /// Sync at the edges (issue 15): what a client written from the spec sends, and ours did not.
@@ -21,8 +21,9 @@ struct SyncEdgesTests {
 
     /// Removes logged for `table`/`id` in any bucket.
     static func removes(_ world: HostileWorld, _ id: RecordID) async throws -> Int {
-        try await world.pool.query("SELECT change_set FROM change_log WHERE tenant_id = $1 AND kind = 1", [world.tenant.uuidString])
-            .filter { try BinaryDecoder.decode(RecordRef.self, from: try $0.read(0, as: [UInt8].self)).record == id }.count
+        try await world.pool.query("SELECT kind, change_set FROM change_log WHERE tenant_id = $1", [world.tenant.uuidString])
+            .flatMap { try FeedEntry.entries(kind: try $0.read(0, as: Int.self), body: try $0.read(1, as: [UInt8].self)) }
+            .filter { if case .remove(let ref) = $0 { ref.record == id } else { false } }.count
     }
 
     /// Item 1: a child created in the same change set as its parent lands in its parent's

@@ -46,6 +46,7 @@ public enum Migrator {
         Migration(revision: 25, name: "revoked and wiped devices, and the oldest app version per platform", sql: Revision025.sql),
         Migration(revision: 26, name: "the generations the database has been served under, for restores phones survive", sql: Revision026.sql),
         Migration(revision: 27, name: "changes to users notify every server instance", sql: Revision027.sql),
+        Migration(revision: 28, name: "one feed row per bucket per transaction", sql: Revision028.sql),
     ]
 
     /// The latest revision this build knows.

@@ -66,16 +66,16 @@ public struct ServerSchema: Sendable {
             PRIMARY KEY (tenant_id, tbl, id, field, replica)
         );
 
-        -- The change feed: one row per bucket per change set, stamped with the writing transaction's
-        -- id. A pull serves only rows of transactions below the oldest one still running, in
+        -- The change feed: one row per bucket per transaction (its entries for the bucket, in order),
+        -- stamped with the writing transaction's id. A pull serves only rows of transactions below the oldest one still running, in
         -- transaction order, so a transaction that commits late is never overtaken.
         CREATE TABLE change_log (
             tenant_id uuid NOT NULL,
             bucket text NOT NULL,
             xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
             seq bigserial NOT NULL,
-            change_set bytea NOT NULL,
-            kind smallint NOT NULL DEFAULT 0,  -- 0: a change set; 1: a row left (a record reference); 2: a row entered (a record snapshot)
+            change_set bytea COMPRESSION lz4 NOT NULL,  -- where PostgreSQL was built with LZ4 (revision 28)
+            kind smallint NOT NULL DEFAULT 0,  -- 3: the transaction's entries for the bucket, in order; 0, 1, 2: one change set, remove or entered row (before revision 28)
             created_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (tenant_id, bucket, xid, seq)
         );

@@ -51,9 +51,9 @@ extension SyncStore {
         work.setRetired(ref, !kept)
         for bucket in buckets.sorted() {
             if kept {
-                work.feed(bucket, .entered, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state)))
+                work.feed(bucket, .entered(RecordSnapshot(ref: ref, state: state)))
             } else if announced {
-                work.feed(bucket, .remove, BinaryEncoder.encode(ref))
+                work.feed(bucket, .remove(ref))
             }
         }
         for child in tables.schema.schema.tables {

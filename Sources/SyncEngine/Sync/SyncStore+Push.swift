@@ -292,12 +292,12 @@ extension SyncStore {
             for bucket in bucketsOf[RecordRef(table: change.table, record: change.record)] ?? [] { perBucket[bucket, default: []].append(change) }
         }
         for (bucket, changes) in perBucket.sorted(by: { $0.key < $1.key }) {
-            work.feed(bucket, .changeSet, BinaryEncoder.encode(ChangeSet(id: id, changes: changes)))
+            work.feed(bucket, .changeSet(ChangeSet(id: id, changes: changes)))
         }
         for (ref, buckets) in guessed.sorted(by: { ($0.key.table, $0.key.record) < ($1.key.table, $1.key.record) }) {
             // A row the device created outside its window leaves every bucket the device put it in.
             let gone = dropped.contains(ref) ? buckets : buckets.subtracting(bucketsOf[ref] ?? [])
-            for bucket in gone.sorted() { work.feed(bucket, .remove, BinaryEncoder.encode(ref)) }
+            for bucket in gone.sorted() { work.feed(bucket, .remove(ref)) }
         }
         for conflict in conflicts { work.conflict(conflict) }
         return conflicts

@@ -101,36 +101,51 @@ public struct SyncStore: Sendable {
         return Int64(bitPattern: hash ^ record.low ^ record.high.byteSwapped ^ tenant.low)
     }
 
-    /// The next page of `bucket` after `cursor` (a transaction id; 0 from the start): whole change
-    /// sets, at most about `limit` of them, all from transactions older than every one still running.
+    /// The next page of `bucket` after `cursor` (a transaction id; 0 from the start): the entries
+    /// (change sets, removes, rows that entered) of whole transactions, at most about `limit` of
+    /// them, all from transactions older than every one still running.
     ///
     /// The watermark is cluster-wide, so a long transaction anywhere delays the feed (never breaks
     /// it): keep transactions short.
     public func changes(bucket: Bucket, after cursor: UInt64, limit: Int, tenant: RecordID) async throws -> BucketPage {
-        try await pool.withConnection { db in
-            let rows = try await db.query("""
-                SELECT change_log.xid::text AS xid_text, kind, change_set FROM change_log
-                WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid > $3::text::xid8 AND change_log.xid < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY change_log.xid, seq LIMIT $4
-                """, [tenant.uuidString, bucket, String(cursor), limit + 1])
-            func entry(_ row: PostgresRow) throws -> (xid: UInt64, kind: Int, body: [UInt8]) {
-                (UInt64(try row.read(0, as: String.self))!, try row.read(1, as: Int.self), try row.read(2, as: [UInt8].self))
+        let limit = max(limit, 1)
+        return try await pool.withConnection { db in
+            // The bucket's entries by transaction, in feed order. A row holds one transaction's
+            // entries (FeedEntry), so rows are read in growing chunks until the page is decided.
+            var transactions: [(xid: UInt64, entries: [FeedEntry])] = []
+            var after = (xid: String(cursor), seq: Int64.max)
+            var exhausted = false
+            var chunk = 32
+            while true {
+                let rows = try await db.query("""
+                    SELECT change_log.xid::text AS xid_text, seq, kind, change_set FROM change_log
+                    WHERE tenant_id = $1 AND bucket = $2 AND (change_log.xid, seq) > ($3::text::xid8, $4::bigint)
+                      AND change_log.xid < pg_snapshot_xmin(pg_current_snapshot())
+                    ORDER BY change_log.xid, seq LIMIT $5
+                    """, [tenant.uuidString, bucket, after.xid, after.seq, chunk])
+                for row in rows {
+                    let xidText = try row.read(0, as: String.self)
+                    let xid = UInt64(xidText)!
+                    let entries = try FeedEntry.entries(kind: try row.read(2, as: Int.self), body: try row.read(3, as: [UInt8].self))
+                    if transactions.last?.xid == xid { transactions[transactions.count - 1].entries += entries } else { transactions.append((xid, entries)) }
+                    after = (xidText, try row.read(1, as: Int64.self))
+                }
+                exhausted = rows.count < chunk
+                // Every transaction read but the last is whole; enough of them fill the page.
+                if exhausted || transactions.dropLast().reduce(0, { $0 + $1.entries.count }) >= limit { break }
+                chunk = min(chunk * 2, 4_096)
             }
-            var entries = try rows.map(entry)
-            var hasMore = false
-            if entries.count > limit {
-                hasMore = true
-                // Serve only whole transactions: drop the last one's rows; when it is the only one,
-                // the page holds all of it, however many rows (the cursor moves past it whole).
-                let last = entries[entries.count - 1].xid
-                let kept = entries.dropLast().filter { $0.xid != last }
-                entries = kept.isEmpty
-                    ? try await db.query("""
-                        SELECT change_log.xid::text AS xid_text, kind, change_set FROM change_log
-                        WHERE tenant_id = $1 AND bucket = $2 AND change_log.xid = $3::text::xid8 ORDER BY seq
-                        """, [tenant.uuidString, bucket, String(last)]).map(entry)
-                    : Array(kept)
+            // Serve only whole transactions, at most `limit` entries of them; when the first is
+            // larger, the page holds all of it, however many entries (the cursor moves past it whole).
+            let whole = exhausted ? transactions[...] : transactions.dropLast()
+            var served = 0
+            var entries: [(xid: UInt64, entry: FeedEntry)] = []
+            for transaction in whole {
+                guard served == 0 || entries.count + transaction.entries.count <= limit else { break }
+                entries += transaction.entries.map { (transaction.xid, $0) }
+                served += 1
             }
+            let hasMore = served < transactions.count
             var changeSets: [ChangeSet] = []
             var removes: [(at: Int, ref: RecordRef)] = []
             var entered: [(at: Int, snapshot: RecordSnapshot)] = []
@@ -138,17 +153,14 @@ public struct SyncStore: Sendable {
             var arrived: [RecordRef: Int] = [:]
             var left: [RecordRef: Int] = [:]
             for (position, entry) in entries.enumerated() {
-                switch entry.kind {
-                case 1:
-                    let ref = try BinaryDecoder.decode(RecordRef.self, from: entry.body)
+                switch entry.entry {
+                case .remove(let ref):
                     removes.append((position, ref))
                     left[ref] = position
-                case 2:
-                    let snapshot = try BinaryDecoder.decode(RecordSnapshot.self, from: entry.body)
+                case .entered(let snapshot):
                     entered.append((position, snapshot))
                     arrived[snapshot.ref] = position
-                default:
-                    let changeSet = try BinaryDecoder.decode(ChangeSet.self, from: entry.body)
+                case .changeSet(let changeSet):
                     changeSets.append(changeSet)
                     for change in changeSet.changes { arrived[RecordRef(table: change.table, record: change.record)] = position }
                 }

@@ -49,7 +49,8 @@ final class WorkingSet: ArrivalReads {
     private var ahead: [String: Set<RecordID>] = [:]
     private var deviceClocks: [ReplicaID: (registered: Int64, pushed: Int64, stored: Int64)?] = [:]
 
-    private var feedRows: [[PostgresValue]] = []
+    /// The feed's entries of this push, by bucket, in order.
+    private var feedEntries: [Bucket: [FeedEntry]] = [:]
     private var answerRows: [[PostgresValue]] = []
     /// The change sets whose attempts (`push_attempts`) end with the push's transaction.
     private var finishedChangeSets: [ChangeID] = []
@@ -505,32 +506,22 @@ final class WorkingSet: ArrivalReads {
         // A retired row is not on any phone: it moves silently (its departures still count for scope).
         let quiet = isRetired(ref)
         for bucket in before.subtracting(buckets).sorted() {
-            if !quiet { feed(bucket, .remove, BinaryEncoder.encode(ref)) }
+            if !quiet { feed(bucket, .remove(ref)) }
             if !(newDepartures[ref] ?? []).contains(where: { $0.bucket == bucket && $0.at == now }) {
                 newDepartures[ref, default: []].append((bucket, now))
             }
         }
         if announce && !quiet {
-            for bucket in buckets.subtracting(before).sorted() { feed(bucket, .entered, BinaryEncoder.encode(RecordSnapshot(ref: ref, state: state))) }
+            for bucket in buckets.subtracting(before).sorted() { feed(bucket, .entered(RecordSnapshot(ref: ref, state: state))) }
         }
         return true
     }
 
     // MARK: - The feed, answers, decisions, conflicts
 
-    /// What a feed row carries (`change_log.kind`).
-    enum FeedKind: Int {
-        /// A change set, filtered to the bucket's rows.
-        case changeSet = 0
-        /// A row that left the bucket (a ``RecordRef``).
-        case remove = 1
-        /// A row that entered the bucket, whole (a ``RecordSnapshot``).
-        case entered = 2
-    }
-
     /// Appends an entry to `bucket`'s feed, after every entry appended before in this push.
-    func feed(_ bucket: Bucket, _ kind: FeedKind, _ body: [UInt8]) {
-        feedRows.append([.text(tenant.uuidString), bucket.postgresValue, .text(String(kind.rawValue)), .bytes(body)])
+    func feed(_ bucket: Bucket, _ entry: FeedEntry) {
+        feedEntries[bucket, default: []].append(entry)
     }
 
     /// Adds the read of the stored answers to `ids` (changes answered by an earlier push) to
@@ -608,6 +599,7 @@ final class WorkingSet: ArrivalReads {
         // Every write below is independent of the others: one pipelined round trip.
         var batch = PostgresBatch()
         let schema = tables.schema.schema
+        let tenantText = PostgresValue.text(tenant.uuidString)
         for table in unwritten.keys.sorted(by: { (schema.position(of: $0) ?? .max, $0) < (schema.position(of: $1) ?? .max, $1) }) {
             if let ids = unwritten.removeValue(forKey: table), !ids.isEmpty {
                 tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, into: &batch)
@@ -628,12 +620,8 @@ final class WorkingSet: ArrivalReads {
                 """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
                       PostgresArray.literal(left.map(\.ref.record))])
         }
-        if !entered.isEmpty {
-            batch.add("""
-                INSERT INTO row_buckets (tenant_id, bucket, tbl, id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING
-                """, [tenant.uuidString, PostgresArray.literal(entered.map(\.bucket)), PostgresArray.literal(entered.map(\.ref.table)),
-                      PostgresArray.literal(entered.map(\.ref.record))])
-        }
+        batch.insert(into: "row_buckets", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("tbl", "text"), ("id", "uuid")],
+                     rows: entered.map { [tenantText, $0.bucket.postgresValue, .text($0.ref.table), .text($0.ref.record.uuidString)] }, suffix: "ON CONFLICT DO NOTHING")
         var retiring: [RecordRef] = []
         var restoring: [RecordRef] = []
         for (ref, now) in retired where now != storedRetired[ref] {
@@ -656,6 +644,11 @@ final class WorkingSet: ArrivalReads {
         // One statement a table, the same text for any number of rows: prepared once.
         batch.insert(into: "row_departures", columns: [("tenant_id", "uuid"), ("tbl", "text"), ("id", "uuid"), ("bucket", "text"), ("departed_at", "bigint")],
                      rows: departed, suffix: "ON CONFLICT DO NOTHING")
+        // The feed: one row per bucket, its entries in order (FeedEntry).
+        let feedRows = feedEntries.keys.sorted().map { bucket in
+            [tenantText, bucket.postgresValue, .text(String(FeedEntry.packedKind)), .bytes(BinaryEncoder.encode(FeedEntries(feedEntries[bucket]!)))]
+        }
+        feedEntries = [:]
         batch.insert(into: "change_log", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("kind", "smallint"), ("change_set", "bytea")], rows: feedRows)
         batch.insert(into: "applied_changes", columns: [("tenant_id", "uuid"), ("change_id", "uuid"), ("batch_id", "uuid"), ("replica", "integer"), ("outcome", "bytea")],
                      rows: answerRows, suffix: "ON CONFLICT DO NOTHING")
