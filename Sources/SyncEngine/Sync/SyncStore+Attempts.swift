@@ -31,8 +31,13 @@ extension SyncStore {
         try await pool.withConnection { db in
             let ids = Array(Set(changeSets.map(\.uuid))).sorted()
             let keys = ids.map { Self.attemptLockKey(ChangeID($0), tenant: tenant) }.sorted()
-            // The locks, then a first attempt for each change set: one round trip.
+            // The locks, then a first attempt for each change set: one round trip, one implicit
+            // transaction. Its commit does not wait for the WAL to reach the disk: the rows only
+            // outlive a death of this process, which they do either way; a crash of PostgreSQL
+            // may lose them, and with them only the count of attempts that crashed nothing. So a
+            // push waits for one flush of the WAL, its own transaction's, not two.
             var start = PostgresBatch()
+            start.add("SELECT set_config('synchronous_commit', 'off', true)")
             start.add("SELECT count(pg_advisory_lock($1, k)) FROM unnest($2::integer[]) WITH ORDINALITY AS t(k, n)",
                       [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
             start.add("""
@@ -41,7 +46,7 @@ extension SyncStore {
                 """, [tenant.uuidString, PostgresArray.literal(ids)])
             let first: PostgresRows
             do {
-                first = try await db.run(start)[1]
+                first = try await db.run(start)[2]
             } catch {
                 // Whatever was taken is let go; the rows are another arrival's, if any.
                 _ = try? await db.query("SELECT count(pg_advisory_unlock($1, k)) FROM unnest($2::integer[]) AS t(k)",
