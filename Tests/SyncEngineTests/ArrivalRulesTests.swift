@@ -109,6 +109,7 @@ struct ArrivalRulesTests {
         let decisions = try await setup.pool.query("SELECT count(*) FROM decisions WHERE change_id = $1", [ChangeID(S.id(1_010)).uuid.uuidString])[0].read(0, as: Int.self)
         #expect(decisions == 1)
     }
+
     /// A setting the rules read once per push (a role's discount maximum) is read again after a
     /// change set of the same push writes its table, as it would be if each change set were its
     /// own transaction. Before, the first order's answer was kept for the whole push.

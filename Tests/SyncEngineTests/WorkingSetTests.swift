@@ -37,7 +37,7 @@ struct WorkingSetTests {
             // A push that names the first customer only.
             let change = Change(id: ChangeID(SyncStoreTests.id(1)), table: "customers", record: customers[0].0, operation: .write([FieldWrite("phone", .text("555"))]),
                                 version: Version(clock: HLC(rawValue: 1 << 20), replica: ReplicaID(7)))
-            try await work.prefetch([change], departures: false, on: db)
+            try await work.begin([change], departures: false, on: db)
             var settings = PostgresBatch()
             settings.add("SELECT count(*) FROM visits WHERE tenant_id = $1", [tenant.uuidString])
             let trips = db.roundTripsMade

@@ -14,16 +14,9 @@ package struct RecordTables: Sendable {
 
     /// The states of `ids` in `table` (absent ids are not in the result).
     package func read(_ table: TableSchema, _ ids: [RecordID], tenant: RecordID, on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        try await read(table, where: "id", in: ids, tenant: tenant, on: db)
-    }
-
-    /// The states of the rows of `table` whose `column` (`id`, or a reference field) is one of
-    /// `values` and, when `status` is given, whose status is `status`.
-    func read(_ table: TableSchema, where column: String, in values: [RecordID], status: String? = nil, tenant: RecordID,
-              on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        guard !values.isEmpty else { return [:] }
+        guard !ids.isEmpty else { return [:] }
         var batch = PostgresBatch()
-        let statements = read(table, where: column, in: values, status: status, tenant: tenant, into: &batch)
+        let statements = read(table, ids, tenant: tenant, into: &batch)
         let answers = try await db.run(batch)
         return try decode(table, answers[0], contributions: statements == 2 ? answers[1] : nil)
     }

@@ -77,17 +77,10 @@ public struct SyncStore: Sendable {
         public var conflicts: [Conflict]
     }
 
-    /// Takes a transaction-scoped advisory lock on each record, in one order for every caller, so
-    /// that two transactions writing one record merge one after the other instead of the later
-    /// overwriting the earlier's merge.
-    static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, on db: isolated PostgresConnection) async throws {
-        var batch = PostgresBatch()
-        lock(records, tenant: tenant, into: &batch)
-        if !batch.isEmpty { try await db.run(batch) }
-    }
-
-    /// Adds the statement of ``lock(_:tenant:on:)`` to `batch` (none for no records); the
-    /// statements after it run once every lock is held.
+    /// Adds to `batch` the statement that takes a transaction-scoped advisory lock on each record
+    /// (none for no records), in one order for every caller, so that two transactions writing one
+    /// record merge one after the other instead of the later overwriting the earlier's merge. The
+    /// statements after it in the batch run once every lock is held.
     static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, into batch: inout PostgresBatch) {
         let keys = Set(records.map { lockKey($0.table, $0.record, tenant: tenant) }).sorted()
         guard !keys.isEmpty else { return }

@@ -68,7 +68,7 @@ final class WorkingSet: ArrivalReads {
     // MARK: - Locks
 
     /// Takes the transaction locks of `records` not held yet, in one sorted statement (see
-    /// ``SyncStore/lock(_:tenant:on:)``). A record read before its lock is read again.
+    /// ``SyncStore/lock(_:tenant:into:)``). A record read before its lock is read again.
     func lock(_ records: [RecordRef], on db: isolated PostgresConnection) async throws {
         var batch = PostgresBatch()
         lock(records, into: &batch)
@@ -117,7 +117,7 @@ final class WorkingSet: ArrivalReads {
 
     /// The start of a push, in one round trip: locks every record `changes` name, reads the
     /// answers already given to them (a replay's), and reads ahead what the push's steps will ask
-    /// for (``prefetch(_:departures:on:)``), the lock first. The records of changes answered
+    /// for (``prefetch(_:departures:into:)``), the lock first. The records of changes answered
     /// before are read ahead too: they are locked anyway, and reading them costs less than a
     /// round trip of its own.
     func begin(_ changes: [Change], departures: Bool, on db: isolated PostgresConnection) async throws {
@@ -132,17 +132,7 @@ final class WorkingSet: ArrivalReads {
         try take(plan, answers)
     }
 
-    /// Reads, in a few statements, what the push's steps will ask for: the state and buckets of
-    /// every record the changes name, and the state and buckets of every record they refer to
-    /// (parents, customers, visits). `departures` adds when each left which bucket (for a
-    /// confined author's scope).
-    func prefetch(_ changes: [Change], departures: Bool, on db: isolated PostgresConnection) async throws {
-        var batch = PostgresBatch()
-        let plan = try prefetch(changes, departures: departures, into: &batch)
-        try take(plan, try await db.run(batch)[...])
-    }
-
-    /// What ``prefetch(_:departures:into:)`` asked, for ``take(_:_:)``.
+    /// What ``prefetch(_:departures:into:)`` asked, for ``take(_:_:ahead:)``.
     struct Prefetch {
         var refs: Set<RecordRef>
         var reads: [(table: TableSchema, ids: [RecordID], statements: Int)]
@@ -150,8 +140,10 @@ final class WorkingSet: ArrivalReads {
         var undeparted: [RecordRef]
     }
 
-    /// Adds the statements of ``prefetch(_:departures:on:)`` to `batch`: each table's rows (and
-    /// counters), buckets, departures.
+    /// Adds to `batch` the reads of what the push's steps will ask for: the state (and counters)
+    /// and buckets of every record the changes name, and of every record they refer to (parents,
+    /// customers, visits). `departures` adds when each left which bucket (for a confined author's
+    /// scope).
     func prefetch(_ changes: [Change], departures: Bool, into batch: inout PostgresBatch) throws -> Prefetch {
         var refs = Set<RecordRef>()
         for change in changes {
