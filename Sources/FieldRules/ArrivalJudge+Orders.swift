@@ -57,7 +57,7 @@ extension ArrivalJudge {
                                    ORDER BY e.id LIMIT 1) e ON true
                 WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
                 """, [tenant.uuidString, order.uuidString, state.id("price_list_id")?.uuidString ?? ""], on: db).map { row in
-                OrderLine(id: RecordID(try row.read(0, as: String.self))!, product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+                OrderLine(id: try row.read(0, as: RecordID.self), product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                           quantity: try row.read(2, as: Int64?.self), discountBP: try row.read(3, as: Int64?.self), listPriceMinor: try row.read(4, as: Int64?.self),
                           taxRate: try row.read(5, as: Int64?.self))
             }
@@ -180,7 +180,7 @@ extension ArrivalJudge {
                 WHERE l.tenant_id = $1 AND l.order_id = $2 AND NOT l._deleted ORDER BY l.id
                 """, [tenant.uuidString, order.uuidString, state.id("customer_id")?.uuidString ?? ""], on: db).map { row in
                 let level = try row.read(2, as: String?.self).flatMap { RecordID($0) }
-                return OrderLine(id: RecordID(try row.read(6, as: String.self))!, product: try row.read(0, as: String?.self).flatMap { RecordID($0) },
+                return OrderLine(id: try row.read(6, as: RecordID.self), product: try row.read(0, as: String?.self).flatMap { RecordID($0) },
                                  quantity: try row.read(1, as: Int64?.self), unitPriceMinor: try row.read(5, as: Int64?.self),
                                  level: try level.map { ($0, try row.read(3, as: Int64?.self) ?? 0) }, lastPrice: try row.read(4, as: String?.self).flatMap { RecordID($0) })
             }

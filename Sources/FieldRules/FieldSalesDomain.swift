@@ -38,7 +38,7 @@ public struct FieldSalesDomain: SyncDomain {
         guard confines(role) else {
             let territories = try await db.query("SELECT id::text FROM territories WHERE tenant_id = $1 AND NOT _deleted", [tenant.uuidString])
             always.insert(.team(user))
-            for row in territories { always.insert(.territory(RecordID(try row.read(0, as: String.self))!)) }
+            for row in territories { always.insert(.territory(try row.read(0, as: RecordID.self))) }
             return Audience(always: always)
         }
         let owned = try await db.query("SELECT territory_id::text, valid_from, valid_to FROM territory_owners WHERE tenant_id = $1 AND user_id = $2 AND NOT _deleted",

@@ -81,15 +81,15 @@ struct OrderLookups: Sendable {
         }
         let answers = try await reads.readAhead([], statements, on: db)
         for row in answers[0] {
-            let key = PriceKey(priceList: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
+            let key = PriceKey(priceList: try row.read(0, as: RecordID.self), product: try row.read(1, as: RecordID.self))
             lookups.prices[key] = try row.read(2, as: Int64?.self)
         }
         for row in answers[1] {
-            lookups.levels[RecordID(try row.read(0, as: String.self))!] = RecordID(try row.read(1, as: String.self))
+            lookups.levels[try row.read(0, as: RecordID.self)] = RecordID(try row.read(1, as: String.self))
         }
         for row in answers.dropFirst(2).first ?? PostgresRows.empty {
-            let key = LastPriceKey(customer: RecordID(try row.read(0, as: String.self))!, product: RecordID(try row.read(1, as: String.self))!)
-            lookups.lastPrices[key, default: []].append(RecordID(try row.read(2, as: String.self))!)
+            let key = LastPriceKey(customer: try row.read(0, as: RecordID.self), product: try row.read(1, as: RecordID.self))
+            lookups.lastPrices[key, default: []].append(try row.read(2, as: RecordID.self))
         }
         // Products and stock levels, read once, so each judgement reads them from memory.
         _ = try await reads.states("products", products.sorted(), on: db)

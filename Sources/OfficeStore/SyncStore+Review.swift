@@ -181,7 +181,7 @@ extension SyncStore {
                   filter.table ?? "", filter.kind ?? "", sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         return try rows.map { row in
             ReviewItem(id: "decision:\(try row.read(0, as: Int64.self))", kind: try row.read(1, as: String.self) == "rejected" ? "rejection" : "exception",
-                       table: try row.read(2, as: String.self), record: RecordID(try row.read(3, as: String.self))!, rule: try row.read(4, as: String.self),
+                       table: try row.read(2, as: String.self), record: try row.read(3, as: RecordID.self), rule: try row.read(4, as: String.self),
                        message: try row.read(5, as: String.self), author: try row.read(6, as: String?.self).flatMap { RecordID($0) },
                        deviceTime: try row.read(7, as: Int64?.self), serverTime: try row.read(8, as: Int64?.self), review: try row.read(9, as: String.self),
                        comment: try row.read(10, as: String?.self),
@@ -218,7 +218,7 @@ extension SyncStore {
             let winner = try? BinaryDecoder.decode(FieldState.self, from: try row.read(4, as: [UInt8].self))
             let loser = try? BinaryDecoder.decode(FieldState.self, from: try row.read(5, as: [UInt8].self))
             return ReviewItem(id: "conflict:\(try row.read(0, as: Int64.self))", kind: "conflict", table: try row.read(1, as: String.self),
-                              record: RecordID(try row.read(2, as: String.self))!, rule: try row.read(3, as: String.self),
+                              record: try row.read(2, as: RecordID.self), rule: try row.read(3, as: String.self),
                               message: "concurrent writes to \(try row.read(3, as: String.self)); the merge kept one", author: nil,
                               deviceTime: loser.map { Int64($0.version.clock.milliseconds) }, serverTime: nil, review: try row.read(6, as: String.self),
                               comment: try row.read(7, as: String?.self), winner: winner, loser: loser)

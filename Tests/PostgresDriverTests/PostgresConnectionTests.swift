@@ -31,6 +31,26 @@ struct PostgresConnectionTests {
         #expect(throws: PostgresError.self) { try null.read(0, as: String.self) }
     }
 
+    @Test("a cell's bytes parse as Swift's initializers parse its text, and anything else is a clear mismatch")
+    func cellsParseLikeText() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("cells"))
+        let texts = ["0", "-0", "+7", "42", "-42", "2147483647", "-2147483648", "2147483648", "9223372036854775807", "-9223372036854775808",
+                     "9223372036854775808", "-9223372036854775809", "99999999999999999999", "", "-", "+", "1 ", " 1", "1.5", "1e3", "0x10", "٣",
+                     "t", "f", "true", "false", "T", "yes"]
+        let rows = try await connection.query("SELECT t, NULL::text FROM unnest($1::text[]) WITH ORDINALITY AS a(t, n) ORDER BY n", [PostgresArray.literal(texts)])
+        for (row, text) in zip(rows, texts) {
+            #expect((try? row.read(0, as: Int64.self)) == Int64(text), "\(text)")
+            #expect((try? row.read(0, as: Int32.self)) == Int32(text), "\(text)")
+            #expect((try? row.read(0, as: Int.self)) == Int(text), "\(text)")
+            #expect((try? row.read(0, as: Bool.self)) == ["t": true, "true": true, "f": false, "false": false][text], "\(text)")
+            #expect(try row.read(0, as: String.self) == text)
+            #expect(row.cells == [text, nil])
+            #expect(try row.read(1, as: Int64?.self) == nil)
+            #expect(throws: PostgresError.self) { try row.read(1, as: Int64.self) }
+        }
+        #expect(rows.count == texts.count && PostgresRows.empty.isEmpty)
+    }
+
     @Test("an array literal carries any text: a list through unnest reads back as written")
     func arrays() async throws {
         let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("arrays"))

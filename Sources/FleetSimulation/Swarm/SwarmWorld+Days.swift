@@ -169,7 +169,7 @@ extension SwarmWorld {
                 """, [tenant.uuidString, dayStart + 17 * Self.hour, dayStart + 24 * Self.hour])
             let reps = devices.filter { $0.role == .rep }
             for row in planned {
-                let visit = RecordID(try row.read(0, as: String.self))!
+                let visit = try row.read(0, as: RecordID.self)
                 if roll(20) {
                     let target = reps[Int(random.next() % UInt64(reps.count))]
                     try? await store.assignVisit(visit, to: target.user, by: dispatcher)
@@ -219,7 +219,7 @@ extension SwarmWorld {
     func approveAndRelease(day: Int) async throws {
         for (status, decision) in [("pending_approval", day == 0 ? SyncStore.OrderDecision.reject : .approve), ("credit_hold", .release)] {
             let orders = try await pool.query("SELECT id::text FROM sales_orders WHERE tenant_id = $1 AND status = $2 ORDER BY id", [tenant.uuidString, status])
-            for row in orders { try? await store.decide(decision, order: RecordID(try row.read(0, as: String.self))!, comment: "swarm", by: manager) }
+            for row in orders { try? await store.decide(decision, order: try row.read(0, as: RecordID.self), comment: "swarm", by: manager) }
         }
     }
 

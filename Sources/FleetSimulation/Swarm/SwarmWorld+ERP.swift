@@ -122,7 +122,7 @@ extension SwarmWorld {
         var lists: [PriceLists.List] = []
         for row in try await pool.query("SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false) FROM price_lists WHERE tenant_id = $1 AND NOT _deleted",
                                         [tenant.uuidString]) {
-            lists.append(PriceLists.List(id: RecordID(try row.read(0, as: String.self))!, customerGroup: try row.read(1, as: String?.self),
+            lists.append(PriceLists.List(id: try row.read(0, as: RecordID.self), customerGroup: try row.read(1, as: String?.self),
                                          validFrom: try row.read(2, as: Int64?.self), validTo: try row.read(3, as: Int64?.self), isDefault: try row.read(4, as: Bool.self)))
         }
         for row in try await pool.query("""

@@ -111,7 +111,7 @@ extension SyncStore {
                   PostgresArray.literal(territories ?? [])])
         let events = try rows.map { row in
             ActivityEvent(time: try row.read(0, as: Int64.self), kind: try row.read(1, as: String.self), table: try row.read(2, as: String.self),
-                          record: RecordID(try row.read(3, as: String.self))!, customer: try row.read(4, as: String?.self).flatMap { RecordID($0) },
+                          record: try row.read(3, as: RecordID.self), customer: try row.read(4, as: String?.self).flatMap { RecordID($0) },
                           customerName: try row.read(5, as: String?.self), summary: try row.read(6, as: String?.self) ?? "")
         }
         return (try user.read(0, as: String.self), try user.read(1, as: String.self), events)

@@ -63,13 +63,13 @@ extension SyncStore {
             LEFT JOIN tenants n ON n.tenant_id = c.tenant_id AND n.id = c.tenant_id
             ORDER BY coalesce(c.name, ''), c.id, s.id
             """, values) {
-            let customer = RecordID(try row.read(0, as: String.self))!
+            let customer = try row.read(0, as: RecordID.self)
             if stores[customer] == nil {
                 order.append(customer)
                 stores[customer] = MapStore(customer: customer, name: try row.read(1, as: String.self), latitudeE6: try row.read(2, as: Int64?.self),
                                             longitudeE6: try row.read(3, as: Int64?.self), geofenceRadiusM: try row.read(4, as: Int64?.self), visits: [])
             }
-            stores[customer]!.visits.append(MapVisit(visit: RecordID(try row.read(5, as: String.self))!, status: try row.read(6, as: String.self),
+            stores[customer]!.visits.append(MapVisit(visit: try row.read(5, as: RecordID.self), status: try row.read(6, as: String.self),
                                                      assignee: try row.read(7, as: String?.self).flatMap { RecordID($0) }))
         }
         let fixes = try await pool.query("""
@@ -81,8 +81,8 @@ extension SyncStore {
             WHERE g.tenant_id = $1 AND NOT g._deleted
             ORDER BY g.device_time NULLS LAST, g.id
             """, values).map { row in
-            MapFix(id: RecordID(try row.read(0, as: String.self))!, visit: RecordID(try row.read(1, as: String.self))!,
-                   customer: RecordID(try row.read(2, as: String.self))!, user: try row.read(3, as: String?.self).flatMap { RecordID($0) },
+            MapFix(id: try row.read(0, as: RecordID.self), visit: try row.read(1, as: RecordID.self),
+                   customer: try row.read(2, as: RecordID.self), user: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                    userName: try row.read(4, as: String?.self), kind: try row.read(5, as: String.self), deviceTime: try row.read(6, as: Int64?.self),
                    latitudeE6: try row.read(7, as: Int64?.self), longitudeE6: try row.read(8, as: Int64?.self), accuracyM: try row.read(9, as: Int64?.self),
                    mockLocation: try row.read(10, as: Bool?.self), distanceM: try row.read(11, as: Int64?.self), verification: try row.read(12, as: String?.self))

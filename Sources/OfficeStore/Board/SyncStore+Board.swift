@@ -96,7 +96,7 @@ extension SyncStore {
             let status = try found.read(6, as: String?.self) ?? "planned"
             let plannedStart = try found.read(8, as: Int64?.self), actualStart = try found.read(10, as: Int64?.self)
             let executedBy = try found.read(11, as: String?.self).flatMap { RecordID($0) }
-            let visit = BoardVisit(visit: RecordID(try found.read(3, as: String.self))!, customer: RecordID(try found.read(4, as: String.self))!,
+            let visit = BoardVisit(visit: try found.read(3, as: RecordID.self), customer: try found.read(4, as: RecordID.self),
                                    customerName: try found.read(5, as: String.self), status: status, visitType: try found.read(7, as: String?.self) ?? "",
                                    plannedStart: plannedStart, plannedEnd: try found.read(9, as: Int64?.self), actualStart: actualStart,
                                    lateMinutes: Self.lateMinutes(planned: plannedStart, actual: actualStart, waiting: status == "planned", now: now),
@@ -118,7 +118,7 @@ extension SyncStore {
             guard let assignee = try found.read(0, as: String?.self).flatMap({ RecordID($0) }), team?.contains(assignee) ?? true else { continue }
             let status = try found.read(6, as: String.self)
             let windowStart = try found.read(9, as: Int64?.self), actualStart = try found.read(11, as: Int64?.self)
-            let order = BoardWorkOrder(workOrder: RecordID(try found.read(3, as: String.self))!, customer: RecordID(try found.read(4, as: String.self))!,
+            let order = BoardWorkOrder(workOrder: try found.read(3, as: RecordID.self), customer: try found.read(4, as: RecordID.self),
                                        customerName: try found.read(5, as: String.self), status: status, workType: try found.read(7, as: String.self),
                                        priority: try found.read(8, as: String.self), windowStart: windowStart, windowEnd: try found.read(10, as: Int64?.self),
                                        actualStart: actualStart, actualEnd: try found.read(12, as: Int64?.self),
@@ -143,7 +143,7 @@ extension SyncStore {
             """, [tenant.uuidString, cutoff, limit])
         var edits: [OfficeEdit] = []
         for row in rows {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             edits.append(OfficeEdit("visits", id, [("status", .state(StateValue("missed", epoch: UInt32(try row.read(1, as: Int64?.self) ?? 0))))]))
         }
         guard !edits.isEmpty else { return 0 }

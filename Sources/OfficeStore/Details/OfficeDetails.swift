@@ -126,7 +126,7 @@ extension SyncStore {
             WHERE l.tenant_id = $1 AND l.order_id = $2::uuid AND NOT l._deleted
             ORDER BY coalesce(p.name, ''), l.id
             """, [office.tenant.uuidString, id.uuidString]).map { row in
-            OrderLineItem(id: RecordID(try row.read(0, as: String.self))!, product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+            OrderLineItem(id: try row.read(0, as: RecordID.self), product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                           sku: try row.read(2, as: String?.self), productName: try row.read(3, as: String?.self), quantity: try row.read(4, as: Int64.self),
                           discountBP: try row.read(5, as: Int64.self), listPriceMinor: try row.read(6, as: Int64?.self),
                           unitPriceMinor: try row.read(7, as: Int64?.self), lineTotalMinor: try row.read(8, as: Int64?.self),
@@ -200,7 +200,7 @@ extension SyncStore {
             WHERE x.tenant_id = $1 AND x.work_order_id = $2::uuid AND NOT x._deleted
             ORDER BY x.used_at NULLS LAST, x.id
             """, [office.tenant.uuidString, id.uuidString]).map { row in
-            PartUsedItem(id: RecordID(try row.read(0, as: String.self))!, product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+            PartUsedItem(id: try row.read(0, as: RecordID.self), product: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                          sku: try row.read(2, as: String?.self), productName: try row.read(3, as: String?.self),
                          location: try row.read(4, as: String?.self).flatMap { RecordID($0) }, locationName: try row.read(5, as: String?.self),
                          quantity: try row.read(6, as: Int64.self), usedAt: try row.read(7, as: Int64?.self))
@@ -219,7 +219,7 @@ extension SyncStore {
             """, [office.tenant.uuidString, id.uuidString]).map { row in
             let answer: String? = try row.read(6, as: Bool?.self).map { $0 ? "yes" : "no" } ?? row.read(7, as: Int64?.self).map(String.init)
                 ?? row.read(8, as: String?.self) ?? row.read(9, as: String?.self)
-            return StepItem(id: RecordID(try row.read(0, as: String.self))!, label: try row.read(1, as: String.self), answerKind: try row.read(2, as: String.self),
+            return StepItem(id: try row.read(0, as: RecordID.self), label: try row.read(1, as: String.self), answerKind: try row.read(2, as: String.self),
                             required: try row.read(3, as: Bool.self), minValue: try row.read(4, as: Int64?.self), maxValue: try row.read(5, as: Int64?.self),
                             answer: answer, answeredBy: try row.read(10, as: String?.self).flatMap { RecordID($0) }, answeredAt: try row.read(11, as: Int64?.self))
         }
@@ -291,7 +291,7 @@ extension SyncStore {
             SELECT id::text, coalesce(name, ''), title, phone, email FROM contacts
             WHERE tenant_id = $1 AND customer_id = $2::uuid AND NOT _deleted ORDER BY coalesce(name, ''), id
             """, [office.tenant.uuidString, id.uuidString]).map { row in
-            ContactItem(id: RecordID(try row.read(0, as: String.self))!, name: try row.read(1, as: String.self), title: try row.read(2, as: String?.self),
+            ContactItem(id: try row.read(0, as: RecordID.self), name: try row.read(1, as: String.self), title: try row.read(2, as: String?.self),
                         phone: try row.read(3, as: String?.self), email: try row.read(4, as: String?.self))
         }
         return CustomerDetail(customer: item, postalCode: try row.read(14, as: String?.self), latitudeE6: try row.read(15, as: Int64?.self),

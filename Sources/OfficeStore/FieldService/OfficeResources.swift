@@ -202,7 +202,7 @@ extension SyncStore {
             LEFT JOIN LATERAL (SELECT * FROM technician_profiles p WHERE p.tenant_id = u.tenant_id AND p.user_id = u.id AND NOT p._deleted ORDER BY p.id LIMIT 1) p ON true
             WHERE u.tenant_id = $1 AND u.role = 'technician' AND NOT u._deleted
             """, [tenant]) {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             var profile: TechnicianProfile?
             if let start = try row.read(4, as: Int64?.self), let end = try row.read(5, as: Int64?.self), let days = try row.read(6, as: Int64?.self),
                let capacity = try row.read(7, as: Int64?.self) {
@@ -218,13 +218,13 @@ extension SyncStore {
         }
         for row in try await pool.query("SELECT user_id::text, territory_id::text FROM service_territories WHERE tenant_id = $1 AND NOT _deleted AND territory_id IS NOT NULL ORDER BY territory_id", [tenant]) {
             guard let id = RecordID(try row.read(0, as: String.self)) else { continue }
-            people[id]?.territories.append(RecordID(try row.read(1, as: String.self))!)
+            people[id]?.territories.append(try row.read(1, as: RecordID.self))
         }
         for row in try await pool.query("""
             SELECT user_id::text, id::text, starts_at, ends_at, reason FROM absences WHERE tenant_id = $1 AND NOT _deleted AND ends_at > $2 ORDER BY starts_at, id
             """, [tenant, now]) {
             guard let id = RecordID(try row.read(0, as: String.self)) else { continue }
-            people[id]?.absences.append((RecordID(try row.read(1, as: String.self))!, try row.read(2, as: Int64.self), try row.read(3, as: Int64.self),
+            people[id]?.absences.append((try row.read(1, as: RecordID.self), try row.read(2, as: Int64.self), try row.read(3, as: Int64.self),
                                          try row.read(4, as: String?.self)))
         }
         return people.values.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
@@ -255,7 +255,7 @@ extension SyncStore {
         if existing != nil {
             for row in try await pool.query("SELECT id::text, skill FROM work_order_type_skills WHERE tenant_id = $1 AND work_order_type_id = $2::uuid AND NOT _deleted ORDER BY id",
                                             [office.tenant.uuidString, id.uuidString]) {
-                let skillID = RecordID(try row.read(0, as: String.self))!
+                let skillID = try row.read(0, as: RecordID.self)
                 if let skill = try row.read(1, as: String?.self), let level = skills[skill], !kept.contains(skill) {
                     kept.insert(skill)
                     edits.append(OfficeEdit("work_order_type_skills", skillID, [("min_level", .integer(Int64(level)))]))
@@ -290,7 +290,7 @@ extension SyncStore {
             SELECT id::text, coalesce(code, ''), coalesce(name, ''), coalesce(duration_minutes, 60), coalesce(signature_required, false), coalesce(active, true)
             FROM work_order_types WHERE tenant_id = $1 AND NOT _deleted
             """, [tenant.uuidString]) {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             types[id] = WorkOrderType(id: id, code: try row.read(1, as: String.self), name: try row.read(2, as: String.self),
                                       durationMinutes: Int(try row.read(3, as: Int64.self)), signatureRequired: try row.read(4, as: Bool.self),
                                       active: try row.read(5, as: Bool.self), skills: [:])
@@ -359,7 +359,7 @@ extension SyncStore {
             FROM dispatch_decisions d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.technician_id
             WHERE \(conditions.joined(separator: " AND ")) ORDER BY d.id DESC LIMIT $2
             """, values).map { row in
-            DispatchDecision(id: try row.read(0, as: Int64.self), workOrder: RecordID(try row.read(1, as: String.self))!, decidedAt: try row.read(2, as: Int64.self),
+            DispatchDecision(id: try row.read(0, as: Int64.self), workOrder: try row.read(1, as: RecordID.self), decidedAt: try row.read(2, as: Int64.self),
                              outcome: try row.read(3, as: String.self), technician: try row.read(4, as: String?.self).flatMap { RecordID($0) },
                              technicianName: try row.read(5, as: String?.self), slotStart: try row.read(6, as: Int64?.self), slotEnd: try row.read(7, as: Int64?.self),
                              reason: try row.read(8, as: String.self), review: try row.read(9, as: String.self),
@@ -376,7 +376,7 @@ extension SyncStore {
                                              [office.tenant.uuidString, decision]).first else {
             throw OfficeError(.notFound, "no dispatch decision \(decision)")
         }
-        try await requireInSight(customer: try await customer(of: "work_orders", RecordID(try row.read(0, as: String.self))!, tenant: office.tenant), of: office)
+        try await requireInSight(customer: try await customer(of: "work_orders", try row.read(0, as: RecordID.self), tenant: office.tenant), of: office)
         guard try row.read(1, as: String.self) == "assigned", try row.read(2, as: String.self) == "open" else {
             throw OfficeError(.invalidState, "only an open assignment is accepted; this one is \(try row.read(1, as: String.self)), \(try row.read(2, as: String.self))")
         }

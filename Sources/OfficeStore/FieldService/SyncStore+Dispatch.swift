@@ -166,7 +166,7 @@ extension SyncStore {
         }
         return try rows.map { row in
             let location = Coordinate.at(latitudeE6: try row.read(2, as: Int64?.self), longitudeE6: try row.read(3, as: Int64?.self))
-            let job = DispatchPlanner.Job(id: RecordID(try row.read(0, as: String.self))!, territory: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+            let job = DispatchPlanner.Job(id: try row.read(0, as: RecordID.self), territory: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                                           location: location, requiredSkills: try row.read(10, as: String?.self).flatMap { required[$0] } ?? [:],
                                           durationMinutes: Int(try row.read(4, as: Int64.self)), priority: try row.read(5, as: String.self),
                                           windowStart: try row.read(6, as: Int64?.self), windowEnd: try row.read(7, as: Int64?.self))
@@ -186,7 +186,7 @@ extension SyncStore {
             """, [tenant.uuidString])
         var technicians: [RecordID: DispatchPlanner.Technician] = [:]
         for row in rows {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             technicians[id] = DispatchPlanner.Technician(
                 id: id, skills: [:], territories: [],
                 start: Coordinate.at(latitudeE6: try row.read(1, as: Int64?.self), longitudeE6: try row.read(2, as: Int64?.self)),
@@ -199,7 +199,7 @@ extension SyncStore {
             SELECT user_id::text, skill, level FROM technician_skills
             WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND NOT _deleted AND skill IS NOT NULL AND level IS NOT NULL
             """, [tenant.uuidString, ids]) {
-            let id = RecordID(try row.read(0, as: String.self))!, skill = try row.read(1, as: String.self)
+            let id = try row.read(0, as: RecordID.self), skill = try row.read(1, as: String.self)
             let level = max(Int(try row.read(2, as: Int64.self)), technicians[id]?.skills[skill] ?? 0)
             technicians[id]?.skills[skill] = level
         }
@@ -207,13 +207,13 @@ extension SyncStore {
             SELECT user_id::text, territory_id::text FROM service_territories
             WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND NOT _deleted AND territory_id IS NOT NULL
             """, [tenant.uuidString, ids]) {
-            technicians[RecordID(try row.read(0, as: String.self))!]?.territories.insert(RecordID(try row.read(1, as: String.self))!)
+            technicians[try row.read(0, as: RecordID.self)]?.territories.insert(try row.read(1, as: RecordID.self))
         }
         for row in try await pool.query("""
             SELECT user_id::text, starts_at, ends_at FROM absences
             WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND NOT _deleted AND ends_at > $3 AND starts_at < ends_at
             """, [tenant.uuidString, ids, now]) {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             technicians[id]?.absences.append(DispatchPlanner.Interval(start: try row.read(1, as: Int64.self), end: try row.read(2, as: Int64.self)))
         }
         // Bookings: open work orders with a slot (the appointment, or else the window) that ends after a day ago.
@@ -226,9 +226,9 @@ extension SyncStore {
               AND coalesce(w.scheduled_end, w.window_end) > coalesce(w.scheduled_start, w.window_start)
             ORDER BY 3, 2
             """, [tenant.uuidString, ids, now - 86_400_000]) {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             technicians[id]?.bookings.append(DispatchPlanner.Booking(
-                workOrder: RecordID(try row.read(1, as: String.self))!,
+                workOrder: try row.read(1, as: RecordID.self),
                 time: DispatchPlanner.Interval(start: try row.read(2, as: Int64.self), end: try row.read(3, as: Int64.self)),
                 location: Coordinate.at(latitudeE6: try row.read(4, as: Int64?.self), longitudeE6: try row.read(5, as: Int64?.self))))
         }
@@ -242,7 +242,7 @@ extension SyncStore {
             SELECT DISTINCT ON (work_order_id) work_order_id::text, reason FROM dispatch_decisions
             WHERE tenant_id = $1 AND work_order_id = ANY($2::uuid[]) ORDER BY work_order_id, id DESC
             """, [tenant.uuidString, PostgresArray.literal(workOrders)]) {
-            reasons[RecordID(try row.read(0, as: String.self))!] = try row.read(1, as: String.self)
+            reasons[try row.read(0, as: RecordID.self)] = try row.read(1, as: String.self)
         }
         return reasons
     }
@@ -288,7 +288,7 @@ extension SyncStore {
                   "{" + decisions.map { $0.assignment.map { String($0.time.end) } ?? "NULL" }.joined(separator: ",") + "}",
                   PostgresArray.literal(decisions.map(\.reason))])
         var numbers: [RecordID: Int64] = [:]
-        for row in rows { numbers[RecordID(try row.read(1, as: String.self))!] = try row.read(0, as: Int64.self) }
+        for row in rows { numbers[try row.read(1, as: RecordID.self)] = try row.read(0, as: Int64.self) }
         return decisions.map { decision in
             DispatchDecision(id: numbers[decision.job] ?? 0, workOrder: decision.job, decidedAt: now, outcome: decision.assignment == nil ? "waiting" : "assigned",
                              technician: decision.assignment?.technician, technicianName: nil, slotStart: decision.assignment?.time.start,

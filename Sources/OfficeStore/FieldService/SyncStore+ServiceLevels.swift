@@ -22,7 +22,7 @@ extension SyncStore {
         var edits: [OfficeEdit] = []
         var findings: [(RecordID, RuleFinding)] = []
         for row in rows {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             let breaches = ServiceLevels.breaches(status: try row.read(1, as: String.self), assigned: try row.read(2, as: Bool.self),
                                                   arrivedAt: try row.read(3, as: Int64?.self), responseDue: try row.read(4, as: Int64?.self),
                                                   arrivalDue: try row.read(5, as: Int64?.self), now: now)

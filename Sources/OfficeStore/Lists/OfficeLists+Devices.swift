@@ -52,8 +52,8 @@ extension SyncStore {
         var keys: [Int64] = []
         let items = try rows.prefix(limit).map { row in
             keys.append(try row.read(11, as: Int64.self))
-            return DeviceListItem(replica: try row.read(0, as: Int64.self), installation: RecordID(try row.read(1, as: String.self))!,
-                                  user: RecordID(try row.read(2, as: String.self))!, userName: try row.read(3, as: String?.self),
+            return DeviceListItem(replica: try row.read(0, as: Int64.self), installation: try row.read(1, as: RecordID.self),
+                                  user: try row.read(2, as: RecordID.self), userName: try row.read(3, as: String?.self),
                                   platform: try row.read(4, as: String.self), appVersion: try row.read(5, as: String.self),
                                   registeredAt: try row.read(6, as: Int64.self), lastPull: try row.read(7, as: Int64?.self),
                                   newestChange: try row.read(8, as: Int64?.self), buckets: try row.read(9, as: Int.self), bucketsBehind: try row.read(10, as: Int.self),

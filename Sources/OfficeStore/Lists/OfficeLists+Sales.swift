@@ -62,7 +62,7 @@ extension SyncStore {
                      ("o.id", filter.id?.uuidString)],
             from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
-            OrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
+            OrderListItem(id: try row.read(0, as: RecordID.self), customer: try row.read(1, as: RecordID.self),
                           customerName: try row.read(2, as: String.self), rep: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                           repName: try row.read(4, as: String.self), orderDate: try row.read(5, as: Int64.self), status: try row.read(6, as: String?.self) ?? "draft",
                           approvalState: try row.read(7, as: String?.self), creditState: try row.read(8, as: String?.self),
@@ -121,7 +121,7 @@ extension SyncStore {
             equals: [("p.order_id", filter.order?.uuidString), ("o.customer_id", filter.customer?.uuidString), ("p.collected_by", filter.rep?.uuidString)],
             from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
-            PaymentListItem(id: RecordID(try row.read(0, as: String.self))!, order: RecordID(try row.read(1, as: String.self))!,
+            PaymentListItem(id: try row.read(0, as: RecordID.self), order: try row.read(1, as: RecordID.self),
                             customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
                             amountMinor: try row.read(4, as: Int64.self), currency: try row.read(5, as: String?.self), method: try row.read(6, as: String.self),
                             receiptNumber: try row.read(7, as: String.self), collectedBy: try row.read(8, as: String?.self).flatMap { RecordID($0) },
@@ -195,7 +195,7 @@ extension SyncStore {
                   PostgresArray.literal(sight.team ?? []), now, after?.uuidString ?? "", Int64(limit + 1),
                   sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         let items = try rows.prefix(limit).map { row in
-            CustomerListItem(id: RecordID(try row.read(0, as: String.self))!, name: try row.read(1, as: String.self),
+            CustomerListItem(id: try row.read(0, as: RecordID.self), name: try row.read(1, as: String.self),
                              territory: try row.read(2, as: String?.self).flatMap { RecordID($0) }, territoryName: try row.read(3, as: String?.self),
                              phone: try row.read(4, as: String?.self), streetAddress: try row.read(5, as: String?.self), city: try row.read(6, as: String?.self),
                              customerGroup: try row.read(7, as: String?.self), status: try row.read(8, as: String?.self), taxNumber: try row.read(9, as: String?.self),

@@ -53,7 +53,7 @@ extension SyncStore {
             equals: [("v.status", filter.status), ("v.assignee_id", filter.assignee?.uuidString), ("v.customer_id", filter.customer?.uuidString)],
             from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
-            VisitListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
+            VisitListItem(id: try row.read(0, as: RecordID.self), customer: try row.read(1, as: RecordID.self),
                           customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                           assigneeName: try row.read(4, as: String?.self), visitType: try row.read(5, as: String.self), status: try row.read(6, as: String.self),
                           creationMode: try row.read(7, as: String?.self), plannedStart: try row.read(8, as: Int64?.self), plannedEnd: try row.read(9, as: Int64?.self),
@@ -113,9 +113,9 @@ extension SyncStore {
             equals: [("v.customer_id", filter.customer?.uuidString), ("s.product_id", filter.product?.uuidString), ("v.assignee_id", filter.rep?.uuidString)],
             from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
-            ShelfCountListItem(id: RecordID(try row.read(0, as: String.self))!, visit: RecordID(try row.read(1, as: String.self))!,
+            ShelfCountListItem(id: try row.read(0, as: RecordID.self), visit: try row.read(1, as: RecordID.self),
                                customer: try row.read(2, as: String?.self).flatMap { RecordID($0) }, customerName: try row.read(3, as: String?.self),
-                               product: RecordID(try row.read(4, as: String.self))!, productName: try row.read(5, as: String?.self),
+                               product: try row.read(4, as: RecordID.self), productName: try row.read(5, as: String?.self),
                                sku: try row.read(6, as: String?.self), quantity: try row.read(7, as: Int64.self), countedAt: try row.read(8, as: Int64?.self),
                                rep: try row.read(9, as: String?.self).flatMap { RecordID($0) }, repName: try row.read(10, as: String?.self))
         }
@@ -192,8 +192,8 @@ extension SyncStore {
                   sight.team != nil, PostgresArray.literal(sight.team ?? []), after?.uuidString ?? "", Int64(limit + 1),
                   sight.territories != nil, PostgresArray.literal(sight.territories ?? [])])
         var items = try rows.prefix(limit).map { row in
-            let id = RecordID(try row.read(0, as: String.self))!
-            return ContactRecordListItem(id: id, customer: RecordID(try row.read(1, as: String.self))!, customerName: try row.read(2, as: String?.self),
+            let id = try row.read(0, as: RecordID.self)
+            return ContactRecordListItem(id: id, customer: try row.read(1, as: RecordID.self), customerName: try row.read(2, as: String?.self),
                                          visit: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                                          author: try row.read(4, as: String?.self).flatMap { RecordID($0) }, authorName: try row.read(5, as: String?.self),
                                          createdAt: Int64(id.milliseconds), channel: try row.read(6, as: String.self), notes: try row.read(7, as: String.self),
@@ -206,8 +206,8 @@ extension SyncStore {
                 FROM manager_comments m LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.author_id
                 WHERE m.tenant_id = $1 AND m.contact_record_id = ANY($2::uuid[]) ORDER BY m.id
                 """, [office.tenant.uuidString, PostgresArray.literal(items.map(\.id))]) {
-                let id = RecordID(try row.read(1, as: String.self))!
-                comments[RecordID(try row.read(0, as: String.self))!, default: []].append(.init(
+                let id = try row.read(1, as: RecordID.self)
+                comments[try row.read(0, as: RecordID.self), default: []].append(.init(
                     id: id, author: try row.read(2, as: String?.self).flatMap { RecordID($0) }, authorName: try row.read(3, as: String?.self),
                     createdAt: Int64(id.milliseconds), body: try row.read(4, as: String.self)))
             }

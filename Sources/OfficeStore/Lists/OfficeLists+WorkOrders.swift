@@ -69,7 +69,7 @@ extension SyncStore {
                      ("w.id", filter.id?.uuidString)],
             conditions: filter.unassigned ? ["w.assignee_id IS NULL"] : [], from: filter.from, to: filter.to)
         return try await page(query, limit: limit, after: position, sight: sight, tenant: office.tenant) { row in
-            WorkOrderListItem(id: RecordID(try row.read(0, as: String.self))!, customer: RecordID(try row.read(1, as: String.self))!,
+            WorkOrderListItem(id: try row.read(0, as: RecordID.self), customer: try row.read(1, as: RecordID.self),
                               customerName: try row.read(2, as: String.self), assignee: try row.read(3, as: String?.self).flatMap { RecordID($0) },
                               assigneeName: try row.read(4, as: String?.self), workType: try row.read(5, as: String.self),
                               priority: try row.read(6, as: String.self), status: try row.read(7, as: String.self),

@@ -42,7 +42,7 @@ extension SyncStore {
         var lists: [PriceLists.List] = []
         for row in try await pool.query("SELECT id::text, customer_group, valid_from, valid_to, coalesce(is_default, false) FROM price_lists WHERE tenant_id = $1 AND NOT _deleted",
                                         [office.tenant.uuidString]) {
-            lists.append(PriceLists.List(id: RecordID(try row.read(0, as: String.self))!, customerGroup: try row.read(1, as: String?.self),
+            lists.append(PriceLists.List(id: try row.read(0, as: RecordID.self), customerGroup: try row.read(1, as: String?.self),
                                          validFrom: try row.read(2, as: Int64?.self), validTo: try row.read(3, as: Int64?.self), isDefault: try row.read(4, as: Bool.self)))
         }
         guard let listID = PriceLists.inForce(on: now, customerList: state.id("price_list_id"), customerGroup: state.text("customer_group"), lists: lists) else {
@@ -83,7 +83,7 @@ extension SyncStore {
         if let lines {
             for row in try await pool.query("SELECT id::text FROM quote_lines WHERE tenant_id = $1 AND quote_id = $2::uuid AND NOT _deleted",
                                             [office.tenant.uuidString, id.uuidString]) {
-                edits.append(.delete("quote_lines", RecordID(try row.read(0, as: String.self))!))
+                edits.append(.delete("quote_lines", try row.read(0, as: RecordID.self)))
             }
             for line in lines {
                 edits.append(OfficeEdit("quote_lines", newID(), [("quote_id", .id(id)), ("product_id", .id(line.product)), ("quantity", .integer(line.quantity)),
@@ -102,7 +102,7 @@ extension SyncStore {
                    (SELECT o.id::text FROM sales_orders o WHERE o.tenant_id = q.tenant_id AND o.quote_id = q.id AND NOT o._deleted ORDER BY o.id LIMIT 1)
             FROM quotes q WHERE q.tenant_id = $1 AND q.customer_id = $2::uuid AND NOT q._deleted ORDER BY q.quote_date DESC, q.id DESC LIMIT 200
             """, [office.tenant.uuidString, customer.uuidString]).map { row in
-            Quote(id: RecordID(try row.read(0, as: String.self))!, customer: try row.read(1, as: String?.self).flatMap { RecordID($0) },
+            Quote(id: try row.read(0, as: RecordID.self), customer: try row.read(1, as: String?.self).flatMap { RecordID($0) },
                   createdBy: try row.read(2, as: String?.self).flatMap { RecordID($0) }, status: try row.read(3, as: String.self), quoteDate: try row.read(4, as: Int64?.self),
                   validUntil: try row.read(5, as: Int64?.self), note: try row.read(6, as: String?.self), copiedFrom: try row.read(7, as: String?.self).flatMap { RecordID($0) },
                   order: try row.read(8, as: String?.self).flatMap { RecordID($0) }, lines: [])

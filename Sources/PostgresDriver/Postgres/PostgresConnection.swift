@@ -431,14 +431,28 @@ public actor PostgresConnection {
             let fields = Int(PQnfields(result))
             let tuples = Int(PQntuples(result))
             let columns = (0..<fields).map { String(cString: PQfname(result, Int32($0))) }
-            var cells: [[String?]] = []
-            cells.reserveCapacity(tuples)
+            var length = 0
             for row in 0..<Int32(tuples) {
-                cells.append((0..<Int32(fields)).map { column in
-                    PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
-                })
+                for column in 0..<Int32(fields) { length += Int(PQgetlength(result, row, column)) }
             }
-            return PostgresRows(columns: columns, cells: cells, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+            var text: [UInt8] = []
+            text.reserveCapacity(length)
+            var cells: [PostgresRows.Cell] = []
+            cells.reserveCapacity(tuples * fields)
+            for row in 0..<Int32(tuples) {
+                for column in 0..<Int32(fields) {
+                    guard PQgetisnull(result, row, column) == 0 else {
+                        cells.append(PostgresRows.Cell(start: text.count, length: -1))
+                        continue
+                    }
+                    let count = PQgetlength(result, row, column)
+                    cells.append(PostgresRows.Cell(start: text.count, length: count))
+                    PQgetvalue(result, row, column).withMemoryRebound(to: UInt8.self, capacity: Int(count)) { value in
+                        text.append(contentsOf: UnsafeBufferPointer(start: value, count: Int(count)))
+                    }
+                }
+            }
+            return PostgresRows(columns: columns, text: text, cells: cells, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
         default:
             throw PostgresError.from(result: result, connectionOpen: isOpen)
         }

@@ -26,6 +26,15 @@ public protocol PostgresBindable: Sendable {
 public protocol PostgresReadable: Sendable {
     /// Parses the column's text; throws ``PostgresError/Code/typeMismatch`` when it does not fit.
     init(postgresText text: String) throws(PostgresError)
+    /// Parses the column's text as UTF-8 bytes, as a result holds them; by default through
+    /// ``init(postgresText:)-(String)``. The driver's numbers parse the bytes directly.
+    init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError)
+}
+
+extension PostgresReadable {
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        try self.init(postgresText: String(decoding: text, as: UTF8.self))
+    }
 }
 
 extension PostgresValue: PostgresBindable {
@@ -43,6 +52,10 @@ extension Int: PostgresBindable, PostgresReadable {
         guard let value = Int(text) else { throw .mismatch("Int") }
         self = value
     }
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        guard let value = Self.decimal(text) else { throw .mismatch("Int") }
+        self = value
+    }
 }
 
 extension Int64: PostgresBindable, PostgresReadable {
@@ -51,12 +64,20 @@ extension Int64: PostgresBindable, PostgresReadable {
         guard let value = Int64(text) else { throw .mismatch("Int64") }
         self = value
     }
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        guard let value = Self.decimal(text) else { throw .mismatch("Int64") }
+        self = value
+    }
 }
 
 extension Int32: PostgresBindable, PostgresReadable {
     public var postgresValue: PostgresValue { .text(String(self)) }
     public init(postgresText text: String) throws(PostgresError) {
         guard let value = Int32(text) else { throw .mismatch("Int32") }
+        self = value
+    }
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        guard let value = Self.decimal(text) else { throw .mismatch("Int32") }
         self = value
     }
 }
@@ -68,6 +89,13 @@ extension Bool: PostgresBindable, PostgresReadable {
         case "t", "true": self = true
         case "f", "false": self = false
         default: throw .mismatch("Bool")
+        }
+    }
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        switch text.count == 1 ? text[0] : 0 {
+        case UInt8(ascii: "t"): self = true
+        case UInt8(ascii: "f"): self = false
+        default: try self.init(postgresText: String(decoding: text, as: UTF8.self))
         }
     }
 }
@@ -101,6 +129,31 @@ extension Array: PostgresBindable, PostgresReadable where Element == UInt8 {
         }
         guard let bytes else { throw .mismatch("[UInt8] (bytea in hex format)") }
         self = bytes
+    }
+}
+
+extension FixedWidthInteger where Self: SignedInteger {
+    /// Parses a decimal integer in PostgreSQL's text output (an optional sign, then digits) as
+    /// `Int64(_:)` does a string, without making one; `nil` when it does not fit.
+    static func decimal(_ text: UnsafeBufferPointer<UInt8>) -> Self? {
+        var index = 0
+        var negative = false
+        if let sign = text.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            index = 1
+        }
+        guard index < text.count else { return nil }
+        var value: Self = 0
+        while index < text.count {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, overflowShifting) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowAdding) = negative ? shifted.subtractingReportingOverflow(Self(digit)) : shifted.addingReportingOverflow(Self(digit))
+            guard !overflowShifting, !overflowAdding else { return nil }
+            value = next
+            index += 1
+        }
+        return value
     }
 }
 

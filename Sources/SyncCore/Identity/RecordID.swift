@@ -80,6 +80,12 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self = parsed
     }
 
+    /// Parses the text form (either case) from its UTF-8 bytes; `nil` for anything else.
+    public init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        guard let parsed = Self.parse(text) else { return nil }
+        self = parsed
+    }
+
     /// Parses the 36 bytes of the text form.
     @usableFromInline
     static func parse(_ text: UnsafeBufferPointer<UInt8>) -> RecordID? {

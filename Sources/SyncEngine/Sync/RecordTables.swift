@@ -56,7 +56,7 @@ package struct RecordTables: Sendable {
     func decode(_ table: TableSchema, _ rows: PostgresRows, contributions: PostgresRows?) throws -> [RecordID: RecordState] {
         var counters: [RecordID: [String: CounterValue]] = [:]
         for row in contributions ?? PostgresRows.empty {
-            let id = RecordID(try row.read(0, as: String.self))!
+            let id = try row.read(0, as: RecordID.self)
             let field = try row.read(1, as: String.self)
             var counter = counters[id, default: [:]][field, default: CounterValue()]
             counter.contributions[ReplicaID(UInt32(try row.read(2, as: Int64.self)))] =
@@ -67,7 +67,7 @@ package struct RecordTables: Sendable {
         let layout = try Layout(table, columns: rows.columns)
         var states: [RecordID: RecordState] = [:]
         for row in rows {
-            let id = RecordID(try row.read(layout.id, as: String.self))!
+            let id = try row.read(layout.id, as: RecordID.self)
             var state = RecordState()
             for (field, at) in zip(table.fields, layout.fields) {
                 guard let clock = try row.read(at.clock, as: Int64?.self), let replica = try row.read(at.replica, as: Int32?.self) else { continue }
@@ -76,7 +76,7 @@ package struct RecordTables: Sendable {
                     value = .counter(counters[id]?[field.name] ?? CounterValue())
                 } else {
                     let epoch = if let column = at.epoch { try row.read(column, as: Int32?.self) ?? 0 } else { Int32(0) }
-                    value = try Self.decode(try row.read(at.value, as: String?.self), as: field.type, epoch: UInt32(epoch))
+                    value = try Self.decode(row, at.value, as: field.type, epoch: UInt32(epoch))
                 }
                 state.fields[field.name] = FieldState(value: value, version: Version(clock: HLC(rawValue: UInt64(bitPattern: clock)), replica: ReplicaID(UInt32(replica))))
             }
@@ -189,23 +189,21 @@ package struct RecordTables: Sendable {
         }
     }
 
-    static func decode(_ text: String?, as type: FieldType, epoch: UInt32) throws -> FieldValue {
-        guard let text else { return .null }
-        switch type {
-        case .bool: return .bool(text == "t")
-        case .integer, .money, .decimal, .counter:
-            guard let value = Int64(text) else { break }
-            return .integer(value)
-        case .timestamp:
-            guard let value = Int64(text) else { break }
-            return .timestamp(value)
-        case .text, .blobReference: return .text(text)
-        case .reference:
-            guard let id = RecordID(text) else { break }
-            return .id(id)
-        case .state: return .state(StateValue(text, epoch: epoch))
+    /// The stored value of a field of `type` in `column` of `row` (NULL is `.null`), parsed from
+    /// the result's bytes.
+    static func decode(_ row: PostgresRow, _ column: Int, as type: FieldType, epoch: UInt32) throws -> FieldValue {
+        do {
+            switch type {
+            case .bool: return try row.read(column, as: Bool?.self).map(FieldValue.bool) ?? .null
+            case .integer, .money, .decimal, .counter: return try row.read(column, as: Int64?.self).map(FieldValue.integer) ?? .null
+            case .timestamp: return try row.read(column, as: Int64?.self).map(FieldValue.timestamp) ?? .null
+            case .text, .blobReference: return try row.read(column, as: String?.self).map(FieldValue.text) ?? .null
+            case .reference: return try row.read(column, as: RecordID?.self).map(FieldValue.id) ?? .null
+            case .state: return try row.read(column, as: String?.self).map { .state(StateValue($0, epoch: epoch)) } ?? .null
+            }
+        } catch {
+            throw SyncStoreError(.invalid, "a stored value does not match its field's type")
         }
-        throw SyncStoreError(.invalid, "a stored value does not match its field's type")
     }
 }
 

@@ -187,7 +187,7 @@ extension SyncStore {
                 var bucketsOf: [RecordID: Set<Bucket>] = [:]
                 for row in try await db.query("SELECT id::text, bucket FROM row_buckets WHERE tenant_id = $1 AND tbl = $2 AND id = ANY($3::uuid[])",
                                               [tenant.uuidString, tableName, PostgresArray.literal(ids)]) {
-                    bucketsOf[RecordID(try row.read(0, as: String.self))!, default: []].insert(try row.read(1, as: Bucket.self))
+                    bucketsOf[try row.read(0, as: RecordID.self), default: []].insert(try row.read(1, as: Bucket.self))
                 }
                 var found: [RecordID] = []
                 for id in ids {
@@ -204,7 +204,7 @@ extension SyncStore {
                     guard let parent = child.windowParent, parent.table == tableName else { continue }
                     for row in try await db.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(parent.field) = ANY($2::uuid[])",
                                                   [tenant.uuidString, PostgresArray.literal(found)]) {
-                        next.append(RecordRef(table: child.name, record: RecordID(try row.read(0, as: String.self))!))
+                        next.append(RecordRef(table: child.name, record: try row.read(0, as: RecordID.self)))
                     }
                 }
             }

@@ -54,7 +54,7 @@ extension SyncStore {
                     for case .parent(let field, let parent) in child.buckets where parent == parentTable {
                         let rows = try await work.query("SELECT id::text FROM \(child.name) WHERE tenant_id = $1 AND \(field) = ANY($2::uuid[])",
                                                       [tenant.uuidString, PostgresArray.literal(Array(ids))], on: db)
-                        for row in rows { pending[child.name, default: []].insert(RecordID(try row.read(0, as: String.self))!) }
+                        for row in rows { pending[child.name, default: []].insert(try row.read(0, as: RecordID.self)) }
                     }
                 }
             }

@@ -192,7 +192,7 @@ public struct SyncStore: Sendable {
             var byTable: [(String, [RecordID])] = []
             for row in page {
                 let table = try row.read(0, as: String.self)
-                let id = RecordID(try row.read(1, as: String.self))!
+                let id = try row.read(1, as: RecordID.self)
                 if byTable.last?.0 == table { byTable[byTable.count - 1].1.append(id) } else { byTable.append((table, [id])) }
             }
             for (tableName, ids) in byTable {

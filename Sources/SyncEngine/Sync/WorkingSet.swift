@@ -431,7 +431,7 @@ final class WorkingSet: ArrivalReads {
         var read: [RecordRef: Set<Bucket>] = [:]
         var retiredRead = Set<RecordRef>()
         for row in rows {
-            let ref = RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!)
+            let ref = RecordRef(table: try row.read(0, as: String.self), record: try row.read(1, as: RecordID.self))
             if let bucket = try row.read(2, as: String?.self) { read[ref, default: []].insert(Bucket(bucket)) }
             if try row.read(3, as: Bool.self) { retiredRead.insert(ref) }
         }
@@ -482,7 +482,7 @@ final class WorkingSet: ArrivalReads {
     private func takeDepartures(_ refs: [RecordRef], _ rows: PostgresRows) throws {
         var read: [RecordRef: [(bucket: Bucket, at: Int64)]] = [:]
         for row in rows {
-            read[RecordRef(table: try row.read(0, as: String.self), record: RecordID(try row.read(1, as: String.self))!), default: []]
+            read[RecordRef(table: try row.read(0, as: String.self), record: try row.read(1, as: RecordID.self)), default: []]
                 .append((try row.read(2, as: Bucket.self), try row.read(3, as: Int64.self)))
         }
         for ref in refs { storedDepartures[ref] = read[ref] ?? [] }
