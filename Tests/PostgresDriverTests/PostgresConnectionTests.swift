@@ -1,5 +1,6 @@
 import Foundation
 @testable import PostgresDriver
+import SyncCore
 import SyncTesting
 import Testing
 
@@ -97,6 +98,8 @@ struct PostgresConnectionTests {
              .text("12345678901234567890.5"), .text("-0.25")],
             [.text("false"), .text("32767"), .text("2147483647"), .text("9223372036854775807"), .text(id.lowercased()), .text(""), .bytes([]), .text("0"), .text("1e300")],
             [.null, .null, .null, .null, .null, .null, .null, .null, .null],
+            // Integers and ids given as values, not text: in binary, as their text in a text column.
+            [.text("t"), .integer(-32768), .integer(2147483647), .integer(.min), .uuid(RecordID(id)!), .integer(42), .bytes([1]), .integer(7), .integer(-3)],
         ]
         var batch = PostgresBatch()
         batch.insert(into: "t", columns: columns, rows: rows)
@@ -108,11 +111,15 @@ struct PostgresConnectionTests {
                                              "12345678901234567890.5", "-0.25"])
         #expect(read[1].cells == ["false", "32767", "2147483647", "9223372036854775807", id.lowercased(), "", "", "0", "1e+300"])
         #expect(read[2].cells == Array(repeating: nil, count: 9))
+        #expect(read[3].cells == ["true", "-32768", "2147483647", "-9223372036854775808", id.lowercased(), "42", "01", "7", "-3"])
         // A value that is not of its column's type goes as text, and PostgreSQL says what is wrong.
-        let misfits: [(column: (name: String, type: String), value: String)] = [(("s", "smallint"), "32768"), (("b", "bigint"), "1.5"), (("u", "uuid"), "not-an-id")]
+        let misfits: [(column: (name: String, type: String), value: PostgresValue)] = [
+            (("s", "smallint"), .text("32768")), (("b", "bigint"), .text("1.5")), (("u", "uuid"), .text("not-an-id")),
+            (("s", "smallint"), .integer(32768)), (("i", "integer"), .integer(-2147483649)), (("u", "uuid"), .integer(1)),
+        ]
         for (column, value) in misfits {
             var bad = PostgresBatch()
-            bad.insert(into: "t", columns: [column], rows: [[.text(value)]])
+            bad.insert(into: "t", columns: [column], rows: [[value]])
             #expect(bad.statements[0].values.allSatisfy { if case .text = $0 { true } else { false } }, "\(column.type)")
             let error = await #expect(throws: PostgresError.self) { try await connection.run(bad) }
             #expect(["22003", "22P02"].contains(error?.sqlState ?? ""), "\(column.type): \(error?.sqlState ?? "no error")")

@@ -11,6 +11,10 @@ enum CopyText {
                 buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
             case .text(let text):
                 for byte in text.utf8 { appendEscaped(byte, to: &buffer) }
+            case .integer(let value):
+                buffer.append(contentsOf: String(value).utf8)
+            case .uuid(let id):
+                buffer.append(contentsOf: id.uuidString.utf8)
             case .bytes(let bytes):
                 // bytea's hex input format, whose backslash COPY itself needs escaped: \\x0a1b…
                 buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")])

@@ -24,6 +24,8 @@ public enum PostgresArray {
             switch value {
             case .null: literal += "NULL"
             case .text(let text): literal += quoted(text)
+            case .integer(let value): literal += String(value)
+            case .uuid(let id): literal += id.uuidString
             // bytea's hex form, its backslash escaped for the array; hex digits need nothing.
             case .bytes(let bytes): literal += "\"\\\\x" + Hex.string(bytes) + "\""
             }

@@ -40,8 +40,8 @@ enum PostgresBinaryArray {
         }
     }
 
-    /// The array of `values` (each in text format, as a parameter would be, or bytes for
-    /// `bytea`) with elements of type `element`; `nil` when a value has no binary form here (text
+    /// The array of `values` (each in text format, as a parameter would be, bytes for `bytea`,
+    /// or an integer or a UUID as a value, taken as is) with elements of type `element`; `nil` when a value has no binary form here (text
     /// that does not parse as the type, bytes for another type), so that the caller sends the
     /// text form and PostgreSQL reports the value.
     static func encode(_ values: some Collection<PostgresValue>, as element: Element) -> [UInt8]? {
@@ -60,6 +60,14 @@ enum PostgresBinaryArray {
                 body += bytes
             case .text(let text):
                 guard appendElement(text, as: element, to: &body) else { return nil }
+            case .integer(let value):
+                guard element == .text ? appendElement(String(value), as: .text, to: &body) : appendElement(value, as: element, to: &body) else { return nil }
+            case .uuid(let id) where element == .uuid:
+                append(16 as Int32, to: &body)
+                append(id.high, to: &body)
+                append(id.low, to: &body)
+            case .uuid(let id):
+                guard appendElement(id.uuidString, as: element, to: &body) else { return nil }
             }
         }
         guard let count = Int32(exactly: values.count) else { return nil }
@@ -111,6 +119,26 @@ enum PostgresBinaryArray {
             guard let value = Int64(text) else { return false }
             append(8 as Int32, to: &body)
             append(value, to: &body)
+        }
+        return true
+    }
+
+    /// Appends one integer element of an integer type, if it fits the type.
+    private static func appendElement(_ value: Int64, as element: Element, to body: inout [UInt8]) -> Bool {
+        switch element {
+        case .smallint:
+            guard let value = Int16(exactly: value) else { return false }
+            append(2 as Int32, to: &body)
+            append(value, to: &body)
+        case .integer:
+            guard let value = Int32(exactly: value) else { return false }
+            append(4 as Int32, to: &body)
+            append(value, to: &body)
+        case .bigint:
+            append(8 as Int32, to: &body)
+            append(value, to: &body)
+        case .boolean, .bytea, .text, .uuid:
+            return false
         }
         return true
     }

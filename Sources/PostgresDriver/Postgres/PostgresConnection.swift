@@ -346,9 +346,11 @@ public actor PostgresConnection {
                         deallocate()
                         throw PostgresError(.client, message: "a text parameter contains a NUL character, which PostgreSQL text cannot hold")
                     }
-                    buffers.append(PostgresConnection.copy(utf8, terminated: true))
-                    lengths.append(Int32(utf8.count))
-                    formats.append(0)
+                    appendText(utf8)
+                case .integer(let value):
+                    appendText(Array(String(value).utf8))
+                case .uuid(let id):
+                    appendText(Array(id.uuidString.utf8))
                 case .bytes(let bytes):
                     buffers.append(PostgresConnection.copy(bytes, terminated: false))
                     lengths.append(Int32(bytes.count))
@@ -356,6 +358,13 @@ public actor PostgresConnection {
                 }
             }
             pointers = buffers.map { $0.map { UnsafePointer($0) } }
+        }
+
+        /// Binds text (without NUL) NUL-terminated, in text format.
+        private mutating func appendText(_ utf8: [UInt8]) {
+            buffers.append(PostgresConnection.copy(utf8, terminated: true))
+            lengths.append(Int32(utf8.count))
+            formats.append(0)
         }
 
         func deallocate() { for buffer in buffers { buffer?.deallocate() } }

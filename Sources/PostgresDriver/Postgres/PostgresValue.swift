@@ -1,4 +1,4 @@
-import SyncCore
+public import SyncCore
 
 /// A query parameter as it travels to PostgreSQL: text, or bytes sent in binary format.
 ///
@@ -14,6 +14,11 @@ public enum PostgresValue: Hashable, Sendable {
     case text(String)
     /// Raw bytes, sent as a binary `bytea` parameter.
     case bytes([UInt8])
+    /// An integer: sent as its decimal text, and in a typed insert's integer column in binary
+    /// (no string is made for it either way but the parameter's).
+    case integer(Int64)
+    /// A UUID: sent as its text form, and in a typed insert's `uuid` column in binary.
+    case uuid(RecordID)
 }
 
 /// A Swift value that can be sent as a query parameter.

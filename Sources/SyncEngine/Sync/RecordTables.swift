@@ -139,33 +139,33 @@ package struct RecordTables: Sendable {
             columns += [("\(field.name)__clock", "bigint"), ("\(field.name)__replica", "integer")]
         }
         columns += [("_tombstone_clock", "bigint"), ("_tombstone_replica", "integer"), ("_deleted", "boolean")]
-        func text(_ value: String?) -> PostgresValue { value.map { .text($0) } ?? .null }
-        let tenantID = PostgresValue.text(tenant.uuidString)
+        func integer(_ value: Int64?) -> PostgresValue { value.map { .integer($0) } ?? .null }
+        let tenantID = PostgresValue.uuid(tenant)
         var rows: [[PostgresValue]] = []
         rows.reserveCapacity(states.count)
         var contributions: [[PostgresValue]] = []
         for (id, state) in states {
-            let rowID = PostgresValue.text(id.uuidString)
+            let rowID = PostgresValue.uuid(id)
             var row: [PostgresValue] = [tenantID, rowID]
             row.reserveCapacity(columns.count)
             for field in table.fields {
                 let fieldState = state.fields[field.name]
-                row.append(text(fieldState.flatMap { Self.text($0.value) }))
+                row.append(fieldState.map { Self.value($0.value) } ?? .null)
                 if field.type.isState {
-                    if case .state(let value)? = fieldState?.value { row.append(.text(String(value.epoch))) } else { row.append(.null) }
+                    if case .state(let value)? = fieldState?.value { row.append(.integer(Int64(value.epoch))) } else { row.append(.null) }
                 }
-                row.append(text(fieldState.map { String(Int64(bitPattern: $0.version.clock.rawValue)) }))
-                row.append(text(fieldState.map { String($0.version.replica.rawValue) }))
+                row.append(integer(fieldState.map { Int64(bitPattern: $0.version.clock.rawValue) }))
+                row.append(integer(fieldState.map { Int64($0.version.replica.rawValue) }))
                 if case .counter(let counter)? = fieldState?.value {
                     for (replica, contribution) in counter.contributions {
                         contributions.append([tenantID, .text(table.name), rowID, .text(field.name),
-                                              .text(String(replica.rawValue)), .text(String(contribution.total)),
-                                              .text(String(Int64(bitPattern: contribution.clock.rawValue)))])
+                                              .integer(Int64(replica.rawValue)), .integer(contribution.total),
+                                              .integer(Int64(bitPattern: contribution.clock.rawValue))])
                     }
                 }
             }
-            row.append(text(state.tombstone.map { String(Int64(bitPattern: $0.clock.rawValue)) }))
-            row.append(text(state.tombstone.map { String($0.replica.rawValue) }))
+            row.append(integer(state.tombstone.map { Int64(bitPattern: $0.clock.rawValue) }))
+            row.append(integer(state.tombstone.map { Int64($0.replica.rawValue) }))
             row.append(.text(state.isDeleted(under: table.tombstones) ? "t" : "f"))
             rows.append(row)
         }
@@ -176,16 +176,16 @@ package struct RecordTables: Sendable {
                      rows: contributions, suffix: "ON CONFLICT (tenant_id, tbl, id, field, replica) DO UPDATE SET total = EXCLUDED.total, clock = EXCLUDED.clock")
     }
 
-    /// A value in PostgreSQL's text format, `nil` for NULL.
-    static func text(_ value: FieldValue) -> String? {
+    /// A field's value as its column takes it.
+    static func value(_ value: FieldValue) -> PostgresValue {
         switch value {
-        case .null: nil
-        case .bool(let value): value ? "t" : "f"
-        case .integer(let value), .timestamp(let value): String(value)
-        case .text(let value): value
-        case .id(let value): value.uuidString
-        case .state(let value): value.name
-        case .counter(let value): String(value.sum)
+        case .null: .null
+        case .bool(let value): .text(value ? "t" : "f")
+        case .integer(let value), .timestamp(let value): .integer(value)
+        case .text(let value): .text(value)
+        case .id(let value): .uuid(value)
+        case .state(let value): .text(value.name)
+        case .counter(let value): .integer(value.sum)
         }
     }
 

@@ -255,14 +255,14 @@ extension SyncStore {
                                                 referrers: { referrer, through, field, target in referrers["\(referrer)/\(through)/\(field)/\(target.uuidString)"] ?? [] })
                     bucketsOf["\(tableName)/\(id.uuidString)"] = table.inheritable(buckets)
                     for bucket in buckets.sorted() {
-                        memberships.append([.text(tenant.uuidString), bucket.postgresValue, .text(tableName), .text(id.uuidString)])
+                        memberships.append([.uuid(tenant), bucket.postgresValue, .text(tableName), .uuid(id)])
                     }
                     let parentKept = table.windowParent.flatMap { parent in
                         state.id(parent.field).map { !retiredRefs.contains(RecordRef(table: parent.table, record: $0)) }
                     }
                     if !table.keeps(id, state, at: now, parentKept: parentKept) {
                         retiredRefs.insert(RecordRef(table: tableName, record: id))
-                        retired.append([.text(tenant.uuidString), .text(tableName), .text(id.uuidString), .text(String(now))])
+                        retired.append([.uuid(tenant), .text(tableName), .uuid(id), .integer(Int64(now))])
                     }
                 }
             }

@@ -48,10 +48,10 @@ struct Verdicts {
         for note in notes { rows.append((note.change, note.table, note.record, note.finding, .applied, nil)) }
         for row in rows {
             let values: [PostgresValue?] = [
-                .text(work.tenant.uuidString), row.change.map { .text($0.id.uuid.uuidString) }, .text(row.table), .text(row.record.uuidString),
-                .text(row.finding.rule.name), .text(row.result.name), .text(row.finding.message), author.map { .text($0.user.uuidString) },
-                author.map { .text($0.role.name) }, .text(String(replica.rawValue)), row.change.map { .text(String(Int64($0.version.clock.milliseconds))) },
-                .text(String(now)), row.change.map { .bytes(BinaryEncoder.encode($0)) }, row.serverState.map { .bytes(BinaryEncoder.encode($0)) },
+                .uuid(work.tenant), row.change.map { .uuid($0.id.uuid) }, .text(row.table), .uuid(row.record),
+                .text(row.finding.rule.name), .text(row.result.name), .text(row.finding.message), author.map { .uuid($0.user) },
+                author.map { .text($0.role.name) }, .integer(Int64(replica.rawValue)), row.change.map { .integer(Int64($0.version.clock.milliseconds)) },
+                .integer(Int64(now)), row.change.map { .bytes(BinaryEncoder.encode($0)) }, row.serverState.map { .bytes(BinaryEncoder.encode($0)) },
                 row.result == .applied ? nil : .text("open"),
             ]
             work.decide(values.map { $0 ?? .null })

@@ -539,8 +539,8 @@ final class WorkingSet: ArrivalReads {
     func answered(_ outcome: ChangeOutcome, batch: RecordID, replica: ReplicaID) {
         guard answers[outcome.change] == nil else { return }
         answers[outcome.change] = outcome
-        answerRows.append([.text(tenant.uuidString), .text(outcome.change.uuid.uuidString), .text(batch.uuidString),
-                           .text(String(replica.rawValue)), .bytes(BinaryEncoder.encode(outcome))])
+        answerRows.append([.uuid(tenant), .uuid(outcome.change.uuid), .uuid(batch),
+                           .integer(Int64(replica.rawValue)), .bytes(BinaryEncoder.encode(outcome))])
     }
 
     /// Forgets the attempts of `changeSets` when the push's transaction commits
@@ -557,9 +557,9 @@ final class WorkingSet: ArrivalReads {
 
     /// Keeps a conflict met by the merge.
     func conflict(_ conflict: Conflict) {
-        conflictRows.append([.text(tenant.uuidString), .text(conflict.table), .text(conflict.record.uuidString), .text(conflict.field),
+        conflictRows.append([.uuid(tenant), .text(conflict.table), .uuid(conflict.record), .text(conflict.field),
                              .bytes(BinaryEncoder.encode(conflict.winner)), .bytes(BinaryEncoder.encode(conflict.loser)),
-                             .text(String(conflict.winner.version.replica.rawValue)), .text(String(conflict.loser.version.replica.rawValue))])
+                             .integer(Int64(conflict.winner.version.replica.rawValue)), .integer(Int64(conflict.loser.version.replica.rawValue))])
     }
 
     // MARK: - Device clocks
@@ -591,7 +591,7 @@ final class WorkingSet: ArrivalReads {
         // Every write below is independent of the others: one pipelined round trip.
         var batch = PostgresBatch()
         let schema = tables.schema.schema
-        let tenantText = PostgresValue.text(tenant.uuidString)
+        let tenantID = PostgresValue.uuid(tenant)
         for table in unwritten.keys.sorted(by: { (schema.position(of: $0) ?? .max, $0) < (schema.position(of: $1) ?? .max, $1) }) {
             if let ids = unwritten.removeValue(forKey: table), !ids.isEmpty {
                 tables.write(try tables.table(table), ids.sorted().map { ($0, states[RecordRef(table: table, record: $0)]!) }, tenant: tenant, into: &batch)
@@ -613,7 +613,7 @@ final class WorkingSet: ArrivalReads {
                       PostgresArray.literal(left.map(\.ref.record))])
         }
         batch.insert(into: "row_buckets", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("tbl", "text"), ("id", "uuid")],
-                     rows: entered.map { [tenantText, $0.bucket.postgresValue, .text($0.ref.table), .text($0.ref.record.uuidString)] }, suffix: "ON CONFLICT DO NOTHING")
+                     rows: entered.map { [tenantID, $0.bucket.postgresValue, .text($0.ref.table), .uuid($0.ref.record)] }, suffix: "ON CONFLICT DO NOTHING")
         var retiring: [RecordRef] = []
         var restoring: [RecordRef] = []
         for (ref, now) in retired where now != storedRetired[ref] {
@@ -631,14 +631,14 @@ final class WorkingSet: ArrivalReads {
                 """, Self.refParameters(retiring, tenant: tenant) + [Int64(clock.milliseconds)])
         }
         let departed = newDepartures.flatMap { ref, departures in
-            departures.map { [PostgresValue.text(tenant.uuidString), .text(ref.table), .text(ref.record.uuidString), $0.bucket.postgresValue, .text(String($0.at))] }
+            departures.map { [PostgresValue.uuid(tenant), .text(ref.table), .uuid(ref.record), $0.bucket.postgresValue, .integer(Int64($0.at))] }
         }
         // One statement a table, the same text for any number of rows: prepared once.
         batch.insert(into: "row_departures", columns: [("tenant_id", "uuid"), ("tbl", "text"), ("id", "uuid"), ("bucket", "text"), ("departed_at", "bigint")],
                      rows: departed, suffix: "ON CONFLICT DO NOTHING")
         // The feed: one row per bucket, its entries in order (FeedEntry).
         let feedRows = feedEntries.keys.sorted().map { bucket in
-            [tenantText, bucket.postgresValue, .text(String(FeedEntry.packedKind)), .bytes(BinaryEncoder.encode(FeedEntries(feedEntries[bucket]!)))]
+            [tenantID, bucket.postgresValue, .integer(Int64(FeedEntry.packedKind)), .bytes(BinaryEncoder.encode(FeedEntries(feedEntries[bucket]!)))]
         }
         feedEntries = [:]
         batch.insert(into: "change_log", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("kind", "smallint"), ("change_set", "bytea")], rows: feedRows)
