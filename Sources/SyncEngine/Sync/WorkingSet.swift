@@ -217,10 +217,7 @@ final class WorkingSet: ArrivalReads {
 
     /// The states of `ids` in `table` as they stand in this transaction (absent ids are not in the result).
     func states(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: RecordState] {
-        let missing = Array(Set(ids.filter { id in
-            let ref = RecordRef(table: table, record: id)
-            return states[ref] == nil && !absent.contains(ref)
-        })).sorted()
+        let missing = Self.unknown(table, ids) { states[$0] == nil && !absent.contains($0) }.map(\.record).sorted()
         if !missing.isEmpty {
             keep(try await tables.read(try tables.table(table), missing, tenant: tenant, on: db), asked: missing, in: table)
         }
@@ -391,7 +388,7 @@ final class WorkingSet: ArrivalReads {
 
     /// The buckets each of `ids` in `table` is in now (every id is in the result).
     func memberships(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Set<Bucket>] {
-        try await loadMemberships(Set(ids).map { RecordRef(table: table, record: $0) }.filter { buckets[$0] == nil }, on: db)
+        try await loadMemberships(Self.unknown(table, ids) { buckets[$0] == nil }, on: db)
         var found: [RecordID: Set<Bucket>] = [:]
         for id in ids { found[id] = buckets[RecordRef(table: table, record: id)] }
         return found
@@ -399,13 +396,24 @@ final class WorkingSet: ArrivalReads {
 
     /// When each of `ids` in `table` left which bucket (every id is in the result).
     func departures(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: [(bucket: Bucket, at: Int64)]] {
-        try await loadDepartures(Set(ids).map { RecordRef(table: table, record: $0) }.filter { storedDepartures[$0] == nil }, on: db)
+        try await loadDepartures(Self.unknown(table, ids) { storedDepartures[$0] == nil }, on: db)
         var found: [RecordID: [(bucket: Bucket, at: Int64)]] = [:]
         for id in ids {
             let ref = RecordRef(table: table, record: id)
             found[id] = storedDepartures[ref]! + (newDepartures[ref] ?? [])
         }
         return found
+    }
+
+    /// The rows of `ids` in `table` that `isUnknown`, each once: nothing is allocated when the
+    /// working set knows them all, as it mostly does after reading ahead.
+    private static func unknown(_ table: String, _ ids: [RecordID], _ isUnknown: (RecordRef) -> Bool) -> [RecordRef] {
+        var unknown: [RecordRef] = []
+        for id in ids {
+            let ref = RecordRef(table: table, record: id)
+            if isUnknown(ref) { unknown.append(ref) }
+        }
+        return unknown.count > 1 ? Array(Set(unknown)) : unknown
     }
 
     /// Reads the buckets of `refs` (all tables at once) into the set.
@@ -447,7 +455,7 @@ final class WorkingSet: ArrivalReads {
 
     /// Whether each of `ids` in `table` is retired from phones now (every id is in the result).
     func retired(_ table: String, _ ids: [RecordID], on db: isolated PostgresConnection) async throws -> [RecordID: Bool] {
-        try await loadMemberships(Set(ids).map { RecordRef(table: table, record: $0) }.filter { retired[$0] == nil }, on: db)
+        try await loadMemberships(Self.unknown(table, ids) { retired[$0] == nil }, on: db)
         var found: [RecordID: Bool] = [:]
         for id in ids { found[id] = retired[RecordRef(table: table, record: id)] ?? false }
         return found
