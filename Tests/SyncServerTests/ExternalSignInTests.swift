@@ -85,7 +85,10 @@ struct ExternalSignInTests {
         try await Application(router: jwksRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { jwksClient in
             let port = try #require(jwksClient.port)
             // Keys read again at once for an unknown key (a server waits 30 s between such reads).
-            let signIn = ExternalSignIn(issuer: Self.issuer, audience: Self.audience, tenant: tenant, keys: .url("http://127.0.0.1:\(port)/jwks.json"), refetchMin: .zero)
+            // The whole suite can keep the JWKS route waiting for more than a server's 10 s, so
+            // the fetch may take longer here (it did once: a 401 for a key never read).
+            let signIn = ExternalSignIn(issuer: Self.issuer, audience: Self.audience, tenant: tenant, keys: .url("http://127.0.0.1:\(port)/jwks.json"), refetchMin: .zero,
+                                        fetchTimeout: .seconds(300))
             let tokens = try await TokenAuthority(secret: SyncRoutesTests.secret, external: signIn)
             let app = Application(router: FieldSyncServer.makeRouter(pool: pool, tokens: tokens, wallClock: ManualWallClock(UInt64(Date().timeIntervalSince1970 * 1_000)),
                                                                      requestsPerSecond: 10_000))

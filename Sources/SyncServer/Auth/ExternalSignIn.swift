@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import Foundation
+import Logging
 import JWTKit
 public import SyncCore
 
@@ -38,10 +39,12 @@ public struct ExternalSignIn: Sendable {
     /// The least time between two reads a token forces (one that no key read so far verifies),
     /// so a flood of forged tokens costs one fetch.
     public var refetchMin: Duration
+    /// How long a read of the keys from a URL may take before it counts as failed.
+    public var fetchTimeout: Duration
 
     /// A sign-in.
     public init(issuer: String, audience: String, tenant: RecordID, userClaim: String = "email", keys: KeySource, refresh: Duration = .seconds(600),
-                refetchMin: Duration = .seconds(30)) {
+                refetchMin: Duration = .seconds(30), fetchTimeout: Duration = .seconds(10)) {
         self.issuer = issuer
         self.audience = audience
         self.tenant = tenant
@@ -49,6 +52,7 @@ public struct ExternalSignIn: Sendable {
         self.keys = keys
         self.refresh = refresh
         self.refetchMin = refetchMin
+        self.fetchTimeout = fetchTimeout
     }
 }
 
@@ -56,7 +60,7 @@ public struct ExternalSignIn: Sendable {
 /// and at once (at most every ``ExternalSignIn/refetchMin``) for a token whose key is unknown.
 actor ExternalKeys {
     let source: ExternalSignIn.KeySource
-    let refresh: Duration, refetchMin: Duration
+    let refresh: Duration, refetchMin: Duration, fetchTimeout: Duration
     private var collection: JWTKeyCollection?
     private var loadedAt: ContinuousClock.Instant?
 
@@ -64,6 +68,7 @@ actor ExternalKeys {
         source = signIn.keys
         refresh = signIn.refresh
         refetchMin = signIn.refetchMin
+        fetchTimeout = signIn.fetchTimeout
     }
 
     /// The keys; `fresh` reads them again unless they were read within the last `refetchMin`.
@@ -71,27 +76,30 @@ actor ExternalKeys {
         let now = ContinuousClock.now
         if let collection, let loadedAt, now - loadedAt < (fresh ? refetchMin : refresh) { return collection }
         do {
-            let json = try await Self.document(source)
+            let json = try await Self.document(source, timeout: fetchTimeout)
             let keys = JWTKeyCollection()
             try await keys.add(jwksJSON: json)
             collection = keys
             loadedAt = now
             return keys
         } catch {
+            Self.logger.warning("the identity provider's keys could not be read", metadata: ["error": "\(error)"])
             // Keys read before stay in use while the provider cannot be reached.
             if let collection { return collection }
             throw TokenError(.unauthorized, "the identity provider's keys could not be read")
         }
     }
 
-    static func document(_ source: ExternalSignIn.KeySource) async throws -> String {
+    static let logger = Logger(label: "fieldsync.auth")
+
+    static func document(_ source: ExternalSignIn.KeySource, timeout: Duration) async throws -> String {
         switch source {
         case .file(let path):
             return try String(contentsOfFile: path, encoding: .utf8)
         case .url(let url):
             var request = HTTPClientRequest(url: url)
             request.method = .GET
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
             guard response.status == .ok else { throw TokenError(.unauthorized, "the JWKS answered \(response.status.code)") }
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
         }
