@@ -52,6 +52,23 @@ struct PostgresConnectionTests {
         #expect(rows.count == texts.count && PostgresRows.empty.isEmpty)
     }
 
+    @Test("ids and integers as one binary array parameter read back as sent; a value that does not fit goes as text for PostgreSQL to refuse")
+    func binaryArrayParameters() async throws {
+        let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("binparams"))
+        let ids = (0..<300).map { _ in RecordID(high: .random(in: 0...UInt64.max), low: .random(in: 0...UInt64.max)) }
+        #expect(PostgresArray.uuids(ids) != .text(PostgresArray.literal(ids.map(\.uuidString))))
+        let read = try await connection.query("SELECT u::text FROM unnest($1::uuid[]) WITH ORDINALITY AS a(u, n) ORDER BY n", [PostgresArray.uuids(ids)])
+        #expect(try read.map { try $0.read(0, as: String.self) } == ids.map { $0.uuidString.lowercased() })
+        let integers: [Int64] = [0, -1, .min, .max, 42]
+        let back = try await connection.query("SELECT b FROM unnest($1::bigint[]) WITH ORDINALITY AS a(b, n) ORDER BY n", [PostgresArray.bigints(integers)])
+        #expect(try back.map { try $0.read(0, as: Int64.self) } == integers)
+        #expect(try await connection.query("SELECT cardinality($1::uuid[])", [PostgresArray.uuids([RecordID]())])[0].read(0, as: Int.self) == 0)
+        let misfit = PostgresArray.parameter([.uuid(ids[0]), .text("not-an-id")], of: "uuid")
+        #expect(misfit == .text("{\(ids[0].uuidString),\"not-an-id\"}"))
+        let error = await #expect(throws: PostgresError.self) { try await connection.query("SELECT cardinality($1::uuid[])", [misfit]) }
+        #expect(error?.sqlState == "22P02")
+    }
+
     @Test("an array literal carries any text: a list through unnest reads back as written")
     func arrays() async throws {
         let connection = try await PostgresConnection.connect(try await TestPostgres.makeDatabase("arrays"))

@@ -1,5 +1,5 @@
 import Foundation
-import SyncCore
+public import SyncCore
 
 /// PostgreSQL array literals, for binding a list as one text parameter (`$1::uuid[]`, `$1::text[]`).
 public enum PostgresArray {
@@ -14,6 +14,20 @@ public enum PostgresArray {
         guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + value + "\"" }
         return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
+
+    /// A list as one array parameter: in `array_recv`'s binary format when `element` (the type of
+    /// the array's elements the statement casts the parameter to, `uuid` for `$2::uuid[]`) has one
+    /// here and every value fits it, else as a literal.
+    public static func parameter(_ values: some Collection<PostgresValue>, of element: String) -> PostgresValue {
+        if let type = PostgresBinaryArray.Element(element), let array = PostgresBinaryArray.encode(values, as: type) { return .bytes(array) }
+        return .text(literal(values))
+    }
+
+    /// Ids as one `uuid[]` parameter in binary format (the statement casts it: `$2::uuid[]`).
+    public static func uuids(_ ids: some Collection<RecordID>) -> PostgresValue { parameter(ids.map { .uuid($0) }, of: "uuid") }
+
+    /// Integers as one `bigint[]` parameter in binary format (the statement casts it: `$1::bigint[]`).
+    public static func bigints(_ values: some Collection<Int64>) -> PostgresValue { parameter(values.map { .integer($0) }, of: "bigint") }
 
     /// An array literal in text format, `{"text",NULL,"\\x0a1b"}`: each element quoted, SQL NULL
     /// unquoted, bytes in `bytea`'s hex form.

@@ -35,7 +35,7 @@ package struct RecordTables: Sendable {
     /// counters' contributions when the table has counters. Returns how many statements it added.
     func read(_ table: TableSchema, where column: String, in values: [RecordID], status: String? = nil, tenant: RecordID,
               into batch: inout PostgresBatch) -> Int {
-        let list = PostgresArray.literal(values)
+        let list = PostgresArray.uuids(values)
         let condition = "tenant_id = $1 AND \(column) = ANY($2::uuid[])" + (status == nil ? "" : " AND status = $3")
         batch.add("SELECT * FROM \(table.name) WHERE \(condition)", [tenant.uuidString, list] + (status.map { [$0] } ?? []))
         guard table.fields.contains(where: { $0.type == .counter }) else { return 1 }

@@ -43,7 +43,7 @@ extension SyncStore {
             start.add("""
                 INSERT INTO push_attempts (tenant_id, change_set_id, attempts) SELECT $1, unnest($2::uuid[]), 1
                 ON CONFLICT (tenant_id, change_set_id) DO NOTHING RETURNING change_set_id::text
-                """, [tenant.uuidString, PostgresArray.literal(ids)])
+                """, [tenant.uuidString, PostgresArray.uuids(ids)])
             let first: PostgresRows
             do {
                 first = try await db.run(start)[2]
@@ -63,7 +63,7 @@ extension SyncStore {
             } catch {
                 // The process lives: these attempts did not die, whatever they met.
                 _ = try? await db.query("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
-                                        [tenant.uuidString, PostgresArray.literal(ids)])
+                                        [tenant.uuidString, PostgresArray.uuids(ids)])
                 _ = try? await db.query("SELECT count(pg_advisory_unlock($1, k)) FROM unnest($2::integer[]) AS t(k)",
                                         [Int64(Self.attemptLockClass), PostgresArray.literal(keys.map(String.init))])
                 throw error

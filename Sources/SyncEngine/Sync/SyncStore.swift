@@ -84,7 +84,7 @@ public struct SyncStore: Sendable {
     static func lock(_ records: [(table: String, record: RecordID)], tenant: RecordID, into batch: inout PostgresBatch) {
         let keys = Set(records.map { lockKey($0.table, $0.record, tenant: tenant) }).sorted()
         guard !keys.isEmpty else { return }
-        batch.add("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n)", [PostgresArray.literal(keys.map(String.init))])
+        batch.add("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n)", [PostgresArray.bigints(keys)])
     }
 
     /// A record's lock key: its id's random bits mixed with its table's name and the tenant.

@@ -430,7 +430,7 @@ final class WorkingSet: ArrivalReads {
         """
 
     static func refParameters(_ refs: [RecordRef], tenant: RecordID) -> [any PostgresBindable] {
-        [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.literal(refs.map(\.record))]
+        [tenant.uuidString, PostgresArray.literal(refs.map(\.table)), PostgresArray.uuids(refs.map(\.record))]
     }
 
     /// Keeps the buckets of `refs` read in `rows` (a ref without a row is in no bucket), and
@@ -528,7 +528,7 @@ final class WorkingSet: ArrivalReads {
     /// `batch`; ``takeAnswers(_:)`` keeps them. Whether it added a statement.
     func answers(to ids: [ChangeID], into batch: inout PostgresBatch) -> Bool {
         guard !ids.isEmpty else { return false }
-        batch.add("SELECT outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])", [tenant.uuidString, PostgresArray.literal(ids.map(\.uuid))])
+        batch.add("SELECT outcome FROM applied_changes WHERE tenant_id = $1 AND change_id = ANY($2::uuid[])", [tenant.uuidString, PostgresArray.uuids(ids.map(\.uuid))])
         return true
     }
 
@@ -618,7 +618,7 @@ final class WorkingSet: ArrivalReads {
                 DELETE FROM row_buckets r USING unnest($2::text[], $3::text[], $4::uuid[]) AS k(bucket, tbl, id)
                 WHERE r.tenant_id = $1 AND r.bucket = k.bucket AND r.tbl = k.tbl AND r.id = k.id
                 """, [tenant.uuidString, PostgresArray.literal(left.map(\.bucket)), PostgresArray.literal(left.map(\.ref.table)),
-                      PostgresArray.literal(left.map(\.ref.record))])
+                      PostgresArray.uuids(left.map(\.ref.record))])
         }
         batch.insert(into: "row_buckets", columns: [("tenant_id", "uuid"), ("bucket", "text"), ("tbl", "text"), ("id", "uuid")],
                      rows: entered.map { [tenantID, $0.bucket.postgresValue, .text($0.ref.table), .uuid($0.ref.record)] }, suffix: "ON CONFLICT DO NOTHING")
@@ -658,7 +658,7 @@ final class WorkingSet: ArrivalReads {
                      rows: conflictRows)
         if !finishedChangeSets.isEmpty {
             batch.add("DELETE FROM push_attempts WHERE tenant_id = $1 AND change_set_id = ANY($2::uuid[])",
-                      [tenant.uuidString, PostgresArray.literal(finishedChangeSets.map(\.uuid))])
+                      [tenant.uuidString, PostgresArray.uuids(finishedChangeSets.map(\.uuid))])
         }
         for (replica, clock) in deviceClocks {
             guard let clock, clock.pushed > clock.stored else { continue }
