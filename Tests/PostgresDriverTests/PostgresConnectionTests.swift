@@ -50,6 +50,8 @@ struct PostgresConnectionTests {
             #expect(throws: PostgresError.self) { try row.read(1, as: Int64.self) }
         }
         #expect(rows.count == texts.count && PostgresRows.empty.isEmpty)
+        // Rows without columns still count.
+        #expect(try await connection.query("SELECT FROM generate_series(1, 3)").count == 3)
     }
 
     @Test("ids and integers as one binary array parameter read back as sent; a value that does not fit goes as text for PostgreSQL to refuse")

@@ -461,7 +461,7 @@ public actor PostgresConnection {
                     }
                 }
             }
-            return PostgresRows(columns: columns, text: text, cells: cells, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+            return PostgresRows(columns: columns, text: text, cells: cells, rowCount: tuples, affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
         default:
             throw PostgresError.from(result: result, connectionOpen: isOpen)
         }

@@ -16,21 +16,24 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     let text: [UInt8]
     /// Rows × columns, row by row.
     let cells: [Cell]
+    /// How many rows (a row may have no columns: `SELECT FROM t`).
+    let rowCount: Int
     /// For INSERT, UPDATE, DELETE, COPY and the like: how many rows the command touched.
     public let affectedRows: Int
 
-    init(columns: [String], text: [UInt8], cells: [Cell], affectedRows: Int) {
+    init(columns: [String], text: [UInt8], cells: [Cell], rowCount: Int, affectedRows: Int) {
         self.columns = columns
         self.text = text
         self.cells = cells
+        self.rowCount = rowCount
         self.affectedRows = affectedRows
     }
 
     /// No rows.
-    public static let empty = PostgresRows(columns: [], text: [], cells: [], affectedRows: 0)
+    public static let empty = PostgresRows(columns: [], text: [], cells: [], rowCount: 0, affectedRows: 0)
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int { columns.isEmpty ? 0 : cells.count / columns.count }
+    public var endIndex: Int { rowCount }
     public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, first: position * columns.count) }
 
     /// Calls `body` with the text of the cell at `index` (in ``cells``), or `nil` for NULL.
