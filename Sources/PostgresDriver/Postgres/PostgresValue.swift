@@ -57,10 +57,6 @@ extension Int: PostgresBindable, PostgresReadable {
         guard let value = Int(text) else { throw .mismatch("Int") }
         self = value
     }
-    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
-        guard let value = Self.decimal(text) else { throw .mismatch("Int") }
-        self = value
-    }
 }
 
 extension Int64: PostgresBindable, PostgresReadable {
@@ -69,20 +65,12 @@ extension Int64: PostgresBindable, PostgresReadable {
         guard let value = Int64(text) else { throw .mismatch("Int64") }
         self = value
     }
-    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
-        guard let value = Self.decimal(text) else { throw .mismatch("Int64") }
-        self = value
-    }
 }
 
 extension Int32: PostgresBindable, PostgresReadable {
     public var postgresValue: PostgresValue { .text(String(self)) }
     public init(postgresText text: String) throws(PostgresError) {
         guard let value = Int32(text) else { throw .mismatch("Int32") }
-        self = value
-    }
-    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
-        guard let value = Self.decimal(text) else { throw .mismatch("Int32") }
         self = value
     }
 }
@@ -134,6 +122,14 @@ extension Array: PostgresBindable, PostgresReadable where Element == UInt8 {
         }
         guard let bytes else { throw .mismatch("[UInt8] (bytea in hex format)") }
         self = bytes
+    }
+}
+
+extension PostgresReadable where Self: FixedWidthInteger & SignedInteger {
+    /// An integer column's bytes, parsed without making a string (``decimal(_:)``).
+    public init(postgresText text: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        guard let value = Self.decimal(text) else { throw .mismatch("\(Self.self)") }
+        self = value
     }
 }
 
